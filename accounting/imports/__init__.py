@@ -1,0 +1,14 @@
+"""Imports of customers, revenue and costs (SPEC §2, §7): one validation path for every source.
+
+    import_file(kind=..., file=..., filename=..., source="ui"|"command", user=None) -> ImportBatch
+    import_records(kind=..., records=[{column: value}, ...], source="api", user=None) -> ImportBatch
+
+A file with any bad row is rejected whole: the batch is REJECTED, `batch.errors` lists every
+problem by row and column, and nothing else is written. Rows are numbered as file lines (the
+header is row 1); for API records, row N is the Nth record.
+"""
+
+from .columns import COLUMNS
+from .runner import import_file, import_records
+
+__all__ = ["COLUMNS", "import_file", "import_records"]

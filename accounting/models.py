@@ -1,0 +1,255 @@
+"""Customer-based accounting (SPEC §2): customers, acquisition reasons, the revenue ledger, costs."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+class ReasonKind(models.TextChoices):
+    EARNED = "earned", "Earned"
+    BOUGHT = "bought", "Bought"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class ReasonCategory(models.Model):
+    """Why a customer chose the company; `kind` classes it earned, bought or unknown."""
+
+    OTHER_SLUG = "other"
+
+    label = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=50, unique=True)
+    kind = models.CharField(max_length=10, choices=ReasonKind.choices)
+    is_active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "label"]
+        verbose_name_plural = "reason categories"
+
+    def __str__(self):
+        return self.label
+
+
+class Customer(models.Model):
+    """A customer; one with a parent rolls up to its top ancestor, the customer entity."""
+
+    external_id = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
+    segment = models.CharField(max_length=100, blank=True, db_index=True)
+    acquired_on = models.DateField(null=True, blank=True)
+    reason = models.ForeignKey(
+        ReasonCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="customers"
+    )
+    reason_text = models.TextField(blank=True, help_text="Free text, e.g. the 'other' answer.")
+    # An admin's mapping of an "other" answer onto a real category; reports class by it.
+    reason_mapped_to = models.ForeignKey(
+        ReasonCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason_source = models.CharField(max_length=20, blank=True)
+    reason_answered_at = models.DateTimeField(null=True, blank=True)
+    referred_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+    )
+    acquisition_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    # Top ancestor (itself when no parent), kept by services.customers_refresh_entities so that
+    # every retention figure groups by one indexed column instead of walking the tree.
+    entity = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    survey_opt_out = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["external_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("id")), name="customer_not_own_parent"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name or self.external_id} ({self.external_id})"
+
+    @property
+    def effective_reason(self):
+        return self.reason_mapped_to or self.reason
+
+    @property
+    def reason_kind(self) -> str:
+        reason = self.effective_reason
+        if reason is None or (reason.slug == ReasonCategory.OTHER_SLUG and not self.reason_mapped_to):
+            return ReasonKind.UNKNOWN
+        return reason.kind
+
+
+class ImmutableQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ValidationError("Ledger entries are immutable; record a correcting entry instead.")
+
+    def delete(self):
+        raise ValidationError("Ledger entries are immutable; record a correcting entry instead.")
+
+
+class LedgerEntry(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, db_index=False)
+    date = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    external_ref = models.CharField(max_length=200, unique=True)
+    # No FK constraint: the import log may be pruned, the ledger never is.
+    import_batch = models.ForeignKey(
+        "ImportBatch", null=True, blank=True, on_delete=models.DO_NOTHING,
+        db_constraint=False, db_index=False, related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-date", "-id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Ledger entries are immutable; record a correcting entry instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Ledger entries are immutable; record a correcting entry instead.")
+
+
+class RevenueEntry(LedgerEntry):
+    """One line of revenue (negative for refunds and credits). Immutable."""
+
+    product = models.CharField(max_length=200, blank=True)
+
+    class Meta(LedgerEntry.Meta):
+        verbose_name_plural = "revenue entries"
+        indexes = [
+            models.Index(fields=["customer", "date"], name="revenue_customer_date"),
+            models.Index(fields=["date"], name="revenue_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.external_ref}: {self.amount} on {self.date}"
+
+
+class CostKind(models.TextChoices):
+    SERVE = "serve", "Cost to serve"
+    ACQUISITION = "acquisition", "Acquisition cost"
+
+
+class CostEntry(LedgerEntry):
+    """Cost to serve or to acquire a customer, for per-customer profit. Immutable."""
+
+    kind = models.CharField(max_length=20, choices=CostKind.choices, default=CostKind.SERVE)
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta(LedgerEntry.Meta):
+        verbose_name_plural = "cost entries"
+        indexes = [models.Index(fields=["customer", "date"], name="cost_customer_date")]
+
+    def __str__(self):
+        return f"{self.external_ref}: {self.amount} ({self.kind}) on {self.date}"
+
+
+class ImportKind(models.TextChoices):
+    CUSTOMERS = "customers", "Customers"
+    REVENUE = "revenue", "Revenue"
+    COSTS = "costs", "Costs"
+
+
+class ImportStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Failed"
+
+
+class ImportBatch(models.Model):
+    """One imported file (or API bulk request): what came in, and what became of it."""
+
+    kind = models.CharField(max_length=20, choices=ImportKind.choices)
+    source = models.CharField(max_length=20)  # ui, command, api
+    filename = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(
+        max_length=20, choices=ImportStatus.choices, default=ImportStatus.RUNNING
+    )
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_skipped = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = "import"
+
+    def __str__(self):
+        return f"{self.get_kind_display()} import #{self.pk} ({self.status})"
+
+    @property
+    def duration(self):
+        return self.finished_at - self.started_at if self.finished_at else None
+
+
+class ImportRowError(models.Model):
+    """One problem found in an imported file, by row and column. Kept apart so every error fits."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="errors")
+    row = models.PositiveIntegerField(null=True, blank=True)  # file line, header = 1
+    column = models.CharField(max_length=100, blank=True)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["row", "id"]
+        db_table = "accounting_importerror"
+        verbose_name = "import error"
+
+    def __str__(self):
+        where = f"row {self.row}" if self.row else "file"
+        return f"{where}, {self.column or '-'}: {self.message}"
+
+
+class ReasonRequest(models.Model):
+    """An emailed "why did you choose us?" link. Only the SHA-256 of its token is stored."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="reason_requests")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Reason request to {self.customer} ({self.created_at:%Y-%m-%d})"
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+

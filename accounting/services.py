@@ -1,0 +1,150 @@
+"""Writes of the accounting app: entity roll-up, acquisition reasons and their emailed requests."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Customer, ReasonCategory, ReasonRequest
+
+REFRESH_BATCH = 2000
+
+
+def customers_refresh_entities() -> int:
+    """Point every customer at its top ancestor; returns how many changed.
+
+    One query reads the forest, one bulk update writes what moved. Import validation refuses
+    cycles, so the walk always ends; the `seen` guard only keeps a corrupt row from hanging it.
+    """
+    rows = list(Customer.objects.values_list("id", "parent_id", "entity_id"))
+    parent = {pk: parent_id for pk, parent_id, _ in rows}
+    top: dict[int, int] = {}
+
+    def top_of(pk: int) -> int:
+        path, seen = [], set()
+        while pk not in top and parent.get(pk) is not None and pk not in seen:
+            seen.add(pk)
+            path.append(pk)
+            pk = parent[pk]
+        root = top.get(pk, pk)
+        for node in path:
+            top[node] = root
+        top[pk] = root
+        return root
+
+    changed = [
+        Customer(id=pk, entity_id=top_of(pk)) for pk, _, entity in rows if top_of(pk) != entity
+    ]
+    Customer.objects.bulk_update(changed, ["entity"], batch_size=REFRESH_BATCH)
+    return len(changed)
+
+
+def customer_set_reason(
+    *, customer: Customer, reason: ReasonCategory, text: str = "", source: str
+) -> Customer:
+    """Record the acquisition reason. "Other" needs its free text; the text is kept as given."""
+    if reason.slug == ReasonCategory.OTHER_SLUG and not text.strip():
+        raise ValidationError({"reason_text": "Please say what the other reason is."})
+    customer.reason = reason
+    customer.reason_text = text.strip()
+    customer.reason_mapped_to = None
+    customer.reason_source = source
+    customer.reason_answered_at = timezone.now()
+    customer.save(
+        update_fields=[
+            "reason", "reason_text", "reason_mapped_to", "reason_source",
+            "reason_answered_at", "updated_at",
+        ]
+    )
+    return customer
+
+
+def customer_map_other_reason(*, customer: Customer, category: ReasonCategory | None) -> Customer:
+    """An admin classes an "other" answer; None undoes the mapping (the answer stays unknown)."""
+    if category is not None and category.slug == ReasonCategory.OTHER_SLUG:
+        raise ValidationError({"reason_mapped_to": "Map onto a category other than 'Other'."})
+    customer.reason_mapped_to = category
+    customer.save(update_fields=["reason_mapped_to", "updated_at"])
+    return customer
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedReasonRequest:
+    request: ReasonRequest
+    token: str  # only ever in the email; the database keeps its hash
+
+    @property
+    def url(self) -> str:
+        return f"{settings.SITE_URL}/why/{self.token}/"
+
+
+def reason_request_create(*, customer: Customer, user=None) -> IssuedReasonRequest:
+    """A new "why did you choose us?" link (256 random bits), emailed after commit."""
+    if not customer.email:
+        raise ValidationError({"email": f"Customer {customer.external_id} has no email address."})
+    token = secrets.token_urlsafe(32)
+    request = ReasonRequest.objects.create(
+        customer=customer,
+        token_hash=hash_token(token),
+        expires_at=timezone.now() + timedelta(days=settings.REASON_LINK_VALID_DAYS),
+        created_by=user,
+    )
+    from .tasks import send_reason_request
+
+    # The token travels in the task message once; it is never stored in clear.
+    transaction.on_commit(lambda: send_reason_request.delay(request.pk, token))
+    return IssuedReasonRequest(request=request, token=token)
+
+
+class ReasonRequestState:
+    OPEN, ANSWERED, EXPIRED = "open", "answered", "expired"
+
+
+def reason_request_find(token: str) -> ReasonRequest | None:
+    """The request for a token, or None for unknown and malformed tokens alike."""
+    if not token or len(token) > 100:
+        return None
+    return (
+        ReasonRequest.objects.select_related("customer")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+
+
+def reason_request_state(request: ReasonRequest) -> str:
+    if request.answered_at is not None:
+        return ReasonRequestState.ANSWERED
+    if request.is_expired:
+        return ReasonRequestState.EXPIRED
+    return ReasonRequestState.OPEN
+
+
+def reason_request_answer(*, token: str, reason: ReasonCategory, text: str = "") -> ReasonRequest:
+    """Store the customer's answer once. The row lock makes a double POST answer only once."""
+    with transaction.atomic():
+        request = (
+            ReasonRequest.objects.select_for_update()
+            .select_related("customer")
+            .filter(token_hash=hash_token(token))
+            .first()
+        )
+        if request is None:
+            raise ReasonRequest.DoesNotExist
+        state = reason_request_state(request)
+        if state != ReasonRequestState.OPEN:
+            raise ValidationError(f"This link is {state}.", code=state)
+        if not reason.is_active:
+            raise ValidationError({"reason": "Please choose one of the listed reasons."})
+        customer_set_reason(customer=request.customer, reason=reason, text=text, source="email")
+        request.answered_at = timezone.now()
+        request.save(update_fields=["answered_at"])
+    return request

@@ -1,0 +1,16 @@
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+
+@register(Tags.compatibility, deploy=False)
+def celery_not_eager_in_production(app_configs, **kwargs):
+    """Eager Celery runs every task inside the web request: fine for a demo, never for production."""
+    if settings.DEBUG or settings.TESTING or not settings.CELERY_TASK_ALWAYS_EAGER:
+        return []
+    return [
+        Error(
+            "CELERY_BROKER_URL is not set while DEBUG is off: tasks would run eagerly in web requests.",
+            hint="Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0), or DEBUG=1 for a local demo.",
+            id="cxplatform.E001",
+        )
+    ]

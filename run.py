@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Set up and run CX Platform with nothing but Python.
+
+    python3 run.py demo    # virtualenv, install, migrate, demo data, print logins, serve :8000
+    python3 run.py test    # virtualenv, install, run the whole test suite (extra args go to pytest)
+
+Embedded defaults: SQLite file and Celery eager. Set DATABASE_URL / CELERY_BROKER_URL to use
+PostgreSQL and Redis instead (CI does).
+"""
+
+import hashlib
+import os
+import secrets
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def sh(*args, **kwargs):
+    print("+", " ".join(str(a) for a in args), flush=True)
+    return subprocess.run([str(a) for a in args], cwd=ROOT, **kwargs)  # noqa: S603
+
+
+def ensure_venv():
+    if not PY.exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    # Reinstall only when the dependency list changed.
+    stamp = VENV / ".cx-installed"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    sh(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip", check=True)
+    sh(PY, "-m", "pip", "install", "--quiet", "-e", ".[dev]", check=True)
+    stamp.write_text(digest)
+
+
+def ensure_dotenv():
+    """A local .env for the embedded demo: DEBUG on and a secret made on this machine."""
+    dotenv = ROOT / ".env"
+    if not dotenv.exists():
+        dotenv.write_text(f"DEBUG=1\nSECRET_KEY={secrets.token_urlsafe(50)}\n")
+
+
+def demo():
+    ensure_venv()
+    ensure_dotenv()
+    manage = [PY, "manage.py"]
+    sh(*manage, "migrate", "--noinput", check=True)
+    sh(*manage, "demo", check=True)
+    sh(*manage, "runserver", "127.0.0.1:8000", check=True)
+
+
+def test(extra):
+    ensure_venv()
+    return sh(PY, "-m", "pytest", *extra).returncode
+
+
+if __name__ == "__main__":
+    command, extra = (sys.argv[1] if len(sys.argv) > 1 else ""), sys.argv[2:]
+    if command == "demo":
+        demo()
+    elif command == "test":
+        sys.exit(test(extra))
+    else:
+        print(__doc__)
+        sys.exit(2)

@@ -1,0 +1,77 @@
+"""Personas for every test: an admin, an analyst, a viewer, and anonymous customers."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+ROLES = ("admin", "analyst", "viewer")
+
+
+@pytest.fixture
+def admin(db):
+    return UserFactory(username="alice", role="admin")
+
+
+@pytest.fixture
+def analyst(db):
+    return UserFactory(username="bob", role="analyst")
+
+
+@pytest.fixture
+def viewer(db):
+    return UserFactory(username="charlie", role="viewer")
+
+
+@pytest.fixture
+def user_with_role(db):
+    """`user_with_role("analyst")`; `None` gives anonymous."""
+
+    def make(role):
+        return UserFactory(role=role) if role else None
+
+    return make
+
+
+@pytest.fixture
+def client_as(client, user_with_role):
+    """A Django test client logged in with the given role (or anonymous for None)."""
+
+    def make(role):
+        user = user_with_role(role)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_client_as(user_with_role):
+    """A DRF client authenticated by a real knox token for the given role (None: anonymous)."""
+    from knox.models import AuthToken
+
+    def make(role):
+        api = APIClient()
+        user = user_with_role(role)
+        if user is not None:
+            _, token = AuthToken.objects.create(user)
+            api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        return api
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Unit tests run tasks inline; integration tests start a real worker on Redis instead."""
+    from cxplatform.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _locmem_email(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
