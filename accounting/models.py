@@ -1,6 +1,5 @@
 """Customer-based accounting (SPEC §2): customers, acquisition reasons, the revenue ledger, costs."""
 
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -253,3 +252,18 @@ class ReasonRequest(models.Model):
         return timezone.now() >= self.expires_at
 
 
+
+
+class OtherReasonAnswerManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(reason__slug=ReasonCategory.OTHER_SLUG)
+
+
+class OtherReasonAnswer(Customer):
+    """Customers who answered "other": the admin's worklist for mapping answers onto categories."""
+
+    objects = OtherReasonAnswerManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "'other' reason answer"
