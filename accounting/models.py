@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -102,16 +103,23 @@ class ImmutableQuerySet(models.QuerySet):
 
 
 class LedgerEntry(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, db_index=False)
+    # No database-level foreign key: PostgreSQL checks one with a trigger per inserted row, which
+    # tripled the time of a million-line import. Every write path checks the customer exists (the
+    # import validates it), and PROTECT keeps a customer with entries from being deleted.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, db_index=False, db_constraint=False
+    )
     date = models.DateField()
     amount = models.DecimalField(max_digits=14, decimal_places=2)
-    external_ref = models.CharField(max_length=200, unique=True)
+    # Unique through a constraint, not unique=True, which adds a second (LIKE) index on PostgreSQL.
+    external_ref = models.CharField(max_length=200)
     # No FK constraint: the import log may be pruned, the ledger never is.
     import_batch = models.ForeignKey(
         "ImportBatch", null=True, blank=True, on_delete=models.DO_NOTHING,
         db_constraint=False, db_index=False, related_name="+",
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # A database default, so bulk loads (COPY) need not send it.
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     objects = ImmutableQuerySet.as_manager()
 
@@ -135,10 +143,8 @@ class RevenueEntry(LedgerEntry):
 
     class Meta(LedgerEntry.Meta):
         verbose_name_plural = "revenue entries"
-        indexes = [
-            models.Index(fields=["customer", "date"], name="revenue_customer_date"),
-            models.Index(fields=["date"], name="revenue_date"),
-        ]
+        indexes = [models.Index(fields=["customer", "date"], name="revenue_customer_date")]
+        constraints = [models.UniqueConstraint(fields=["external_ref"], name="revenue_external_ref")]
 
     def __str__(self):
         return f"{self.external_ref}: {self.amount} on {self.date}"
@@ -158,6 +164,7 @@ class CostEntry(LedgerEntry):
     class Meta(LedgerEntry.Meta):
         verbose_name_plural = "cost entries"
         indexes = [models.Index(fields=["customer", "date"], name="cost_customer_date")]
+        constraints = [models.UniqueConstraint(fields=["external_ref"], name="cost_external_ref")]
 
     def __str__(self):
         return f"{self.external_ref}: {self.amount} ({self.kind}) on {self.date}"

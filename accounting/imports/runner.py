@@ -1,9 +1,125 @@
-"""Placeholder: the import engine lands in the next commit."""
+"""One import, from any source: record it, validate and load in one transaction, keep the outcome."""
+
+import hashlib
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import ImportBatch, ImportKind, ImportRowError, ImportStatus
+from .columns import COLUMNS
+from .customers import import_customers
+from .ledger import COSTS, REVENUE, Counts, import_ledger
+from .problems import Problems
+from .source import RowSource, csv_rows, record_rows
+
+logger = logging.getLogger(__name__)
+ERROR_BATCH = 5000
 
 
-def import_file(**kwargs):
-    raise NotImplementedError
+class Rejected(Exception):
+    """Raised inside the transaction to undo every write of a file with problems."""
 
 
-def import_records(**kwargs):
-    raise NotImplementedError
+def _load(kind: str, source: RowSource, problems: Problems, batch_id: int) -> Counts:
+    if kind == ImportKind.CUSTOMERS:
+        return import_customers(source, problems, batch_id)
+    return import_ledger(REVENUE if kind == ImportKind.REVENUE else COSTS, source, problems, batch_id)
+
+
+def import_file(*, kind: str, file, filename: str = "", source: str, user=None) -> ImportBatch:
+    """Import a CSV file object opened in binary mode (an upload, or a file on disk)."""
+    _check_kind(kind)
+    batch = _start(kind, source, filename, user, sha256=_sha256(file))
+    previous = _identical_success(batch)
+    if previous is not None:
+        same = Counts(total=previous.rows_total, skipped=previous.rows_total)
+        return _finish(
+            batch, ImportStatus.SUCCEEDED, same, Problems(),
+            f"Identical to import #{previous.pk}; nothing was added.",
+        )
+    problems = Problems()
+    return _run(batch, csv_rows(file, COLUMNS[kind], problems), problems)
+
+
+def import_records(*, kind: str, records, source: str = "api", user=None) -> ImportBatch:
+    """Import a list of records keyed by the CSV columns (the API bulk endpoints)."""
+    _check_kind(kind)
+    batch = _start(kind, source, "", user, sha256="")
+    problems = Problems()
+    return _run(batch, record_rows(records, COLUMNS[kind], problems), problems)
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in COLUMNS:
+        raise ValueError(f"unknown import kind {kind!r}; expected one of {', '.join(COLUMNS)}")
+
+
+def _run(batch: ImportBatch, source: RowSource, problems: Problems) -> ImportBatch:
+    counts = Counts()
+    try:
+        with transaction.atomic():
+            if not problems:  # record_rows may already have found some
+                counts = _load(batch.kind, source, problems, batch.pk)
+            if problems:
+                raise Rejected
+    except Rejected:
+        return _finish(batch, ImportStatus.REJECTED, counts, problems, problems.summary())
+    except Exception as exc:
+        logger.exception("import #%s failed", batch.pk)
+        return _finish(batch, ImportStatus.FAILED, Counts(), problems, f"Import failed: {exc}")
+    return _finish(batch, ImportStatus.SUCCEEDED, counts, problems, _done_message(counts))
+
+
+def _done_message(counts: Counts) -> str:
+    return (
+        f"{counts.total} row(s): {counts.created} added, {counts.updated} updated, "
+        f"{counts.skipped} already there."
+    )
+
+
+def _start(kind, source, filename, user, sha256) -> ImportBatch:
+    return ImportBatch.objects.create(
+        kind=kind, source=source, filename=filename[:255], sha256=sha256,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+
+
+def _identical_success(batch: ImportBatch) -> ImportBatch | None:
+    if not batch.sha256:
+        return None
+    return (
+        ImportBatch.objects.filter(
+            kind=batch.kind, sha256=batch.sha256, status=ImportStatus.SUCCEEDED
+        ).exclude(pk=batch.pk).order_by("started_at").first()
+    )
+
+
+def _sha256(file) -> str:
+    if not hasattr(file, "seek"):
+        return ""
+    digest = hashlib.sha256()
+    file.seek(0)
+    for chunk in iter(lambda: file.read(1 << 20), b""):
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
+
+
+def _finish(batch, status, counts: Counts, problems: Problems, message: str) -> ImportBatch:
+    batch.status = status
+    batch.rows_total = counts.total
+    batch.rows_created = counts.created if status == ImportStatus.SUCCEEDED else 0
+    batch.rows_updated = counts.updated if status == ImportStatus.SUCCEEDED else 0
+    batch.rows_skipped = counts.skipped if status == ImportStatus.SUCCEEDED else 0
+    batch.error_count = problems.count
+    batch.message = message
+    batch.finished_at = timezone.now()
+    with transaction.atomic():
+        batch.save()
+        rows = (
+            ImportRowError(batch=batch, row=row, column=column[:100], message=text)
+            for row, column, text in problems.listed
+        )
+        ImportRowError.objects.bulk_create(rows, batch_size=ERROR_BATCH)
+    return batch

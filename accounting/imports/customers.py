@@ -1,0 +1,193 @@
+"""Customers: insert new ones, update known ones (matched by external_id).
+
+An empty cell leaves the stored value as it is (a CRM export that lacks a column's value must not
+erase an answer given by email). `parent` and `referred_by` may name customers created further
+down the same file. Customer files are parsed as they stream, but their rows are kept until the
+end: references and parent cycles can only be judged with every row known.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+
+from ..models import Customer, ReasonCategory
+from ..services import customers_refresh_entities
+from . import cells
+from .columns import CUSTOMER_COLUMNS
+from .ledger import Counts
+from .problems import CellError, Problems
+from .source import RowSource
+
+WRITE_BATCH = 1000
+LOOKUP_CHUNK = 5000
+
+# column -> (parser, model field); parsers turn a non-empty cell into the model's value.
+def _parsers(reasons: dict[str, ReasonCategory]):
+    def reason(value):
+        category = reasons.get(value)
+        if category is None:
+            raise CellError(f"unknown reason '{value}'; use one of {', '.join(reasons)}")
+        return category.id
+
+    return {
+        "name": lambda v: cells.text(v, 200),
+        "email": cells.email,
+        "acquired_on": lambda v: dt.date.fromisoformat(cells.iso_date(v)),
+        "reason": reason,
+        "reason_text": lambda v: cells.text(v, 5000),
+        "segment": lambda v: cells.text(v, 100),
+        "acquisition_cost": lambda v: Decimal(cells.non_negative_amount(v)),
+        "language": cells.language,
+    }
+
+
+FIELD = {"reason": "reason_id"}  # where the column's value goes on the model
+REFERENCES = ("parent", "referred_by")
+
+
+def import_customers(source: RowSource, problems: Problems, batch_id: int) -> Counts:
+    reasons = {c.slug: c for c in ReasonCategory.objects.all()}
+    parsers = _parsers(reasons)
+    parsed: dict[str, tuple[int, dict]] = {}
+    counts = Counts()
+    for number, values in source():
+        counts.total += 1
+        row = dict(zip(CUSTOMER_COLUMNS, values, strict=True))
+        external_id = row.pop("external_id")
+        if not external_id:
+            problems.add(number, "external_id", "an external id is required")
+            continue
+        if len(external_id) > 100:
+            problems.add(number, "external_id", "at most 100 characters")
+            continue
+        if external_id in parsed:
+            first = parsed[external_id][0]
+            problems.add(number, "external_id", f"'{external_id}' appears twice in the file (first on row {first})")
+            continue
+        clean = {}
+        for column, value in row.items():
+            if not value:
+                continue
+            if column in REFERENCES:
+                clean[column] = value
+                continue
+            try:
+                clean[column] = parsers[column](value)
+            except CellError as exc:
+                problems.add(number, column, str(exc))
+        parsed[external_id] = (number, clean)
+
+    ids = _existing_ids(parsed.keys() | {c[r] for _, c in parsed.values() for r in REFERENCES if r in c})
+    _check_references(parsed, ids, problems)
+    if not problems:
+        _check_parent_cycles(parsed, problems)
+    if problems:
+        return counts
+    _write(parsed, ids, counts)
+    return counts
+
+
+def _existing_ids(external_ids) -> dict[str, int]:
+    external_ids = list(external_ids)
+    found: dict[str, int] = {}
+    for start in range(0, len(external_ids), LOOKUP_CHUNK):
+        chunk = external_ids[start : start + LOOKUP_CHUNK]
+        found.update(Customer.objects.filter(external_id__in=chunk).values_list("external_id", "id"))
+    return found
+
+
+def _check_references(parsed, ids, problems: Problems) -> None:
+    for external_id, (number, clean) in parsed.items():
+        for column in REFERENCES:
+            target = clean.get(column)
+            if target is None:
+                continue
+            if target == external_id:
+                role = "parent" if column == "parent" else "referrer"
+                problems.add(number, column, f"a customer cannot be its own {role}")
+            elif target not in parsed and target not in ids:
+                problems.add(number, column, f"unknown customer '{target}' (not in the file nor imported before)")
+
+
+def _check_parent_cycles(parsed, problems: Problems) -> None:
+    """Walk up from every customer of the file over the parents as they would be after import."""
+    parent_of = dict(
+        Customer.objects.filter(parent__isnull=False).values_list("external_id", "parent__external_id")
+    )
+    for external_id, (_, clean) in parsed.items():
+        if "parent" in clean:
+            parent_of[external_id] = clean["parent"]
+    reported: set[str] = set()
+    for external_id, (number, clean) in parsed.items():
+        if "parent" not in clean or external_id in reported:
+            continue
+        path, node = [external_id], parent_of.get(external_id)
+        while node is not None and node not in path:
+            path.append(node)
+            node = parent_of.get(node)
+        if node == external_id:
+            reported.update(path)
+            problems.add(number, "parent", f"parent cycle: {' → '.join([*path, external_id])}")
+
+
+def _write(parsed, ids, counts: Counts) -> None:
+    existing = {}
+    keys = list(parsed)
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        existing.update(Customer.objects.in_bulk(keys[start : start + LOOKUP_CHUNK], field_name="external_id"))
+    now = timezone.now()
+    changed: list[Customer] = []
+    for external_id, (_, clean) in parsed.items():
+        customer = existing.get(external_id) or Customer(external_id=external_id)
+        is_new = customer.pk is None
+        dirty = is_new
+        for column, value in clean.items():
+            if column in REFERENCES:
+                continue
+            field = FIELD.get(column, column)
+            if getattr(customer, field) != value:
+                setattr(customer, field, value)
+                dirty = True
+                if column == "reason":
+                    customer.reason_source, customer.reason_answered_at = "import", now
+                    customer.reason_mapped_to = None
+        if dirty:
+            customer.updated_at = now
+            changed.append(customer)
+        if is_new:
+            counts.created += 1
+        elif dirty:
+            counts.updated += 1
+    fields = [
+        "name", "email", "acquired_on", "reason", "reason_text", "reason_source",
+        "reason_answered_at", "reason_mapped_to", "segment", "acquisition_cost", "language",
+        "updated_at",
+    ]
+    Customer.objects.bulk_create(
+        changed, batch_size=WRITE_BATCH, update_conflicts=True,
+        unique_fields=["external_id"], update_fields=fields,
+    )
+    ids.update(_existing_ids(parsed.keys()))
+    dirty_ids = {c.external_id for c in changed}
+    for external_id in _write_references(parsed, ids, existing):
+        if external_id not in dirty_ids:
+            counts.updated += 1
+    customers_refresh_entities()
+    counts.skipped = counts.total - counts.created - counts.updated
+
+
+def _write_references(parsed, ids, existing) -> list[str]:
+    """Set parent and referrer once every customer of the file has an id; returns who moved."""
+    groups: dict[tuple[str, ...], list[Customer]] = {}
+    moved = []
+    for external_id, (_, clean) in parsed.items():
+        wanted = {f"{r}_id": ids[clean[r]] for r in REFERENCES if r in clean}
+        before = existing.get(external_id)
+        if not wanted or (before and all(getattr(before, k) == v for k, v in wanted.items())):
+            continue
+        moved.append(external_id)
+        groups.setdefault(tuple(sorted(wanted)), []).append(Customer(id=ids[external_id], **wanted))
+    for fields, customers in groups.items():
+        Customer.objects.bulk_update(customers, [f.removesuffix("_id") for f in fields], batch_size=WRITE_BATCH)
+    return moved

@@ -1,0 +1,215 @@
+"""Revenue and cost lines into the immutable ledger.
+
+Each row is checked in Python as it streams by (customer known, ISO date, amount, reference);
+the checks that need every row at once (a reference twice in the file, a reference imported
+before with other values) run in the database over a staging table. Two ways in:
+
+- fast path (PostgreSQL): rows are COPYed straight into the ledger while they are being checked,
+  the server inserting on one core while Python parses on the other. Any reference already in the
+  ledger (a re-import) or twice in the file breaks the unique index; the savepoint rolls back and
+- the staging path runs: COPY (or, on SQLite, batched inserts) into a temporary table, the set
+  checks, then one INSERT ... SELECT that skips the references already imported.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+
+from ..models import CostEntry, CostKind, Customer, RevenueEntry
+from . import cells
+from .problems import CellError, Problems
+from .source import RowSource
+
+STAGE = "cx_import_stage"
+SQLITE_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class LedgerKind:
+    model: type
+    extra_columns: tuple[str, ...]  # after customer, date, amount, external_ref
+    clean_extra: Callable[[list[str]], list[str]]
+
+
+def _revenue_extra(values: list[str]) -> list[str]:
+    return [cells.text(values[0], 200)]
+
+
+_COST_KINDS = dict(CostKind.choices)
+
+
+def _cost_extra(values: list[str]) -> list[str]:
+    kind = values[0] or CostKind.SERVE
+    return [cells.choice(kind, _COST_KINDS, "cost kind"), cells.text(values[1], 200)]
+
+
+REVENUE = LedgerKind(RevenueEntry, ("product",), _revenue_extra)
+COSTS = LedgerKind(CostEntry, ("kind", "description"), _cost_extra)
+
+
+@dataclass
+class Counts:
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+
+
+def _checked(kind: LedgerKind, rows: Iterator, customer_ids: dict, problems: Problems, counts: Counts):
+    """Yield (row, customer_id, date, amount, external_ref, *extra) for every valid row."""
+    extra_names = kind.extra_columns
+    for number, values in rows:
+        counts.total += 1
+        customer, date, amount, ref = values[:4]
+        ok = True
+        customer_id = customer_ids.get(customer)
+        if customer_id is None:
+            message = f"unknown customer '{customer}'" if customer else "a customer external id is required"
+            problems.add(number, "customer", message)
+            ok = False
+        try:
+            date = cells.iso_date(date)
+        except CellError as exc:
+            problems.add(number, "date", str(exc))
+            ok = False
+        try:
+            amount = cells.amount(amount)
+        except CellError as exc:
+            problems.add(number, "amount", str(exc))
+            ok = False
+        try:
+            ref = cells.text(ref, 200, required=True)
+        except CellError as exc:
+            problems.add(number, "external_ref", str(exc))
+            ok = False
+        try:
+            extra = kind.clean_extra(values[4:])
+        except CellError as exc:
+            # the cleaner names no column; the message says which value was wrong
+            problems.add(number, extra_names[0] if len(extra_names) == 1 else "/".join(extra_names), str(exc))
+            ok = False
+        if ok:
+            yield (number, customer_id, date, amount, ref, *extra)
+
+
+def import_ledger(kind: LedgerKind, source: RowSource, problems: Problems, batch_id: int) -> Counts:
+    """Validate and load; leaves the caller to roll back when `problems` is not empty."""
+    customer_ids = dict(Customer.objects.values_list("external_id", "id").iterator(chunk_size=20_000))
+    if connection.vendor == "postgresql":
+        counts = Counts()
+        try:
+            with transaction.atomic():
+                _copy_into_ledger(kind, _checked(kind, source(), customer_ids, problems, counts), problems, batch_id)
+                if problems:
+                    raise _FullCheckNeeded
+                counts.created = counts.total
+                return counts
+        except (IntegrityError, _driver_integrity_error(), _FullCheckNeeded):
+            problems.clear()  # the staging path reads the rows again and finds everything anew
+    counts = Counts()
+    _fill_stage(kind, _checked(kind, source(), customer_ids, problems, counts))
+    _stage_set_checks(kind, problems)
+    if not problems:
+        counts.created = _insert_from_stage(kind, batch_id)
+        counts.skipped = counts.total - counts.created
+    _drop_stage()
+    return counts
+
+
+class _FullCheckNeeded(Exception):
+    """The fast path met a bad row: the staging path lists every problem of the file."""
+
+
+def _driver_integrity_error() -> type[Exception]:
+    # COPY runs on psycopg's own cursor, outside Django's error wrapping.
+    import psycopg
+
+    return psycopg.IntegrityError
+
+
+def _ledger_columns(kind: LedgerKind) -> list[str]:
+    return ["customer_id", "date", "amount", "external_ref", *kind.extra_columns]
+
+
+def _copy_into_ledger(kind: LedgerKind, rows, problems: Problems, batch_id: int) -> None:
+    table = kind.model._meta.db_table
+    columns = ", ".join([*_ledger_columns(kind), "import_batch_id"])
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608
+        for row in rows:
+            if not problems:  # after the first problem keep checking, stop writing
+                copy.write_row((*row[1:], batch_id))
+
+
+def _fill_stage(kind: LedgerKind, rows) -> None:
+    """Stage every valid row, even in a file with bad ones, so the set checks see them all."""
+    extra = ", ".join(f"{name} varchar(200)" for name in kind.extra_columns)
+    definition = (
+        f"line integer, customer_id bigint, date date, amount numeric(14, 2), "
+        f"external_ref varchar(200), {extra}"
+    )
+    names = ", ".join(["line", *_ledger_columns(kind)])
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} ({definition}) ON COMMIT DROP")
+            with cursor.cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} ({definition})")
+        insert = f"INSERT INTO {STAGE} ({names}) VALUES ({', '.join(['%s'] * (5 + len(kind.extra_columns)))})"  # noqa: S608
+        chunk = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == SQLITE_BATCH:
+                cursor.executemany(insert, chunk)
+                chunk = []
+        if chunk:
+            cursor.executemany(insert, chunk)
+
+
+def _stage_set_checks(kind: LedgerKind, problems: Problems) -> None:
+    table = kind.model._meta.db_table
+    differs = " OR ".join(
+        f"r.{name} <> s.{name}" for name in ["customer_id", "date", "amount", *kind.extra_columns]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT s.line, s.external_ref, d.first_line FROM {STAGE} s
+                JOIN (SELECT external_ref, MIN(line) AS first_line FROM {STAGE}
+                      GROUP BY external_ref HAVING COUNT(*) > 1) d
+                  ON d.external_ref = s.external_ref
+                WHERE s.line > d.first_line ORDER BY s.line"""  # noqa: S608
+        )
+        for line, ref, first in cursor.fetchall():
+            problems.add(line, "external_ref", f"'{ref}' appears twice in the file (first on row {first})")
+        cursor.execute(
+            f"""SELECT s.line, s.external_ref FROM {STAGE} s
+                JOIN {table} r ON r.external_ref = s.external_ref
+                WHERE {differs} ORDER BY s.line"""  # noqa: S608
+        )
+        for line, ref in cursor.fetchall():
+            problems.add(
+                line, "external_ref",
+                f"'{ref}' was imported before with other values; ledger entries never change: "
+                "record the correction as a new line with its own external_ref",
+            )
+
+
+def _insert_from_stage(kind: LedgerKind, batch_id: int) -> int:
+    table = kind.model._meta.db_table
+    columns = ", ".join(_ledger_columns(kind))
+    select = f"SELECT {columns}, %s FROM {STAGE} ORDER BY line"  # noqa: S608
+    if connection.vendor == "postgresql":
+        sql = f"INSERT INTO {table} ({columns}, import_batch_id) {select} ON CONFLICT (external_ref) DO NOTHING"
+    else:
+        sql = f"INSERT OR IGNORE INTO {table} ({columns}, import_batch_id) {select}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [batch_id])
+        return cursor.rowcount
+
+
+def _drop_stage() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")

@@ -1,0 +1,39 @@
+"""Every problem found in an import, by row and column."""
+
+from dataclasses import dataclass, field
+
+# Beyond this many, further problems are counted but not listed: such a file is the wrong file,
+# and a million identical messages help nobody.
+MAX_LISTED = 100_000
+
+
+class CellError(ValueError):
+    """A cell's value is wrong; the message says what was expected."""
+
+
+@dataclass
+class Problems:
+    listed: list[tuple[int | None, str, str]] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, row: int | None, column: str, message: str) -> None:
+        self.count += 1
+        if len(self.listed) < MAX_LISTED:
+            self.listed.append((row, column, message))
+
+    def clear(self) -> None:
+        self.listed.clear()
+        self.count = 0
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def summary(self) -> str:
+        if self.count <= len(self.listed):
+            return f"{self.count} error(s); nothing was imported."
+        return (
+            f"{self.count} error(s), the first {len(self.listed)} listed; nothing was imported."
+        )

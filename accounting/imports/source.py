@@ -1,0 +1,96 @@
+"""Where rows come from: a CSV stream (UI upload, command) or a list of records (API).
+
+Both yield `(row_number, cells)` with the cells in the order of the kind's columns, so the
+validators downstream never know the source. Problems with the header or the shape of a row are
+reported here; problems with a cell's value are the validators' job.
+"""
+
+import csv
+import io
+from collections.abc import Callable, Iterator, Sequence
+
+from .problems import Problems
+
+Rows = Iterator[tuple[int, list[str]]]
+RowSource = Callable[[], Rows]  # a fresh iterator each call: the fast path may need a second read
+
+# csv's default limit (128 KiB) is fine for our columns; a huge cell is an error, not a hang.
+MAX_CELL = 10_000
+
+
+def _header_problems(header: Sequence[str], columns: Sequence[str], problems: Problems) -> list[int]:
+    """Check the header row; return, for each expected column, its index in the file."""
+    seen: dict[str, int] = {}
+    for index, name in enumerate(header):
+        if name in seen:
+            problems.add(1, name, f"column '{name}' appears twice in the header")
+        elif name not in columns:
+            problems.add(1, name or f"#{index + 1}", f"unknown column '{name}'; expected: {', '.join(columns)}")
+        seen.setdefault(name, index)
+    for name in columns:
+        if name not in seen:
+            problems.add(1, name, f"missing column '{name}'")
+    return [seen.get(name, -1) for name in columns]
+
+
+def csv_rows(binary, columns: Sequence[str], problems: Problems) -> RowSource:
+    """Stream a CSV file (UTF-8, optional BOM) row by row; it is never read whole into memory."""
+
+    def rows() -> Rows:
+        if hasattr(binary, "seek"):
+            binary.seek(0)
+        text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text, strict=True)
+        row_number = 1
+        try:
+            header = next(reader, None)
+            if header is None:
+                problems.add(None, "", "the file is empty: expected a header row")
+                return
+            order = _header_problems([h.strip() for h in header], columns, problems)
+            if problems:
+                return
+            width = len(header)
+            for row_number, row in enumerate(reader, start=2):  # noqa: B007 - used after the loop
+                if not row:  # a blank line
+                    continue
+                if len(row) != width:
+                    problems.add(row_number, "", f"expected {width} cells, found {len(row)}")
+                    continue
+                yield row_number, [row[i].strip() for i in order]
+        except UnicodeDecodeError:
+            problems.add(row_number + 1, "", "the file is not UTF-8 text")
+        except csv.Error as exc:
+            problems.add(row_number + 1, "", f"malformed CSV: {exc}")
+        finally:
+            text.detach()  # leave the caller's file open
+
+    return rows
+
+
+def record_rows(records: object, columns: Sequence[str], problems: Problems) -> RowSource:
+    """Records of the API bulk endpoints: a list of objects keyed by the CSV columns."""
+    if not isinstance(records, list):
+        problems.add(None, "", "expected a JSON list of objects")
+        records = []
+    checked: list[tuple[int, list[str]]] = []
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            problems.add(number, "", "expected an object")
+            continue
+        for key in record.keys() - set(columns):
+            problems.add(number, str(key), f"unknown field '{key}'; expected: {', '.join(columns)}")
+        checked.append((number, [_as_cell(record.get(name)) for name in columns]))
+
+    def rows() -> Rows:
+        yield from checked
+
+    return rows
+
+
+def _as_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value).strip()

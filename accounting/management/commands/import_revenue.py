@@ -1,0 +1,6 @@
+from ._import_command import ImportCommand
+
+
+class Command(ImportCommand):
+    help = "Import revenue from a CSV file (SPEC §7). Any bad row rejects the whole file."
+    kind = "revenue"
