@@ -1,0 +1,135 @@
+"""Public pages reached from emails, without login: the acquisition-reason answer page.
+
+`/why/<token>/`, for anyone holding the emailed link:
+
+- open link: GET shows the form (200) and writes nothing. A valid POST stores the answer and
+  shows the thank-you page (200); an invalid one shows the form again with its errors (200).
+- already answered: "you have already answered, thank you", status 200, on GET and POST alike;
+  nothing changes.
+- expired: "this link has expired", status 410, on GET and POST alike; nothing changes.
+- unknown or malformed token: one fixed "link not found" page, status 404, byte for byte the same.
+
+An answered link answers 200, not 410: the customer did nothing wrong (they or their mail
+scanner are reopening their own link) and the page thanks them. An expired link answers 410: the
+resource is gone for good. Unknown and malformed tokens share one body, so a response never tells
+a guesser whether a token ever existed.
+
+A GET never writes: mail scanners open every link before the customer does. Every response of the
+token page carries `Referrer-Policy: no-referrer`, `Cache-Control: no-store` and
+`X-Robots-Tag: noindex`, so the token in the path leaks neither to other sites, nor to caches,
+nor to search engines. Pages speak the customer's language, whatever the browser says.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.shortcuts import render
+from django.utils import translation
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from .models import ReasonCategory, ReasonRequest
+from .services import (
+    ReasonRequestState,
+    reason_request_answer,
+    reason_request_find,
+    reason_request_state,
+)
+
+TEMPLATES = {
+    ReasonRequestState.ANSWERED: ("accounting/public/reason_answered.html", 200),
+    ReasonRequestState.EXPIRED: ("accounting/public/reason_expired.html", 410),
+}
+NOT_FOUND_TEMPLATE = "accounting/public/reason_not_found.html"
+
+
+class CategoryChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        # Seeded labels translate when the catalogue has them; admin-made ones show as written.
+        return gettext(obj.label)
+
+
+class ReasonAnswerForm(forms.Form):
+    reason = CategoryChoiceField(
+        queryset=ReasonCategory.objects.filter(is_active=True).order_by("order", "label"),
+        widget=forms.RadioSelect,
+        empty_label=None,
+        error_messages={
+            "required": _("Please choose one reason."),
+            "invalid_choice": _("Please choose one of the listed reasons."),
+        },
+    )
+    reason_text = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        reason = data.get("reason")
+        text = data.get("reason_text", "").strip()
+        if reason and reason.slug == ReasonCategory.OTHER_SLUG and not text:
+            self.add_error("reason_text", gettext("Please tell us what the other reason is."))
+        return data
+
+
+def _private(response):
+    """Headers for every page whose address holds a token."""
+    add_never_cache_headers(response)  # Cache-Control: ..., no-store, private
+    response["Referrer-Policy"] = "no-referrer"  # SecurityMiddleware only sets it when absent
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _state_page(request, state):
+    template, status = TEMPLATES[state]
+    return render(request, template, status=status)
+
+
+def _answer(request, token, reason_request):
+    state = reason_request_state(reason_request)
+    if state != ReasonRequestState.OPEN:
+        return _state_page(request, state)
+    form = ReasonAnswerForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            reason_request_answer(
+                token=token,
+                reason=form.cleaned_data["reason"],
+                text=form.cleaned_data["reason_text"],
+            )
+        except ValidationError as exc:
+            # Another tab or a reclassified category got there between our check and the lock.
+            if getattr(exc, "code", None) in TEMPLATES:
+                return _state_page(request, exc.code)
+            form.add_error(None, exc)
+        else:
+            return render(request, "accounting/public/reason_thanks.html")
+    other = ReasonCategory.objects.filter(slug=ReasonCategory.OTHER_SLUG, is_active=True).first()
+    context = {"form": form, "other_value": str(other.pk) if other else ""}
+    return render(request, "accounting/public/reason_form.html", context)
+
+
+def _not_found(request):
+    # One fixed page, rendered the same way for every token that opens nothing.
+    return _private(render(request, NOT_FOUND_TEMPLATE, status=404))
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def reason_answer(request, token: str):
+    """The "why did you choose us?" page for one emailed link."""
+    reason_request = reason_request_find(token)
+    if reason_request is None:
+        return _not_found(request)
+    language = reason_request.customer.language
+    with translation.override(language):
+        try:
+            response = _answer(request, token, reason_request)
+        except ReasonRequest.DoesNotExist:  # deleted between the lookup and the answer
+            response = None
+    if response is None:
+        return _not_found(request)
+    response["Content-Language"] = language
+    return _private(response)

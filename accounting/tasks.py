@@ -1,0 +1,177 @@
+"""Background work of the accounting app: the emailed "why did you choose us?" requests.
+
+Tasks are thin: they take ids, re-fetch, check the row still needs the work, then act.
+
+Sending is at most once per request. The task claims the row with a conditional UPDATE on
+`sent_at IS NULL` before it talks to SMTP, so a redelivered or duplicated task finds the row taken
+and sends nothing. A failed send gives the claim back before retrying. If a worker dies between
+the claim and the SMTP server accepting the message, that one email is lost rather than doubled:
+the token exists only in the task message, so the way out is a new request (a new token).
+"""
+
+import logging
+import smtplib
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from .models import Customer, ReasonRequest
+from .services import reason_request_create
+
+logger = logging.getLogger(__name__)
+
+MAX_SEND_RETRIES = 5
+RETRY_BASE_SECONDS = 60  # 1, 2, 4, 8, 16 minutes
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: the server or network may well accept the same message later.
+
+    SMTP replies in 4xx are temporary by definition (RFC 5321); 5xx, refused senders and
+    authentication failures will fail the same way again. A bare OSError (refused connection,
+    timeout, reset) is a network problem.
+    """
+    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(400 <= code < 500 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    if isinstance(exc, smtplib.SMTPException):
+        return False
+    return isinstance(exc, OSError)
+
+
+def reason_request_email(request: ReasonRequest, token: str) -> EmailMultiAlternatives:
+    """The multipart (text + HTML) email, rendered in the customer's language."""
+    customer = request.customer
+    with translation.override(customer.language):
+        context = {
+            "customer_name": customer.name,
+            "company_name": settings.COMPANY_NAME,
+            "url": settings.SITE_URL + reverse("reason-answer", args=[token]),
+            "expires_at": request.expires_at,
+        }
+        subject = render_to_string("emails/reason_request.subject.txt", context)
+        text = render_to_string("emails/reason_request.txt", context)
+        html = render_to_string("emails/reason_request.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),  # a header: one line
+        body=text,
+        to=[customer.email],
+        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def _skip_reason(request: ReasonRequest | None) -> str | None:
+    if request is None:
+        return "gone"
+    if request.answered_at is not None:
+        return "answered"
+    if request.sent_at is not None:
+        return "already sent"
+    if request.is_expired:
+        return "expired"
+    if not request.customer.email:
+        return "no email"
+    if request.customer.survey_opt_out:
+        return "opted out"
+    return None
+
+
+# acks_late is safe because the claim makes the task idempotent: a message redelivered after a
+# worker died before the claim sends the email; one redelivered after the claim sends nothing.
+@shared_task(
+    bind=True,
+    max_retries=MAX_SEND_RETRIES,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def send_reason_request(self, request_id: int, token: str) -> str:
+    """Email one reason request, at most once. Never log `token`: it opens the answer page."""
+    request = ReasonRequest.objects.select_related("customer").filter(pk=request_id).first()
+    skip = _skip_reason(request)
+    if skip:
+        logger.info("Reason request %s not sent: %s", request_id, skip)
+        return f"skipped: {skip}"
+    claimed_at = timezone.now()
+    claimed = ReasonRequest.objects.filter(
+        pk=request_id, sent_at__isnull=True, answered_at__isnull=True
+    ).update(sent_at=claimed_at)
+    if not claimed:
+        logger.info("Reason request %s not sent: another worker got there first", request_id)
+        return "skipped: claimed"
+    try:
+        reason_request_email(request, token).send()
+    except Exception as exc:
+        # Give the claim back, so a retry (or a person) can send it.
+        ReasonRequest.objects.filter(pk=request_id, sent_at=claimed_at).update(sent_at=None)
+        if not is_transient(exc) or self.request.retries >= self.max_retries:
+            logger.error("Reason request %s failed, giving up: %r", request_id, exc)
+            raise
+        countdown = RETRY_BASE_SECONDS * 2**self.request.retries
+        logger.warning(
+            "Reason request %s: transient error %r, retry %s/%s in %ss",
+            request_id,
+            exc,
+            self.request.retries + 1,
+            MAX_SEND_RETRIES,
+            countdown,
+        )
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    logger.info("Reason request %s sent", request_id)
+    return "sent"
+
+
+def customers_to_ask(*, days: int):
+    """New customers (acquired in the last `days` days) who can be asked and never were."""
+    today = timezone.localdate()
+    return (
+        Customer.objects.filter(
+            acquired_on__gte=today - timedelta(days=days),
+            acquired_on__lte=today,
+            reason__isnull=True,
+            survey_opt_out=False,
+            reason_requests__isnull=True,
+        )
+        .exclude(email="")
+        .order_by("pk")
+    )
+
+
+def _ask_once(customer_id: int) -> bool:
+    """Issue one request unless another run did so meanwhile (the customer row is the lock)."""
+    with transaction.atomic():
+        customer = (
+            Customer.objects.select_for_update()
+            .filter(pk=customer_id, reason__isnull=True)
+            .exclude(email="")
+            .first()
+        )
+        # A separate query after the lock, so it sees what a concurrent run committed.
+        if customer is None or ReasonRequest.objects.filter(customer=customer).exists():
+            return False
+        reason_request_create(customer=customer)
+    return True
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_reason_requests_to_new_customers(days: int = 30) -> int:
+    """Ask every new customer once why they chose us; returns how many were asked.
+
+    Safe to run daily or twice at once: a customer with any request, or a reason, is left alone.
+    """
+    ids = list(customers_to_ask(days=days).values_list("pk", flat=True))
+    asked = sum(_ask_once(pk) for pk in ids)
+    logger.info("Asked %s of %s new customers why they chose us", asked, len(ids))
+    return asked
