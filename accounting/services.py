@@ -91,6 +91,8 @@ def reason_request_create(*, customer: Customer, user=None) -> IssuedReasonReque
     """A new "why did you choose us?" link (256 random bits), emailed after commit."""
     if not customer.email:
         raise ValidationError({"email": f"Customer {customer.external_id} has no email address."})
+    if customer.survey_opt_out:
+        raise ValidationError({"email": f"Customer {customer.external_id} opted out of our emails."})
     token = secrets.token_urlsafe(32)
     request = ReasonRequest.objects.create(
         customer=customer,

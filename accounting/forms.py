@@ -1,0 +1,98 @@
+"""Forms of the accounting staff UI: list filters, the acquisition reason, the import upload."""
+
+from pathlib import PurePath
+
+from django import forms
+
+from .imports import COLUMNS
+from .models import ImportKind, ReasonCategory, ReasonKind
+
+# Enough of a file to tell a text CSV from a spreadsheet or other binary saved as .csv.
+SNIFF_BYTES = 4096
+
+
+class CustomerFilterForm(forms.Form):
+    """GET filters of the customer list; an invalid value is dropped, not an error page."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.SearchInput(attrs={"placeholder": "External id, name or email"}),
+    )
+    segment = forms.ChoiceField(label="Segment", required=False)
+    reason_class = forms.ChoiceField(
+        label="Reason class",
+        required=False,
+        choices=[("", "Any")] + list(ReasonKind.choices),
+    )
+
+    def __init__(self, *args, segments: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].choices = [("", "Any")] + [(s, s) for s in segments]
+
+    def filters(self) -> dict[str, str]:
+        """The valid filters, keyed as selectors.customer_list expects them."""
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "search": (data.get("q") or "").strip(),
+            "segment": data.get("segment") or "",
+            "reason_class": data.get("reason_class") or "",
+        }
+
+
+class CustomerReasonForm(forms.Form):
+    """Staff record why a customer chose the company; "other" needs its free text."""
+
+    reason = forms.ModelChoiceField(
+        label="Primary reason",
+        queryset=ReasonCategory.objects.filter(is_active=True).order_by("order", "label"),
+        empty_label="Choose a reason…",
+    )
+    reason_text = forms.CharField(
+        label="Details",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required when the reason is Other.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        reason = data.get("reason")
+        is_other = reason is not None and reason.slug == ReasonCategory.OTHER_SLUG
+        if is_other and not (data.get("reason_text") or "").strip():
+            self.add_error("reason_text", "Please say what the other reason is.")
+        return data
+
+
+class ImportUploadForm(forms.Form):
+    kind = forms.ChoiceField(label="What the file contains", choices=ImportKind.choices)
+    file = forms.FileField(
+        label="CSV file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        error_messages={"empty": "The file is empty: expected a header row and data rows."},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if PurePath(upload.name).suffix.lower() != ".csv":
+            raise forms.ValidationError(
+                "Only CSV files can be imported (the name must end in .csv). Save a spreadsheet as “CSV UTF-8” first."
+            )
+        head = upload.read(SNIFF_BYTES)
+        upload.seek(0)
+        if not head.strip():
+            raise forms.ValidationError("The file is empty: expected a header row and data rows.")
+        if b"\x00" in head:
+            raise forms.ValidationError(
+                "This is not a CSV text file (it looks like a spreadsheet or another binary "
+                "file). Save it as “CSV UTF-8” and upload that."
+            )
+        return upload
+
+    @staticmethod
+    def expected_headers() -> list[tuple[str, str]]:
+        """(kind label, CSV header) for each kind, to show next to the form."""
+        return [(label, ",".join(COLUMNS[kind])) for kind, label in ImportKind.choices]
