@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 import time_machine
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
 from django.utils import timezone
@@ -143,8 +144,17 @@ def test_it_does_not_send_an_expired_request(db):
     assert mail.outbox == []
 
 
-def test_it_does_not_send_to_a_customer_who_opted_out(db):
-    issued = reason_request_create(customer=CustomerFactory(survey_opt_out=True))
+def test_it_refuses_to_ask_a_customer_who_opted_out(db):
+    with pytest.raises(ValidationError, match="opted out"):
+        reason_request_create(customer=CustomerFactory(survey_opt_out=True))
+
+
+def test_it_does_not_send_to_a_customer_who_opted_out_after_the_request(db):
+    customer = CustomerFactory()
+    issued = reason_request_create(customer=customer)
+    mail.outbox.clear()
+    customer.survey_opt_out = True
+    customer.save(update_fields=["survey_opt_out"])
 
     assert send_reason_request(issued.request.pk, issued.token) == "skipped: opted out"
     assert mail.outbox == []
