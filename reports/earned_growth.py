@@ -1,0 +1,253 @@
+"""Earned growth (SPEC §3): net revenue retention + earned-new-customer revenue − 100%.
+
+The database does the work in one aggregate statement: the inner query sums each unit's
+(entity's, or customer's) revenue in the prior period P and the current period C and notes
+whether it had revenue before P; the outer query splits those units into the cohort K (revenue
+in P > 0) and the new ones, classed by their acquisition reason, and sums every figure. Python
+only divides.
+
+Money is exact: PostgreSQL sums `numeric`; SQLite, which keeps decimals as floats, sums integer
+cents.
+"""
+
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+
+from django.db import connection
+
+from accounting.models import Customer, ReasonCategory, RevenueEntry
+
+from .periods import PRIOR, Period
+
+ENTITY, CUSTOMER = "entity", "customer"
+GRAINS = (ENTITY, CUSTOMER)
+RATE_PLACES = Decimal("0.000001")
+CENT = Decimal("0.01")
+
+MONEY_KEYS = (
+    "prior_revenue", "revenue", "retained_revenue", "earned_new_revenue", "bought_new_revenue",
+    "unknown_new_revenue", "reactivated_revenue", "expansion_revenue", "contraction_revenue",
+    "churned_revenue",
+)
+
+
+@dataclass
+class EarnedGrowth:
+    period: Period
+    prior_period: Period
+    grain: str
+    segment: str | None
+    prior_revenue: Decimal
+    revenue: Decimal
+    retained_revenue: Decimal
+    earned_new_revenue: Decimal
+    bought_new_revenue: Decimal
+    unknown_new_revenue: Decimal
+    reactivated_revenue: Decimal
+    expansion_revenue: Decimal
+    contraction_revenue: Decimal
+    churned_revenue: Decimal
+    gross_retained_revenue: Decimal
+    cohort_units: int
+    new_units: dict[str, int]
+    reactivated_units: int
+    notes: list[str] = field(default_factory=list)
+
+    # --- ratios of SPEC §3; None where undefined, with the reason in `notes` -------------------
+    def _over_prior(self, amount: Decimal) -> Decimal | None:
+        return None if self.prior_revenue == 0 else amount / self.prior_revenue
+
+    @property
+    def nrr(self):
+        return self._over_prior(self.retained_revenue)
+
+    @property
+    def grr(self):
+        return self._over_prior(self.gross_retained_revenue)
+
+    @property
+    def enc(self):
+        return self._over_prior(self.earned_new_revenue)
+
+    @property
+    def bnc(self):
+        return self._over_prior(self.bought_new_revenue)
+
+    @property
+    def unc(self):
+        return self._over_prior(self.unknown_new_revenue)
+
+    @property
+    def expansion(self):
+        return self._over_prior(self.expansion_revenue)
+
+    @property
+    def contraction(self):
+        return self._over_prior(self.contraction_revenue)
+
+    @property
+    def churn(self):
+        return self._over_prior(self.churned_revenue)
+
+    @property
+    def earned_growth_rate(self):
+        return None if self.prior_revenue == 0 else self.nrr + self.enc - 1
+
+    @property
+    def earned_growth_rate_if_unknown_earned(self):
+        return None if self.prior_revenue == 0 else self.nrr + self.enc + self.unc - 1
+
+    @property
+    def total_growth_rate(self):
+        return None if self.prior_revenue == 0 else self.revenue / self.prior_revenue - 1
+
+    @property
+    def earned_growth_share(self):
+        total = self.total_growth_rate
+        if total is None or total <= 0:
+            return None
+        return self.earned_growth_rate / total
+
+    @property
+    def new_revenue(self) -> Decimal:
+        return self.earned_new_revenue + self.bought_new_revenue + self.unknown_new_revenue
+
+    @property
+    def known_reason_share(self):
+        """Share of new revenue whose acquisition reason is known (earned or bought)."""
+        if self.new_revenue == 0:
+            return None
+        return (self.earned_new_revenue + self.bought_new_revenue) / self.new_revenue
+
+    def as_json(self) -> dict:
+        """The JSON of SPEC §7: money as decimal strings with 2 places, rates as decimal strings."""
+        data = {"period": str(self.period), "prior_period": str(self.prior_period), "grain": self.grain}
+        if self.segment is not None:
+            data["segment"] = self.segment
+        for key in MONEY_KEYS:
+            data[key] = str(getattr(self, key).quantize(CENT))
+        for key in RATE_KEYS:
+            data[key] = _rate(getattr(self, key))
+        data["known_reason_share"] = _rate(self.known_reason_share)
+        data["cohort_units"] = self.cohort_units
+        data["new_units"] = self.new_units
+        data["reactivated_units"] = self.reactivated_units
+        data["notes"] = self.notes
+        return data
+
+
+RATE_KEYS = (
+    "nrr", "grr", "enc", "bnc", "unc", "earned_growth_rate", "total_growth_rate",
+    "earned_growth_share", "earned_growth_rate_if_unknown_earned",
+)
+
+
+def _rate(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    return str(value.quantize(RATE_PLACES).normalize() + 0)  # "+ 0" turns -0 into 0
+
+
+def earned_growth(
+    *, period: Period, compare: str = PRIOR, grain: str = ENTITY, segment: str | None = None
+) -> EarnedGrowth:
+    if grain not in GRAINS:
+        raise ValueError(f"grain must be one of {', '.join(GRAINS)}, not {grain!r}")
+    prior = period.prior(compare)
+    row = _aggregate(period, prior, grain, segment)
+    report = EarnedGrowth(
+        period=period, prior_period=prior, grain=grain, segment=segment,
+        **{name: value for name, value in row.items() if name in _FIELD_NAMES},
+    )
+    _explain_nulls(report)
+    return report
+
+
+_FIELD_NAMES = {f.name for f in fields(EarnedGrowth)}
+
+
+def _explain_nulls(report: EarnedGrowth) -> None:
+    if report.prior_revenue == 0:
+        report.notes.append(
+            f"Revenue in {report.prior_period} is 0: every ratio is undefined (null)."
+        )
+    elif report.total_growth_rate <= 0:
+        report.notes.append("Total growth is not above 0: the earned growth share is undefined (null).")
+    if report.new_revenue == 0:
+        report.notes.append("No new revenue: the share with a known reason is undefined (null).")
+
+
+def _money_sql(expression: str) -> str:
+    if connection.vendor == "sqlite":
+        return f"CAST(ROUND({expression} * 100) AS INTEGER)"
+    return expression
+
+
+def _aggregate(period: Period, prior: Period, grain: str, segment: str | None) -> dict:
+    revenue = RevenueEntry._meta.db_table
+    customers = Customer._meta.db_table
+    reasons = ReasonCategory._meta.db_table
+    unit = "COALESCE(c.entity_id, c.id)" if grain == ENTITY else "c.id"
+    amount = _money_sql("r.amount")
+    segment_sql = "AND u.segment = %(segment)s" if segment is not None else ""
+    # Units in K have positive revenue in P; every other unit with revenue in C is new.
+    sql = f"""
+    WITH per_unit AS (
+        SELECT {unit} AS unit_id,
+            SUM(CASE WHEN r.date BETWEEN %(p0)s AND %(p1)s THEN {amount} ELSE 0 END) AS rp,
+            SUM(CASE WHEN r.date BETWEEN %(c0)s AND %(c1)s THEN {amount} ELSE 0 END) AS rc,
+            MAX(CASE WHEN r.date < %(p0)s THEN 1 ELSE 0 END) AS had_before
+        FROM {revenue} r JOIN {customers} c ON c.id = r.customer_id
+        WHERE r.date <= %(last)s
+        GROUP BY {unit}
+    ), classed AS (
+        SELECT p.rp, p.rc, p.had_before, (p.rp > 0) AS in_k,
+            COALESCE(mapped.kind, reason.kind, 'unknown') AS kind
+        FROM per_unit p
+        JOIN {customers} u ON u.id = p.unit_id
+        LEFT JOIN {reasons} reason ON reason.id = u.reason_id
+        LEFT JOIN {reasons} mapped ON mapped.id = u.reason_mapped_to_id
+        WHERE (p.rp <> 0 OR p.rc <> 0) {segment_sql}
+    )
+    SELECT
+        COALESCE(SUM(rp), 0) AS prior_revenue,
+        COALESCE(SUM(rc), 0) AS revenue,
+        COALESCE(SUM(CASE WHEN in_k THEN rc ELSE 0 END), 0) AS retained_revenue,
+        COALESCE(SUM(CASE WHEN in_k THEN (CASE WHEN rc < rp THEN rc ELSE rp END) ELSE 0 END), 0)
+            AS gross_retained_revenue,
+        COALESCE(SUM(CASE WHEN in_k AND rc > rp THEN rc - rp ELSE 0 END), 0) AS expansion_revenue,
+        COALESCE(SUM(CASE WHEN in_k AND rc < rp AND rc > 0 THEN rp - rc ELSE 0 END), 0)
+            AS contraction_revenue,
+        COALESCE(SUM(CASE WHEN in_k AND rc <= 0 THEN rp - rc ELSE 0 END), 0)
+            + COALESCE(SUM(CASE WHEN NOT in_k THEN rp ELSE 0 END), 0) AS churned_revenue,
+        COALESCE(SUM(CASE WHEN NOT in_k AND kind = 'earned' THEN rc ELSE 0 END), 0) AS earned_new_revenue,
+        COALESCE(SUM(CASE WHEN NOT in_k AND kind = 'bought' THEN rc ELSE 0 END), 0) AS bought_new_revenue,
+        COALESCE(SUM(CASE WHEN NOT in_k AND kind NOT IN ('earned', 'bought') THEN rc ELSE 0 END), 0)
+            AS unknown_new_revenue,
+        COALESCE(SUM(CASE WHEN NOT in_k AND had_before = 1 THEN rc ELSE 0 END), 0) AS reactivated_revenue,
+        COUNT(CASE WHEN in_k THEN 1 END) AS cohort_units,
+        COUNT(CASE WHEN NOT in_k AND rc <> 0 AND kind = 'earned' THEN 1 END) AS new_earned,
+        COUNT(CASE WHEN NOT in_k AND rc <> 0 AND kind = 'bought' THEN 1 END) AS new_bought,
+        COUNT(CASE WHEN NOT in_k AND rc <> 0 AND kind NOT IN ('earned', 'bought') THEN 1 END) AS new_unknown,
+        COUNT(CASE WHEN NOT in_k AND rc <> 0 AND had_before = 1 THEN 1 END) AS reactivated_units
+    FROM classed
+    """  # noqa: S608 - table names come from model metadata, values are parameters
+    params = {
+        "p0": prior.start, "p1": prior.end, "c0": period.start, "c1": period.end,
+        "last": max(period.end, prior.end), "segment": segment,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        row = dict(zip(names, cursor.fetchone(), strict=True))
+    for key in (*MONEY_KEYS, "gross_retained_revenue"):
+        row[key] = _to_money(row[key])
+    row["new_units"] = {"earned": row.pop("new_earned"), "bought": row.pop("new_bought"),
+                        "unknown": row.pop("new_unknown")}
+    return row
+
+
+def _to_money(value) -> Decimal:
+    if connection.vendor == "sqlite":
+        return Decimal(int(value)) / 100
+    return Decimal(value).quantize(CENT)
