@@ -1,12 +1,11 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from knox import views as knox_views
 
-from .api_views import LoginView
+from .api_views import LoginView, LogoutView
 
 urlpatterns = [
     path("auth/login/", LoginView.as_view(), name="api-login"),
-    path("auth/logout/", knox_views.LogoutView.as_view(), name="api-logout"),
+    path("auth/logout/", LogoutView.as_view(), name="api-logout"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("accounting.api_urls")),
