@@ -26,3 +26,6 @@ urlpatterns = [
     path("api/", include("cxplatform.api_urls")),
     path("admin/", admin.site.urls),
 ]
+
+admin.site.site_header = "CX Platform administration"
+admin.site.site_title = "CX Platform admin"

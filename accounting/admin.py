@@ -1,0 +1,384 @@
+"""Django admin of the accounting app (SPEC §1: admins edit reason categories and map "other").
+
+The ledger, the import log and the emailed reason requests are records, not settings: the admin
+shows them read-only to everybody, superusers included. Writes that have a service go through it.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import (
+    CostEntry,
+    Customer,
+    ImportBatch,
+    ImportRowError,
+    OtherReasonAnswer,
+    ReasonCategory,
+    ReasonRequest,
+    RevenueEntry,
+)
+from .services import (
+    customer_map_other_reason,
+    customer_set_reason,
+    customers_refresh_entities,
+    reason_request_state,
+)
+
+# An import can list up to 100,000 errors; its page shows the first ones and links to the rest.
+INLINE_ERRORS_SHOWN = 200
+
+
+class ReadOnlyAdminMixin:
+    """Viewable by whoever has the view permission; added, changed or deleted by nobody."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def category_in_use(category: ReasonCategory) -> bool:
+    return Customer.objects.filter(Q(reason=category) | Q(reason_mapped_to=category)).exists()
+
+
+def mapping_categories():
+    """What an "other" answer may be mapped onto: the active categories except "other"."""
+    return ReasonCategory.objects.filter(is_active=True).exclude(slug=ReasonCategory.OTHER_SLUG)
+
+
+# --- Reason categories ---------------------------------------------------------------------------
+
+
+@admin.register(ReasonCategory)
+class ReasonCategoryAdmin(SimpleHistoryAdmin):
+    """Only users with change_reasoncategory (the admin role) may edit; the history shows who
+    changed what, when, from which value to which."""
+
+    list_display = ["label", "slug", "kind", "is_active", "order", "customer_count"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["label", "slug"]
+    ordering = ["order", "label"]
+    history_list_display = ["label", "kind", "is_active"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(customer_count=Count("customers"))
+
+    @admin.display(description="Customers", ordering="customer_count")
+    def customer_count(self, obj):
+        return obj.customer_count
+
+    def slug_is_locked(self, obj) -> bool:
+        # Code, CSV imports and past reports refer to categories by slug: once a category is in
+        # use (or is "other"), renaming its slug would silently break them.
+        return obj is not None and (obj.slug == ReasonCategory.OTHER_SLUG or category_in_use(obj))
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["slug"] if self.slug_is_locked(obj) else []
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if self.slug_is_locked(obj) else {"slug": ("label",)}
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.slug == ReasonCategory.OTHER_SLUG:
+            return False  # the "other" answers and their mapping depend on it
+        return super().has_delete_permission(request, obj)
+
+
+# --- Customers -----------------------------------------------------------------------------------
+
+
+class CustomerAdminForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = [
+            "external_id", "name", "email", "language", "segment", "acquired_on", "reason",
+            "reason_text", "referred_by", "acquisition_cost", "parent", "survey_opt_out",
+        ]
+
+    def clean_parent(self):
+        parent, seen = self.cleaned_data.get("parent"), set()
+        node = parent
+        while node is not None and node.pk not in seen:
+            if self.instance.pk is not None and node.pk == self.instance.pk:
+                raise forms.ValidationError("A customer cannot be its own ancestor.")
+            seen.add(node.pk)
+            node = node.parent
+        return parent
+
+    def clean(self):
+        data = super().clean()
+        reason = data.get("reason")
+        if reason and reason.slug == ReasonCategory.OTHER_SLUG and not data.get("reason_text"):
+            self.add_error("reason_text", "Please say what the other reason is.")
+        return data
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    form = CustomerAdminForm
+    list_display = [
+        "external_id", "name", "email", "segment", "language", "acquired_on", "reason",
+        "entity_link", "survey_opt_out",
+    ]
+    list_filter = ["segment", "reason", "reason__kind", "language", "survey_opt_out"]
+    search_fields = ["external_id", "name", "email"]
+    date_hierarchy = "acquired_on"
+    list_select_related = ["reason", "entity"]
+    autocomplete_fields = ["referred_by", "parent"]
+    readonly_fields = [
+        "entity", "reason_mapped_to", "reason_source", "reason_answered_at", "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["external_id", "name", "email", "language", "segment"]}),
+        ("Acquisition", {"fields": [
+            "acquired_on", "reason", "reason_text", "reason_mapped_to", "reason_source",
+            "reason_answered_at", "referred_by", "acquisition_cost",
+        ]}),
+        ("Roll-up", {"fields": ["parent", "entity"]}),
+        ("Surveys", {"fields": ["survey_opt_out"]}),
+        ("Record", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description="Entity", ordering="entity__external_id")
+    def entity_link(self, obj):
+        if obj.entity_id is None or obj.entity_id == obj.pk:
+            return "itself"
+        return obj.entity.external_id
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if obj.reason is not None and {"reason", "reason_text"} & set(form.changed_data):
+            customer_set_reason(
+                customer=obj, reason=obj.reason, text=obj.reason_text, source="admin"
+            )
+        if not change or "parent" in form.changed_data:
+            customers_refresh_entities()
+
+
+class MappedFilter(admin.SimpleListFilter):
+    title = "mapping"
+    parameter_name = "mapped"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Unmapped"), ("yes", "Mapped")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(reason_mapped_to__isnull=self.value() == "no")
+        return queryset
+
+
+class OtherReasonMappingForm(forms.ModelForm):
+    """The mapping select. Its choices are read once per page (`categories`), not once per row;
+    a row already mapped to a since-deactivated category keeps it rather than losing it silently."""
+
+    categories: list[ReasonCategory] = []
+
+    class Meta:
+        model = OtherReasonAnswer
+        fields = ["reason_mapped_to"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["reason_mapped_to"]
+        current = self.instance.reason_mapped_to if self.instance.pk else None
+        choices = list(self.categories)
+        allowed = Q(pk__in=[c.pk for c in choices])
+        if current is not None and current not in choices:
+            choices.append(current)
+            allowed |= Q(pk=current.pk)
+        field.queryset = ReasonCategory.objects.filter(allowed)
+        field.choices = [("", "—  unmapped  —")] + [(c.pk, c.label) for c in choices]
+
+    @classmethod
+    def for_request(cls):
+        return type(cls.__name__, (cls,), {"categories": list(mapping_categories())})
+
+
+@admin.register(OtherReasonAnswer)
+class OtherReasonAnswerAdmin(admin.ModelAdmin):
+    """Where admins map each "other" answer onto a category, straight from the list."""
+
+    list_display = ["external_id", "name", "reason_text", "reason_answered_at", "reason_mapped_to"]
+    list_display_links = ["external_id"]
+    list_editable = ["reason_mapped_to"]
+    list_filter = [MappedFilter, "reason_mapped_to", "segment"]
+    search_fields = ["reason_text", "external_id", "name"]
+    list_select_related = ["reason_mapped_to"]
+    fields = ["external_id", "name", "reason_text", "reason_answered_at", "reason_mapped_to"]
+    readonly_fields = ["external_id", "name", "reason_text", "reason_answered_at"]
+
+    def get_changelist_form(self, request, **kwargs):
+        return OtherReasonMappingForm.for_request()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = OtherReasonMappingForm.for_request()
+        return super().get_form(request, obj, change, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        customer_map_other_reason(customer=obj, category=obj.reason_mapped_to)
+
+    def has_add_permission(self, request):
+        return False  # the answers come from customers
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # it would delete the customer
+
+
+# --- Ledger --------------------------------------------------------------------------------------
+
+
+class AmountSignFilter(admin.SimpleListFilter):
+    title = "sign"
+    parameter_name = "sign"
+
+    def lookups(self, request, model_admin):
+        return [("negative", "Refunds and credits"), ("positive", "Charges")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "negative":
+            return queryset.filter(amount__lt=0)
+        if self.value() == "positive":
+            return queryset.filter(amount__gte=0)
+        return queryset
+
+
+class LedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Ledger entries are immutable (a correction is a new entry): view only, for everybody."""
+
+    date_hierarchy = "date"
+    list_select_related = ["customer"]
+    search_fields = ["external_ref", "customer__external_id", "customer__name"]
+    raw_id_fields = ["customer"]
+    # Counting a ledger of millions of rows twice per page is what makes admin lists slow.
+    show_full_result_count = False
+
+    @admin.display(description="Customer", ordering="customer__external_id")
+    def customer_ref(self, obj):
+        return obj.customer.external_id
+
+
+@admin.register(RevenueEntry)
+class RevenueEntryAdmin(LedgerAdmin):
+    list_display = ["external_ref", "date", "customer_ref", "amount", "product", "created_at"]
+    list_filter = [AmountSignFilter, "customer__segment", "product"]
+    search_fields = LedgerAdmin.search_fields + ["product"]
+
+
+@admin.register(CostEntry)
+class CostEntryAdmin(LedgerAdmin):
+    list_display = [
+        "external_ref", "date", "customer_ref", "kind", "amount", "description",
+        "created_at",
+    ]
+    list_filter = ["kind", AmountSignFilter, "customer__segment"]
+    search_fields = LedgerAdmin.search_fields + ["description"]
+
+
+# --- Imports -------------------------------------------------------------------------------------
+
+
+class FirstRowsFormSet(forms.BaseInlineFormSet):
+    def get_queryset(self):
+        if not hasattr(self, "_first_rows"):
+            self._first_rows = super().get_queryset()[:INLINE_ERRORS_SHOWN]
+        return self._first_rows
+
+
+class ImportRowErrorInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ImportRowError
+    formset = FirstRowsFormSet
+    fields = ["row", "column", "message"]
+    readonly_fields = fields
+    verbose_name_plural = f"errors (the first {INLINE_ERRORS_SHOWN})"
+    extra = 0
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id", "kind", "source", "filename", "status", "rows_total", "rows_created",
+        "rows_updated", "rows_skipped", "error_count", "created_by", "started_at",
+    ]
+    list_filter = ["kind", "source", "status"]
+    search_fields = ["filename", "sha256", "message"]
+    date_hierarchy = "started_at"
+    list_select_related = ["created_by"]
+    inlines = [ImportRowErrorInline]
+    readonly_fields = ["all_errors", "duration"]
+    fields = [
+        "kind", "source", "filename", "sha256", "status", "rows_total", "rows_created",
+        "rows_updated", "rows_skipped", "error_count", "all_errors", "message", "created_by",
+        "started_at", "finished_at", "duration",
+    ]
+
+    @admin.display(description="All errors")
+    def all_errors(self, obj):
+        if not obj.error_count:
+            return "none"
+        url = reverse("admin:accounting_importrowerror_changelist")
+        return format_html(
+            '<a href="{}?batch__id__exact={}">all {} errors</a>', url, obj.pk, obj.error_count
+        )
+
+
+@admin.register(ImportRowError)
+class ImportRowErrorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["batch", "row", "column", "message"]
+    list_filter = ["batch__kind", "column"]
+    search_fields = ["message", "column"]
+    list_select_related = ["batch"]
+    show_full_result_count = False
+
+
+# --- Reason requests -----------------------------------------------------------------------------
+
+
+class RequestStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open"), ("answered", "Answered"), ("expired", "Expired")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "answered":
+            return queryset.filter(answered_at__isnull=False)
+        if self.value() == "open":
+            return queryset.filter(answered_at__isnull=True, expires_at__gt=now)
+        if self.value() == "expired":
+            return queryset.filter(answered_at__isnull=True, expires_at__lte=now)
+        return queryset
+
+
+@admin.register(ReasonRequest)
+class ReasonRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The token hash is never shown, not even read-only: nobody needs it, so no page holds it."""
+
+    list_display = [
+        "customer", "state", "created_at", "sent_at", "answered_at", "expires_at", "created_by",
+    ]
+    list_filter = [RequestStateFilter]
+    search_fields = ["customer__external_id", "customer__name", "customer__email"]
+    date_hierarchy = "created_at"
+    list_select_related = ["customer", "created_by"]
+    fields = [
+        "customer", "state", "created_at", "sent_at", "answered_at", "expires_at", "created_by",
+    ]
+    readonly_fields = fields
+    exclude = ["token_hash"]
+
+    @admin.display(description="State")
+    def state(self, obj):
+        return reason_request_state(obj)

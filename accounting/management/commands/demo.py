@@ -1,0 +1,104 @@
+"""`manage.py demo`: load the deterministic demo data set and the three demo logins (SPEC §7)."""
+
+import datetime as dt
+import os
+import re
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from accounting.demo import (
+    DEMO_PREFIX,
+    DemoError,
+    demo_customers,
+    demo_delete,
+    demo_exists,
+    demo_load,
+    demo_users_reset,
+)
+
+
+def parse_month(value: str) -> dt.date:
+    match = re.fullmatch(r"(\d{4})-(\d{2})", value or "")
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise CommandError(f"--until must be a month as YYYY-MM, e.g. 2026-06 (got {value!r}).")
+    return dt.date(int(match[1]), int(match[2]), 1)
+
+
+def last_full_month() -> dt.date:
+    return (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+class Command(BaseCommand):
+    help = (
+        "Load a realistic, deterministic demo data set (customers, revenue and costs) and the "
+        "logins admin / analyst / viewer. Does nothing if demo data exists, unless --reset."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=3000, help="default 3000")
+        parser.add_argument("--years", type=int, default=3, help="of history; default 3")
+        parser.add_argument(
+            "--until", metavar="YYYY-MM", help="last month of data; default the last full month"
+        )
+        parser.add_argument("--seed", type=int, default=42, help="default 42")
+        parser.add_argument(
+            "--reset", action="store_true",
+            help=f"first delete the demo rows (customers {DEMO_PREFIX}…, their ledger lines)",
+        )
+        parser.add_argument(
+            "--no-users", action="store_true", help="leave the admin / analyst / viewer logins alone"
+        )
+
+    def handle(self, *args, customers, years, until, seed, reset, no_users, **options):
+        last_month = parse_month(until) if until else last_full_month()
+        if customers < 1 or not 1 <= years <= 20:
+            raise CommandError("--customers must be at least 1 and --years between 1 and 20.")
+        if reset:
+            self.reset()
+        if demo_exists():
+            self.stdout.write(
+                f"Demo data already loaded ({demo_customers().count()} customers with external "
+                f"ids {DEMO_PREFIX}…): nothing loaded. Use --reset to load it again."
+            )
+        else:
+            self.load(customers=customers, years=years, last_month=last_month, seed=seed)
+        if not no_users:
+            self.logins(demo_users_reset(password=os.environ.get("DEMO_PASSWORD") or None))
+
+    def reset(self):
+        try:
+            deleted = demo_delete()
+        except ProtectedError as error:
+            raise CommandError(
+                f"Cannot delete the demo customers: other rows still refer to them ({error})."
+            ) from error
+        self.stdout.write(f"Deleted {deleted} demo customers and their ledger lines.")
+
+    def load(self, **options):
+        started = time.monotonic()
+        try:
+            summary = demo_load(**options)
+        except DemoError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(self.style.SUCCESS(
+            f"Loaded demo data (seed {options['seed']}) for {summary.first_month:%Y-%m} to "
+            f"{summary.last_month:%Y-%m} in {time.monotonic() - started:.1f} s: "
+            f"{summary.customers} customers ({summary.by_kind.get('earned', 0)} earned, "
+            f"{summary.by_kind.get('bought', 0)} bought, {summary.by_kind.get('unknown', 0)} "
+            f"unknown; {summary.children} with a parent, {summary.referrals} referred), "
+            f"{summary.revenue_entries} revenue entries ({summary.refunds} refunds), "
+            f"{summary.cost_entries} cost entries."
+        ))
+
+    def logins(self, logins):
+        self.stdout.write("")
+        for username, password in logins:
+            self.stdout.write(self.style.SUCCESS(
+                f"Log in at {settings.SITE_URL}/ as {username} / {password}"
+            ))
+        if not os.environ.get("DEMO_PASSWORD"):
+            self.stdout.write("(Random passwords; set DEMO_PASSWORD to choose one.)")
