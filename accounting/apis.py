@@ -1,0 +1,514 @@
+"""REST API of the accounting app (SPEC §7): customers, reason categories, the ledger, imports.
+
+Views parse input, call one service or the import engine, and serialize. Bulk writes go through
+the same import engine as the CSV upload and the commands, so a row is valid or not whichever
+door it came in by, and a request with any bad row writes nothing.
+"""
+
+from contextlib import contextmanager
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+
+from . import imports, services
+from .filters import CostFilter, CustomerFilter, ImportBatchFilter, RevenueFilter
+from .models import (
+    CostEntry,
+    CostKind,
+    Customer,
+    ImportBatch,
+    ImportRowError,
+    ImportStatus,
+    ReasonCategory,
+    ReasonKind,
+    RevenueEntry,
+)
+
+# The detail of an import lists this many errors; all of them are at /imports/{id}/errors/.
+LISTED_ERRORS = 1000
+MAX_PARENT_DEPTH = 100
+
+# --- Schema helpers ------------------------------------------------------------------------------
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+VALIDATION_ERROR = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="Invalid input: a list of messages per field."
+)
+
+
+def documented(ok: dict, *, bad_request=VALIDATION_ERROR) -> dict:
+    """The success responses plus the error responses every endpoint can give."""
+    return {
+        **ok,
+        400: bad_request,
+        401: OpenApiResponse(ErrorDetailSerializer, description="No or invalid credentials."),
+        403: OpenApiResponse(ErrorDetailSerializer, description="The user's role lacks access."),
+        404: OpenApiResponse(ErrorDetailSerializer, description="No such object or page."),
+    }
+
+
+# --- Permissions and shared view behaviour -------------------------------------------------------
+
+
+class CanImport(permissions.BasePermission):
+    """A bulk import writes rows and records an ImportBatch: it takes every listed permission."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perms(view.import_permissions))
+
+
+class MethodsBeforeRolesMixin:
+    """Answer 405 to a method the endpoint lacks before checking roles.
+
+    The ledger is immutable for everyone, so PATCH on a revenue line is "not allowed" whatever the
+    role, rather than a 403 hinting that some other role could do it. Anonymous users still get 401.
+    """
+
+    required_permission = None  # set per action for actions without a model permission of their own
+    import_permissions: tuple[str, ...] = ()
+
+    def check_permissions(self, request):
+        method = request.method.lower()
+        unsupported = method not in self.http_method_names or getattr(self, method, None) is None
+        if unsupported and request.user and request.user.is_authenticated:
+            self.http_method_not_allowed(request)
+        super().check_permissions(request)
+
+
+@contextmanager
+def django_errors_as_400():
+    """A service's ValidationError becomes DRF's 400, after the transaction inside rolled back."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
+
+
+# --- Imports -------------------------------------------------------------------------------------
+
+
+class ImportBatchSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ImportBatch
+        fields = [
+            "id", "kind", "source", "filename", "status", "rows_total", "rows_created",
+            "rows_updated", "rows_skipped", "error_count", "message", "created_by",
+            "started_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class ImportRowErrorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportRowError
+        fields = ["row", "column", "message"]
+        read_only_fields = fields
+
+
+class ImportBatchDetailSerializer(ImportBatchSerializer):
+    errors = serializers.SerializerMethodField(
+        help_text=f"The first {LISTED_ERRORS} errors; error_count says how many there are."
+    )
+
+    class Meta(ImportBatchSerializer.Meta):
+        fields = [*ImportBatchSerializer.Meta.fields, "errors"]
+        read_only_fields = fields
+
+    @extend_schema_field(ImportRowErrorSerializer(many=True))
+    def get_errors(self, batch):
+        return ImportRowErrorSerializer(batch.errors.all()[:LISTED_ERRORS], many=True).data
+
+
+IMPORT_REJECTED = OpenApiResponse(
+    ImportBatchDetailSerializer,
+    description="Rejected: `errors` lists each bad row (the Nth object is row N) and column;"
+    " nothing was written.",
+)
+
+
+IMPORT_FAILED = OpenApiResponse(
+    ImportBatchDetailSerializer,
+    description="The import failed on the server's side (see `message`); nothing was written.",
+)
+
+
+def import_records(kind: str, request) -> Response:
+    """Run a bulk import of the request's JSON (a list of objects, or one object)."""
+    records = [request.data] if isinstance(request.data, dict) else request.data
+    batch = imports.import_records(kind=kind, records=records, source="api", user=request.user)
+    if batch.status == ImportStatus.SUCCEEDED:
+        return Response(ImportBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
+    code = status.HTTP_400_BAD_REQUEST
+    if batch.status == ImportStatus.FAILED:  # not the client's fault: say so
+        code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    return Response(ImportBatchDetailSerializer(batch).data, status=code)
+
+
+def import_responses() -> dict:
+    return documented({201: ImportBatchSerializer, 500: IMPORT_FAILED}, bad_request=IMPORT_REJECTED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List imports", responses=documented({200: ImportBatchSerializer})),
+    retrieve=extend_schema(
+        summary="An import with its first errors",
+        responses=documented({200: ImportBatchDetailSerializer}),
+    ),
+    errors=extend_schema(
+        summary="Every error of an import, paginated",
+        responses=documented({200: ImportRowErrorSerializer(many=True)}),
+    ),
+)
+class ImportBatchViewSet(MethodsBeforeRolesMixin, viewsets.ReadOnlyModelViewSet):
+    """Imports (CSV upload, command, API bulk) and what became of them. Read-only."""
+
+    queryset = ImportBatch.objects.select_related("created_by")
+    serializer_class = ImportBatchSerializer
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = ImportBatchFilter
+    ordering_fields = ["started_at", "id"]
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return ImportBatchDetailSerializer
+        return super().get_serializer_class()
+
+    @action(detail=True, filter_backends=[], serializer_class=ImportRowErrorSerializer)
+    def errors(self, request, pk=None):
+        batch = self.get_object()
+        page = self.paginate_queryset(batch.errors.all())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+# --- Reason categories ---------------------------------------------------------------------------
+
+
+class ReasonCategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReasonCategory
+        fields = ["id", "slug", "label", "kind", "is_active", "order"]
+
+    def validate_slug(self, value):
+        # Imports, reports and the "other" rule refer to categories by slug.
+        if self.instance is not None and value != self.instance.slug:
+            raise serializers.ValidationError("The slug of a category cannot change.")
+        return value
+
+
+def _category_schema(summary: str, code: int = 200):
+    return extend_schema(summary=summary, responses=documented({code: ReasonCategorySerializer}))
+
+
+@extend_schema_view(
+    list=_category_schema("List reason categories"),
+    retrieve=_category_schema("A reason category"),
+    create=_category_schema("Add a reason category (admins)", 201),
+    update=_category_schema("Replace a reason category (admins)"),
+    partial_update=_category_schema("Edit a reason category (admins)"),
+)
+class ReasonCategoryViewSet(
+    MethodsBeforeRolesMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
+):
+    """Acquisition-reason categories. Deactivate one rather than delete it: customers keep it."""
+
+    queryset = ReasonCategory.objects.all()
+    serializer_class = ReasonCategorySerializer
+    lookup_field = "slug"
+    filter_backends = [DjangoFilterBackend]
+    filterset_fields = ["kind", "is_active"]
+
+
+# --- Customers -----------------------------------------------------------------------------------
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    reason = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=ReasonCategory.objects.all(),
+        required=False,
+        help_text="Slug of the acquisition reason category; 'other' needs reason_text.",
+    )
+    reason_mapped_to = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, help_text="An admin's mapping of an 'other' answer."
+    )
+    reason_class = serializers.ChoiceField(
+        source="reason_kind", choices=ReasonKind.choices, read_only=True
+    )
+    referred_by = serializers.SlugRelatedField(
+        slug_field="external_id", queryset=Customer.objects.all(), required=False, allow_null=True
+    )
+    parent = serializers.SlugRelatedField(
+        slug_field="external_id", queryset=Customer.objects.all(), required=False, allow_null=True
+    )
+    entity = serializers.SlugRelatedField(
+        slug_field="external_id", read_only=True, help_text="The top ancestor: the unit of reports."
+    )
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id", "external_id", "name", "email", "language", "segment", "acquired_on",
+            "reason", "reason_text", "reason_mapped_to", "reason_class", "reason_source",
+            "reason_answered_at", "referred_by", "parent", "entity", "acquisition_cost",
+            "survey_opt_out", "created_at", "updated_at",
+        ]
+        read_only_fields = ["reason_source", "reason_answered_at", "created_at", "updated_at"]
+        extra_kwargs = {"acquisition_cost": {"min_value": Decimal("0")}}
+
+    def validate_parent(self, parent):
+        node = parent
+        for _ in range(MAX_PARENT_DEPTH):
+            if node is None:
+                return parent
+            if self.instance is not None and node.pk == self.instance.pk:
+                raise serializers.ValidationError("A customer cannot be its own ancestor.")
+            node = node.parent
+        raise serializers.ValidationError("The parent chain is too deep.")
+
+    def validate_referred_by(self, referrer):
+        if referrer is not None and self.instance is not None and referrer.pk == self.instance.pk:
+            raise serializers.ValidationError("A customer cannot refer itself.")
+        return referrer
+
+    def create(self, validated_data):
+        reason = validated_data.pop("reason", None)
+        customer = super().create(validated_data)
+        parent = customer.parent
+        customer.entity = (parent.entity or parent) if parent else customer
+        customer.save(update_fields=["entity"])
+        if reason is not None:
+            self._set_reason(customer, reason, customer.reason_text)
+        return customer
+
+    def update(self, instance, validated_data):
+        reason = validated_data.pop("reason", None)
+        text = validated_data.pop("reason_text", "") if reason else None
+        moved = "parent" in validated_data and validated_data["parent"] != instance.parent
+        customer = super().update(instance, validated_data)
+        if reason is not None:
+            self._set_reason(customer, reason, text)
+        if moved:
+            services.customers_refresh_entities()
+            customer.refresh_from_db(fields=["entity"])
+        return customer
+
+    @staticmethod
+    def _set_reason(customer, reason, text):
+        services.customer_set_reason(customer=customer, reason=reason, text=text, source="api")
+
+
+class CustomerReasonSerializer(serializers.Serializer):
+    reason = serializers.SlugRelatedField(slug_field="slug", queryset=ReasonCategory.objects.all())
+    reason_text = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CustomerRowSerializer(serializers.Serializer):
+    """One customer of a bulk import: the columns of the customer CSV (SPEC §7)."""
+
+    external_id = serializers.CharField(max_length=100)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    acquired_on = serializers.DateField(required=False, allow_null=True)
+    reason = serializers.CharField(required=False, allow_blank=True, help_text="Category slug.")
+    reason_text = serializers.CharField(required=False, allow_blank=True)
+    referred_by = serializers.CharField(required=False, allow_blank=True, help_text="External id.")
+    parent = serializers.CharField(required=False, allow_blank=True, help_text="External id.")
+    segment = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    acquisition_cost = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
+    language = serializers.CharField(required=False, allow_blank=True, help_text="e.g. en")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List customers", responses=documented({200: CustomerSerializer})),
+    retrieve=extend_schema(summary="A customer", responses=documented({200: CustomerSerializer})),
+    create=extend_schema(summary="Add a customer", responses=documented({201: CustomerSerializer})),
+    partial_update=extend_schema(
+        summary="Edit a customer", responses=documented({200: CustomerSerializer})
+    ),
+)
+class CustomerViewSet(
+    MethodsBeforeRolesMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
+):
+    """Customers; `bulk` creates or updates many through the import engine. No delete."""
+
+    queryset = Customer.objects.select_related(
+        "reason", "reason_mapped_to", "referred_by", "parent", "entity"
+    )
+    serializer_class = CustomerSerializer
+    filterset_class = CustomerFilter
+    search_fields = ["external_id", "name", "email"]
+    ordering_fields = ["external_id", "name", "segment", "acquired_on", "created_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    import_permissions = (
+        "accounting.add_customer", "accounting.change_customer", "accounting.add_importbatch",
+    )
+
+    def perform_create(self, serializer):
+        with django_errors_as_400(), transaction.atomic():
+            serializer.save()
+
+    def perform_update(self, serializer):
+        with django_errors_as_400(), transaction.atomic():
+            serializer.save()
+
+    @extend_schema(
+        summary="Create or update many customers",
+        description="A JSON list of objects keyed by the customer CSV columns; a row whose"
+        " external_id exists updates that customer. Any bad row rejects the whole request.",
+        request=CustomerRowSerializer(many=True),
+        responses=import_responses(),
+    )
+    @action(
+        detail=False, methods=["post"], parser_classes=[JSONParser], permission_classes=[CanImport]
+    )
+    def bulk(self, request):
+        return import_records("customers", request)
+
+    @extend_schema(
+        summary="Record a customer's acquisition reason",
+        request=CustomerReasonSerializer,
+        responses=documented({200: CustomerSerializer}),
+    )
+    @action(
+        detail=True, methods=["post"], serializer_class=CustomerReasonSerializer,
+        required_permission="accounting.change_customer",
+    )
+    def reason(self, request, pk=None):
+        customer = self.get_object()
+        answer = self.get_serializer(data=request.data)
+        answer.is_valid(raise_exception=True)
+        with django_errors_as_400():
+            services.customer_set_reason(
+                customer=customer,
+                reason=answer.validated_data["reason"],
+                text=answer.validated_data["reason_text"],
+                source="api",
+            )
+        return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
+
+
+# --- The ledger: revenue and costs ---------------------------------------------------------------
+
+
+class RevenueEntrySerializer(serializers.ModelSerializer):
+    customer = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+
+    class Meta:
+        model = RevenueEntry
+        fields = [
+            "id", "customer", "date", "amount", "product", "external_ref", "import_batch",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CostEntrySerializer(serializers.ModelSerializer):
+    customer = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+
+    class Meta:
+        model = CostEntry
+        fields = [
+            "id", "customer", "date", "amount", "kind", "description", "external_ref",
+            "import_batch", "created_at",
+        ]
+        read_only_fields = fields
+
+
+class LedgerRowSerializer(serializers.Serializer):
+    customer = serializers.CharField(help_text="External id of the customer.")
+    date = serializers.DateField()
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="Negative for refunds and credits."
+    )
+    external_ref = serializers.CharField(
+        max_length=200, help_text="Unique per line: a line already imported is skipped."
+    )
+
+
+class RevenueRowSerializer(LedgerRowSerializer):
+    """One revenue line of a bulk import: the columns of the revenue CSV (SPEC §7)."""
+
+    product = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class CostRowSerializer(LedgerRowSerializer):
+    """One cost line of a bulk import."""
+
+    kind = serializers.ChoiceField(choices=CostKind.choices, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class LedgerViewSet(MethodsBeforeRolesMixin, viewsets.ReadOnlyModelViewSet):
+    """An immutable ledger: read it, or add lines in bulk; a correction is a new line."""
+
+    import_kind: str
+    parser_classes = [JSONParser]
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    ordering_fields = ["date", "amount", "id"]
+
+    def get_permissions(self):
+        return [CanImport()] if self.action == "create" else super().get_permissions()
+
+    def create(self, request):
+        return import_records(self.import_kind, request)
+
+
+def ledger_schema(entry, row, what: str):
+    return extend_schema_view(
+        list=extend_schema(summary=f"List {what}", responses=documented({200: entry})),
+        retrieve=extend_schema(summary=f"A {what} line", responses=documented({200: entry})),
+        create=extend_schema(
+            summary=f"Add {what} lines in bulk",
+            description="A JSON list of lines (or a single line). Any bad line rejects the whole"
+            " request; a line whose external_ref is already in the ledger is skipped.",
+            request=row(many=True),
+            responses=import_responses(),
+        ),
+    )
+
+
+@ledger_schema(RevenueEntrySerializer, RevenueRowSerializer, "revenue")
+class RevenueViewSet(LedgerViewSet):
+    queryset = RevenueEntry.objects.select_related("customer")
+    serializer_class = RevenueEntrySerializer
+    filterset_class = RevenueFilter
+    import_kind = "revenue"
+    import_permissions = ("accounting.add_revenueentry", "accounting.add_importbatch")
+
+
+@ledger_schema(CostEntrySerializer, CostRowSerializer, "cost")
+class CostViewSet(LedgerViewSet):
+    queryset = CostEntry.objects.select_related("customer")
+    serializer_class = CostEntrySerializer
+    filterset_class = CostFilter
+    import_kind = "costs"
+    import_permissions = ("accounting.add_costentry", "accounting.add_importbatch")

@@ -1,0 +1,73 @@
+"""Query filters of the accounting API (django-filter; drf-spectacular documents them)."""
+
+from django_filters import rest_framework as filters
+
+from .models import (
+    CostEntry,
+    CostKind,
+    Customer,
+    ImportBatch,
+    ImportKind,
+    ImportStatus,
+    ReasonKind,
+    RevenueEntry,
+)
+from .selectors import REASON_CLASS
+
+
+class CustomerFilter(filters.FilterSet):
+    external_id = filters.CharFilter(help_text="Exact external id.")
+    segment = filters.CharFilter(help_text="Exact segment.")
+    reason = filters.CharFilter(
+        field_name="reason__slug", help_text="Slug of the answered reason category."
+    )
+    reason_class = filters.ChoiceFilter(
+        choices=ReasonKind.choices,
+        method="filter_reason_class",
+        help_text="Class of the acquisition reason (the admin's mapping if any, else the answer);"
+        " no answer or an unmapped 'other' is unknown.",
+    )
+    acquired_on = filters.DateFromToRangeFilter(
+        help_text="acquired_on_after / acquired_on_before, inclusive ISO dates."
+    )
+
+    class Meta:
+        model = Customer
+        fields = ["external_id", "segment", "reason", "reason_class", "acquired_on"]
+
+    def filter_reason_class(self, queryset, name, value):
+        return queryset.annotate(reason_class=REASON_CLASS).filter(reason_class=value)
+
+
+class LedgerFilter(filters.FilterSet):
+    customer = filters.CharFilter(
+        field_name="customer__external_id", help_text="External id of the customer."
+    )
+    entity = filters.CharFilter(
+        field_name="customer__entity__external_id",
+        help_text="External id of the customer entity (top ancestor): all its members' lines.",
+    )
+    date = filters.DateFromToRangeFilter(help_text="date_after / date_before, inclusive ISO dates.")
+
+
+class RevenueFilter(LedgerFilter):
+    class Meta:
+        model = RevenueEntry
+        fields = ["customer", "entity", "date", "product", "external_ref"]
+
+
+class CostFilter(LedgerFilter):
+    kind = filters.ChoiceFilter(choices=CostKind.choices)
+
+    class Meta:
+        model = CostEntry
+        fields = ["customer", "entity", "date", "kind", "external_ref"]
+
+
+class ImportBatchFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=ImportKind.choices)
+    status = filters.ChoiceFilter(choices=ImportStatus.choices)
+
+    class Meta:
+        model = ImportBatch
+        fields = ["kind", "status", "source"]
