@@ -1,2 +1,10 @@
+from django.urls import path
+
+from . import cohort_views
+
 app_name = "cohorts"
-urlpatterns = []
+
+urlpatterns = [
+    path("cohorts/", cohort_views.cohorts, name="cohorts"),
+    path("referrals/", cohort_views.referrals, name="referrals"),
+]

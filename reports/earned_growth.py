@@ -2,9 +2,25 @@
 
 The database does the work in one aggregate statement: the inner query sums each unit's
 (entity's, or customer's) revenue in the prior period P and the current period C and notes
-whether it had revenue before P; the outer query splits those units into the cohort K (revenue
+whether it had revenue earlier; the outer query splits those units into the cohort K (revenue
 in P > 0) and the new ones, classed by their acquisition reason, and sums every figure. Python
-only divides.
+only divides. `earned_growth_by_segment` is the same statement grouped by segment.
+
+Definitions the SPEC leaves open, decided here:
+
+- The unit is the customer entity (the top ancestor) at `entity` grain, the customer itself at
+  `customer` grain. A unit's acquisition reason and segment are the unit's own: at entity grain
+  the top ancestor's, whatever its divisions answered or are filed under. A segment filter or
+  grouping therefore keeps or moves whole entities.
+- The reason class is that of the category an admin mapped an "other" answer to, else that of
+  the answered category; no answer, or an "other" answer not yet mapped, is unknown.
+- Reactivated units are new units that had positive revenue before C outside P: with the prior
+  period that is "revenue before P, none in P"; with `yoy` a unit active only between P and C is
+  reactivated too, not counted as a brand-new customer.
+- Units with net revenue in P at or below 0 (refunds beyond their sales) are outside K, yet
+  their P revenue is part of R_P. It is carried in churned revenue (lowering it), so that
+  `nrr = 1 + expansion − contraction − churn` holds exactly; their C revenue is new revenue.
+- A unit in K whose C revenue is at or below 0 churned: churn is P revenue minus C revenue.
 
 Money is exact: PostgreSQL sums `numeric`; SQLite, which keeps decimals as floats, sums integer
 cents.
@@ -28,6 +44,10 @@ MONEY_KEYS = (
     "prior_revenue", "revenue", "retained_revenue", "earned_new_revenue", "bought_new_revenue",
     "unknown_new_revenue", "reactivated_revenue", "expansion_revenue", "contraction_revenue",
     "churned_revenue",
+)
+RATE_KEYS = (
+    "nrr", "grr", "enc", "bnc", "unc", "earned_growth_rate", "total_growth_rate",
+    "earned_growth_share", "earned_growth_rate_if_unknown_earned",
 )
 
 
@@ -95,6 +115,7 @@ class EarnedGrowth:
 
     @property
     def earned_growth_rate_if_unknown_earned(self):
+        """The upper bound: every new unit of unknown reason counted as earned."""
         return None if self.prior_revenue == 0 else self.nrr + self.enc + self.unc - 1
 
     @property
@@ -115,7 +136,7 @@ class EarnedGrowth:
     @property
     def known_reason_share(self):
         """Share of new revenue whose acquisition reason is known (earned or bought)."""
-        if self.new_revenue == 0:
+        if self.new_revenue <= 0:
             return None
         return (self.earned_new_revenue + self.bought_new_revenue) / self.new_revenue
 
@@ -136,34 +157,45 @@ class EarnedGrowth:
         return data
 
 
-RATE_KEYS = (
-    "nrr", "grr", "enc", "bnc", "unc", "earned_growth_rate", "total_growth_rate",
-    "earned_growth_share", "earned_growth_rate_if_unknown_earned",
-)
-
-
 def _rate(value: Decimal | None) -> str | None:
     if value is None:
         return None
-    return str(value.quantize(RATE_PLACES).normalize() + 0)  # "+ 0" turns -0 into 0
+    # Fixed-point ("10", never "1E+1"); "+ 0" turns -0 into 0.
+    return format(value.quantize(RATE_PLACES).normalize() + 0, "f")
 
 
 def earned_growth(
     *, period: Period, compare: str = PRIOR, grain: str = ENTITY, segment: str | None = None
 ) -> EarnedGrowth:
+    """Every figure of SPEC §3 for `period` against its prior (or `yoy`) period."""
+    prior = _prior(period, compare, grain)
+    [row] = _aggregate(period, prior, grain, segment=segment)
+    return _report(row, period=period, prior=prior, grain=grain, segment=segment)
+
+
+def earned_growth_by_segment(*, period: Period, compare: str = PRIOR, grain: str = ENTITY) -> list[EarnedGrowth]:
+    """One report per segment of the units (a blank segment is ""), ordered by segment."""
+    prior = _prior(period, compare, grain)
+    rows = _aggregate(period, prior, grain, by_segment=True)
+    return [_report(row, period=period, prior=prior, grain=grain, segment=row.pop("segment")) for row in rows]
+
+
+def _prior(period: Period, compare: str, grain: str) -> Period:
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {', '.join(GRAINS)}, not {grain!r}")
-    prior = period.prior(compare)
-    row = _aggregate(period, prior, grain, segment)
+    return period.prior(compare)
+
+
+_FIELD_NAMES = {f.name for f in fields(EarnedGrowth)}
+
+
+def _report(row: dict, *, period: Period, prior: Period, grain: str, segment: str | None) -> EarnedGrowth:
     report = EarnedGrowth(
         period=period, prior_period=prior, grain=grain, segment=segment,
         **{name: value for name, value in row.items() if name in _FIELD_NAMES},
     )
     _explain_nulls(report)
     return report
-
-
-_FIELD_NAMES = {f.name for f in fields(EarnedGrowth)}
 
 
 def _explain_nulls(report: EarnedGrowth) -> None:
@@ -173,7 +205,7 @@ def _explain_nulls(report: EarnedGrowth) -> None:
         )
     elif report.total_growth_rate <= 0:
         report.notes.append("Total growth is not above 0: the earned growth share is undefined (null).")
-    if report.new_revenue == 0:
+    if report.new_revenue <= 0:
         report.notes.append("No new revenue: the share with a known reason is undefined (null).")
 
 
@@ -183,33 +215,39 @@ def _money_sql(expression: str) -> str:
     return expression
 
 
-def _aggregate(period: Period, prior: Period, grain: str, segment: str | None) -> dict:
+def _aggregate(
+    period: Period, prior: Period, grain: str, *, segment: str | None = None, by_segment: bool = False
+) -> list[dict]:
     revenue = RevenueEntry._meta.db_table
     customers = Customer._meta.db_table
     reasons = ReasonCategory._meta.db_table
     unit = "COALESCE(c.entity_id, c.id)" if grain == ENTITY else "c.id"
     amount = _money_sql("r.amount")
     segment_sql = "AND u.segment = %(segment)s" if segment is not None else ""
+    group_column, group_by = ("segment, ", "GROUP BY segment ORDER BY segment") if by_segment else ("", "")
     # Units in K have positive revenue in P; every other unit with revenue in C is new.
     sql = f"""
     WITH per_unit AS (
         SELECT {unit} AS unit_id,
             SUM(CASE WHEN r.date BETWEEN %(p0)s AND %(p1)s THEN {amount} ELSE 0 END) AS rp,
             SUM(CASE WHEN r.date BETWEEN %(c0)s AND %(c1)s THEN {amount} ELSE 0 END) AS rc,
-            MAX(CASE WHEN r.date < %(p0)s THEN 1 ELSE 0 END) AS had_before
+            MAX(CASE WHEN r.date < %(c0)s AND NOT (r.date BETWEEN %(p0)s AND %(p1)s) AND r.amount > 0
+                THEN 1 ELSE 0 END) AS had_before
         FROM {revenue} r JOIN {customers} c ON c.id = r.customer_id
         WHERE r.date <= %(last)s
         GROUP BY {unit}
     ), classed AS (
-        SELECT p.rp, p.rc, p.had_before, (p.rp > 0) AS in_k,
-            COALESCE(mapped.kind, reason.kind, 'unknown') AS kind
+        SELECT p.rp, p.rc, p.had_before, (p.rp > 0) AS in_k, u.segment,
+            CASE WHEN mapped.kind IS NOT NULL THEN mapped.kind
+                WHEN reason.slug = %(other)s THEN 'unknown'
+                ELSE COALESCE(reason.kind, 'unknown') END AS kind
         FROM per_unit p
         JOIN {customers} u ON u.id = p.unit_id
         LEFT JOIN {reasons} reason ON reason.id = u.reason_id
         LEFT JOIN {reasons} mapped ON mapped.id = u.reason_mapped_to_id
         WHERE (p.rp <> 0 OR p.rc <> 0) {segment_sql}
     )
-    SELECT
+    SELECT {group_column}
         COALESCE(SUM(rp), 0) AS prior_revenue,
         COALESCE(SUM(rc), 0) AS revenue,
         COALESCE(SUM(CASE WHEN in_k THEN rc ELSE 0 END), 0) AS retained_revenue,
@@ -231,15 +269,19 @@ def _aggregate(period: Period, prior: Period, grain: str, segment: str | None) -
         COUNT(CASE WHEN NOT in_k AND rc <> 0 AND kind NOT IN ('earned', 'bought') THEN 1 END) AS new_unknown,
         COUNT(CASE WHEN NOT in_k AND rc <> 0 AND had_before = 1 THEN 1 END) AS reactivated_units
     FROM classed
+    {group_by}
     """  # noqa: S608 - table names come from model metadata, values are parameters
     params = {
         "p0": prior.start, "p1": prior.end, "c0": period.start, "c1": period.end,
-        "last": max(period.end, prior.end), "segment": segment,
+        "last": max(period.end, prior.end), "segment": segment, "other": ReasonCategory.OTHER_SLUG,
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
-        row = dict(zip(names, cursor.fetchone(), strict=True))
+        return [_clean(dict(zip(names, values, strict=True))) for values in cursor.fetchall()]
+
+
+def _clean(row: dict) -> dict:
     for key in (*MONEY_KEYS, "gross_retained_revenue"):
         row[key] = _to_money(row[key])
     row["new_units"] = {"earned": row.pop("new_earned"), "bought": row.pop("new_bought"),
@@ -249,5 +291,5 @@ def _aggregate(period: Period, prior: Period, grain: str, segment: str | None) -
 
 def _to_money(value) -> Decimal:
     if connection.vendor == "sqlite":
-        return Decimal(int(value)) / 100
+        return Decimal(int(value)).scaleb(-2)  # cents to an exact 2-place Decimal
     return Decimal(value).quantize(CENT)

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ def mail_dir(tmp_path):
 def celery_worker_process(transactional_db, mail_dir, settings):
     """Start `celery worker` on the test database; stop it afterwards. Yields the Popen."""
     _needs_real_services()
+    _reseed_defaults()
     from cxplatform.celery import app
 
     db = settings.DATABASES["default"]
@@ -65,6 +67,16 @@ def celery_worker_process(transactional_db, mail_dir, settings):
         except subprocess.TimeoutExpired:
             worker.kill()
         log.close()
+
+
+def _reseed_defaults():
+    """A transactional test's teardown truncates every table, seeded rows included: put them back."""
+    from django.apps import apps
+
+    from cxplatform.roles import sync_roles
+
+    import_module("accounting.migrations.0002_default_reason_categories").seed(apps, None)
+    sync_roles()
 
 
 def _wait_until_ready(app, worker, log_path, timeout=60):

@@ -1,0 +1,105 @@
+"""REST API of the reports app (SPEC §7): `/api/reports/earned-growth/?period=`.
+
+Views parse the query, call the report's selector, and return its JSON as is: the API, the
+command's `--json` and the snapshots all speak the same keys.
+"""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .earned_growth import ENTITY, GRAINS, earned_growth
+from .periods import PRIOR, YOY, parse_period
+
+
+class EarnedGrowthQuerySerializer(serializers.Serializer):
+    period = serializers.CharField(help_text="A year (2025), a quarter (2025-Q3) or a month (2025-07).")
+    compare = serializers.ChoiceField(
+        choices=[(PRIOR, "The prior period"), (YOY, "The same period a year earlier")],
+        default=PRIOR,
+        help_text="Compare with the prior period of the same length, or (yoy) the same period a year earlier.",
+    )
+    grain = serializers.ChoiceField(
+        choices=[(grain, grain) for grain in GRAINS],
+        default=ENTITY,
+        help_text="entity: customers rolled up to their top ancestor (default); customer: each customer.",
+    )
+    segment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Only the units (entities or customers) of this segment; blank: all segments.",
+    )
+
+    def validate_period(self, value):
+        try:
+            return parse_period(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def validate_segment(self, value):
+        return value or None
+
+
+def _money(help_text: str = "") -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=16, decimal_places=2, help_text=help_text)
+
+
+def _rate(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=20, decimal_places=6, allow_null=True, help_text=help_text)
+
+
+class EarnedGrowthReportSerializer(serializers.Serializer):
+    """Documents the JSON of SPEC §7; money has 2 decimals, rates are fractions (0.85), null where undefined."""
+
+    period = serializers.CharField()
+    prior_period = serializers.CharField()
+    grain = serializers.ChoiceField(choices=[(grain, grain) for grain in GRAINS])
+    segment = serializers.CharField(required=False, help_text="Present when the report is for one segment.")
+    prior_revenue = _money("R_P: ledger revenue dated in the prior period.")
+    revenue = _money("R_C: ledger revenue dated in the period.")
+    retained_revenue = _money("Revenue in the period from the cohort (units with revenue in the prior period).")
+    earned_new_revenue = _money("Revenue from new units acquired for an earned reason.")
+    bought_new_revenue = _money("Revenue from new units acquired for a bought reason.")
+    unknown_new_revenue = _money("Revenue from new units with no reason or an unmapped 'other'.")
+    reactivated_revenue = _money("Part of the new revenue from units that had revenue before.")
+    expansion_revenue = _money()
+    contraction_revenue = _money()
+    churned_revenue = _money()
+    nrr = _rate("Net revenue retention: retained / R_P.")
+    grr = _rate("Gross revenue retention.")
+    enc = _rate("Earned new customers: earned new revenue / R_P.")
+    bnc = _rate("Bought new customers: bought new revenue / R_P.")
+    unc = _rate("Unknown-reason new customers: unknown new revenue / R_P.")
+    earned_growth_rate = _rate("nrr + enc - 1.")
+    total_growth_rate = _rate("R_C / R_P - 1.")
+    earned_growth_share = _rate("earned_growth_rate / total_growth_rate, only when total growth is above 0.")
+    earned_growth_rate_if_unknown_earned = _rate("Upper bound: nrr + enc + unc - 1.")
+    known_reason_share = _rate("Share of new revenue whose acquisition reason is known.")
+    cohort_units = serializers.IntegerField()
+    new_units = serializers.DictField(child=serializers.IntegerField(), help_text="Counts by earned, bought, unknown.")
+    reactivated_units = serializers.IntegerField()
+    notes = serializers.ListField(child=serializers.CharField(), help_text="Why a figure is null, and similar.")
+
+
+class EarnedGrowthView(APIView):
+    """Earned growth for a period (SPEC §3), computed from the ledger."""
+
+    required_permission = "reports.view_reports"
+
+    @extend_schema(
+        summary="Earned growth for a period",
+        parameters=[EarnedGrowthQuerySerializer],
+        responses={
+            200: EarnedGrowthReportSerializer,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="A bad parameter: messages by parameter name."),
+            401: OpenApiResponse(OpenApiTypes.OBJECT, description="No or invalid credentials."),
+            403: OpenApiResponse(OpenApiTypes.OBJECT, description="The user's role lacks reports.view_reports."),
+        },
+    )
+    def get(self, request):
+        query = EarnedGrowthQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = earned_growth(**query.validated_data)
+        return Response(report.as_json())

@@ -1,0 +1,79 @@
+"""Fingerprints of a report's inputs, to tell when a snapshot no longer matches them (SPEC §6).
+
+`ledger_fingerprint()` costs four queries whatever the data size:
+
+- the revenue ledger: row count and sum in one aggregate. The ledger is append-only (entries are
+  immutable; corrections are new entries), so every change to it moves the count.
+- the classification version, a SHA-256 over
+  - every reason category's (id, kind, is_active): a kind edit reclasses every customer with it;
+  - the latest django-simple-history id of ReasonCategory: any edit, including ones that leave
+    id/kind/active as they were, or a category deleted and re-created;
+  - one aggregate over customers of their answered reason, their mapped "other" answer and their
+    entity (the roll-up entity grain groups by): for each, how many are set and a position-weighted
+    sum `SUM(value * (id % 1009 + 1))`. A plain sum of mapped ids, or a count with the latest
+    `updated_at`, would miss two answers swapping categories, and `updated_at` is not touched by
+    the imports' bulk updates; the weighted sum catches both and stays an integer far below 2^63.
+
+What it does not see: a customer moving segment (the nightly recompute refreshes those), and
+changes that cancel out exactly in a weighted sum (a coincidence, not a pattern an edit makes).
+"""
+
+import hashlib
+import json
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Max, Sum, Value
+from django.db.models.functions import Cast, Round
+
+from accounting.models import Customer, ReasonCategory, RevenueEntry
+
+CENT = Decimal("0.01")
+WEIGHT_MODULUS = 1009  # a prime: ids 1009 apart share a weight, neighbours never do
+
+
+def ledger_fingerprint() -> dict:
+    rows, total = _ledger_totals()
+    return {
+        "ledger_rows": rows,
+        "ledger_sum": str(total),
+        "classification_version": classification_version(),
+    }
+
+
+def is_stale(snapshot, current: dict | None = None) -> bool:
+    """True unless the snapshot was computed from inputs with the current fingerprint.
+
+    Pass `current` to compare many snapshots against one fingerprint (a list page).
+    """
+    if not snapshot.fingerprint:
+        return True  # never computed: nothing up to date to show
+    return snapshot.fingerprint != (current if current is not None else ledger_fingerprint())
+
+
+def _ledger_totals() -> tuple[int, Decimal]:
+    if connection.vendor == "sqlite":
+        # SQLite keeps decimals as floats; sum exact integer cents instead, as the engine does.
+        cents = Cast(Round(F("amount") * Value(100)), BigIntegerField())
+        row = RevenueEntry.objects.aggregate(rows=Count("id"), total=Sum(cents))
+        total = Decimal(row["total"] or 0) / 100
+    else:
+        row = RevenueEntry.objects.aggregate(rows=Count("id"), total=Sum("amount"))
+        total = row["total"] or Decimal(0)
+    return row["rows"], total.quantize(CENT)
+
+
+def classification_version() -> str:
+    categories = list(ReasonCategory.objects.order_by("id").values_list("id", "kind", "is_active"))
+    latest_history = ReasonCategory.history.aggregate(latest=Max("history_id"))["latest"]
+    state = {"categories": categories, "history": latest_history, "customers": _customer_checksums()}
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:20]
+
+
+def _customer_checksums() -> dict:
+    weight = F("id") % WEIGHT_MODULUS + 1
+    aggregates = {}
+    for column in ("reason_id", "reason_mapped_to_id", "entity_id"):
+        aggregates[f"{column}_set"] = Count(column)
+        aggregates[f"{column}_sum"] = Sum(ExpressionWrapper(F(column) * weight, output_field=BigIntegerField()))
+    return {key: int(value or 0) for key, value in Customer.objects.aggregate(**aggregates).items()}

@@ -1,0 +1,214 @@
+"""Report snapshots (SPEC §6): services that request and compute them, selectors that read them.
+
+A request upserts the one row of its parameter set, marks it pending and enqueues the compute task
+after commit. The task claims the row with a conditional UPDATE (pending or failed → running), so a
+duplicated or redelivered message computes nothing twice at once, then stores the figures only if
+its claim is still the current one: a request that arrives mid-computation sets the row back to
+pending and its own task recomputes, since the inputs may have changed under the first one.
+
+A claim older than the Celery hard time limit belongs to a worker that is gone (the limit kills a
+task before then), so it may be taken over; `snapshots_stuck` finds such rows for the nightly run.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .earned_growth import earned_growth
+from .fingerprints import is_stale, ledger_fingerprint
+from .models import ReportSnapshot, SnapshotCompare, SnapshotGrain, SnapshotKind, SnapshotStatus
+from .periods import last_periods, parse_period
+
+logger = logging.getLogger(__name__)
+
+RECOMPUTE_PERMISSION = "reports.recompute_reportsnapshot"
+ERROR_CHARS = 4000
+
+
+def _abandoned_after() -> timedelta:
+    return timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", None) or 30 * 60) + timedelta(minutes=5)
+
+
+# --- services ------------------------------------------------------------------------------------
+
+
+def snapshot_request(
+    *,
+    kind: str = SnapshotKind.EARNED_GROWTH,
+    period: str,
+    compare: str = SnapshotCompare.PRIOR,
+    grain: str = SnapshotGrain.ENTITY,
+    segment: str = "",
+    user=None,
+) -> ReportSnapshot:
+    """Ask for the snapshot of these parameters to be (re)computed; returns its row, pending.
+
+    `user` is who asked (None: the schedule); a user needs reports.recompute_reportsnapshot.
+    """
+    if user is not None and not user.has_perm(RECOMPUTE_PERMISSION):
+        raise PermissionDenied("You may not recompute reports.")
+    params = _clean_parameters(kind=kind, period=period, compare=compare, grain=grain, segment=segment)
+    with transaction.atomic():
+        snapshot, _ = ReportSnapshot.objects.get_or_create(**params)
+        ReportSnapshot.objects.filter(pk=snapshot.pk).update(
+            status=SnapshotStatus.PENDING, error="", requested_by=user, updated_at=timezone.now()
+        )
+        snapshot.refresh_from_db()
+        _enqueue_on_commit(snapshot.pk)
+    return snapshot
+
+
+def _enqueue_on_commit(snapshot_id: int) -> None:
+    from .tasks import compute_snapshot  # tasks call these services
+
+    # robust: a broker that is down (or, in eager mode, a failing computation, which the row
+    # records) must not turn the request into an error; the row stays pending and visible.
+    transaction.on_commit(lambda: compute_snapshot.delay(snapshot_id), robust=True)
+
+
+def _clean_parameters(*, kind, period, compare, grain, segment) -> dict:
+    errors = {}
+    if kind not in SnapshotKind.values:
+        errors["kind"] = f"Unknown report kind {kind!r}."
+    if compare not in SnapshotCompare.values:
+        errors["compare"] = f"compare must be one of {', '.join(SnapshotCompare.values)}."
+    if grain not in SnapshotGrain.values:
+        errors["grain"] = f"grain must be one of {', '.join(SnapshotGrain.values)}."
+    try:
+        period = str(parse_period(period))  # one spelling per period: 2025-q3 is 2025-Q3
+    except ValueError as exc:
+        errors["period"] = str(exc)
+    if errors:
+        raise ValidationError(errors)
+    return {"kind": kind, "period": period, "compare": compare, "grain": grain, "segment": (segment or "").strip()}
+
+
+def snapshot_compute(*, snapshot_id: int) -> ReportSnapshot | None:
+    """Compute one snapshot if it still needs it; None when there was nothing to claim.
+
+    On error the row is marked failed with the error, and the error is raised again (for retry).
+    """
+    claimed_at = _claim(snapshot_id)
+    if claimed_at is None:
+        logger.info("Snapshot %s not computed: nothing to do, or another worker got there first", snapshot_id)
+        return None
+    snapshot = ReportSnapshot.objects.get(pk=snapshot_id)
+    try:
+        # Fingerprint first: a write landing between the two makes the snapshot look stale (and be
+        # recomputed), never look fresh with figures older than its fingerprint.
+        fingerprint = ledger_fingerprint()
+        figures = COMPUTERS[snapshot.kind](snapshot)
+    except Exception as exc:
+        _mark_failed(snapshot_id, claimed_at, exc)
+        raise
+    stored = _mine(snapshot_id, claimed_at).update(
+        figures=figures,
+        fingerprint=fingerprint,
+        status=SnapshotStatus.DONE,
+        error="",
+        computed_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    if not stored:
+        logger.info("Snapshot %s was requested again while computing: the newer request recomputes it", snapshot_id)
+        return None
+    snapshot.refresh_from_db()
+    return snapshot
+
+
+def _claim(snapshot_id: int):
+    now = timezone.now()
+    claimable = Q(status__in=[SnapshotStatus.PENDING, SnapshotStatus.FAILED]) | Q(
+        status=SnapshotStatus.RUNNING, started_at__lt=now - _abandoned_after()
+    )
+    claimed = ReportSnapshot.objects.filter(claimable, pk=snapshot_id).update(
+        status=SnapshotStatus.RUNNING, started_at=now, updated_at=now
+    )
+    return now if claimed else None
+
+
+def _mine(snapshot_id: int, claimed_at):
+    return ReportSnapshot.objects.filter(pk=snapshot_id, status=SnapshotStatus.RUNNING, started_at=claimed_at)
+
+
+def _mark_failed(snapshot_id: int, claimed_at, exc: BaseException) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+    for attempt in (1, 2):
+        try:
+            _mine(snapshot_id, claimed_at).update(status=SnapshotStatus.FAILED, error=error, updated_at=timezone.now())
+            return
+        except DatabaseError:
+            # The error may have broken the connection: reconnect once (outside a transaction only).
+            if attempt == 2 or connection.in_atomic_block:
+                logger.exception("Snapshot %s: could not record its failure %r", snapshot_id, error)
+                return
+            connection.close()
+
+
+def _earned_growth_figures(snapshot: ReportSnapshot) -> dict:
+    report = earned_growth(
+        period=parse_period(snapshot.period),
+        compare=snapshot.compare,
+        grain=snapshot.grain,
+        segment=snapshot.segment or None,
+    )
+    return report.as_json()
+
+
+# What computes each kind's figures (the NPS snapshot joins here).
+COMPUTERS = {SnapshotKind.EARNED_GROWTH: _earned_growth_figures}
+
+
+def snapshots_request_periodic(*, kinds: list[str], periods: list[str], today=None) -> list[ReportSnapshot]:
+    """Request the current and the last period of each period kind (year, quarter, month), at
+    entity grain, against the prior period, for all customers. Idempotent: the rows are upserted."""
+    today = today or timezone.localdate()
+    return [
+        snapshot_request(kind=kind, period=str(period))
+        for kind in kinds
+        for period_kind in periods
+        for period in last_periods(period_kind, 2, today)
+    ]
+
+
+# --- selectors -----------------------------------------------------------------------------------
+
+
+def snapshot_latest(
+    *,
+    kind: str = SnapshotKind.EARNED_GROWTH,
+    period: str,
+    compare: str = SnapshotCompare.PRIOR,
+    grain: str = SnapshotGrain.ENTITY,
+    segment: str = "",
+) -> ReportSnapshot | None:
+    """The snapshot of these parameters, or None. Its figures are the last computed ones (empty if
+    never computed); `status` tells whether a recompute is pending, running or failed."""
+    try:
+        period = str(parse_period(period))
+    except ValueError:
+        return None
+    return (
+        ReportSnapshot.objects.select_related("requested_by")
+        .filter(kind=kind, period=period, compare=compare, grain=grain, segment=segment or "")
+        .first()
+    )
+
+
+def snapshot_is_stale(snapshot: ReportSnapshot, *, current: dict | None = None) -> bool:
+    """Whether the snapshot's inputs changed since it was computed (or it never was)."""
+    return is_stale(snapshot, current)
+
+
+def snapshots_stuck():
+    """Pending or running rows nobody is working on any more (lost message, dead worker)."""
+    cutoff = timezone.now() - _abandoned_after()
+    return ReportSnapshot.objects.filter(
+        Q(status=SnapshotStatus.PENDING, updated_at__lt=cutoff)
+        | Q(status=SnapshotStatus.RUNNING, started_at__lt=cutoff)
+    )
