@@ -10,4 +10,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("accounting.api_urls")),
     path("", include("reports.api_urls")),
+    path("", include("surveys.api_urls")),
 ]

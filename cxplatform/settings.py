@@ -148,6 +148,20 @@ REPORTING_CURRENCY = env.str("REPORTING_CURRENCY", default="EUR")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 REASON_LINK_VALID_DAYS = env.int("REASON_LINK_VALID_DAYS", default=30)
 
+# --- Surveys (SPEC §4) ---------------------------------------------------------------------------
+# Messages per batch: one SMTP connection each; a batch is one task run.
+SURVEY_SEND_BATCH_SIZE = env.int("SURVEY_SEND_BATCH_SIZE", default=200)
+# Per worker process; 0 = no pacing. Providers cap senders; stay under their limit.
+SURVEY_SEND_RATE_PER_SECOND = env.float("SURVEY_SEND_RATE_PER_SECOND", default=20.0)
+# A row left "sending" longer than this belongs to a dead worker (see surveys/sending.py).
+SURVEY_SENDING_STALE_MINUTES = env.int("SURVEY_SENDING_STALE_MINUTES", default=15)
+# How long after answering a customer may change the answer from the same link.
+SURVEY_EDIT_WINDOW_HOURS = env.int("SURVEY_EDIT_WINDOW_HOURS", default=72)
+# Public token pages: requests per IP address.
+SURVEY_PUBLIC_RATE = env.str("SURVEY_PUBLIC_RATE", default="60/m")
+# Bounce and complaint webhooks (django-anymail): "user:password" the provider sends.
+ANYMAIL = {"WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="")}
+
 # --- Email (Django's own names) ----------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")

@@ -21,6 +21,8 @@ urlpatterns = [
     ),
     path("", include("accounting.urls")),
     path("", include("accounting.public_urls")),
+    path("", include("surveys.urls")),
+    path("", include("surveys.public_urls")),
     path("reports/", include("reports.urls")),
     path("reports/", include("reports.cohort_urls")),
     path("api/", include("cxplatform.api_urls")),

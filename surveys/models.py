@@ -1,0 +1,343 @@
+"""NPS surveys (SPEC §4): surveys, their launches, one invitation per customer, the responses.
+
+Tokens: an invitation's link token is never stored. Each invitation keeps a random 128-bit salt;
+the token is HMAC-SHA256(SECRET_KEY, salt) (256 bits, URL-safe) and only its SHA-256 is stored for
+look-up. A leaked database therefore yields no working link, and the sender and the reminder can
+rebuild the same link without keeping it.
+"""
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from accounting.models import Customer
+
+DEFAULT_QUESTION = "How likely are you to recommend {company} to a friend or colleague?"
+DEFAULT_REASON_PROMPT = "What is the most important reason for your score?"
+DEFAULT_IMPROVE_PROMPT = "What could we do to improve?"
+
+
+class SurveyKind(models.TextChoices):
+    RELATIONSHIP = "relationship", "Relationship"
+    TRANSACTIONAL = "transactional", "Transactional"
+
+
+class AudienceKind(models.TextChoices):
+    ALL = "all", "All active customers"
+    SEGMENT = "segment", "One segment"
+    SAMPLE = "sample", "Random sample"
+    # Hand-picked customers (a list given by API or import): flagged by the integrity panel.
+    LIST = "list", "Hand-picked list"
+
+
+class SurveyStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    CLOSED = "closed", "Closed"
+
+
+class Survey(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=20, choices=SurveyKind.choices, default=SurveyKind.RELATIONSHIP)
+    status = models.CharField(max_length=10, choices=SurveyStatus.choices, default=SurveyStatus.DRAFT)
+    question = models.CharField(
+        max_length=300, default=DEFAULT_QUESTION, help_text="{company} is replaced by the company name."
+    )
+    reason_prompt = models.CharField(max_length=300, default=DEFAULT_REASON_PROMPT, blank=True)
+    improve_prompt = models.CharField(max_length=300, default=DEFAULT_IMPROVE_PROMPT, blank=True)
+    sender_name = models.CharField(max_length=100, blank=True, help_text="Empty: the company name.")
+    sender_email = models.EmailField(blank=True, help_text="Empty: DEFAULT_FROM_EMAIL.")
+    language = models.CharField(
+        max_length=10, choices=settings.LANGUAGES, blank=True,
+        help_text="Empty: each customer's own language.",
+    )
+    anonymous = models.BooleanField(
+        default=False, help_text="Nobody, admins included, sees which customer gave which answer."
+    )
+    reminder_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="Send one reminder to non-responders after this many days. Empty: no reminder.",
+    )
+    expiry_days = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="An unanswered invitation expires after this many days.",
+    )
+    throttle_days = models.PositiveSmallIntegerField(
+        default=90, validators=[MaxValueValidator(365)],
+        help_text="Suppress customers invited to any survey in the last N days (0: no throttle).",
+    )
+    audience = models.CharField(max_length=10, choices=AudienceKind.choices, default=AudienceKind.ALL)
+    audience_segment = models.CharField(max_length=100, blank=True)
+    sample_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(0.01), MaxValueValidator(100)],
+    )
+    # Recurring relationship surveys: the daily beat task launches a survey whose next launch is due.
+    repeat_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="Relaunch every N days (relationship surveys). Empty: launched by hand only.",
+    )
+    next_launch_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Gets an email for each new detractor.",
+    )
+    alert_webhook_url = models.URLField(blank=True, help_text="POSTed a JSON alert for each new detractor.")
+    imported = models.BooleanField(default=False, help_text="Created by import_responses.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("launch_survey", "Can launch a survey")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=SurveyKind.values), name="survey_kind"),
+            models.CheckConstraint(
+                condition=~Q(audience=AudienceKind.SEGMENT) | ~Q(audience_segment=""),
+                name="survey_segment_audience_has_segment",
+            ),
+            models.CheckConstraint(
+                condition=~Q(audience=AudienceKind.SAMPLE) | Q(sample_percent__isnull=False),
+                name="survey_sample_audience_has_percent",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def question_text(self) -> str:
+        return self.question.replace("{company}", settings.COMPANY_NAME)
+
+    @property
+    def from_email(self) -> str:
+        from email.utils import formataddr, parseaddr
+
+        default_name, default_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+        return formataddr((self.sender_name or default_name or settings.COMPANY_NAME,
+                           self.sender_email or default_address))
+
+
+class Launch(models.Model):
+    """One send of a survey to its audience: the sample, fixed when launched, for the audit."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="launches")
+    audience = models.CharField(max_length=10, choices=AudienceKind.choices)
+    audience_segment = models.CharField(max_length=100, blank=True)
+    sample_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    sample_seed = models.CharField(max_length=32, blank=True)
+    launched_at = models.DateTimeField(default=timezone.now)
+    launched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    audience_size = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-launched_at", "-id"]
+
+    def __str__(self):
+        return f"{self.survey} launched {self.launched_at:%Y-%m-%d %H:%M}"
+
+
+class InvitationState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"  # claimed by a worker, in the SMTP conversation
+    SENT = "sent", "Sent"
+    RESPONDED = "responded", "Responded"
+    FAILED = "failed", "Failed"
+    BOUNCED = "bounced", "Bounced"
+    EXPIRED = "expired", "Expired"
+    SUPPRESSED = "suppressed", "Suppressed"
+
+
+class SuppressionReason(models.TextChoices):
+    OPTED_OUT = "opted_out", "Opted out"
+    THROTTLED = "throttled", "Throttled (surveyed recently)"
+    NO_EMAIL = "no_email", "No email address"
+    BOUNCED_BEFORE = "bounced_before", "Address bounced before"
+
+
+# States in which the email reached (or may have reached) the customer: the response-rate base.
+DELIVERED_STATES = (InvitationState.SENT, InvitationState.RESPONDED, InvitationState.EXPIRED)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def token_from_salt(salt: str) -> str:
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"invitation:{salt}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+class Invitation(models.Model):
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    launch = models.ForeignKey(Launch, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(blank=True, help_text="The address at the time of sending.")
+    language = models.CharField(max_length=10, default="en")
+    token_salt = models.CharField(max_length=32, default=new_token_salt, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    touchpoint = models.CharField(max_length=100, blank=True)
+    reference = models.CharField(max_length=200, blank=True, help_text="Order, ticket or SKU.")
+    state = models.CharField(max_length=12, choices=InvitationState.choices, default=InvitationState.QUEUED)
+    suppression_reason = models.CharField(max_length=20, choices=SuppressionReason.choices, blank=True)
+    send_after = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    reminder_claimed_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "send_after"], name="invitation_state_due"),
+            models.Index(fields=["customer", "sent_at"], name="invitation_customer_sent"),
+            models.Index(fields=["survey", "state"], name="invitation_survey_state"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["launch", "customer"], condition=Q(launch__isnull=False), name="invitation_once_per_launch"
+            ),
+            models.CheckConstraint(condition=Q(state__in=InvitationState.values), name="invitation_state"),
+            models.CheckConstraint(
+                condition=Q(state=InvitationState.SUPPRESSED, suppression_reason__in=SuppressionReason.values)
+                | (~Q(state=InvitationState.SUPPRESSED) & Q(suppression_reason="")),
+                name="invitation_suppressed_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Invitation #{self.pk} ({self.state})"
+
+    def save(self, *args, **kwargs):
+        if not self.token_hash:
+            self.token_hash = hash_token(self.token)
+        super().save(*args, **kwargs)
+
+    @property
+    def token(self) -> str:
+        return token_from_salt(self.token_salt)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.state == InvitationState.EXPIRED or (
+            self.expires_at is not None and self.responded_at is None and timezone.now() >= self.expires_at
+        )
+
+
+class ResponseCategory(models.TextChoices):
+    PROMOTER = "promoter", _("Promoter")
+    PASSIVE = "passive", _("Passive")
+    DETRACTOR = "detractor", _("Detractor")
+
+
+def category_for(score: int) -> str:
+    if score >= 9:
+        return ResponseCategory.PROMOTER
+    if score >= 7:
+        return ResponseCategory.PASSIVE
+    return ResponseCategory.DETRACTOR
+
+
+class ResponseSource(models.TextChoices):
+    WEB = "web", "Answer page"
+    IMPORT = "import", "Imported"
+    API = "api", "API"
+
+
+class Response(models.Model):
+    """One answer per invitation; a re-post within the edit window updates it, kept in history."""
+
+    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
+    # Copies for reporting without joins; the customer is hidden everywhere for anonymous surveys.
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="survey_responses")
+    score = models.PositiveSmallIntegerField(validators=[MaxValueValidator(10)])
+    category = models.CharField(max_length=10, choices=ResponseCategory.choices, editable=False)
+    reason = models.TextField(blank=True)
+    suggestion = models.TextField(blank=True)
+    answered_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    touchpoint = models.CharField(max_length=100, blank=True)
+    segment = models.CharField(max_length=100, blank=True, help_text="The customer's segment when answering.")
+    language = models.CharField(max_length=10, blank=True)
+    source = models.CharField(max_length=10, choices=ResponseSource.choices, default=ResponseSource.WEB)
+    followed_up_at = models.DateTimeField(null=True, blank=True)
+    followed_up_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    follow_up_note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-answered_at", "-id"]
+        indexes = [
+            models.Index(fields=["survey", "answered_at"], name="response_survey_answered"),
+            models.Index(fields=["answered_at"], name="response_answered"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=10), name="response_score_0_10"),
+            models.CheckConstraint(
+                condition=Q(category="promoter", score__gte=9)
+                | Q(category="passive", score__gte=7, score__lte=8)
+                | Q(category="detractor", score__lte=6),
+                name="response_category_matches_score",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.score} ({self.category}) on {self.survey}"
+
+    def save(self, *args, **kwargs):
+        self.category = category_for(self.score)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "score" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "category"}
+        super().save(*args, **kwargs)
+
+
+class AddressEventKind(models.TextChoices):
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Complained (marked as spam)"
+
+
+class SuppressedAddress(models.Model):
+    """An address that bounced hard or complained: never emailed again (suppressed 'bounced before')."""
+
+    email = models.EmailField(unique=True, help_text="Stored lower-cased.")
+    kind = models.CharField(max_length=12, choices=AddressEventKind.choices)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "suppressed addresses"
+
+    def __str__(self):
+        return f"{self.email} ({self.kind})"
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.lower()
+        super().save(*args, **kwargs)

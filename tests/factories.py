@@ -72,3 +72,43 @@ class CostEntryFactory(factory.django.DjangoModelFactory):
     date = dt.date(2025, 1, 31)
     amount = Decimal("10.00")
     external_ref = factory.Sequence(lambda n: f"K{n:08d}")
+
+
+# --- surveys ------------------------------------------------------------------------------------
+
+from surveys.models import Invitation, InvitationState, Response, Survey  # noqa: E402
+
+
+class SurveyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Survey
+
+    name = factory.Sequence(lambda n: f"Survey {n}")
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """A sent invitation; pass state=... for others."""
+
+    class Meta:
+        model = Invitation
+
+    survey = factory.SubFactory(SurveyFactory)
+    customer = factory.SubFactory(CustomerFactory)
+    email = factory.LazyAttribute(lambda i: i.customer.email)
+    language = factory.LazyAttribute(lambda i: i.customer.language)
+    state = InvitationState.SENT
+    sent_at = factory.LazyFunction(lambda: dt.datetime.now(dt.UTC))
+    expires_at = factory.LazyAttribute(lambda i: (i.sent_at or dt.datetime.now(dt.UTC)) + dt.timedelta(days=30))
+
+
+class ResponseFactory(factory.django.DjangoModelFactory):
+    """A response to a (responded) invitation."""
+
+    class Meta:
+        model = Response
+
+    invitation = factory.SubFactory(InvitationFactory, state=InvitationState.RESPONDED)
+    survey = factory.LazyAttribute(lambda r: r.invitation.survey)
+    customer = factory.LazyAttribute(lambda r: r.invitation.customer)
+    score = 9
+    segment = factory.LazyAttribute(lambda r: r.customer.segment)

@@ -1,0 +1,3 @@
+"""Routes of the surveys API, mounted under /api/ by cxplatform/api_urls.py."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Public pages, no login: reached from links in survey emails (SPEC §7 paths)."""
+
+urlpatterns = []
