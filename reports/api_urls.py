@@ -6,4 +6,5 @@ from . import apis
 
 urlpatterns = [
     path("reports/earned-growth/", apis.EarnedGrowthView.as_view(), name="api-earned-growth"),
+    path("reports/nps/", apis.NpsView.as_view(), name="api-nps"),
 ]

@@ -1,4 +1,4 @@
-"""REST API of the reports app (SPEC §7): `/api/reports/earned-growth/?period=`.
+"""REST API of the reports app (SPEC §7): `/api/reports/earned-growth/?period=`, `/api/reports/nps/?period=`.
 
 Views parse the query, call the report's selector, and return its JSON as is: the API, the
 command's `--json` and the snapshots all speak the same keys.
@@ -10,7 +10,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from surveys.models import Survey, SurveyKind
+
 from .earned_growth import ENTITY, GRAINS, earned_growth
+from .nps import ALL, LATEST, nps_report
 from .periods import PRIOR, YOY, parse_period
 
 
@@ -102,4 +105,88 @@ class EarnedGrowthView(APIView):
         query = EarnedGrowthQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         report = earned_growth(**query.validated_data)
+        return Response(report.as_json())
+
+
+class NpsQuerySerializer(serializers.Serializer):
+    period = serializers.CharField(help_text="A year (2025), a quarter (2025-Q3) or a month (2025-07).")
+    survey = serializers.IntegerField(required=False, help_text="Only this survey (its id).")
+    segment = serializers.CharField(required=False, allow_blank=True, help_text="Only answers from this segment.")
+    type = serializers.ChoiceField(
+        choices=SurveyKind.choices, required=False,
+        help_text="The series when no survey is given (default relationship); series are never mixed.",
+    )
+    counting = serializers.ChoiceField(
+        choices=[(ALL, "Every answer"), (LATEST, "Each customer's latest answer")], default=ALL
+    )
+
+    def validate_period(self, value):
+        try:
+            return parse_period(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def validate_survey(self, value):
+        try:
+            return Survey.objects.get(pk=value)
+        except Survey.DoesNotExist:
+            raise serializers.ValidationError(f"No survey with id {value}.") from None
+
+    def validate_segment(self, value):
+        return value or None
+
+
+class NpsReportSerializer(serializers.Serializer):
+    """Documents the NPS JSON of SPEC §7: NPS exact (4 places) and shown, rates as fractions."""
+
+    period = serializers.CharField()
+    responses = serializers.IntegerField()
+    promoters = serializers.IntegerField()
+    passives = serializers.IntegerField()
+    detractors = serializers.IntegerField()
+    nps = _rate("100 × (promoters − detractors) / responses, exact; null without answers.")
+    nps_shown = serializers.IntegerField(allow_null=True, help_text="NPS rounded half away from zero.")
+    margin_of_error = _rate("95% margin in NPS points.")
+    ci_low = _rate("Adjusted-Wald 95% interval, low end.")
+    ci_high = _rate("Adjusted-Wald 95% interval, high end.")
+    invited = serializers.IntegerField(help_text="Invitation rows, suppressed ones included.")
+    suppressed = serializers.IntegerField()
+    suppressed_by_reason = serializers.DictField(child=serializers.IntegerField())
+    delivered = serializers.IntegerField()
+    bounced = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    responded = serializers.IntegerField()
+    response_rate = _rate("responded / delivered.")
+    revenue_share_of_respondents = _rate("Share of the period's ledger revenue held by the respondents.")
+    survey_type = serializers.ChoiceField(choices=SurveyKind.choices)
+    survey = serializers.IntegerField(allow_null=True)
+    segment = serializers.CharField(allow_null=True)
+    touchpoint = serializers.CharField(allow_null=True)
+    counting = serializers.CharField()
+    distribution = serializers.ListField(child=serializers.IntegerField(), help_text="Answers per score 0..10.")
+
+
+class NpsView(APIView):
+    """NPS for a period (SPEC §5) with its margin, interval and sample."""
+
+    required_permission = "reports.view_reports"
+
+    @extend_schema(
+        summary="NPS for a period",
+        parameters=[NpsQuerySerializer],
+        responses={
+            200: NpsReportSerializer,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="A bad parameter: messages by parameter name."),
+            401: OpenApiResponse(OpenApiTypes.OBJECT, description="No or invalid credentials."),
+            403: OpenApiResponse(OpenApiTypes.OBJECT, description="The user's role lacks reports.view_reports."),
+        },
+    )
+    def get(self, request):
+        query = NpsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        report = nps_report(
+            period=params["period"], survey=params.get("survey"), survey_type=params.get("type"),
+            segment=params.get("segment"), counting=params["counting"],
+        )
         return Response(report.as_json())

@@ -1,0 +1,72 @@
+"""`manage.py nps PERIOD [--survey ID] [--segment S] [--type relationship|transactional] [--latest] [--json]`."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from reports.nps import ALL, LATEST, NpsReport, nps_report
+from reports.nps_formulas import shown
+from reports.periods import parse_period
+from surveys.models import Survey, SurveyKind
+
+WIDTH = 34
+
+
+class Command(BaseCommand):
+    help = "NPS for a period (SPEC §5) with its margin and sample: a readable table, or SPEC §7's JSON."
+
+    def add_arguments(self, parser):
+        parser.add_argument("period", help="a year (2025), a quarter (2025-Q3) or a month (2025-07)")
+        parser.add_argument("--survey", type=int, help="only this survey (its id)")
+        parser.add_argument("--segment", help="only answers given by customers of this segment")
+        parser.add_argument(
+            "--type", choices=SurveyKind.values, dest="survey_type",
+            help="the series without --survey (default: relationship); series are never mixed",
+        )
+        parser.add_argument("--latest", action="store_true", help="count only each customer's latest answer")
+        parser.add_argument("--json", action="store_true", help="print the JSON of SPEC §7")
+
+    def handle(self, *args, period, survey, segment, survey_type, latest, **options):
+        try:
+            chosen = Survey.objects.get(pk=survey) if survey is not None else None
+            report = nps_report(
+                period=parse_period(period), survey=chosen, survey_type=survey_type,
+                segment=segment or None, counting=LATEST if latest else ALL,
+            )
+        except Survey.DoesNotExist:
+            raise CommandError(f"no survey with id {survey}") from None
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(json.dumps(report.as_json(), indent=2) if options["json"] else _table(report))
+
+
+def _table(report: NpsReport) -> str:
+    counts, sample = report.counts, report.sample
+    scope = [report.survey_type]
+    scope += [f"survey {report.survey}"] if report.survey else []
+    scope += [f"segment {report.segment}"] if report.segment is not None else []
+    lines = [f"NPS {report.period} ({', '.join(scope)}; counting {report.counting} answers)", ""]
+    if counts.nps is None:
+        lines.append(f"{'NPS':<{WIDTH}}{'n/a (no answers)':>16}")
+    else:
+        low, high = counts.interval
+        lines += [
+            f"{'NPS':<{WIDTH}}{shown(counts.nps):>16}",
+            f"{'  exact':<{WIDTH}}{counts.nps:>16.2f}",
+            f"{'  margin of error (95%)':<{WIDTH}}{'±' + format(counts.margin_of_error, '.1f'):>16}",
+            f"{'  adjusted-Wald interval':<{WIDTH}}{f'{low:.1f} to {high:.1f}':>16}",
+        ]
+    rows = [
+        ("Responses", counts.responses), ("  promoters (9-10)", counts.promoters),
+        ("  passives (7-8)", counts.passives), ("  detractors (0-6)", counts.detractors), ("", None),
+        ("Invited", sample.invited), ("  suppressed", sample.suppressed_total),
+        *((f"    {reason.replace('_', ' ')}", n) for reason, n in sample.suppressed.items() if n),
+        ("  delivered", sample.delivered), ("  bounced", sample.bounced), ("  failed", sample.failed),
+        ("  responded", sample.responded),
+    ]
+    lines += [f"{label:<{WIDTH}}{value:>16,}" if value is not None else "" for label, value in rows]
+    rate = sample.response_rate
+    lines.append(f"{'Response rate (of delivered)':<{WIDTH}}{'n/a' if rate is None else f'{rate:.1%}':>16}")
+    share = report.revenue_share
+    lines.append(f"{'Revenue held by respondents':<{WIDTH}}{'n/a' if share is None else f'{share:.1%}':>16}")
+    return "\n".join(lines)

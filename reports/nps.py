@@ -1,0 +1,307 @@
+"""NPS for a period (SPEC §5), counted by the database, with the sample it stands on.
+
+Decisions where the SPEC is silent:
+
+- A response counts in the period its answer is dated in (`answered_at`, in the site's time zone).
+- The sample counts invitations by the day they went out (`sent_at`; for suppressed or unsent ones
+  the day they were made): invited = every invitation row, suppressed ones included, so the
+  sample is honest about who was left out and why; delivered = sent, responded or expired (the
+  email reached the customer's server); response rate = responded / delivered, never / invited.
+- One series at a time: relationship and transactional answers are never in one number. Without
+  a survey the report is of the relationship series unless `survey_type` says otherwise; with a
+  survey it is that survey's type.
+- Counting rule `latest`: of each customer's answers in the period (within the series, and the
+  survey when one is chosen), only the latest counts.
+- A segment filter uses the segment copied onto the response when it was given, and the
+  customer's current segment for the sample (an invitation has no copy).
+- Revenue share: the ledger revenue dated in the period of the customers who answered, over all
+  ledger revenue dated in the period (of the segment's customers when a segment is chosen).
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models.functions import Coalesce, TruncMonth, TruncQuarter, TruncYear
+from django.utils import timezone
+
+from accounting.models import RevenueEntry
+from surveys.models import (
+    DELIVERED_STATES,
+    Invitation,
+    InvitationState,
+    Response,
+    ResponseCategory,
+    SuppressionReason,
+    Survey,
+    SurveyKind,
+)
+
+from . import nps_formulas as f
+from .periods import Period
+
+ALL, LATEST = "all", "latest"
+COUNTING_RULES = (ALL, LATEST)
+SCORES = range(11)
+
+
+@dataclass
+class NpsCounts:
+    responses: int = 0
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+
+    @property
+    def nps(self) -> Decimal | None:
+        return f.nps(self.promoters, self.detractors, self.responses)
+
+    @property
+    def margin_of_error(self) -> Decimal | None:
+        return f.margin_of_error(self.promoters, self.detractors, self.responses)
+
+    @property
+    def interval(self) -> tuple[Decimal, Decimal] | None:
+        return f.adjusted_wald(self.promoters, self.detractors, self.responses)
+
+    @property
+    def as_tuple(self) -> tuple[int, int, int]:
+        return self.promoters, self.detractors, self.responses
+
+    def as_json(self) -> dict:
+        interval = self.interval
+        return {
+            "responses": self.responses, "promoters": self.promoters, "passives": self.passives,
+            "detractors": self.detractors, "nps": f.as_text(self.nps), "nps_shown": _int(f.shown(self.nps)),
+            "margin_of_error": f.as_text(self.margin_of_error),
+            "ci_low": f.as_text(interval[0]) if interval else None,
+            "ci_high": f.as_text(interval[1]) if interval else None,
+        }
+
+
+@dataclass
+class NpsSample:
+    invited: int = 0
+    suppressed: dict[str, int] = field(default_factory=dict)
+    delivered: int = 0
+    bounced: int = 0
+    failed: int = 0
+    responded: int = 0
+
+    @property
+    def suppressed_total(self) -> int:
+        return sum(self.suppressed.values())
+
+    @property
+    def response_rate(self) -> Decimal | None:
+        return Decimal(self.responded) / self.delivered if self.delivered else None
+
+
+@dataclass
+class NpsReport:
+    period: Period
+    survey_type: str
+    counting: str
+    counts: NpsCounts
+    sample: NpsSample
+    distribution: list[int]
+    revenue_share: Decimal | None
+    survey: Survey | None = None
+    segment: str | None = None
+    touchpoint: str | None = None
+
+    def as_json(self) -> dict:
+        """The JSON of SPEC §7 (rates as fractions), with the scope and the sample beside it."""
+        data = {"period": str(self.period), **self.counts.as_json()}
+        data.update(
+            invited=self.sample.invited,
+            suppressed=self.sample.suppressed_total,
+            suppressed_by_reason=self.sample.suppressed,
+            delivered=self.sample.delivered,
+            bounced=self.sample.bounced,
+            failed=self.sample.failed,
+            responded=self.sample.responded,
+            response_rate=f.as_text(self.sample.response_rate),
+            revenue_share_of_respondents=f.as_text(self.revenue_share),
+            survey_type=self.survey_type,
+            survey=self.survey.pk if self.survey else None,
+            segment=self.segment,
+            touchpoint=self.touchpoint,
+            counting=self.counting,
+            distribution=self.distribution,
+        )
+        return data
+
+
+def _int(value: Decimal | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def period_bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of the period as aware datetimes in the site's time zone."""
+    zone = timezone.get_current_timezone()
+    start = dt.datetime.combine(period.start, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    return start, end
+
+
+def _series(survey: Survey | None, survey_type: str | None) -> str:
+    if survey is not None:
+        return survey.kind
+    kind = survey_type or SurveyKind.RELATIONSHIP
+    if kind not in SurveyKind.values:
+        raise ValueError(f"survey type must be one of {', '.join(SurveyKind.values)}, not {kind!r}")
+    return kind
+
+
+def responses_in(
+    period: Period, *, kind: str, survey: Survey | None = None, segment: str | None = None,
+    touchpoint: str | None = None, counting: str = ALL,
+):
+    """The responses a report counts: one series, the filters, the counting rule."""
+    if counting not in COUNTING_RULES:
+        raise ValueError(f"counting must be one of {', '.join(COUNTING_RULES)}, not {counting!r}")
+    start, end = period_bounds(period)
+    scope = Q(answered_at__gte=start, answered_at__lt=end, survey__kind=kind)
+    if survey is not None:
+        scope &= Q(survey=survey)
+    responses = Response.objects.filter(scope)
+    if segment is not None:
+        responses = responses.filter(segment=segment)
+    if touchpoint is not None:
+        responses = responses.filter(touchpoint=touchpoint)
+    if counting == LATEST:
+        later = Response.objects.filter(scope, customer=OuterRef("customer")).filter(_later_than_outer())
+        responses = responses.exclude(Exists(later))
+    return responses
+
+
+def _later_than_outer() -> Q:
+    """A response of the same customer answered after the outer one (ties broken by id)."""
+    return Q(answered_at__gt=OuterRef("answered_at")) | Q(answered_at=OuterRef("answered_at"), pk__gt=OuterRef("pk"))
+
+
+def _count_expressions() -> dict:
+    return {
+        "responses": Count("id"),
+        "promoters": Count("id", filter=Q(category=ResponseCategory.PROMOTER)),
+        "passives": Count("id", filter=Q(category=ResponseCategory.PASSIVE)),
+        "detractors": Count("id", filter=Q(category=ResponseCategory.DETRACTOR)),
+    }
+
+
+def _counts_and_distribution(responses) -> tuple[NpsCounts, list[int]]:
+    row = responses.aggregate(
+        **_count_expressions(), **{f"s{score}": Count("id", filter=Q(score=score)) for score in SCORES}
+    )
+    distribution = [row.pop(f"s{score}") for score in SCORES]
+    return NpsCounts(**row), distribution
+
+
+def _sample(period: Period, *, kind, survey, segment, touchpoint) -> NpsSample:
+    start, end = period_bounds(period)
+    invitations = Invitation.objects.annotate(day=Coalesce("sent_at", "created_at")).filter(
+        day__gte=start, day__lt=end, survey__kind=kind
+    )
+    if survey is not None:
+        invitations = invitations.filter(survey=survey)
+    if segment is not None:
+        invitations = invitations.filter(customer__segment=segment)
+    if touchpoint is not None:
+        invitations = invitations.filter(touchpoint=touchpoint)
+    row = invitations.aggregate(
+        invited=Count("id"),
+        delivered=Count("id", filter=Q(state__in=DELIVERED_STATES)),
+        bounced=Count("id", filter=Q(state=InvitationState.BOUNCED)),
+        failed=Count("id", filter=Q(state=InvitationState.FAILED)),
+        responded=Count("id", filter=Q(state=InvitationState.RESPONDED)),
+        **{
+            f"suppressed_{reason}": Count("id", filter=Q(state=InvitationState.SUPPRESSED, suppression_reason=reason))
+            for reason in SuppressionReason.values
+        },
+    )
+    suppressed = {reason: row.pop(f"suppressed_{reason}") for reason in SuppressionReason.values}
+    return NpsSample(suppressed=suppressed, **row)
+
+
+def _revenue_share(period: Period, responses, segment: str | None) -> Decimal | None:
+    ledger = RevenueEntry.objects.filter(date__gte=period.start, date__lte=period.end)
+    if segment is not None:
+        ledger = ledger.filter(customer__segment=segment)
+    respondents = responses.order_by().values("customer_id")
+    row = ledger.aggregate(
+        total=Sum("amount"), held=Sum("amount", filter=Q(customer_id__in=respondents))
+    )
+    total, held = row["total"] or Decimal(0), row["held"] or Decimal(0)
+    if total <= 0:
+        return None
+    return Decimal(held) / Decimal(total)
+
+
+def nps_report(
+    *, period: Period, survey: Survey | None = None, survey_type: str | None = None,
+    segment: str | None = None, touchpoint: str | None = None, counting: str = ALL,
+) -> NpsReport:
+    """NPS, margin and interval, the 0–10 distribution, the sample and the revenue share: 3 queries."""
+    kind = _series(survey, survey_type)
+    responses = responses_in(
+        period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint, counting=counting
+    )
+    counts, distribution = _counts_and_distribution(responses)
+    return NpsReport(
+        period=period, survey_type=kind, counting=counting, counts=counts, distribution=distribution,
+        sample=_sample(period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint),
+        revenue_share=_revenue_share(period, responses, segment),
+        survey=survey, segment=segment, touchpoint=touchpoint,
+    )
+
+
+BREAKDOWNS = {"segment": "segment", "touchpoint": "touchpoint", "survey": "survey__name"}
+
+
+def nps_breakdown(
+    *, period: Period, by: str, survey: Survey | None = None, survey_type: str | None = None,
+    segment: str | None = None, counting: str = ALL,
+) -> list[tuple[str, NpsCounts]]:
+    """NPS counts per segment, touchpoint or survey in one grouped query, largest groups first."""
+    if by not in BREAKDOWNS:
+        raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
+    kind = _series(survey, survey_type)
+    responses = responses_in(period, kind=kind, survey=survey, segment=segment, counting=counting)
+    rows = responses.order_by().values(BREAKDOWNS[by]).annotate(**_count_expressions()).order_by("-responses")
+    return [(row.pop(BREAKDOWNS[by]) or "", NpsCounts(**row)) for row in rows]
+
+
+TRUNCATE = {"year": TruncYear, "quarter": TruncQuarter, "month": TruncMonth}
+
+
+def nps_trend(
+    *, periods: list[Period], survey: Survey | None = None, survey_type: str | None = None,
+    segment: str | None = None, counting: str = ALL,
+) -> list[tuple[Period, NpsCounts]]:
+    """NPS counts for consecutive periods of one kind, in one query grouped by period."""
+    if not periods:
+        return []
+    kind = _series(survey, survey_type)
+    span = Period(periods[0].start, periods[-1].end, periods[0].kind)
+    bucket = TRUNCATE[span.kind]("answered_at", tzinfo=timezone.get_current_timezone())
+    responses = responses_in(span, kind=kind, survey=survey, segment=segment).annotate(bucket=bucket)
+    if counting == LATEST:
+        later = (
+            Response.objects.filter(survey__kind=kind, customer=OuterRef("customer"))
+            .filter(Q(survey=survey) if survey is not None else Q())
+            .annotate(bucket=bucket)
+            .filter(bucket=OuterRef("bucket"))
+            .filter(_later_than_outer())
+        )
+        responses = responses.exclude(Exists(later))
+    rows = responses.order_by().values("bucket").annotate(**_count_expressions())
+    by_start = {_as_date(row.pop("bucket")): NpsCounts(**row) for row in rows}
+    return [(period, by_start.get(period.start, NpsCounts())) for period in periods]
+
+
+def _as_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value

@@ -1,0 +1,121 @@
+"""The NPS engine over the database: counts, sample, counting rules, series, revenue share."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from reports.nps import LATEST, nps_breakdown, nps_report, nps_trend
+from reports.periods import parse_period
+from surveys.models import InvitationState, SuppressionReason, SurveyKind
+from tests.factories import (
+    CustomerFactory,
+    InvitationFactory,
+    ResponseFactory,
+    RevenueEntryFactory,
+    SurveyFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+JUNE = dt.datetime(2025, 6, 10, 12, tzinfo=dt.UTC)
+Q2 = parse_period("2025-Q2")
+
+
+def answer(survey, score, *, customer=None, when=JUNE, **extra):
+    invitation = InvitationFactory(
+        survey=survey, state=InvitationState.RESPONDED, sent_at=when - dt.timedelta(days=1),
+        **({"customer": customer} if customer else {}),
+    )
+    return ResponseFactory(invitation=invitation, score=score, answered_at=when, **extra)
+
+
+@pytest.fixture
+def survey():
+    return SurveyFactory(kind=SurveyKind.RELATIONSHIP)
+
+
+def test_it_counts_the_worked_example(survey):
+    for score in (10, 9, 8, 7, 7, 3):
+        answer(survey, score)
+    report = nps_report(period=Q2)
+    data = report.as_json()
+    assert (data["responses"], data["promoters"], data["passives"], data["detractors"]) == (6, 2, 3, 1)
+    assert data["nps"] == "16.6667" and data["nps_shown"] == 17
+    assert report.distribution == [0, 0, 0, 1, 0, 0, 0, 2, 1, 1, 1]
+
+
+def test_the_response_rate_is_on_delivered_not_invited(survey):
+    answer(survey, 9)
+    InvitationFactory(survey=survey, sent_at=JUNE)  # sent, not answered
+    InvitationFactory(survey=survey, sent_at=JUNE, state=InvitationState.BOUNCED)
+    InvitationFactory(survey=survey, sent_at=None, created_at=JUNE, state=InvitationState.SUPPRESSED,
+                      suppression_reason=SuppressionReason.OPTED_OUT)
+    InvitationFactory(survey=survey, sent_at=None, created_at=JUNE, state=InvitationState.SUPPRESSED,
+                      suppression_reason=SuppressionReason.THROTTLED)
+    data = nps_report(period=Q2).as_json()
+    assert data["invited"] == 5 and data["suppressed"] == 2 and data["bounced"] == 1
+    assert data["delivered"] == 2 and data["responded"] == 1
+    assert data["response_rate"] == "0.5000"
+    assert data["suppressed_by_reason"]["opted_out"] == 1 and data["suppressed_by_reason"]["throttled"] == 1
+
+
+def test_no_answers_gives_nulls_not_errors(survey):
+    data = nps_report(period=Q2).as_json()
+    assert data["responses"] == 0 and data["nps"] is None and data["margin_of_error"] is None
+    assert data["ci_low"] is None and data["response_rate"] is None
+
+
+def test_latest_per_customer_keeps_one_answer_each(survey):
+    customer = CustomerFactory()
+    answer(survey, 2, customer=customer, when=JUNE)
+    answer(survey, 10, customer=customer, when=JUNE + dt.timedelta(days=5))
+    answer(survey, 9)
+    assert nps_report(period=Q2).counts.responses == 3
+    latest = nps_report(period=Q2, counting=LATEST).counts
+    assert (latest.responses, latest.promoters, latest.detractors) == (2, 2, 0)
+
+
+def test_relationship_and_transactional_answers_never_mix(survey):
+    answer(survey, 10)
+    answer(SurveyFactory(kind=SurveyKind.TRANSACTIONAL), 0)
+    assert nps_report(period=Q2).as_json()["nps"] == "100.0000"
+    transactional = nps_report(period=Q2, survey_type=SurveyKind.TRANSACTIONAL).as_json()
+    assert transactional["nps"] == "-100.0000" and transactional["survey_type"] == "transactional"
+
+
+def test_answers_outside_the_period_do_not_count(survey):
+    answer(survey, 10, when=dt.datetime(2025, 3, 31, 23, 59, tzinfo=dt.UTC))
+    answer(survey, 10, when=dt.datetime(2025, 7, 1, 0, 0, tzinfo=dt.UTC))
+    assert nps_report(period=Q2).counts.responses == 0
+
+
+def test_revenue_share_of_respondents(survey):
+    respondent, other = CustomerFactory(), CustomerFactory()
+    answer(survey, 9, customer=respondent)
+    RevenueEntryFactory(customer=respondent, date=dt.date(2025, 5, 1), amount=Decimal("30.00"))
+    RevenueEntryFactory(customer=other, date=dt.date(2025, 5, 1), amount=Decimal("90.00"))
+    RevenueEntryFactory(customer=respondent, date=dt.date(2025, 9, 1), amount=Decimal("500.00"))
+    assert nps_report(period=Q2).as_json()["revenue_share_of_respondents"] == "0.2500"
+
+
+def test_segment_filter_and_breakdowns(survey):
+    answer(survey, 10, segment="SMB", touchpoint="web")
+    answer(survey, 0, segment="Enterprise", touchpoint="phone")
+    answer(survey, 9, segment="SMB", touchpoint="phone")
+    assert nps_report(period=Q2, segment="SMB").as_json()["nps"] == "100.0000"
+    by_segment = dict(nps_breakdown(period=Q2, by="segment"))
+    assert by_segment["SMB"].responses == 2 and by_segment["Enterprise"].detractors == 1
+    by_touchpoint = dict(nps_breakdown(period=Q2, by="touchpoint"))
+    assert by_touchpoint["phone"].as_tuple == (1, 1, 2)
+
+
+def test_trend_groups_answers_by_period_in_one_query(survey, django_assert_num_queries):
+    answer(survey, 10, when=dt.datetime(2025, 4, 2, tzinfo=dt.UTC))
+    answer(survey, 0, when=dt.datetime(2025, 6, 2, tzinfo=dt.UTC))
+    answer(survey, 0, when=dt.datetime(2025, 6, 3, tzinfo=dt.UTC))
+    months = [parse_period(p) for p in ("2025-04", "2025-05", "2025-06")]
+    with django_assert_num_queries(1):
+        trend = nps_trend(periods=months)
+    assert [counts.responses for _, counts in trend] == [1, 0, 2]
+    assert trend[2][1].nps == -100
