@@ -10,8 +10,8 @@ import json
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from .fingerprints import ledger_fingerprint
-from .models import ReportSnapshot
+from .fingerprints import fingerprint_for
+from .models import ReportSnapshot, SnapshotKind
 from .snapshots import RECOMPUTE_PERMISSION, snapshot_is_stale, snapshot_request
 
 LIST_DISPLAY = ["kind", "period", "compare", "grain", "segment_label", "status", "computed_at"]
@@ -45,11 +45,11 @@ class ReportSnapshotAdmin(admin.ModelAdmin):
 
     def get_list_display(self, request):
         # The current fingerprint costs a pass over the ledger: once per changelist, not per row.
-        current = ledger_fingerprint()
+        current = {kind: fingerprint_for(kind) for kind in SnapshotKind.values}
 
         @admin.display(boolean=True, description="stale")
         def stale(obj):
-            return _stale_or_unknown(obj, current)
+            return _stale_or_unknown(obj, current[obj.kind])
 
         return [*LIST_DISPLAY, stale]
 
@@ -85,7 +85,7 @@ class ReportSnapshotAdmin(admin.ModelAdmin):
 
     @admin.display(boolean=True, description="stale now")
     def stale(self, obj):
-        return _stale_or_unknown(obj, ledger_fingerprint())
+        return _stale_or_unknown(obj, fingerprint_for(obj.kind))
 
     @admin.display(description="fingerprint")
     def fingerprint_display(self, obj):

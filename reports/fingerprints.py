@@ -23,7 +23,7 @@ import json
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Max, Sum, Value
+from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Max, Q, Sum, Value
 from django.db.models.functions import Cast, Round
 
 from accounting.models import Customer, ReasonCategory, RevenueEntry
@@ -41,14 +41,47 @@ def ledger_fingerprint() -> dict:
     }
 
 
+def survey_fingerprint() -> dict:
+    """NPS inputs, one aggregate each: responses (count, last change) and invitations by outcome.
+
+    Responses are edited in place within their edit window, so the latest `updated_at` is kept too.
+    """
+    from surveys.models import DELIVERED_STATES, Invitation, InvitationState, Response
+
+    responses = Response.objects.aggregate(rows=Count("id"), changed=Max("updated_at"))
+    invitations = Invitation.objects.aggregate(
+        rows=Count("id"),
+        delivered=Count("id", filter=Q(state__in=DELIVERED_STATES)),
+        bounced=Count("id", filter=Q(state=InvitationState.BOUNCED)),
+    )
+    changed = responses["changed"]
+    return {
+        "responses": responses["rows"],
+        "responses_changed": changed.isoformat() if changed else None,
+        "invitations": invitations["rows"],
+        "invitations_delivered": invitations["delivered"],
+        "invitations_bounced": invitations["bounced"],
+    }
+
+
+def fingerprint_for(kind: str) -> dict:
+    """The inputs a report kind depends on: the ledger for all, the surveys for NPS too."""
+    from .models import SnapshotKind
+
+    fingerprint = ledger_fingerprint()
+    if kind == SnapshotKind.NPS:
+        fingerprint |= survey_fingerprint()
+    return fingerprint
+
+
 def is_stale(snapshot, current: dict | None = None) -> bool:
     """True unless the snapshot was computed from inputs with the current fingerprint.
 
-    Pass `current` to compare many snapshots against one fingerprint (a list page).
+    Pass `current` (of the same kind) to compare many snapshots against one fingerprint (a list page).
     """
     if not snapshot.fingerprint:
         return True  # never computed: nothing up to date to show
-    return snapshot.fingerprint != (current if current is not None else ledger_fingerprint())
+    return snapshot.fingerprint != (current if current is not None else fingerprint_for(snapshot.kind))
 
 
 def _ledger_totals() -> tuple[int, Decimal]:

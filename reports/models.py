@@ -17,6 +17,7 @@ class ReportAccess(models.Model):
 
 class SnapshotKind(models.TextChoices):
     EARNED_GROWTH = "earned_growth", "Earned growth"
+    NPS = "nps", "NPS (relationship survey)"
 
 
 class SnapshotStatus(models.TextChoices):

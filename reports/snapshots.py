@@ -20,8 +20,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .earned_growth import earned_growth
-from .fingerprints import is_stale, ledger_fingerprint
+from .fingerprints import fingerprint_for, is_stale
 from .models import ReportSnapshot, SnapshotCompare, SnapshotGrain, SnapshotKind, SnapshotStatus
+from .nps import nps_report
 from .periods import last_periods, parse_period
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def snapshot_compute(*, snapshot_id: int) -> ReportSnapshot | None:
     try:
         # Fingerprint first: a write landing between the two makes the snapshot look stale (and be
         # recomputed), never look fresh with figures older than its fingerprint.
-        fingerprint = ledger_fingerprint()
+        fingerprint = fingerprint_for(snapshot.kind)
         figures = COMPUTERS[snapshot.kind](snapshot)
     except Exception as exc:
         _mark_failed(snapshot_id, claimed_at, exc)
@@ -160,8 +161,14 @@ def _earned_growth_figures(snapshot: ReportSnapshot) -> dict:
     return report.as_json()
 
 
-# What computes each kind's figures (the NPS snapshot joins here).
-COMPUTERS = {SnapshotKind.EARNED_GROWTH: _earned_growth_figures}
+def _nps_figures(snapshot: ReportSnapshot) -> dict:
+    """The relationship series, every answer counted; grain and compare do not apply to NPS."""
+    report = nps_report(period=parse_period(snapshot.period), segment=snapshot.segment or None)
+    return report.as_json()
+
+
+# What computes each kind's figures.
+COMPUTERS = {SnapshotKind.EARNED_GROWTH: _earned_growth_figures, SnapshotKind.NPS: _nps_figures}
 
 
 def snapshots_request_periodic(*, kinds: list[str], periods: list[str], today=None) -> list[ReportSnapshot]:

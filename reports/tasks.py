@@ -16,7 +16,7 @@ from .snapshots import snapshot_compute, snapshots_request_periodic, snapshots_s
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 3
-DEFAULT_KINDS = [SnapshotKind.EARNED_GROWTH.value]
+DEFAULT_KINDS = [SnapshotKind.EARNED_GROWTH.value, SnapshotKind.NPS.value]
 DEFAULT_PERIODS = [YEAR, QUARTER, MONTH]
 
 

@@ -1,0 +1,174 @@
+"""Integrity flags (SPEC §5): reasons not to trust an NPS figure, each linked to what raised it.
+
+Thresholds where the SPEC is silent:
+
+- low response rate: under 20 % of delivered invitations answered (with at least one delivered);
+- small sample: fewer than 100 responses;
+- clustering: a touchpoint or sender with at least 30 answers whose share of 9–10 scores is at
+  least 20 points above the rest of the series and above it beyond chance (two-proportion z > 3):
+  the sign of scores being coached or cherry-picked;
+- solicited scores: a verbatim that says the customer was asked for a high score, in English,
+  French or German (the languages of the answer pages);
+- hand-picked audience: a launch to a hand-picked list, or relationship invitations made one by
+  one (no launch) rather than by the survey's audience rule.
+"""
+
+import math
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.db.models import Count, Q
+from django.urls import NoReverseMatch, reverse
+
+from surveys.models import AudienceKind, Invitation, Launch, ResponseCategory, SurveyKind
+
+from .nps import NpsReport, period_bounds, responses_in
+from .periods import Period
+
+LOW_RESPONSE_RATE = 0.20
+SMALL_SAMPLE = 100
+CLUSTER_MIN_ANSWERS = 30
+CLUSTER_GAP = 0.20
+CLUSTER_Z = 3.0
+VERBATIM_LIMIT = 20
+
+# "asked me to give a 10", "told us to rate them 9 or 10", "on m'a demandé de mettre 10",
+# "man hat mich gebeten, 10 Punkte zu geben": a request, then a high score, in one sentence.
+SOLICITED = re.compile(
+    r"(\b(asked|told|begged|pushed|reminded|wanted)\b[^.!?\n]{0,40}\b(give|rate|score|put|mark|leave)\b"
+    r"[^.!?\n]{0,30}(\b(10|ten|9|nine)\b|high|top|perfect|five stars|5 stars)"
+    r"|\bplease\b[^.!?\n]{0,20}\b(give|rate)\b[^.!?\n]{0,20}\b(10|ten)\b"
+    r"|\b(demand[ée]e?s?|pri[ée]e?s?|insist[ée]|dit)\b[^.!?\n]{0,40}\b(mettre|donner|noter)\b[^.!?\n]{0,30}"
+    r"(\b(10|dix|9|neuf)\b|bonne note|maximum)"
+    r"|\b(gebeten|gedrängt|aufgefordert|bat|sagte)\b[^.!?\n]{0,60}"
+    r"(\b(10|zehn|9|neun)\b|bestnote|höchste|gute bewertung))",
+    re.IGNORECASE,
+)
+# Words that must appear for a verbatim to be read at all: the database narrows, the regex decides.
+SOLICITED_HINTS = ("ask", "told", "begged", "please", "demand", "pri", "dit", "gebeten", "bat", "sagte", "aufgefordert")
+
+
+@dataclass
+class Flag:
+    code: str
+    title: str
+    raised: bool
+    detail: str
+    links: list[tuple[str, str]] = field(default_factory=list)  # (label, url)
+
+
+def _url(name: str, *args, query: dict | None = None) -> str:
+    try:
+        url = reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def integrity_flags(report: NpsReport) -> list[Flag]:
+    """Every flag, raised or not, for the report's period and series."""
+    return [
+        _low_response_rate(report),
+        _small_sample(report),
+        *_clustering(report),
+        _solicited_scores(report),
+        _hand_picked(report.period, report.survey_type),
+    ]
+
+
+def _low_response_rate(report: NpsReport) -> Flag:
+    rate = report.sample.response_rate
+    raised = rate is not None and rate < LOW_RESPONSE_RATE
+    detail = (
+        "No invitation was delivered in this period." if rate is None
+        else f"{rate:.1%} of {report.sample.delivered:,} delivered invitations were answered "
+        f"(threshold {LOW_RESPONSE_RATE:.0%}): the answers may not speak for the customers who stayed silent."
+    )
+    return Flag("low_response_rate", "Response rate under 20 %", raised, detail,
+                [("Surveys and their progress", _url("surveys:survey-list"))])
+
+
+def _small_sample(report: NpsReport) -> Flag:
+    n = report.counts.responses
+    margin = report.counts.margin_of_error
+    detail = f"{n:,} responses (threshold {SMALL_SAMPLE})"
+    detail += f": the margin of error is ±{margin:.1f} points." if margin is not None else "."
+    return Flag("small_sample", "Fewer than 100 responses", n < SMALL_SAMPLE, detail)
+
+
+def _clustering(report: NpsReport) -> list[Flag]:
+    """Touchpoints and senders whose 9–10 share stands far above the rest of the series."""
+    responses = responses_in(report.period, kind=report.survey_type, survey=report.survey, segment=report.segment)
+    total = responses.aggregate(n=Count("id"), top=Count("id", filter=Q(category=ResponseCategory.PROMOTER)))
+    flags = []
+    for group, label, filter_key in (("touchpoint", "Touchpoint", "touchpoint"),
+                                     ("survey__sender_email", "Sender", None)):
+        rows = responses.order_by().values(group).annotate(
+            n=Count("id"), top=Count("id", filter=Q(category=ResponseCategory.PROMOTER))
+        )
+        suspects = [row for row in rows if row[group] and _stands_out(row["n"], row["top"], total["n"], total["top"])]
+        links = [
+            (f"{label} {row[group]}: {row['top'] / row['n']:.0%} promoters of {row['n']}",
+             _url("surveys:response-list", query={filter_key: row[group]}) if filter_key else "")
+            for row in suspects
+        ]
+        detail = (
+            f"{len(suspects)} {label.lower()}(s) with at least {CLUSTER_MIN_ANSWERS} answers have a 9–10 share at "
+            f"least {CLUSTER_GAP:.0%} above the rest, beyond chance."
+            if suspects else f"No {label.lower()} stands out from the rest."
+        )
+        flags.append(Flag(f"{group.split('__')[-1]}_clustering", f"{label} scores cluster at 9–10",
+                          bool(suspects), detail, links))
+    return flags
+
+
+def _stands_out(n: int, top: int, total_n: int, total_top: int) -> bool:
+    rest_n, rest_top = total_n - n, total_top - top
+    if n < CLUSTER_MIN_ANSWERS or rest_n < CLUSTER_MIN_ANSWERS:
+        return False
+    share, rest = top / n, rest_top / rest_n
+    pooled = total_top / total_n
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / rest_n))
+    return share - rest >= CLUSTER_GAP and spread > 0 and (share - rest) / spread > CLUSTER_Z
+
+
+def _solicited_scores(report: NpsReport) -> Flag:
+    responses = responses_in(report.period, kind=report.survey_type, survey=report.survey, segment=report.segment)
+    hinted = Q()
+    for word in SOLICITED_HINTS:
+        hinted |= Q(reason__icontains=word) | Q(suggestion__icontains=word)
+    candidates = responses.filter(hinted).only("id", "reason", "suggestion", "score")[:5000]
+    found = [r for r in candidates if SOLICITED.search(r.reason) or SOLICITED.search(r.suggestion)]
+    links = [(f"Score {r.score}: “{_excerpt(r.reason or r.suggestion)}”", _url("surveys:response-detail", r.pk))
+             for r in found[:VERBATIM_LIMIT]]
+    detail = (f"{len(found)} verbatim(s) say the customer was asked for a high score." if found
+              else "No verbatim mentions being asked for a high score.")
+    return Flag("solicited_scores", "Verbatims mention being asked for a high score", bool(found), detail, links)
+
+
+def _excerpt(text: str, length: int = 80) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def _hand_picked(period: Period, survey_type: str) -> Flag:
+    start, end = period_bounds(period)
+    launches = list(
+        Launch.objects.filter(launched_at__gte=start, launched_at__lt=end, audience=AudienceKind.LIST,
+                              survey__kind=survey_type).select_related("survey")
+    )
+    loose = []
+    if survey_type == SurveyKind.RELATIONSHIP:
+        loose = list(
+            Invitation.objects.filter(launch__isnull=True, created_at__gte=start, created_at__lt=end,
+                                      survey__kind=SurveyKind.RELATIONSHIP, survey__imported=False)
+            .values("survey_id", "survey__name").annotate(n=Count("id"))
+        )
+    links = [(f"{launch.survey}: launched to a hand-picked list of {launch.audience_size}",
+              _url("surveys:survey-detail", launch.survey_id)) for launch in launches]
+    links += [(f"{row['survey__name']}: {row['n']} invitation(s) made one by one",
+               _url("surveys:survey-detail", row["survey_id"])) for row in loose]
+    raised = bool(links)
+    detail = ("Some invitations went to customers picked by hand rather than by an audience rule." if raised
+              else "Every invitation went to an audience chosen by a rule.")
+    return Flag("hand_picked", "Hand-picked audience", raised, detail, links)

@@ -1,0 +1,112 @@
+"""Loyalty economics (SPEC §5): where NPS meets the ledger.
+
+For the customers who answered the relationship survey in period C, grouped by their category
+(the latest answer in C counts, so each customer is in one group):
+
+- revenue in C and in the next period N, and their ratio (NRR by category);
+- churn: customers with revenue in C above 0 and none (or net refunds) in N, and that C revenue;
+- referrals: customers they referred who were acquired in C or N, and those customers' revenue
+  in C and N together.
+
+One statement: the respondents are the NPS engine's own query (so the counting rules are the
+same), joined to per-customer sums of the ledger and of referrals. Money is exact as in the
+earned growth engine (integer cents on SQLite).
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+
+from accounting.models import Customer, RevenueEntry
+from surveys.models import ResponseCategory, SurveyKind
+
+from .earned_growth import _money_sql, _to_money
+from .nps import LATEST, responses_in
+from .periods import Period
+
+
+@dataclass
+class LoyaltyRow:
+    category: str
+    customers: int
+    revenue: Decimal
+    next_revenue: Decimal
+    churned_customers: int
+    churned_revenue: Decimal
+    referrals: int
+    referred_revenue: Decimal
+
+    @property
+    def nrr(self) -> Decimal | None:
+        return self.next_revenue / self.revenue if self.revenue > 0 else None
+
+    @property
+    def churn_rate(self) -> Decimal | None:
+        return Decimal(self.churned_customers) / self.customers if self.customers else None
+
+    @property
+    def revenue_per_customer(self) -> Decimal | None:
+        return (self.revenue / self.customers).quantize(Decimal("0.01")) if self.customers else None
+
+    @property
+    def referrals_per_customer(self) -> Decimal | None:
+        return Decimal(self.referrals) / self.customers if self.customers else None
+
+
+MONEY = ("revenue", "next_revenue", "churned_revenue", "referred_revenue")
+
+
+def loyalty_economics(*, period: Period, segment: str | None = None) -> list[LoyaltyRow]:
+    """One row per category, promoters first; categories without respondents have zeros."""
+    following = period.next()
+    respondents, respondent_params = (
+        responses_in(period, kind=SurveyKind.RELATIONSHIP, segment=segment, counting=LATEST)
+        .order_by().values("customer_id", "category").query.sql_with_params()
+    )
+    revenue, customers = RevenueEntry._meta.db_table, Customer._meta.db_table
+    amount = _money_sql("r.amount")
+    sql = f"""
+    WITH respondents AS ({respondents}),
+    money AS (
+        SELECT r.customer_id,
+            SUM(CASE WHEN r.date <= %s THEN {amount} ELSE 0 END) AS rc,
+            SUM(CASE WHEN r.date > %s THEN {amount} ELSE 0 END) AS rn
+        FROM {revenue} r WHERE r.date BETWEEN %s AND %s
+            AND r.customer_id IN (SELECT customer_id FROM respondents)
+        GROUP BY r.customer_id
+    ),
+    referred AS (
+        SELECT c.referred_by_id AS customer_id, COUNT(*) AS referrals,
+            COALESCE(SUM((SELECT SUM({amount}) FROM {revenue} r
+                           WHERE r.customer_id = c.id AND r.date BETWEEN %s AND %s)), 0) AS referred_revenue
+        FROM {customers} c
+        WHERE c.referred_by_id IN (SELECT customer_id FROM respondents) AND c.acquired_on BETWEEN %s AND %s
+        GROUP BY c.referred_by_id
+    )
+    SELECT s.category, COUNT(*) AS customers,
+        COALESCE(SUM(m.rc), 0) AS revenue, COALESCE(SUM(m.rn), 0) AS next_revenue,
+        COUNT(CASE WHEN m.rc > 0 AND m.rn <= 0 THEN 1 END) AS churned_customers,
+        COALESCE(SUM(CASE WHEN m.rc > 0 AND m.rn <= 0 THEN m.rc ELSE 0 END), 0) AS churned_revenue,
+        COALESCE(SUM(f.referrals), 0) AS referrals, COALESCE(SUM(f.referred_revenue), 0) AS referred_revenue
+    FROM respondents s
+    LEFT JOIN money m ON m.customer_id = s.customer_id
+    LEFT JOIN referred f ON f.customer_id = s.customer_id
+    GROUP BY s.category
+    """  # noqa: S608 - table names from model metadata, the respondents' SQL from the ORM, values as parameters
+    span = (period.start, following.end)
+    params = [*respondent_params, period.end, period.end, *span, *span, *span]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    found = {row["category"]: row for row in rows}
+    return [_row(category, found.get(category)) for category in ResponseCategory.values]
+
+
+def _row(category: str, row: dict | None) -> LoyaltyRow:
+    if row is None:
+        return LoyaltyRow(category, 0, *(Decimal("0.00"),) * 2, 0, Decimal("0.00"), 0, Decimal("0.00"))
+    for key in MONEY:
+        row[key] = _to_money(row[key])
+    return LoyaltyRow(**row)
