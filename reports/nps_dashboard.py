@@ -1,0 +1,150 @@
+"""What the NPS dashboard shows (SPEC §5), assembled from the NPS engine, one series at a time.
+
+It reads live: every figure is one grouped count over indexed responses and invitations (the
+benchmark in bench/nps.py measures it), so the page is never behind the answers. The nightly
+NPS snapshots keep the figures of each period for the API and for reproducing a past report.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from surveys.models import Response, Survey, SurveyKind
+
+from . import nps_formulas as f
+from .integrity import Flag, integrity_flags
+from .loyalty import LoyaltyRow, loyalty_economics
+from .nps import ALL, NpsCounts, NpsReport, nps_breakdown, nps_report, nps_trend
+from .periods import MONTH, QUARTER, YEAR, Period
+
+TREND_LENGTH = {YEAR: 3, QUARTER: 8, MONTH: 12}
+VERBATIMS = 10
+COLORS = {"nps": "#1f5fbf", "band": "rgba(31, 95, 191, 0.18)", "promoter": "#1e7b3a",
+          "passive": "#8a93a3", "detractor": "#b3261e"}
+
+
+@dataclass(frozen=True)
+class NpsParams:
+    period: Period
+    survey_type: str = SurveyKind.RELATIONSHIP
+    survey: Survey | None = None
+    segment: str | None = None
+    counting: str = ALL
+
+    @property
+    def prior(self) -> Period:
+        return self.period.shifted(-self.period.months)
+
+    def filters(self) -> dict:
+        return {"survey": self.survey, "survey_type": self.survey_type, "segment": self.segment,
+                "counting": self.counting}
+
+
+@dataclass
+class NpsDashboard:
+    params: NpsParams
+    current: NpsReport
+    prior: NpsReport
+    change: f.Change
+    trend: list[tuple[Period, NpsCounts]]
+    breakdowns: dict[str, list[tuple[str, NpsCounts]]]
+    verbatims: list[Response]
+    flags: list[Flag]
+    loyalty: list[LoyaltyRow]
+    charts: dict = field(default_factory=dict)
+
+
+def nps_dashboard(params: NpsParams) -> NpsDashboard:
+    filters = params.filters()
+    current = nps_report(period=params.period, **filters)
+    prior = nps_report(period=params.prior, **filters)
+    periods = [params.period.shifted(-params.period.months * back)
+               for back in range(TREND_LENGTH[params.period.kind] - 1, -1, -1)]
+    breakdown_filters = {key: value for key, value in filters.items() if key != "segment"} | {"segment": params.segment}
+    dashboard = NpsDashboard(
+        params=params,
+        current=current,
+        prior=prior,
+        change=f.change(prior.counts.as_tuple, current.counts.as_tuple),
+        trend=nps_trend(periods=periods, **filters),
+        breakdowns={by: nps_breakdown(period=params.period, by=by, **breakdown_filters)
+                    for by in ("segment", "touchpoint", "survey")},
+        verbatims=latest_verbatims(params),
+        flags=integrity_flags(current),
+        loyalty=loyalty_economics(period=params.period, segment=params.segment)
+        if params.survey_type == SurveyKind.RELATIONSHIP else [],
+    )
+    dashboard.charts = _charts(dashboard)
+    return dashboard
+
+
+def latest_verbatims(params: NpsParams) -> list[Response]:
+    """The latest answers with a comment; the template never names the customer of an anonymous survey."""
+    from .nps import responses_in
+
+    responses = responses_in(params.period, kind=params.survey_type, survey=params.survey,
+                             segment=params.segment, counting=params.counting)
+    return list(
+        responses.exclude(reason="", suggestion="").select_related("survey", "customer")
+        .order_by("-answered_at", "-id")[:VERBATIMS]
+    )
+
+
+# --- charts: plotly.js figures, drawn by static/js/earned_growth.js ---------------------------------
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _charts(dashboard: NpsDashboard) -> dict:
+    return {"trend": _trend_chart(dashboard.trend), "distribution": _distribution_chart(dashboard.current),
+            "loyalty": _loyalty_chart(dashboard.loyalty)}
+
+
+def _layout(**extra) -> dict:
+    return {"margin": {"l": 50, "r": 20, "t": 10, "b": 40}, "height": 300, "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)", "font": {"family": "system-ui, sans-serif", "size": 12}, **extra}
+
+
+def _trend_chart(trend: list[tuple[Period, NpsCounts]]) -> dict:
+    labels = [str(period) for period, _ in trend]
+    intervals = [counts.interval for _, counts in trend]
+    high = [_float(interval[1]) if interval else None for interval in intervals]
+    low = [_float(interval[0]) if interval else None for interval in intervals]
+    return {
+        "data": [
+            {"x": labels, "y": high, "type": "scatter", "mode": "lines", "line": {"width": 0},
+             "hoverinfo": "skip", "showlegend": False},
+            {"x": labels, "y": low, "type": "scatter", "mode": "lines", "line": {"width": 0},
+             "fill": "tonexty", "fillcolor": COLORS["band"], "name": "95% interval (adjusted Wald)"},
+            {"x": labels, "y": [_float(counts.nps) for _, counts in trend], "type": "scatter",
+             "mode": "lines+markers", "name": "NPS", "line": {"color": COLORS["nps"], "width": 3},
+             "text": [f"n = {counts.responses}" for _, counts in trend]},
+        ],
+        "layout": _layout(yaxis={"range": [-100, 100], "title": {"text": "NPS"}, "zeroline": True},
+                          legend={"orientation": "h", "y": -0.2}),
+    }
+
+
+def _distribution_chart(report: NpsReport) -> dict:
+    colors = [COLORS["detractor"]] * 7 + [COLORS["passive"]] * 2 + [COLORS["promoter"]] * 2
+    return {
+        "data": [{"x": [str(score) for score in range(11)], "y": report.distribution, "type": "bar",
+                  "marker": {"color": colors}, "name": "Answers"}],
+        "layout": _layout(xaxis={"title": {"text": "Score"}, "type": "category"}, yaxis={"title": {"text": "Answers"}}),
+    }
+
+
+def _loyalty_chart(rows: list[LoyaltyRow]) -> dict:
+    if not rows:
+        return {"data": [], "layout": _layout()}
+    labels = [row.category.capitalize() + "s" for row in rows]
+    return {
+        "data": [
+            {"x": labels, "y": [_float(row.nrr and row.nrr * 100) for row in rows], "type": "bar",
+             "name": "Revenue next period ÷ this period (%)", "marker": {"color": COLORS["nps"]}},
+            {"x": labels, "y": [_float(row.churn_rate and row.churn_rate * 100) for row in rows], "type": "bar",
+             "name": "Churned (% of customers)", "marker": {"color": COLORS["detractor"]}},
+        ],
+        "layout": _layout(barmode="group", yaxis={"title": {"text": "%"}}, legend={"orientation": "h", "y": -0.2}),
+    }
