@@ -19,6 +19,7 @@ from accounting.demo import (
     demo_load,
     demo_users_reset,
 )
+from surveys.demo import demo_surveys_delete, demo_surveys_exist, demo_surveys_load
 
 
 def parse_month(value: str) -> dt.date:
@@ -66,17 +67,20 @@ class Command(BaseCommand):
             )
         else:
             self.load(customers=customers, years=years, last_month=last_month, seed=seed)
+        if not demo_surveys_exist():
+            self.load_surveys(seed=seed)
         if not no_users:
             self.logins(demo_users_reset(password=os.environ.get("DEMO_PASSWORD") or None))
 
     def reset(self):
+        surveys = demo_surveys_delete()
         try:
             deleted = demo_delete()
         except ProtectedError as error:
             raise CommandError(
                 f"Cannot delete the demo customers: other rows still refer to them ({error})."
             ) from error
-        self.stdout.write(f"Deleted {deleted} demo customers and their ledger lines.")
+        self.stdout.write(f"Deleted {deleted} demo customers and their ledger lines, and {surveys} demo surveys.")
 
     def load(self, **options):
         started = time.monotonic()
@@ -92,6 +96,14 @@ class Command(BaseCommand):
             f"unknown; {summary.children} with a parent, {summary.referrals} referred), "
             f"{summary.revenue_entries} revenue entries ({summary.refunds} refunds), "
             f"{summary.cost_entries} cost entries."
+        ))
+
+    def load_surveys(self, *, seed):
+        started = time.monotonic()
+        counts = demo_surveys_load(customers=demo_customers(), seed=seed)
+        self.stdout.write(self.style.SUCCESS(
+            f"Loaded {counts['surveys']} demo surveys in {time.monotonic() - started:.1f} s: "
+            f"{counts['invitations']} invitations, {counts['responses']} responses."
         ))
 
     def logins(self, logins):
