@@ -3,6 +3,7 @@
 
     python3 run.py demo    # virtualenv, install, migrate, demo data, print logins, serve :8000
     python3 run.py test    # virtualenv, install, run the whole test suite (extra args go to pytest)
+    python3 run.py serve   # web (gunicorn), Celery worker and beat together (honcho, Procfile)
 
 Embedded defaults: SQLite file and Celery eager. Set DATABASE_URL / CELERY_BROKER_URL to use
 PostgreSQL and Redis instead (CI does).
@@ -55,6 +56,24 @@ def demo():
     sh(*manage, "runserver", "127.0.0.1:8000", check=True)
 
 
+def serve():
+    """Web, worker and beat from the Procfile, against the DATABASE_URL and CELERY_BROKER_URL set."""
+    ensure_venv()
+    ensure_dotenv()  # the SECRET_KEY, unless the environment sets one
+    env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "0")}
+    # Plain HTTP on this machine; behind a TLS proxy leave these at their secure defaults.
+    for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
+        env.setdefault(name, "0")
+    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cxplatform")
+    env.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
+    bin_dir = str(PY.parent)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    sh(PY, "manage.py", "migrate", "--noinput", env=env, check=True)
+    sh(PY, "manage.py", "collectstatic", "--noinput", "-v0", env=env, check=True)
+    return sh(PY, "-m", "honcho", "start", env=env).returncode
+
+
 def test(extra):
     ensure_venv()
     return sh(PY, "-m", "pytest", *extra).returncode
@@ -66,6 +85,8 @@ if __name__ == "__main__":
         demo()
     elif command == "test":
         sys.exit(test(extra))
+    elif command == "serve":
+        sys.exit(serve())
     else:
         print(__doc__)
         sys.exit(2)

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "simple_history",
+    "anymail",
     "cxplatform",
     "accounting",
     "surveys",
@@ -233,6 +234,7 @@ SPECTACULAR_SETTINGS = {
         "CostKindEnum": "accounting.models.CostKind",
         "ImportKindEnum": "accounting.models.ImportKind",
         "ImportStatusEnum": "accounting.models.ImportStatus",
+        "SurveyKindEnum": "surveys.models.SurveyKind",
     },
 }
 
@@ -256,8 +258,18 @@ if not DEBUG and not TESTING:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # One JSON object a line for log collectors: LOG_FORMAT=json.
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": env.str("LOG_FORMAT", default="plain")},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # The 404 logger writes request paths, and token pages carry secrets in their paths.

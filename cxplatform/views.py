@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
 from django.http import JsonResponse
@@ -5,19 +6,50 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
 
+BROKER_TIMEOUT_SECONDS = 2
+
 
 class HomeView(LoginRequiredMixin, TemplateView):
     template_name = "home.html"
 
 
-@never_cache
-@require_GET
-def healthz(request):
-    """200 when the database answers; 503 otherwise. Public: it reveals nothing else."""
+def database_ok() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception:  # noqa: BLE001 - any database failure means unhealthy
-        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+        return False
+    return True
+
+
+def broker_ok() -> bool | None:
+    """None in eager mode (no broker); else whether the broker answers within 2 seconds."""
+    if not settings.CELERY_BROKER_URL:
+        return None
+    from cxplatform.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_SECONDS)
+    except Exception:  # noqa: BLE001 - any broker failure means unhealthy
+        return False
+    return True
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """200 when the database and the broker answer; 503 otherwise. Public: it reveals nothing else.
+
+    A load balancer takes a web process out on 503; customers' answers still need only the
+    database, so an unreachable broker is reported but the page says which part failed.
+    """
+    database, broker = database_ok(), broker_ok()
+    body = {
+        "database": "ok" if database else "unreachable",
+        "broker": {None: "eager (none)", True: "ok", False: "unreachable"}[broker],
+    }
+    healthy = database and broker is not False
+    body["status"] = "ok" if healthy else "error"
+    return JsonResponse(body, status=200 if healthy else 503)
