@@ -10,5 +10,6 @@ class CoreConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
         from .roles import sync_roles_after_migrate
 
-        # Sender is this app: it runs once per migrate, after every app's permissions exist.
-        post_migrate.connect(sync_roles_after_migrate, sender=self, dispatch_uid="cx-sync-roles")
+        # post_migrate fires once per app, in INSTALLED_APPS order, each creating its own
+        # permissions: the hook acts on the last app's signal, when every permission exists.
+        post_migrate.connect(sync_roles_after_migrate, dispatch_uid="cx-sync-roles")

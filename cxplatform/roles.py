@@ -52,6 +52,11 @@ def sync_roles(apps=None) -> None:
 
 
 def sync_roles_after_migrate(sender, **kwargs) -> None:
+    from django.apps import apps as global_apps
+
+    last = [config for config in global_apps.get_app_configs() if config.models_module is not None][-1]
+    if sender.name != last.name:
+        return
     if kwargs.get("plan") is not None and not kwargs["plan"]:
         return
     sync_roles()

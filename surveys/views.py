@@ -1,16 +1,190 @@
-"""Staff web UI of the surveys app."""
+"""Staff web UI of the surveys app: surveys, their progress and launch, responses and follow-up.
 
-from django.contrib.auth.decorators import login_required, permission_required
-from django.shortcuts import render
+Views are thin: parse the request, call one selector or service, render or redirect. Objects are
+fetched only through the permission-checked `access_*` selectors; no GET changes anything.
+"""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounting.models import Customer
+from accounting.views import _page, require_GET_or_HEAD, requires
+from reports.csv_export import csv_response
+
+from . import selectors
+from .emails import invitation_message
+from .followups import response_follow_up
+from .forms import FollowUpForm, LaunchForm, ResponseFilterForm, SurveyForm
+from .launch import survey_launch as launch_service
+from .models import Invitation, SurveyKind
+
+SURVEYS_PER_PAGE = 50
+INVITATIONS_PER_PAGE = 50
+RESPONSES_PER_PAGE = 50
+# The survey page reloads itself while invitations are still queued (a <meta> refresh, no script).
+REFRESH_SECONDS = 15
+
+require_GET_HEAD_POST = require_http_methods(["GET", "HEAD", "POST"])
 
 
-@login_required
-@permission_required("surveys.view_survey", raise_exception=True)
+def _posted(request):
+    """The POST data to bind a form to, or None on GET (an empty POST is still a submission)."""
+    return request.POST if request.method == "POST" else None
+
+
+# --- Surveys -------------------------------------------------------------------------------------
+
+
+@require_GET_or_HEAD
+@requires("surveys.view_survey")
 def survey_list(request):
-    return render(request, "surveys/survey_list.html", {"surveys": []})
+    page = _page(request, selectors.survey_list(), SURVEYS_PER_PAGE)
+    page.object_list = selectors.with_progress(page.object_list)
+    return render(request, "surveys/survey_list.html", {"page_obj": page})
 
 
-@login_required
-@permission_required("surveys.view_response", raise_exception=True)
+@require_GET_HEAD_POST
+@requires("surveys.add_survey")
+def survey_create(request):
+    form = SurveyForm(_posted(request), initial={"owner": request.user})
+    if request.method == "POST" and form.is_valid():
+        survey = form.save()
+        messages.success(request, f"Survey “{survey.name}” created.")
+        return redirect("surveys:survey-detail", pk=survey.pk)
+    status = 400 if form.is_bound else 200
+    return render(request, "surveys/survey_form.html", {"form": form}, status=status)
+
+
+@require_GET_HEAD_POST
+@requires("surveys.change_survey")
+def survey_edit(request, pk: int):
+    survey = selectors.access_survey(request.user, pk, perm="surveys.change_survey")
+    form = SurveyForm(_posted(request), instance=survey)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Survey “{survey.name}” saved.")
+        return redirect("surveys:survey-detail", pk=survey.pk)
+    status = 400 if form.is_bound else 200
+    return render(request, "surveys/survey_form.html", {"form": form, "survey": survey}, status=status)
+
+
+def _survey_page(request, survey, *, launch_form=None, status=200):
+    progress = selectors.survey_progress(survey)
+    invitations = _page(request, selectors.survey_invitations(survey), INVITATIONS_PER_PAGE)
+    context = {
+        "survey": survey,
+        "progress": progress,
+        "launches": selectors.survey_launches(survey),
+        "page_obj": invitations,
+        "launch_form": launch_form or LaunchForm(),
+        "can_launch": survey.kind == SurveyKind.RELATIONSHIP,
+        "refresh_seconds": REFRESH_SECONDS if progress.in_flight else None,
+    }
+    return render(request, "surveys/survey_detail.html", context, status=status)
+
+
+@require_GET_or_HEAD
+@requires("surveys.view_survey")
+def survey_detail(request, pk: int):
+    return _survey_page(request, selectors.access_survey(request.user, pk))
+
+
+@require_GET_or_HEAD
+@requires("surveys.view_survey")
+def survey_preview(request, pk: int):
+    survey = selectors.access_survey(request.user, pk)
+    message = invitation_message(_sample_invitation(survey))
+    html = next((body for body, mime in message.alternatives if mime == "text/html"), "")
+    context = {"survey": survey, "message": message, "html": html}
+    return render(request, "surveys/survey_preview.html", context)
+
+
+def _sample_invitation(survey) -> Invitation:
+    """An unsaved invitation to a made-up customer: a preview shows nobody's real data."""
+    language = survey.language or "en"
+    customer = Customer(external_id="SAMPLE", name="Sample Customer", email="customer@example.com", language=language)
+    return Invitation(
+        survey=survey, customer=customer, email=customer.email, language=language,
+        expires_at=timezone.now() + dt.timedelta(days=survey.expiry_days),
+    )
+
+
+@require_POST
+@requires("surveys.launch_survey")
+def survey_launch(request, pk: int):
+    survey = selectors.access_survey(request.user, pk, perm="surveys.launch_survey")
+    form = LaunchForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The survey was not launched; see the launch form below.")
+        return _survey_page(request, survey, launch_form=form, status=400)
+    try:
+        launch = launch_service(
+            survey=survey, user=request.user, segment=form.cleaned_data["segment"] or None,
+            sample_percent=form.cleaned_data["sample_percent"],
+        )
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _survey_page(request, survey, launch_form=form, status=400)
+    messages.success(request, f"Launched to {launch.audience_size} customer(s); sending has started.")
+    return redirect("surveys:survey-detail", pk=survey.pk)
+
+
+# --- Responses -----------------------------------------------------------------------------------
+
+
+def _response_filter_form(request) -> ResponseFilterForm:
+    return ResponseFilterForm(
+        request.GET, touchpoints=selectors.response_touchpoints(), segments=selectors.response_segments()
+    )
+
+
+@require_GET_or_HEAD
+@requires("surveys.view_response")
 def response_list(request):
-    return render(request, "surveys/response_list.html", {"responses": []})
+    form = _response_filter_form(request)
+    page = _page(request, selectors.response_list(form.filters()), RESPONSES_PER_PAGE)
+    return render(request, "surveys/response_list.html", {"form": form, "page_obj": page})
+
+
+@require_GET_or_HEAD
+@requires("surveys.view_response")
+def response_export(request):
+    """The filtered list as CSV; anonymous surveys' rows carry no customer."""
+    responses = selectors.response_list(_response_filter_form(request).filters())
+    rows = selectors.response_export_rows(responses)
+    filename = f"responses-{timezone.localdate():%Y-%m-%d}.csv"
+    return csv_response(filename, selectors.EXPORT_HEADER, rows)
+
+
+def _response_page(request, response, *, form=None, status=200):
+    context = {
+        "response": response,
+        "identity": selectors.response_identity(response, with_invitation=True),
+        "form": form or FollowUpForm(initial={"note": response.follow_up_note}),
+    }
+    return render(request, "surveys/response_detail.html", context, status=status)
+
+
+@require_GET_or_HEAD
+@requires("surveys.view_response")
+def response_detail(request, pk: int):
+    return _response_page(request, selectors.access_response(request.user, pk))
+
+
+@require_POST
+@requires("surveys.change_response")
+def response_follow_up_view(request, pk: int):
+    response = selectors.access_response(request.user, pk, perm="surveys.change_response")
+    form = FollowUpForm(request.POST)
+    if not form.is_valid():
+        return _response_page(request, response, form=form, status=400)
+    response_follow_up(
+        response=response, user=request.user, note=form.cleaned_data["note"], done=form.cleaned_data["done"]
+    )
+    messages.success(request, "Follow-up saved.")
+    return redirect("surveys:response-detail", pk=response.pk)

@@ -1,0 +1,161 @@
+"""Django admin of the surveys app: survey settings (with history), and the records they produce.
+
+Launches, invitations and responses are records: read-only here, superusers included. For an
+anonymous survey the admin hides the same things as the staff UI and the API: a response shows no
+customer or invitation (nor does its history), and an invitation never says whether it was answered.
+"""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from simple_history.admin import SimpleHistoryAdmin
+
+from accounting.admin import ReadOnlyAdminMixin
+
+from .models import DELIVERED_STATES, Invitation, InvitationState, Launch, Response, SuppressedAddress, Survey
+from .selectors import DELIVERED_LABEL, invitation_state_shown
+
+# --- Surveys -------------------------------------------------------------------------------------
+
+
+@admin.register(Survey)
+class SurveyAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "kind", "status", "audience", "anonymous", "imported", "owner", "created_at"]
+    list_filter = ["kind", "status", "anonymous", "imported", "audience"]
+    search_fields = ["name"]
+    list_select_related = ["owner"]
+    autocomplete_fields = ["owner"]
+    history_list_display = ["status", "anonymous", "audience"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = ["imported", "created_at", "updated_at"]
+        if obj is not None and obj.anonymous:
+            fields.append("anonymous")  # a promise made to respondents cannot be taken back
+        return fields
+
+
+@admin.register(Launch)
+class LaunchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["survey", "launched_at", "launched_by", "audience", "audience_segment", "sample_percent",
+                    "audience_size"]
+    list_filter = ["audience", "survey"]
+    list_select_related = ["survey", "launched_by"]
+    date_hierarchy = "launched_at"
+
+
+# --- Invitations ---------------------------------------------------------------------------------
+
+
+class StateFilter(admin.SimpleListFilter):
+    """The state, as anonymous surveys may show it: their delivered invitations are one group."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [*InvitationState.choices, (DELIVERED_LABEL, "Delivered (any survey)")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == DELIVERED_LABEL:
+            return queryset.filter(state__in=DELIVERED_STATES)
+        if value in DELIVERED_STATES:
+            return queryset.filter(state=value, survey__anonymous=False)
+        return queryset.filter(state=value) if value else queryset
+
+
+INVITATION_FIELDS = [
+    "survey", "launch", "customer", "email", "language", "touchpoint", "reference", "state_shown",
+    "suppression_reason", "send_after", "claimed_at", "sent_at", "attempts", "last_error", "message_id",
+    "reminder_claimed_at", "reminder_sent_at", "expires_at", "responded_at", "bounced_at", "created_at",
+]
+# What would tell an anonymous survey's answered invitations from the others.
+ANSWER_REVEALING = {"reminder_claimed_at", "reminder_sent_at", "responded_at"}
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The token's salt and hash are never shown: with the salt and the secret key one has the link."""
+
+    list_display = ["id", "survey", "customer", "state_shown", "suppression_reason", "touchpoint", "reference",
+                    "sent_at", "created_at"]
+    list_filter = [StateFilter, "suppression_reason", "survey__kind", "survey"]
+    search_fields = ["customer__external_id", "email", "reference"]
+    list_select_related = ["survey", "customer"]
+    date_hierarchy = "created_at"
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and obj.survey.anonymous:
+            return [name for name in INVITATION_FIELDS if name not in ANSWER_REVEALING]
+        return INVITATION_FIELDS
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @admin.display(description="state")
+    def state_shown(self, obj):
+        return invitation_state_shown(obj)
+
+
+# --- Responses -----------------------------------------------------------------------------------
+
+
+RESPONSE_FIELDS = [
+    "survey", "invitation", "customer", "score", "category", "reason", "suggestion", "answered_at",
+    "updated_at", "touchpoint", "segment", "language", "source", "followed_up_at", "followed_up_by",
+    "follow_up_note",
+]
+IDENTIFYING = {"invitation", "customer"}
+
+
+class AnonymityFilter(admin.SimpleListFilter):
+    title = "anonymous survey"
+    parameter_name = "anonymous"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(survey__anonymous=self.value() == "yes")
+        return queryset
+
+
+@admin.register(Response)
+class ResponseAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Searchable by the answer's text only: a search by customer would single out an anonymous answer."""
+
+    list_display = ["id", "survey", "score", "category", "customer_shown", "touchpoint", "segment", "source",
+                    "answered_at", "followed_up_at"]
+    list_filter = ["category", "source", AnonymityFilter, "survey__kind", "survey"]
+    search_fields = ["reason", "suggestion"]
+    list_select_related = ["survey", "customer"]
+    date_hierarchy = "answered_at"
+    history_list_display = ["score", "followed_up_at"]
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and obj.survey.anonymous:
+            return [name for name in RESPONSE_FIELDS if name not in IDENTIFYING]
+        return RESPONSE_FIELDS
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @admin.display(description="customer")
+    def customer_shown(self, obj):
+        return "(anonymous)" if obj.survey.anonymous else obj.customer.external_id
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # A past version carries the customer column too; an anonymous survey's are not shown.
+        if Response.objects.filter(Q(pk=object_id) & Q(survey__anonymous=True)).exists():
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+@admin.register(SuppressedAddress)
+class SuppressedAddressAdmin(admin.ModelAdmin):
+    """Admins may lift a suppression (an address fixed) or add one (a customer asked by phone)."""
+
+    list_display = ["email", "kind", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["email"]

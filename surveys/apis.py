@@ -1,0 +1,321 @@
+"""REST API of the surveys app (SPEC §7): surveys, invitations (POST = transactional trigger) and
+responses (PATCH = follow-up only).
+
+Anonymous surveys: a response never carries its customer or invitation, and an invitation never
+says whether it was answered (see surveys.selectors).
+"""
+
+from copy import copy
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import ProtectedError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response as ApiResponse
+
+from accounting.apis import MethodsBeforeRolesMixin, django_errors_as_400, documented
+from accounting.models import Customer
+
+from . import selectors
+from .filters import InvitationFilter, ResponseFilter, SurveyFilter
+from .followups import response_follow_up
+from .launch import invitation_create_transactional, survey_launch
+from .models import Invitation, InvitationState, Response, Survey, SurveyKind
+
+MAX_DELAY_MINUTES = 60 * 24 * 30
+
+# --- Surveys -------------------------------------------------------------------------------------
+
+
+class ProgressSerializer(serializers.Serializer):
+    audience = serializers.IntegerField()
+    queued = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    responded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    bounced = serializers.IntegerField()
+    expired = serializers.IntegerField()
+    suppressed = serializers.IntegerField()
+    opted_out = serializers.IntegerField()
+    throttled = serializers.IntegerField()
+    no_email = serializers.IntegerField()
+    bounced_before = serializers.IntegerField()
+    delivered = serializers.IntegerField(help_text="sent + responded + expired")
+    response_rate = serializers.FloatField(allow_null=True, help_text="responded / delivered, a fraction.")
+
+
+class SurveySerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="Emailed for each new detractor; set in the UI."
+    )
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Survey
+        fields = [
+            "id", "name", "kind", "status", "question", "reason_prompt", "improve_prompt",
+            "sender_name", "sender_email", "language", "anonymous", "reminder_days", "expiry_days",
+            "throttle_days", "audience", "audience_segment", "sample_percent", "repeat_days",
+            "next_launch_at", "owner", "alert_webhook_url", "imported", "created_at", "updated_at",
+            "progress",
+        ]
+        read_only_fields = ["imported", "created_at", "updated_at"]
+        # The model's validator holds a float, which DRF warns about for a DecimalField.
+        extra_kwargs = {"sample_percent": {"min_value": Decimal("0.01"), "max_value": Decimal(100)}}
+
+    @extend_schema_field(ProgressSerializer)
+    def get_progress(self, survey):
+        progress = getattr(survey, "progress", None) or selectors.survey_progress(survey)
+        return {**vars(progress), "delivered": progress.delivered, "response_rate": progress.response_rate}
+
+    def validate(self, data):
+        anonymous = self.instance is not None and self.instance.anonymous
+        if anonymous and data.get("anonymous") is False:
+            raise serializers.ValidationError({"anonymous": "An anonymous survey cannot be made non-anonymous."})
+        # The model's check constraints (a segment audience names its segment...) as a 400, not a 500.
+        candidate = copy(self.instance) if self.instance is not None else Survey()
+        for name, value in data.items():
+            setattr(candidate, name, value)
+        with django_errors_as_400():
+            candidate.validate_constraints()
+        return data
+
+    def create(self, validated_data):
+        return super().create({**validated_data, "owner": self.context["request"].user})
+
+
+class LaunchRequestSerializer(serializers.Serializer):
+    segment = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    sample_percent = serializers.DecimalField(
+        required=False, allow_null=True, max_digits=5, decimal_places=2,
+        min_value=Decimal("0.01"), max_value=Decimal(100),
+    )
+
+
+class LaunchSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    launched_at = serializers.DateTimeField()
+    audience = serializers.CharField()
+    audience_segment = serializers.CharField()
+    sample_percent = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
+    audience_size = serializers.IntegerField()
+
+
+def _survey_schema(summary: str, code: int = 200, **kwargs):
+    return extend_schema(summary=summary, responses=documented({code: SurveySerializer}), **kwargs)
+
+
+@extend_schema_view(
+    list=_survey_schema("List surveys with their progress"),
+    retrieve=_survey_schema("A survey with its progress"),
+    create=_survey_schema("Add a survey", 201),
+    update=_survey_schema("Replace a survey's settings"),
+    partial_update=_survey_schema("Edit a survey's settings"),
+    destroy=extend_schema(
+        summary="Delete a survey that has no invitation (admins)",
+        responses=documented({204: None, 409: OpenApiResponse(description="The survey has invitations.")}),
+    ),
+)
+class SurveyViewSet(MethodsBeforeRolesMixin, viewsets.ModelViewSet):
+    """NPS surveys. A survey with invitations cannot be deleted: close it instead."""
+
+    serializer_class = SurveySerializer
+    filterset_class = SurveyFilter
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at"]
+
+    def get_queryset(self):
+        return selectors.survey_list()
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return None if page is None else selectors.with_progress(page)
+
+    def get_object(self):
+        survey = super().get_object()
+        survey.progress = selectors.Progress.from_object(survey)
+        return survey
+
+    def perform_destroy(self, instance):
+        if instance.invitations.exists():
+            raise Conflict("This survey has invitations; set its status to closed instead.")
+        try:
+            instance.delete()
+        except ProtectedError as exc:
+            raise Conflict(str(exc)) from exc
+
+    @extend_schema(
+        summary="Launch a relationship survey to its audience",
+        request=LaunchRequestSerializer,
+        responses=documented({201: LaunchSerializer}),
+    )
+    @action(detail=True, methods=["post"], required_permission="surveys.launch_survey")
+    def launch(self, request, pk=None):
+        survey = self.get_object()
+        body = LaunchRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with django_errors_as_400():
+            launch = survey_launch(
+                survey=survey, user=request.user, segment=body.validated_data.get("segment") or None,
+                sample_percent=body.validated_data.get("sample_percent"),
+            )
+        return ApiResponse(LaunchSerializer(launch).data, status=status.HTTP_201_CREATED)
+
+
+class Conflict(serializers.ValidationError):
+    status_code = status.HTTP_409_CONFLICT
+
+
+# --- Invitations ---------------------------------------------------------------------------------
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    customer = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    state = serializers.SerializerMethodField(
+        help_text="An anonymous survey's sent, responded and expired invitations all read 'delivered'."
+    )
+    responded_at = serializers.SerializerMethodField(help_text="Always null for an anonymous survey.")
+    reminder_sent_at = serializers.SerializerMethodField(help_text="Always null for an anonymous survey.")
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id", "survey", "launch", "customer", "touchpoint", "reference", "state",
+            "suppression_reason", "send_after", "sent_at", "expires_at", "responded_at",
+            "reminder_sent_at", "bounced_at", "created_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=[*InvitationState.values, selectors.DELIVERED_LABEL]))
+    def get_state(self, invitation):
+        return selectors.invitation_state_shown(invitation)
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_responded_at(self, invitation):
+        return None if invitation.survey.anonymous else _iso(invitation.responded_at)
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_reminder_sent_at(self, invitation):
+        # Reminders go to non-responders only, so their date would tell who answered.
+        return None if invitation.survey.anonymous else _iso(invitation.reminder_sent_at)
+
+
+def _iso(value):
+    return serializers.DateTimeField().to_representation(value) if value else None
+
+
+class TriggerSerializer(serializers.Serializer):
+    """A transactional trigger: one event (order, ticket) of one customer."""
+
+    survey = serializers.PrimaryKeyRelatedField(queryset=Survey.objects.all())
+    customer = serializers.SlugRelatedField(
+        slug_field="external_id", queryset=Customer.objects.all(), help_text="External id of the customer."
+    )
+    touchpoint = serializers.CharField(max_length=100)
+    reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    delay_minutes = serializers.IntegerField(
+        min_value=0, max_value=MAX_DELAY_MINUTES, required=False, default=0,
+        help_text="Send this many minutes after the event.",
+    )
+
+    def validate_survey(self, survey):
+        if survey.kind != SurveyKind.TRANSACTIONAL:
+            raise serializers.ValidationError("Only a transactional survey is triggered per event.")
+        return survey
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List invitations", responses=documented({200: InvitationSerializer})),
+    retrieve=extend_schema(summary="An invitation", responses=documented({200: InvitationSerializer})),
+    create=extend_schema(
+        summary="Trigger a transactional survey for one customer",
+        description="Queues one invitation (or records it suppressed, with the reason).",
+        request=TriggerSerializer,
+        responses=documented({201: InvitationSerializer}),
+    ),
+)
+class InvitationViewSet(MethodsBeforeRolesMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Invitation.objects.select_related("survey", "customer")
+    serializer_class = InvitationSerializer
+    filterset_class = InvitationFilter
+    ordering_fields = ["created_at", "sent_at", "id"]
+
+    def get_serializer_class(self):
+        return TriggerSerializer if self.action == "create" else InvitationSerializer
+
+    def create(self, request):
+        trigger = self.get_serializer(data=request.data)
+        trigger.is_valid(raise_exception=True)
+        data = trigger.validated_data
+        with django_errors_as_400():
+            invitation = invitation_create_transactional(
+                survey=data["survey"], customer=data["customer"], touchpoint=data["touchpoint"],
+                reference=data["reference"], delay=timedelta(minutes=data["delay_minutes"]),
+            )
+        body = InvitationSerializer(invitation, context=self.get_serializer_context()).data
+        return ApiResponse(body, status=status.HTTP_201_CREATED)
+
+
+# --- Responses -----------------------------------------------------------------------------------
+
+
+class ResponseSerializer(serializers.ModelSerializer):
+    customer = serializers.SerializerMethodField(help_text="External id; null for an anonymous survey.")
+    invitation = serializers.SerializerMethodField(help_text="Null for an anonymous survey.")
+    followed_up_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    followed_up = serializers.BooleanField(
+        write_only=True, required=False, help_text="true: mark followed up now; false: reopen."
+    )
+
+    class Meta:
+        model = Response
+        fields = [
+            "id", "survey", "invitation", "customer", "score", "category", "reason", "suggestion",
+            "answered_at", "touchpoint", "segment", "language", "source", "followed_up",
+            "followed_up_at", "followed_up_by", "follow_up_note",
+        ]
+        read_only_fields = [f for f in fields if f not in ("followed_up", "follow_up_note")]
+
+    def validate(self, data):
+        # Only the follow-up may change: say so rather than silently ignore a new score.
+        if locked := sorted(set(self.initial_data) - {"followed_up", "follow_up_note"}):
+            raise serializers.ValidationError({name: "This field cannot be changed." for name in locked})
+        return data
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_customer(self, response):
+        return selectors.response_identity(response).external_id or None
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_invitation(self, response):
+        return selectors.response_identity(response).invitation_id
+
+    def update(self, instance, validated_data):
+        # A note alone means "followed up"; `followed_up: false` reopens the response.
+        default = instance.followed_up_at is not None or "follow_up_note" in validated_data
+        done = validated_data.get("followed_up", default)
+        note = validated_data.get("follow_up_note", instance.follow_up_note)
+        return response_follow_up(response=instance, user=self.context["request"].user, note=note, done=done)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List responses", responses=documented({200: ResponseSerializer})),
+    retrieve=extend_schema(summary="A response", responses=documented({200: ResponseSerializer})),
+    partial_update=extend_schema(
+        summary="Record the follow-up of a response",
+        description="Only `followed_up` and `follow_up_note` can change.",
+        responses=documented({200: ResponseSerializer}),
+    ),
+)
+class ResponseViewSet(MethodsBeforeRolesMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """NPS answers. Search (`search=`) looks in the reason and suggestion texts."""
+
+    queryset = Response.objects.select_related("survey", "customer", "followed_up_by")
+    serializer_class = ResponseSerializer
+    filterset_class = ResponseFilter
+    search_fields = ["reason", "suggestion"]
+    ordering_fields = ["answered_at", "score", "id"]
+    http_method_names = ["get", "patch", "head", "options"]

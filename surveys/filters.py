@@ -1,0 +1,51 @@
+"""Query filters of the surveys API (django-filter; drf-spectacular documents them)."""
+
+from django.db.models import Q
+from django_filters import rest_framework as filters
+
+from .models import DELIVERED_STATES, Invitation, InvitationState, Response, ResponseCategory, Survey, SurveyKind
+
+
+class SurveyFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=SurveyKind.choices)
+
+    class Meta:
+        model = Survey
+        fields = ["kind", "status", "anonymous", "imported"]
+
+
+class InvitationFilter(filters.FilterSet):
+    state = filters.ChoiceFilter(
+        choices=InvitationState.choices,
+        method="filter_state",
+        help_text="Sent, responded and expired never match an anonymous survey's invitations.",
+    )
+    customer = filters.CharFilter(field_name="customer__external_id", help_text="External id of the customer.")
+
+    class Meta:
+        model = Invitation
+        fields = ["survey", "state", "customer", "touchpoint", "reference", "launch"]
+
+    def filter_state(self, queryset, name, value):
+        # Filtering an anonymous survey by "responded" would list who answered.
+        if value in DELIVERED_STATES:
+            queryset = queryset.filter(survey__anonymous=False)
+        return queryset.filter(state=value)
+
+
+class ResponseFilter(filters.FilterSet):
+    band = filters.ChoiceFilter(
+        field_name="category", choices=ResponseCategory.choices,
+        help_text="promoter (9-10), passive (7-8) or detractor (0-6).",
+    )
+    answered = filters.DateFromToRangeFilter(
+        field_name="answered_at__date", help_text="answered_after / answered_before, inclusive ISO dates."
+    )
+    followed_up = filters.BooleanFilter(method="filter_followed_up", help_text="Whether staff followed up.")
+
+    class Meta:
+        model = Response
+        fields = ["survey", "band", "touchpoint", "segment", "answered", "source", "followed_up"]
+
+    def filter_followed_up(self, queryset, name, value):
+        return queryset.filter(~Q(followed_up_at__isnull=value))

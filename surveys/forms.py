@@ -1,0 +1,101 @@
+"""Forms of the surveys staff UI: the survey settings, the launch confirmation, response filters
+and the follow-up note."""
+
+from decimal import Decimal
+
+from django import forms
+
+from .models import AudienceKind, ResponseCategory, Survey, SurveyKind
+from .selectors import ResponseFilters
+
+
+class SurveyForm(forms.ModelForm):
+    alert_webhook_url = forms.URLField(
+        label="Alert webhook URL", required=False, assume_scheme="https",
+        help_text=Survey._meta.get_field("alert_webhook_url").help_text,
+    )
+
+    class Meta:
+        model = Survey
+        fields = [
+            "name", "kind", "status", "question", "reason_prompt", "improve_prompt", "sender_name",
+            "sender_email", "language", "anonymous", "reminder_days", "expiry_days", "throttle_days",
+            "audience", "audience_segment", "sample_percent", "repeat_days", "next_launch_at", "owner",
+            "alert_webhook_url",
+        ]
+        widgets = {"next_launch_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+
+    def clean(self):
+        data = super().clean()
+        audience = data.get("audience")
+        if audience == AudienceKind.SEGMENT and not data.get("audience_segment"):
+            self.add_error("audience_segment", "Name the segment this survey goes to.")
+        if audience == AudienceKind.SAMPLE and data.get("sample_percent") is None:
+            self.add_error("sample_percent", "Give the percentage of the audience to sample.")
+        if data.get("repeat_days") and data.get("kind") == SurveyKind.TRANSACTIONAL:
+            self.add_error("repeat_days", "Transactional surveys are sent per event, not on a schedule.")
+        self._keep_anonymous(data)
+        return data
+
+    def _keep_anonymous(self, data) -> None:
+        # Answers collected under a promise of anonymity must stay anonymous: unticking the box
+        # later would reveal who said what.
+        if self.instance.pk and self.instance.anonymous and not data.get("anonymous"):
+            self.add_error("anonymous", "An anonymous survey cannot be made non-anonymous.")
+
+
+class LaunchForm(forms.Form):
+    """The launch button's confirmation; the audience fields override the survey's for one send."""
+
+    confirm = forms.BooleanField(
+        label="Yes, send this survey to its audience now",
+        error_messages={"required": "Tick the box to confirm the launch."},
+    )
+    segment = forms.CharField(required=False, max_length=100, help_text="Empty: the survey's audience.")
+    sample_percent = forms.DecimalField(
+        required=False, min_value=Decimal("0.01"), max_value=Decimal(100), decimal_places=2,
+        help_text="Empty: the survey's audience.",
+    )
+
+
+class ResponseFilterForm(forms.Form):
+    """GET filters of the response list; an invalid value is dropped, not an error page."""
+
+    q = forms.CharField(
+        label="Search", required=False, max_length=200,
+        widget=forms.SearchInput(attrs={"placeholder": "Words in the reason or suggestion"}),
+    )
+    survey = forms.ModelChoiceField(label="Survey", required=False, queryset=Survey.objects.order_by("name"))
+    band = forms.ChoiceField(label="Score", required=False, choices=[("", "Any")] + list(ResponseCategory.choices))
+    touchpoint = forms.ChoiceField(label="Touchpoint", required=False)
+    segment = forms.ChoiceField(label="Segment", required=False)
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    followed_up = forms.ChoiceField(
+        label="Follow-up", required=False, choices=[("", "Any"), ("no", "Not yet"), ("yes", "Done")]
+    )
+
+    def __init__(self, *args, touchpoints: list[str], segments: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["touchpoint"].choices = [("", "Any")] + [(t, t) for t in touchpoints]
+        self.fields["segment"].choices = [("", "Any")] + [(s, s) for s in segments]
+
+    def filters(self) -> ResponseFilters:
+        self.is_valid()
+        data = self.cleaned_data
+        followed = data.get("followed_up")
+        return ResponseFilters(
+            survey=data.get("survey"),
+            band=data.get("band") or "",
+            touchpoint=data.get("touchpoint") or "",
+            segment=data.get("segment") or "",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            search=(data.get("q") or "").strip(),
+            followed_up=None if not followed else followed == "yes",
+        )
+
+
+class FollowUpForm(forms.Form):
+    note = forms.CharField(label="Note", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))
+    done = forms.BooleanField(label="Followed up", required=False, initial=True)

@@ -1,0 +1,219 @@
+"""`manage.py import_responses`: historical NPS answers from another tool (SPEC §7).
+
+Header `customer,survey,score,answered_at,comment,touchpoint`. Each row becomes one invitation
+(responded, sent and answered at `answered_at`, no email sent) and its response (source import).
+A survey named in the file and missing here is created as an imported relationship survey.
+
+All or nothing: every row is checked first (reading the CSV through the accounting import's
+reader, so header, cell-count and UTF-8 problems read the same); any problem rejects the file with
+every error by row (file line, the header is row 1) and column, and nothing is written.
+
+Re-importing adds nothing: each row's invitation keeps in `reference` a key derived from
+(customer, survey name, answered_at) — `import:<sha256>` — and rows whose key is already stored
+are skipped. So a corrected score for an answer imported before is skipped too, not applied.
+"""
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from accounting.imports import cells
+from accounting.imports.problems import CellError, Problems
+from accounting.imports.source import csv_rows
+from accounting.models import Customer
+
+from .models import (
+    Invitation,
+    InvitationState,
+    Response,
+    ResponseSource,
+    Survey,
+    SurveyKind,
+    SurveyStatus,
+    category_for,
+    hash_token,
+    new_token_salt,
+    token_from_salt,
+)
+
+COLUMNS = ("customer", "survey", "score", "answered_at", "comment", "touchpoint")
+KEY_PREFIX = "import:"
+BATCH = 2000
+LOOKUP_CHUNK = 5000  # ids per IN (...) query: under SQLite's variable limit
+
+
+@dataclass
+class Row:
+    number: int
+    customer: Customer
+    survey: str
+    score: int
+    answered_at: dt.datetime
+    comment: str
+    touchpoint: str
+
+    @property
+    def key(self) -> str:
+        raw = "\x1f".join([self.customer.external_id, self.survey, self.answered_at.isoformat()])
+        return KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass
+class Outcome:
+    problems: Problems = field(default_factory=Problems)
+    created: int = 0
+    skipped: int = 0
+    surveys_created: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def import_responses(binary) -> Outcome:
+    """Check the whole file, then write it in one transaction, or write nothing."""
+    outcome = Outcome()
+    # Rows of the wrong shape are reported and left out; the others are still checked, so that
+    # one run lists every error of the file.
+    raw = list(csv_rows(binary, COLUMNS, outcome.problems)())
+    rows = _parse_rows(raw, _customers({values[0] for _, values in raw}), outcome.problems)
+    if not outcome.problems:
+        _write(rows, outcome)
+    return outcome
+
+
+# --- Checking ------------------------------------------------------------------------------------
+
+
+def _customers(external_ids: set[str]) -> dict[str, Customer]:
+    ids = sorted(external_ids)
+    found: dict[str, Customer] = {}
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        for customer in Customer.objects.filter(external_id__in=ids[start : start + LOOKUP_CHUNK]):
+            found[customer.external_id] = customer
+    return found
+
+
+def _parse_rows(raw, customers: dict[str, Customer], problems: Problems) -> list[Row]:
+    rows, seen = [], {}
+    for number, values in raw:
+        row = _parse_row(number, dict(zip(COLUMNS, values, strict=True)), customers, problems)
+        if row is None:
+            continue
+        if (first := seen.setdefault(row.key, number)) != number:
+            problems.add(number, "answered_at", f"the same customer, survey and answered_at as row {first}")
+            continue
+        rows.append(row)
+    return rows
+
+
+def _parse_row(number: int, values: dict[str, str], customers, problems: Problems) -> Row | None:
+    parsers = {
+        "customer": lambda v: _customer(v, customers),
+        "survey": lambda v: cells.text(v, 200, required=True),
+        "score": _score,
+        "answered_at": _answered_at,
+        "comment": lambda v: cells.text(v, 10_000),
+        "touchpoint": lambda v: cells.text(v, 100),
+    }
+    parsed, bad = {}, False
+    for column, parse in parsers.items():
+        try:
+            parsed[column] = parse(values[column])
+        except CellError as exc:
+            problems.add(number, column, str(exc))
+            bad = True
+    return None if bad else Row(number=number, **parsed)
+
+
+def _customer(value: str, customers: dict[str, Customer]) -> Customer:
+    if not value:
+        raise CellError("a customer external id is required")
+    if value not in customers:
+        raise CellError(f"unknown customer '{value}'")
+    return customers[value]
+
+
+def _score(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) > 10:
+        raise CellError(f"'{value}' is not a score: use a whole number from 0 to 10")
+    return int(value)
+
+
+def _answered_at(value: str) -> dt.datetime:
+    """ISO date (midnight) or datetime; without an offset, in the default time zone."""
+    if not value:
+        raise CellError("a date or date and time is required (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM])")
+    try:
+        parsed = dt.datetime.fromisoformat(cells.iso_date(value) if len(value) == 10 else value)
+    except ValueError:
+        raise CellError(f"'{value}' is not an ISO date or date and time") from None
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    if parsed > timezone.now():
+        raise CellError(f"'{value}' is in the future")
+    return parsed.astimezone(dt.UTC)
+
+
+# --- Writing -------------------------------------------------------------------------------------
+
+
+def _existing_keys(keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        chunk = keys[start : start + LOOKUP_CHUNK]
+        found.update(Invitation.objects.filter(reference__in=chunk).values_list("reference", flat=True))
+    return found
+
+
+@transaction.atomic
+def _write(rows: list[Row], outcome: Outcome) -> None:
+    existing = _existing_keys([row.key for row in rows])
+    new_rows = [row for row in rows if row.key not in existing]
+    outcome.skipped = len(rows) - len(new_rows)
+    surveys = _surveys({row.survey for row in new_rows}, outcome)
+    invitations = Invitation.objects.bulk_create(
+        [_invitation(row, surveys[row.survey]) for row in new_rows], batch_size=BATCH
+    )
+    responses = [_response(row, invitation) for row, invitation in zip(new_rows, invitations, strict=True)]
+    bulk_create_with_history(responses, Response, batch_size=BATCH)
+    outcome.created = len(responses)
+
+
+def _surveys(names: Iterable[str], outcome: Outcome) -> dict[str, Survey]:
+    surveys = {survey.name: survey for survey in Survey.objects.filter(name__in=names)}
+    missing = sorted(set(names) - surveys.keys())
+    # Closed and flagged imported: it holds history, and launching it would email nobody expected.
+    new = [
+        Survey(name=name, kind=SurveyKind.RELATIONSHIP, status=SurveyStatus.CLOSED, imported=True)
+        for name in missing
+    ]
+    for survey in bulk_create_with_history(new, Survey):
+        surveys[survey.name] = survey
+    outcome.surveys_created = missing
+    return surveys
+
+
+def _invitation(row: Row, survey: Survey) -> Invitation:
+    salt = new_token_salt()
+    return Invitation(
+        survey=survey, customer=row.customer, email=row.customer.email, language=row.customer.language,
+        token_salt=salt, token_hash=hash_token(token_from_salt(salt)),  # bulk_create skips save()
+        touchpoint=row.touchpoint, reference=row.key, state=InvitationState.RESPONDED,
+        send_after=row.answered_at, sent_at=row.answered_at, responded_at=row.answered_at,
+        created_at=row.answered_at,
+    )
+
+
+def _response(row: Row, invitation: Invitation) -> Response:
+    return Response(
+        invitation=invitation, survey=invitation.survey, customer=row.customer, score=row.score,
+        category=category_for(row.score),  # bulk_create skips save(), which sets it
+        reason=row.comment, answered_at=row.answered_at, touchpoint=row.touchpoint,
+        segment=row.customer.segment, language=row.customer.language, source=ResponseSource.IMPORT,
+    )

@@ -1,0 +1,257 @@
+"""Reads of the surveys staff UI and API: permission-checked fetches, progress, response listings.
+
+Anonymous surveys (SPEC §1): nobody, admins included, may learn which customer gave which answer.
+Every read that could link the two goes through `response_identity` or `invitation_state_shown`,
+so the UI, the API, the CSV export and the admin hide the same things the same way.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, fields
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.shortcuts import get_object_or_404
+
+from .models import (
+    DELIVERED_STATES,
+    Invitation,
+    InvitationState,
+    Launch,
+    Response,
+    ResponseCategory,
+    SuppressionReason,
+    Survey,
+)
+
+# What an anonymous survey's invitation shows instead of sent / responded / expired: telling those
+# apart would tell which invitation, hence which customer, answered.
+DELIVERED_LABEL = "delivered"
+
+
+def _require(user, perm: str) -> None:
+    if not user.has_perm(perm):
+        raise PermissionDenied
+
+
+# --- Permission-checked fetches ------------------------------------------------------------------
+
+
+def access_survey(user, pk: int, *, perm: str = "surveys.view_survey") -> Survey:
+    """The survey `pk` if `user` holds `perm`: 403 without it, 404 when unknown."""
+    _require(user, perm)
+    return get_object_or_404(Survey.objects.select_related("owner"), pk=pk)
+
+
+def access_response(user, pk: int, *, perm: str = "surveys.view_response") -> Response:
+    _require(user, perm)
+    queryset = Response.objects.select_related("survey", "customer", "invitation", "followed_up_by")
+    return get_object_or_404(queryset, pk=pk)
+
+
+# --- Progress ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Progress:
+    """Where a survey's invitations stand; every audience member has a row, sent or suppressed."""
+
+    audience: int = 0
+    queued: int = 0
+    sent: int = 0
+    responded: int = 0
+    failed: int = 0
+    bounced: int = 0
+    expired: int = 0
+    suppressed: int = 0
+    opted_out: int = 0
+    throttled: int = 0
+    no_email: int = 0
+    bounced_before: int = 0
+
+    @property
+    def delivered(self) -> int:
+        return self.sent + self.responded + self.expired
+
+    @property
+    def response_rate(self) -> float | None:
+        """responded / delivered (SPEC §5); None before anything was delivered."""
+        return self.responded / self.delivered if self.delivered else None
+
+    @property
+    def response_rate_percent(self) -> float | None:
+        rate = self.response_rate
+        return None if rate is None else 100 * rate
+
+    @property
+    def in_flight(self) -> bool:
+        return self.queued > 0
+
+    def suppressed_by_reason(self) -> list[tuple[str, int]]:
+        return [(label, getattr(self, value)) for value, label in SuppressionReason.choices]
+
+    @classmethod
+    def from_object(cls, obj) -> "Progress":
+        """From a survey annotated by `survey_list` (attributes named `inv_<field>`)."""
+        return cls(**{f.name: getattr(obj, f"inv_{f.name}") or 0 for f in fields(cls)})
+
+
+def _progress_counts(prefix: str = "") -> dict[str, Count]:
+    """COUNT(... FILTER ...) per progress field; `prefix` is the path to the invitations."""
+
+    def count(**condition) -> Count:
+        return Count(f"{prefix}pk", filter=Q(**{f"{prefix}{k}": v for k, v in condition.items()}))
+
+    states = InvitationState
+    counts = {
+        "audience": Count(f"{prefix}pk"),
+        # A row claimed by a worker ("sending") is still on its way: shown with the queue.
+        "queued": count(state__in=[states.QUEUED, states.SENDING]),
+        "sent": count(state=states.SENT),
+        "responded": count(state=states.RESPONDED),
+        "failed": count(state=states.FAILED),
+        "bounced": count(state=states.BOUNCED),
+        "expired": count(state=states.EXPIRED),
+        "suppressed": count(state=states.SUPPRESSED),
+    }
+    for reason in SuppressionReason.values:
+        counts[reason] = count(state=states.SUPPRESSED, suppression_reason=reason)
+    return counts
+
+
+def survey_progress(survey: Survey) -> Progress:
+    """One aggregate query over the survey's invitations."""
+    return Progress(**Invitation.objects.filter(survey=survey).aggregate(**_progress_counts()))
+
+
+def survey_list() -> QuerySet:
+    """Surveys with their progress counts (one GROUP BY) and last launch (a subquery)."""
+    last_launch = Launch.objects.filter(survey=OuterRef("pk")).order_by("-launched_at").values("launched_at")[:1]
+    counts = {f"inv_{name}": agg for name, agg in _progress_counts("invitations__").items()}
+    return (
+        Survey.objects.select_related("owner")
+        .annotate(**counts, last_launched_at=Subquery(last_launch))
+        .order_by("name")
+    )
+
+
+def with_progress(surveys) -> list[Survey]:
+    """Attach `progress` to each survey of a page of `survey_list()`."""
+    surveys = list(surveys)
+    for survey in surveys:
+        survey.progress = Progress.from_object(survey)
+    return surveys
+
+
+def survey_launches(survey: Survey, *, limit: int = 20) -> list[Launch]:
+    return list(survey.launches.select_related("launched_by")[:limit])
+
+
+def survey_invitations(survey: Survey) -> QuerySet:
+    """A survey's invitations for its page; anonymous surveys show aggregates only, not this."""
+    if survey.anonymous:
+        return Invitation.objects.none()
+    return survey.invitations.select_related("customer").order_by("-created_at", "-id")
+
+
+def invitation_state_shown(invitation: Invitation) -> str:
+    if invitation.survey.anonymous and invitation.state in DELIVERED_STATES:
+        return DELIVERED_LABEL
+    return invitation.state
+
+
+# --- Responses -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ResponseFilters:
+    survey: Survey | None = None
+    band: str = ""  # a ResponseCategory value
+    touchpoint: str = ""
+    segment: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    search: str = ""
+    followed_up: bool | None = None
+
+
+def response_list(filters: ResponseFilters | None = None) -> QuerySet:
+    """Responses, newest first, with what the list shows joined in."""
+    f = filters or ResponseFilters()
+    responses = Response.objects.select_related("survey", "customer", "followed_up_by")
+    conditions = {
+        "survey": f.survey,
+        "category": f.band if f.band in ResponseCategory.values else None,
+        "touchpoint": f.touchpoint or None,
+        "segment": f.segment or None,
+        "answered_at__date__gte": f.date_from,
+        "answered_at__date__lte": f.date_to,
+        "followed_up_at__isnull": None if f.followed_up is None else not f.followed_up,
+    }
+    responses = responses.filter(**{k: v for k, v in conditions.items() if v is not None})
+    if f.search:
+        responses = responses.filter(Q(reason__icontains=f.search) | Q(suggestion__icontains=f.search))
+    return responses.order_by("-answered_at", "-id")
+
+
+def response_touchpoints() -> list[str]:
+    return _distinct(Response.objects.exclude(touchpoint=""), "touchpoint")
+
+
+def response_segments() -> list[str]:
+    return _distinct(Response.objects.exclude(segment=""), "segment")
+
+
+def _distinct(queryset: QuerySet, column: str) -> list[str]:
+    return list(queryset.order_by(column).values_list(column, flat=True).distinct())
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who answered, as far as the reader may know; all empty for an anonymous survey."""
+
+    customer_id: int | None = None
+    external_id: str = ""
+    name: str = ""
+    email: str = ""
+    invitation_id: int | None = None
+    reference: str = ""
+
+    @property
+    def hidden(self) -> bool:
+        return self.customer_id is None
+
+
+def response_identity(response: Response, *, with_invitation: bool = False) -> Identity:
+    """The customer behind a response, or nothing at all for an anonymous survey."""
+    if response.survey.anonymous:
+        return Identity()
+    customer = response.customer
+    invitation = response.invitation if with_invitation else None
+    return Identity(
+        customer_id=customer.pk,
+        external_id=customer.external_id,
+        name=customer.name,
+        email=invitation.email if invitation else customer.email,
+        invitation_id=response.invitation_id,
+        reference=invitation.reference if invitation else "",
+    )
+
+
+EXPORT_HEADER = [
+    "answered_at", "survey", "survey_type", "score", "category", "customer", "customer_name",
+    "touchpoint", "segment", "reason", "suggestion", "source", "followed_up_at", "follow_up_note",
+]
+
+
+def response_export_rows(responses: QuerySet):
+    """CSV rows of `response_list`; the customer columns stay empty for anonymous surveys."""
+    for response in responses.iterator(chunk_size=2000):
+        identity = response_identity(response)
+        yield [
+            response.answered_at.isoformat(), response.survey.name, response.survey.kind,
+            response.score, response.category, identity.external_id, identity.name,
+            response.touchpoint, response.segment, response.reason, response.suggestion,
+            response.source,
+            response.followed_up_at.isoformat() if response.followed_up_at else "",
+            response.follow_up_note,
+        ]

@@ -1,0 +1,145 @@
+"""Anonymous surveys (SPEC §1): nobody, admins included, learns which customer gave which answer,
+in the staff pages, the API, the CSV export or the Django admin. Aggregates and unlinked verbatims
+stay visible."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from surveys.models import InvitationState
+from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory
+
+pytestmark = pytest.mark.django_db
+
+SECRET_ID, SECRET_NAME, SECRET_EMAIL = "CUST-SECRET", "Secret Person", "secret@customer.example.com"
+
+
+@pytest.fixture
+def survey():
+    return SurveyFactory(name="Staff pulse", anonymous=True)
+
+
+@pytest.fixture
+def answer(survey):
+    customer = CustomerFactory(external_id=SECRET_ID, name=SECRET_NAME, email=SECRET_EMAIL)
+    invitation = InvitationFactory(survey=survey, customer=customer, state=InvitationState.RESPONDED,
+                                   reference="REF-SECRET")
+    InvitationFactory(survey=survey, state=InvitationState.SENT)  # a non-responder beside it
+    return ResponseFactory(invitation=invitation, score=2, reason="The manager shouts")
+
+
+def _assert_hidden(text: str):
+    for secret in (SECRET_ID, SECRET_NAME, SECRET_EMAIL, "REF-SECRET"):
+        assert secret not in text
+
+
+@pytest.mark.parametrize("role", ["admin", "analyst"])
+def test_the_response_pages_hide_the_customer(client_as, answer, role):
+    client = client_as(role)
+    listing = client.get(reverse("surveys:response-list")).content.decode()
+    detail = client.get(reverse("surveys:response-detail", args=[answer.pk])).content.decode()
+
+    assert "The manager shouts" in listing and "The manager shouts" in detail
+    _assert_hidden(listing)
+    _assert_hidden(detail)
+    assert "anonymous" in detail
+
+
+def test_the_survey_page_shows_totals_but_no_invitation_rows(client_as, survey, answer):
+    page = client_as("admin").get(reverse("surveys:survey-detail", args=[survey.pk]))
+
+    _assert_hidden(page.content.decode())
+    assert page.context["progress"].responded == 1
+    assert page.context["progress"].audience == 2
+
+
+def test_the_csv_export_leaves_the_customer_columns_empty(client_as, answer):
+    response = client_as("admin").get(reverse("surveys:response-export"))
+
+    text = b"".join(response.streaming_content).decode()
+    _assert_hidden(text)
+    (row,) = csv.DictReader(io.StringIO(text))
+    assert row["customer"] == "" and row["customer_name"] == "" and row["reason"] == "The manager shouts"
+
+
+def test_the_api_response_has_no_customer_or_invitation(api_client_as, answer):
+    api = api_client_as("admin")
+    listing = api.get(reverse("api-response-list"))
+    detail = api.get(reverse("api-response-detail", args=[answer.pk]))
+
+    for body in (listing.content.decode(), detail.content.decode()):
+        _assert_hidden(body)
+    assert detail.json()["customer"] is None and detail.json()["invitation"] is None
+    assert detail.json()["reason"] == "The manager shouts"
+
+
+def test_the_api_invitations_do_not_say_which_one_was_answered(api_client_as, survey, answer):
+    api = api_client_as("admin")
+    items = api.get(reverse("api-invitation-list"), {"survey": survey.pk}).json()["results"]
+
+    assert {item["state"] for item in items} == {"delivered"}
+    assert all(item["responded_at"] is None for item in items)
+    answered = api.get(reverse("api-invitation-list"), {"survey": survey.pk, "state": "responded"}).json()
+    assert answered["count"] == 0
+
+
+def test_the_api_cannot_single_out_a_customer_by_filter(api_client_as, answer):
+    api = api_client_as("admin")
+    # No customer filter on responses: an unknown parameter is ignored, the answer stays unlinked.
+    body = api.get(reverse("api-response-list"), {"customer": SECRET_ID}).content.decode()
+    _assert_hidden(body)
+
+
+def test_a_named_survey_still_shows_its_customers(client_as, api_client_as):
+    named = ResponseFactory(invitation__survey=SurveyFactory(anonymous=False),
+                            invitation__customer__external_id="NAMED-1")
+    page = client_as("analyst").get(reverse("surveys:response-detail", args=[named.pk]))
+    assert "NAMED-1" in page.content.decode()
+    body = api_client_as("analyst").get(reverse("api-response-detail", args=[named.pk])).json()
+    assert body["customer"] == "NAMED-1"
+
+
+# --- Django admin --------------------------------------------------------------------------------
+
+
+def test_the_admin_response_list_and_page_hide_the_customer(client_as, answer):
+    client = client_as("admin")
+    listing = client.get(reverse("admin:surveys_response_changelist"))
+    change = client.get(reverse("admin:surveys_response_change", args=[answer.pk]))
+
+    assert listing.status_code == 200 and change.status_code == 200
+    _assert_hidden(listing.content.decode())
+    _assert_hidden(change.content.decode())
+    assert "The manager shouts" in change.content.decode()
+
+
+def test_the_admin_response_search_does_not_match_customers(client_as, answer):
+    listing = client_as("admin").get(reverse("admin:surveys_response_changelist"), {"q": SECRET_ID})
+    assert listing.context["cl"].result_count == 0
+
+
+def test_the_admin_response_history_hides_the_customer(client_as, answer):
+    client = client_as("admin")
+    history = client.get(reverse("admin:surveys_response_history", args=[answer.pk]))
+    version = answer.history.first()
+    past = client.get(reverse("admin:surveys_response_simple_history", args=[answer.pk, version.history_id]))
+
+    assert history.status_code == 200
+    _assert_hidden(history.content.decode())
+    assert past.status_code == 403
+
+
+def test_the_admin_invitations_do_not_say_which_one_was_answered(client_as, survey, answer):
+    client = client_as("admin")
+    listing = client.get(reverse("admin:surveys_invitation_changelist"), {"survey__id__exact": survey.pk})
+    answered = client.get(reverse("admin:surveys_invitation_changelist"), {"state": "responded"})
+    change = client.get(reverse("admin:surveys_invitation_change", args=[answer.invitation_id]))
+
+    body = listing.content.decode()
+    assert body.count('class="field-state_shown">delivered<') == 2
+    assert 'class="field-state_shown">responded<' not in body
+    assert answered.context["cl"].result_count == 0
+    assert change.status_code == 200
+    assert "Responded at" not in change.content.decode()

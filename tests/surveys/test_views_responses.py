@@ -1,0 +1,154 @@
+"""The response pages: filtered list, search, pagination, CSV export, detail and follow-up."""
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.urls import reverse
+
+from surveys.models import Response
+from tests.factories import CustomerFactory, ResponseFactory, SurveyFactory
+
+pytestmark = pytest.mark.django_db
+
+DAY = dt.datetime(2025, 3, 10, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def answers():
+    nps = SurveyFactory(name="NPS")
+    other = SurveyFactory(name="Other")
+    return {
+        "promoter": ResponseFactory(invitation__survey=nps, score=10, reason="Great support", touchpoint="web",
+                                    answered_at=DAY),
+        "passive": ResponseFactory(invitation__survey=nps, score=7, suggestion="Cheaper plans", touchpoint="shop",
+                                   answered_at=DAY - dt.timedelta(days=20)),
+        "detractor": ResponseFactory(
+            invitation__survey=other, score=2, reason="Slow delivery", invitation__customer__segment="Enterprise",
+            answered_at=DAY + dt.timedelta(days=5),
+        ),
+    }
+
+
+def _listed(client, **params):
+    page = client.get(reverse("surveys:response-list"), params)
+    assert page.status_code == 200
+    return {r.pk for r in page.context["page_obj"].object_list}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, {"promoter", "passive", "detractor"}),
+        ({"band": "detractor"}, {"detractor"}),
+        ({"band": "promoter"}, {"promoter"}),
+        ({"touchpoint": "shop"}, {"passive"}),
+        ({"segment": "Enterprise"}, {"detractor"}),
+        ({"date_from": "2025-03-01", "date_to": "2025-03-10"}, {"promoter"}),
+        ({"q": "slow"}, {"detractor"}),
+        ({"q": "cheaper"}, {"passive"}),
+        ({"band": "nonsense"}, {"promoter", "passive", "detractor"}),  # a bad filter is dropped
+    ],
+)
+def test_it_filters_and_searches(client_as, answers, params, expected):
+    assert _listed(client_as("analyst"), **params) == {answers[name].pk for name in expected}
+
+
+def test_it_filters_by_survey(client_as, answers):
+    survey = answers["detractor"].survey
+    assert _listed(client_as("analyst"), survey=survey.pk) == {answers["detractor"].pk}
+
+
+def test_it_filters_by_follow_up(client_as, answers):
+    Response.objects.filter(pk=answers["promoter"].pk).update(followed_up_at=DAY)
+    assert _listed(client_as("analyst"), followed_up="yes") == {answers["promoter"].pk}
+
+
+def test_the_list_takes_no_query_per_row(client_as, django_assert_max_num_queries):
+    survey = SurveyFactory()
+    ResponseFactory.create_batch(40, invitation__survey=survey, reason="ok")
+    client = client_as("analyst")
+    # session, user, permissions, touchpoints, segments, surveys (the filter's choices), count, page
+    with django_assert_max_num_queries(11):
+        page = client.get(reverse("surveys:response-list"))
+    assert len(page.context["page_obj"].object_list) == 40
+
+
+def test_the_list_is_paginated(client_as):
+    ResponseFactory.create_batch(51, invitation__survey=SurveyFactory())
+    page = client_as("analyst").get(reverse("surveys:response-list"), {"page": 2})
+    assert len(page.context["page_obj"].object_list) == 1
+
+
+def test_the_csv_export_follows_the_filters(client_as, answers):
+    response = client_as("analyst").get(reverse("surveys:response-export"), {"band": "detractor"})
+
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [(r["score"], r["category"], r["reason"]) for r in rows] == [("2", "detractor", "Slow delivery")]
+    assert rows[0]["customer"] == answers["detractor"].customer.external_id
+
+
+def test_the_csv_export_defuses_formulas(client_as):
+    ResponseFactory(invitation__survey=SurveyFactory(), reason="=HYPERLINK(\"http://x\")")
+    response = client_as("analyst").get(reverse("surveys:response-export"))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0]["reason"].startswith("'=")
+
+
+def test_the_detail_page_shows_the_answer_and_the_customer(client_as, answers):
+    detractor = answers["detractor"]
+    page = client_as("analyst").get(reverse("surveys:response-detail", args=[detractor.pk]))
+
+    body = page.content.decode()
+    assert "Slow delivery" in body
+    assert detractor.customer.external_id in body
+
+
+def test_following_up_records_who_when_and_the_note(client_as, analyst, client, answers):
+    client.force_login(analyst)
+    detractor = answers["detractor"]
+
+    response = client.post(reverse("surveys:response-follow-up", args=[detractor.pk]),
+                           {"note": "Called, refund sent", "done": "on"})
+
+    assert response.status_code == 302
+    detractor.refresh_from_db()
+    assert detractor.follow_up_note == "Called, refund sent"
+    assert detractor.followed_up_by == analyst and detractor.followed_up_at is not None
+    assert detractor.history.first().history_user == analyst
+
+
+def test_a_follow_up_can_be_reopened(client_as, answers):
+    detractor = answers["detractor"]
+    client = client_as("analyst")
+    url = reverse("surveys:response-follow-up", args=[detractor.pk])
+    client.post(url, {"note": "Called", "done": "on"})
+
+    client.post(url, {"note": "Not reached after all"})
+
+    detractor.refresh_from_db()
+    assert detractor.followed_up_at is None and detractor.follow_up_note == "Not reached after all"
+
+
+def test_a_get_on_the_follow_up_url_changes_nothing(client_as, answers):
+    url = reverse("surveys:response-follow-up", args=[answers["detractor"].pk])
+    assert client_as("admin").get(url, {"note": "x", "done": "on"}).status_code == 405
+    answers["detractor"].refresh_from_db()
+    assert answers["detractor"].followed_up_at is None
+
+
+def test_the_follow_up_form_needs_the_csrf_token(answers, analyst):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(analyst)
+    url = reverse("surveys:response-follow-up", args=[answers["detractor"].pk])
+    assert client.post(url, {"note": "x", "done": "on"}).status_code == 403
+
+
+def test_a_customer_segment_change_does_not_rewrite_the_answer(client_as, answers):
+    customer = answers["detractor"].customer
+    CustomerFactory._meta.model.objects.filter(pk=customer.pk).update(segment="SMB")
+    assert _listed(client_as("analyst"), segment="Enterprise") == {answers["detractor"].pk}
