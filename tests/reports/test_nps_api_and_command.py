@@ -66,3 +66,42 @@ def test_the_api_needs_a_role(role, status, api_client_as, client):
 
     api = api_client_as(role) if role else APIClient()
     assert api.get("/api/reports/nps/", {"period": "2025"}).status_code == status
+
+
+def test_answers_imported_from_another_tool_are_reported_by_the_command(tmp_path):
+    """SPEC §7 end to end: import_responses, then `nps --json`: the worked examples of SPEC §5."""
+    from tests.factories import CustomerFactory
+
+    rows = ["customer,survey,score,answered_at,comment,touchpoint"]
+    for n, score in enumerate((10, 9, 8, 7, 7, 3)):
+        CustomerFactory(external_id=f"X{n}")
+        rows.append(f"X{n},Legacy tool,{score},2024-0{n + 1}-15,,web")
+    path = tmp_path / "answers.csv"
+    path.write_text("\n".join(rows) + "\n")
+    call_command("import_responses", str(path), stdout=StringIO())
+    call_command("import_responses", str(path), stdout=StringIO())  # a second run adds nothing
+
+    out = StringIO()
+    call_command("nps", "2024", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert (data["responses"], data["promoters"], data["passives"], data["detractors"]) == (6, 2, 3, 1)
+    assert data["nps"] == "16.6667" and data["nps_shown"] == 17
+    # Each imported row counts as one invitation delivered and answered.
+    assert (data["invited"], data["delivered"], data["responded"], data["response_rate"]) == (6, 6, 6, "1.0000")
+
+
+def test_a_thousand_imported_answers_give_nps_17_5_with_a_margin_of_3_36(tmp_path):
+    from tests.factories import CustomerFactory
+
+    CustomerFactory(external_id="BIG")
+    scores = [10] * 250 + [8] * 675 + [2] * 75
+    rows = ["customer,survey,score,answered_at,comment,touchpoint"]
+    rows += [f"BIG,Big sample,{score},2024-03-01T10:{n // 60:02d}:{n % 60:02d}Z,," for n, score in enumerate(scores)]
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(rows) + "\n")
+    call_command("import_responses", str(path), stdout=StringIO())
+    out = StringIO()
+    call_command("nps", "2024-Q1", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["responses"] == 1000 and data["nps"] == "17.5000"
+    assert data["margin_of_error"].startswith("3.36")
