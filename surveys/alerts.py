@@ -1,0 +1,162 @@
+"""Detractor alerts (SPEC §4 "Follow-up"): an email to the survey owner and a JSON webhook.
+
+Enqueued after commit by `responses.response_submit` for each new detractor answer. The two
+channels retry independently: the task retries only the parts that failed transiently, so a
+webhook outage never sends the owner a second email. Permanent failures (a 4xx from the webhook,
+an address the SMTP server refuses) are logged and dropped. For an anonymous survey neither
+channel carries anything that names the customer.
+"""
+
+import json
+import logging
+import smtplib
+import urllib.error
+import urllib.request
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+
+from .models import Response, ResponseCategory
+
+logger = logging.getLogger(__name__)
+
+PARTS = ("email", "webhook")
+WEBHOOK_TIMEOUT_SECONDS = 10
+MAX_RETRIES = 6
+MAX_BACKOFF_SECONDS = 60 * 60
+
+
+class TransientError(Exception):
+    """Worth trying again later: the other side was down, slow or overloaded."""
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES)
+def send_detractor_alert(self, response_id: int, parts: list[str] | None = None) -> list[str]:
+    """Alert about one detractor response; returns the parts that were delivered."""
+    response = (
+        Response.objects.select_related("survey__owner", "customer", "invitation")
+        .filter(pk=response_id)
+        .first()
+    )
+    if response is None or response.category != ResponseCategory.DETRACTOR:
+        return []  # deleted, or edited out of the detractor range before we ran
+    delivered, failed = [], []
+    for part in parts or PARTS:
+        try:
+            if SENDERS[part](response):
+                delivered.append(part)
+        except TransientError as exc:
+            logger.warning("Detractor alert %s for response %s failed: %s", part, response_id, exc)
+            failed.append(part)
+    if failed:
+        _retry(self, response_id, failed)
+    return delivered
+
+
+def _retry(task, response_id: int, failed: list[str]) -> None:
+    if task.request.retries >= MAX_RETRIES:
+        logger.error("Detractor alert for response %s gave up on %s", response_id, ", ".join(failed))
+        return
+    countdown = min(30 * 2**task.request.retries, MAX_BACKOFF_SECONDS)
+    raise task.retry(args=[response_id], kwargs={"parts": failed}, countdown=countdown)
+
+
+def response_url(response: Response) -> str:
+    try:
+        path = reverse("surveys:response-detail", args=[response.pk])
+    except NoReverseMatch:  # the staff detail page is not there yet: the list will do
+        path = "/responses/"
+    return settings.SITE_URL + path
+
+
+def alert_context(response: Response) -> dict:
+    anonymous = response.survey.anonymous
+    return {
+        "response": response,
+        "survey": response.survey,
+        "customer": None if anonymous else response.customer,
+        "reference": "" if anonymous else response.invitation.reference,
+        "url": response_url(response),
+        "company": settings.COMPANY_NAME,
+    }
+
+
+def _send_email(response: Response) -> bool:
+    owner = response.survey.owner
+    if owner is None or not owner.email:
+        return False
+    context = alert_context(response)
+    subject = " ".join(render_to_string("emails/detractor_alert.subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("emails/detractor_alert.txt", context),
+        to=[owner.email],
+    )
+    message.attach_alternative(render_to_string("emails/detractor_alert.html", context), "text/html")
+    try:
+        message.send()
+    except smtplib.SMTPRecipientsRefused:
+        logger.error("Detractor alert for response %s: the owner's address was refused", response.pk)
+        return False
+    except (smtplib.SMTPException, OSError) as exc:  # disconnects, 4xx replies, timeouts
+        raise TransientError(str(exc)) from exc
+    return True
+
+
+def webhook_payload(response: Response) -> dict:
+    context = alert_context(response)
+    payload = {
+        "event": "nps.detractor",
+        "response_id": response.pk,
+        "survey": {"id": response.survey_id, "name": response.survey.name, "kind": response.survey.kind},
+        "score": response.score,
+        "category": response.category,
+        "reason": response.reason,
+        "suggestion": response.suggestion,
+        "answered_at": response.answered_at.isoformat(),
+        "touchpoint": response.touchpoint,
+        "segment": response.segment,
+        "language": response.language,
+        "url": context["url"],
+    }
+    if not response.survey.anonymous:
+        customer = response.customer
+        payload["customer"] = {
+            "id": customer.pk,
+            "external_id": customer.external_id,
+            "name": customer.name,
+            "email": customer.email,
+        }
+        payload["reference"] = response.invitation.reference
+    return payload
+
+
+def _post_webhook(response: Response) -> bool:
+    url = response.survey.alert_webhook_url
+    if not url:
+        return False
+    if not url.lower().startswith(("http://", "https://")):
+        logger.error("Survey %s: webhook URL is not http(s); not posting", response.survey_id)
+        return False
+    request = urllib.request.Request(  # noqa: S310 - scheme checked above
+        url,
+        data=json.dumps(webhook_payload(response)).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": "cx-platform-alerts/1"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS):  # noqa: S310
+            return True
+    except urllib.error.HTTPError as exc:
+        if exc.code == 429 or exc.code >= 500:
+            raise TransientError(f"HTTP {exc.code}") from exc
+        logger.error("Survey %s: webhook refused the alert with HTTP %s", response.survey_id, exc.code)
+        return False
+    except (urllib.error.URLError, OSError) as exc:  # refused, unreachable, timed out
+        raise TransientError(str(exc)) from exc
+
+
+SENDERS = {"email": _send_email, "webhook": _post_webhook}

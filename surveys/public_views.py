@@ -1,0 +1,213 @@
+"""Public survey pages reached from the invitation email, without login (SPEC §4, §7).
+
+`/s/<token>/` (the email's score links add `?score=N`):
+
+- open: GET shows the 0-10 question with that score preselected and writes nothing (mail
+  scanners open every link). A valid POST (CSRF-protected) stores the answer and thanks (200).
+- answered, within SURVEY_EDIT_WINDOW_HOURS: the form again, filled in; a POST updates the answer.
+- answered, later: "you have already answered" (200) on GET and POST; nothing changes.
+- expired: "this link has expired" (410) on GET and POST; nothing changes.
+- unknown or malformed token: one fixed "link not found" page (404), byte for byte the same.
+
+`/s/<token>/unsubscribe/`: GET asks for confirmation and writes nothing; POST opts the customer
+out of all surveys. It also takes RFC 8058 one-click POSTs from mail providers.
+
+Both pages are rate-limited per client IP (SURVEY_PUBLIC_RATE, one budget for both) before the
+token is even looked up, so guessing tokens is slow; a limited request gets a 429 page. Every
+token page carries `Referrer-Policy: no-referrer`, `Cache-Control: no-store` and
+`X-Robots-Tag: noindex`, and speaks the language the email was written in.
+"""
+
+import datetime as dt
+
+from django import forms
+from django.conf import settings
+from django.shortcuts import render
+from django.utils import translation
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.decorators import ratelimit
+
+from .models import Invitation
+from .responses import (
+    InvitationPageState,
+    ResponseClosed,
+    edit_deadline,
+    invitation_find,
+    invitation_language,
+    invitation_response,
+    invitation_state,
+    invitation_unsubscribe,
+    response_submit,
+    survey_question,
+    wording,
+)
+
+RATE_GROUP = "surveys:public"
+SCORES = range(11)
+STATE_PAGES = {
+    InvitationPageState.USED: ("surveys/public/already_answered.html", 200),
+    InvitationPageState.EXPIRED: ("surveys/public/expired.html", 410),
+}
+NOT_FOUND_TEMPLATE = "surveys/public/not_found.html"
+RATE_LIMITED_TEMPLATE = "surveys/public/rate_limited.html"
+
+
+def public_rate(group, request):
+    """Read at request time, so tests and the benchmark can change it."""
+    return settings.SURVEY_PUBLIC_RATE or None
+
+
+class AnswerForm(forms.Form):
+    score = forms.TypedChoiceField(
+        choices=[(score, str(score)) for score in SCORES],
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Please choose a score from 0 to 10."),
+            "invalid_choice": _("Please choose a score from 0 to 10."),
+        },
+    )
+    reason = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
+    suggestion = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, survey, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A survey without a prompt does not ask that follow-up question at all.
+        for name, prompt in (("reason", survey.reason_prompt), ("suggestion", survey.improve_prompt)):
+            if prompt:
+                self.fields[name].label = wording(prompt)
+            else:
+                del self.fields[name]
+
+
+def _private(response):
+    """Headers for every page whose address holds a token."""
+    add_never_cache_headers(response)  # Cache-Control: ..., no-store, private
+    response["Referrer-Policy"] = "no-referrer"  # SecurityMiddleware only sets it when absent
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _not_found(request):
+    # One fixed page for every token that opens nothing: it never tells a guesser which it was.
+    return _private(render(request, NOT_FOUND_TEMPLATE, status=404))
+
+
+def _rate_limited(request):
+    response = render(request, RATE_LIMITED_TEMPLATE, status=429)
+    response["Retry-After"] = "60"
+    return _private(response)
+
+
+def _in_language(invitation: Invitation, page):
+    """Render `page()` in the language of the invitation's email."""
+    language = invitation_language(invitation)
+    with translation.override(language):
+        response = page()
+    response["Content-Language"] = language
+    return _private(response)
+
+
+def _preselected_score(request) -> int | None:
+    try:
+        score = int(request.GET.get("score", ""))
+    except ValueError:
+        return None
+    return score if score in SCORES else None
+
+
+def _initial(request, invitation: Invitation) -> dict:
+    existing = invitation_response(invitation)
+    initial = {"reason": existing.reason, "suggestion": existing.suggestion} if existing else {}
+    score = _preselected_score(request)
+    if score is None and existing is not None:
+        score = existing.score
+    if score is not None:
+        initial["score"] = score
+    return initial
+
+
+def _form_page(request, invitation: Invitation, form: AnswerForm):
+    selected = str(form["score"].value())
+    context = {
+        "form": form,
+        # The radios and textareas are written out in the template: eleven widget templates
+        # per page cost more than the rest of the request.
+        "scores": [(str(score), str(score) == selected) for score in SCORES],
+        "survey": invitation.survey,
+        "question": survey_question(invitation.survey),
+        "existing": invitation_response(invitation),
+        "edit_until": edit_deadline(invitation),
+    }
+    return render(request, "surveys/public/answer.html", context)
+
+
+def _thanks_page(request, invitation: Invitation, response):
+    # The response keeps the time of the first answer, which starts the edit window.
+    edit_until = response.answered_at + dt.timedelta(hours=settings.SURVEY_EDIT_WINDOW_HOURS)
+    context = {"response": response, "edit_until": edit_until, "survey": invitation.survey}
+    return render(request, "surveys/public/thanks.html", context)
+
+
+def _answer(request, invitation: Invitation):
+    state = invitation_state(invitation)
+    if state in STATE_PAGES:
+        template, status = STATE_PAGES[state]
+        return render(request, template, {"survey": invitation.survey}, status=status)
+    survey = invitation.survey
+    if request.method != "POST":
+        return _form_page(request, invitation, AnswerForm(initial=_initial(request, invitation), survey=survey))
+    form = AnswerForm(request.POST, survey=survey)
+    if not form.is_valid():
+        return _form_page(request, invitation, form)
+    data = form.cleaned_data
+    try:
+        response = response_submit(
+            invitation=invitation,
+            score=data["score"],
+            reason=data.get("reason", "").strip(),
+            suggestion=data.get("suggestion", "").strip(),
+        )
+    except ResponseClosed as exc:  # expired or closed between our check and the row lock
+        template, status = STATE_PAGES[exc.state]
+        return render(request, template, {"survey": invitation.survey}, status=status)
+    return _thanks_page(request, invitation, response)
+
+
+@ratelimit(group=RATE_GROUP, key="ip", rate=public_rate, block=False)
+@require_http_methods(["GET", "HEAD", "POST"])
+def survey_answer(request, token: str):
+    """The NPS question for one emailed invitation."""
+    if request.limited:
+        return _rate_limited(request)
+    invitation = invitation_find(token)
+    if invitation is None:
+        return _not_found(request)
+    return _in_language(invitation, lambda: _answer(request, invitation))
+
+
+def _unsubscribe(request, invitation: Invitation):
+    if request.method != "POST":
+        return render(request, "surveys/public/unsubscribe.html", {"survey": invitation.survey})
+    invitation_unsubscribe(invitation=invitation)
+    return render(request, "surveys/public/unsubscribed.html", {"survey": invitation.survey})
+
+
+# CSRF-exempt on purpose, and only this view: RFC 8058 one-click unsubscribes arrive as a POST
+# of "List-Unsubscribe=One-Click" from the mail provider, with no cookie and no CSRF token. The
+# unguessable token in the path is the credential, and the only thing a forged POST could do is
+# opt that one customer out of surveys, which is what the link's holder may do anyway.
+@csrf_exempt
+@ratelimit(group=RATE_GROUP, key="ip", rate=public_rate, block=False)
+@require_http_methods(["GET", "HEAD", "POST"])
+def survey_unsubscribe(request, token: str):
+    """Opt out of every survey: GET confirms, POST (a form or a one-click client) acts."""
+    if request.limited:
+        return _rate_limited(request)
+    invitation = invitation_find(token)
+    if invitation is None:
+        return _not_found(request)
+    return _in_language(invitation, lambda: _unsubscribe(request, invitation))

@@ -1,0 +1,220 @@
+"""Answers from the public survey page (SPEC §4): finding an invitation by token, its state,
+storing or editing the one response, and opting out.
+
+States of an invitation as its page sees them:
+
+- open: not answered, not expired: the form.
+- editable: answered less than SURVEY_EDIT_WINDOW_HOURS ago: the form again, filled in; a POST
+  updates the response (simple-history keeps the previous version).
+- used: answered longer ago: "already answered", nothing changes.
+- expired: never answered and past its expiry: "this link has expired", nothing changes.
+
+One response per invitation: `response_submit` locks the invitation row, so two simultaneous
+POSTs on one token run one after the other and the second one edits what the first stored; the
+OneToOne constraint on Response catches any writer that skips the lock.
+"""
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
+
+from accounting.models import Customer
+
+from .models import (
+    DEFAULT_IMPROVE_PROMPT,
+    DEFAULT_QUESTION,
+    DEFAULT_REASON_PROMPT,
+    Invitation,
+    InvitationState,
+    Response,
+    ResponseCategory,
+    ResponseSource,
+    Survey,
+    hash_token,
+)
+
+logger = logging.getLogger(__name__)
+
+# Marked for makemessages: the model keeps the English defaults, and a survey whose wording was
+# left unchanged is shown in the customer's language (an edited wording is shown as written).
+DEFAULT_WORDING = {
+    DEFAULT_QUESTION: gettext_noop("How likely are you to recommend {company} to a friend or colleague?"),
+    DEFAULT_REASON_PROMPT: gettext_noop("What is the most important reason for your score?"),
+    DEFAULT_IMPROVE_PROMPT: gettext_noop("What could we do to improve?"),
+}
+
+# Tokens are 43 URL-safe characters; anything much longer is not worth hashing.
+MAX_TOKEN_LENGTH = 100
+
+
+class InvitationPageState:
+    OPEN, EDITABLE, USED, EXPIRED = "open", "editable", "used", "expired"
+
+
+class ResponseClosed(ValidationError):
+    """The invitation no longer takes an answer (expired, or answered outside the edit window)."""
+
+    def __init__(self, state: str):
+        super().__init__(f"This link is {state}.", code=state)
+        self.state = state
+
+
+def wording(text: str) -> str:
+    """A survey's question or prompt in the active language when it is the default wording."""
+    if text in DEFAULT_WORDING:
+        text = gettext(DEFAULT_WORDING[text])
+    return text.replace("{company}", settings.COMPANY_NAME)
+
+
+def survey_question(survey: Survey) -> str:
+    return wording(survey.question)
+
+
+def invitation_find(token: str) -> Invitation | None:
+    """The invitation for a token, or None for unknown and malformed tokens alike.
+
+    A suppressed invitation was never emailed, so no link to it exists: it is "not found" too.
+    """
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    found = (
+        Invitation.objects.select_related("survey", "customer")
+        .exclude(state=InvitationState.SUPPRESSED)
+        .filter(token_hash=hash_token(token))
+        .order_by()[:1]  # unique: no need for the default ordering's sort
+    )
+    return found[0] if found else None
+
+
+def invitation_language(invitation: Invitation) -> str:
+    """The language of the page: the one the email was written in."""
+    codes = {code for code, _name in settings.LANGUAGES}
+    for language in (invitation.language, invitation.survey.language, invitation.customer.language):
+        if language in codes:
+            return language
+    return settings.LANGUAGE_CODE
+
+
+def edit_deadline(invitation: Invitation) -> dt.datetime | None:
+    if invitation.responded_at is None:
+        return None
+    return invitation.responded_at + dt.timedelta(hours=settings.SURVEY_EDIT_WINDOW_HOURS)
+
+
+def invitation_state(invitation: Invitation, *, now: dt.datetime | None = None) -> str:
+    now = now or timezone.now()
+    if invitation.responded_at is not None or invitation.state == InvitationState.RESPONDED:
+        deadline = edit_deadline(invitation)
+        return InvitationPageState.EDITABLE if deadline and now < deadline else InvitationPageState.USED
+    if invitation.state == InvitationState.EXPIRED or (
+        invitation.expires_at is not None and now >= invitation.expires_at
+    ):
+        return InvitationPageState.EXPIRED
+    return InvitationPageState.OPEN
+
+
+def invitation_response(invitation: Invitation) -> Response | None:
+    if invitation.responded_at is None and invitation.state != InvitationState.RESPONDED:
+        return None  # the common case on the page: not answered, no query
+    try:
+        return invitation.response
+    except Response.DoesNotExist:
+        return None
+
+
+def response_submit(*, invitation: Invitation, score: int, reason: str = "", suggestion: str = "") -> Response:
+    """Store the answer to an invitation, or edit it within the edit window.
+
+    Raises ResponseClosed (nothing written) when the invitation is expired or its window closed.
+    """
+    answer = {"score": score, "reason": reason, "suggestion": suggestion}
+    try:
+        return _submit(invitation, answer, look_up=False)
+    except IntegrityError:
+        # A writer that skipped the row lock (an import, the API) stored a response between our
+        # read and our insert. Our transaction rolled back whole; redo it as an edit of that row.
+        logger.info("Invitation %s was answered concurrently; editing that answer", invitation.pk)
+        return _submit(invitation, answer, look_up=True)
+
+
+# The columns the answer needs; the page already loaded the survey and the customer.
+LOCKED_FIELDS = ("id", "survey_id", "customer_id", "state", "responded_at", "expires_at", "touchpoint", "language")
+
+
+def _submit(invitation: Invitation, answer: dict, *, look_up: bool) -> Response:
+    with transaction.atomic():
+        locked = Invitation.objects.select_for_update().only(*LOCKED_FIELDS).get(pk=invitation.pk)
+        locked.survey, locked.customer = invitation.survey, invitation.customer
+        state = invitation_state(locked)
+        if state in (InvitationPageState.EXPIRED, InvitationPageState.USED):
+            raise ResponseClosed(state)
+        # Not answered yet: no row to look for (one round trip less on the common path).
+        existing = _existing_response(locked) if look_up or state == InvitationPageState.EDITABLE else None
+        if existing is None:
+            response, was_detractor = _response_create(locked, answer), False
+        else:
+            was_detractor = existing.category == ResponseCategory.DETRACTOR
+            response = _response_update(existing, answer)
+            if locked.responded_at is None:  # stored by a writer that left the invitation as it was
+                _invitation_mark_responded(locked, existing.answered_at)
+        if response.category == ResponseCategory.DETRACTOR and not was_detractor:
+            _alert_on_commit(response)
+    return response
+
+
+def _existing_response(invitation: Invitation) -> Response | None:
+    return Response.objects.filter(invitation=invitation).first()
+
+
+def _response_create(invitation: Invitation, answer: dict) -> Response:
+    now = timezone.now()
+    response = Response.objects.create(
+        invitation=invitation,
+        survey_id=invitation.survey_id,
+        customer_id=invitation.customer_id,
+        answered_at=now,
+        touchpoint=invitation.touchpoint,
+        segment=invitation.customer.segment,
+        language=invitation_language(invitation),
+        source=ResponseSource.WEB,
+        **answer,
+    )
+    _invitation_mark_responded(invitation, now)
+    return response
+
+
+def _invitation_mark_responded(invitation: Invitation, at: dt.datetime) -> None:
+    invitation.state = InvitationState.RESPONDED
+    invitation.responded_at = at
+    invitation.save(update_fields=["state", "responded_at"])
+
+
+def _response_update(response: Response, answer: dict) -> Response:
+    for field, value in answer.items():
+        setattr(response, field, value)
+    response.save(update_fields=[*answer, "updated_at"])  # save() adds "category"
+    return response
+
+
+def _alert_on_commit(response: Response) -> None:
+    from .alerts import send_detractor_alert
+
+    response_id = response.pk
+    # robust: a broker outage (or, in eager demo mode, a failing webhook) must not turn the
+    # customer's already committed answer into an error page; the failure is logged.
+    transaction.on_commit(lambda: send_detractor_alert.delay(response_id), robust=True)
+
+
+def invitation_unsubscribe(*, invitation: Invitation) -> Customer:
+    """Opt the invitation's customer out of every future survey. Idempotent."""
+    Customer.objects.filter(pk=invitation.customer_id, survey_opt_out=False).update(
+        survey_opt_out=True, updated_at=timezone.now()
+    )
+    customer = invitation.customer
+    customer.survey_opt_out = True
+    return customer
