@@ -15,7 +15,7 @@ resource is gone for good. Unknown and malformed tokens share one body, so a res
 a guesser whether a token ever existed.
 
 A GET never writes: mail scanners open every link before the customer does. Every response of the
-token page carries `Referrer-Policy: no-referrer`, `Cache-Control: no-store` and
+token page carries `Referrer-Policy: same-origin`, `Cache-Control: no-store` and
 `X-Robots-Tag: noindex`, so the token in the path leaks neither to other sites, nor to caches,
 nor to search engines. Pages speak the customer's language, whatever the browser says.
 """
@@ -78,7 +78,9 @@ class ReasonAnswerForm(forms.Form):
 def _private(response):
     """Headers for every page whose address holds a token."""
     add_never_cache_headers(response)  # Cache-Control: ..., no-store, private
-    response["Referrer-Policy"] = "no-referrer"  # SecurityMiddleware only sets it when absent
+    # same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the form's POST,
+    # which the CSRF check refuses; same-origin still keeps the token from every other site.
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

@@ -14,7 +14,7 @@ out of all surveys. It also takes RFC 8058 one-click POSTs from mail providers.
 
 Both pages are rate-limited per client IP (SURVEY_PUBLIC_RATE, one budget for both) before the
 token is even looked up, so guessing tokens is slow; a limited request gets a 429 page. Every
-token page carries `Referrer-Policy: no-referrer`, `Cache-Control: no-store` and
+token page carries `Referrer-Policy: same-origin`, `Cache-Control: no-store` and
 `X-Robots-Tag: noindex`, and speaks the language the email was written in.
 """
 
@@ -86,7 +86,9 @@ class AnswerForm(forms.Form):
 def _private(response):
     """Headers for every page whose address holds a token."""
     add_never_cache_headers(response)  # Cache-Control: ..., no-store, private
-    response["Referrer-Policy"] = "no-referrer"  # SecurityMiddleware only sets it when absent
+    # same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the form's POST,
+    # which the CSRF check refuses; same-origin still keeps the token from every other site.
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

@@ -40,7 +40,7 @@ def radio_values(html):
 
 
 def assert_private(response):
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-store" in response["Cache-Control"]
     assert "noindex" in response["X-Robots-Tag"]
     assert '<meta name="robots" content="noindex' in response.text

@@ -47,7 +47,7 @@ def checked_score(html):
 
 
 def assert_private(response):
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-store" in response["Cache-Control"]
     assert "noindex" in response["X-Robots-Tag"]
 

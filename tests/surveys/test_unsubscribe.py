@@ -43,7 +43,7 @@ def test_a_get_asks_for_confirmation_and_changes_nothing(client, invitation):
     assert response.status_code == 200
     assert "Yes, unsubscribe me" in response.text
     assert '<form method="post">' in response.text
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-store" in response["Cache-Control"]
     assert not opted_out(invitation)
 
