@@ -94,6 +94,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # No JIT: it compiles each report statement over the ledger (earned growth) for 2-3 s,
+    # more than it saves (EXPLAIN in bench/earned_growth.py); PG_OPTIONS overrides.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", env.str("PG_OPTIONS", default="-c jit=off")
+    )
 else:
     # Waiting on a lock beats failing with "database is locked" under the dev server's threads.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

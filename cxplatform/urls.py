@@ -26,6 +26,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("reports/", include("reports.cohort_urls")),
     path("api/", include("cxplatform.api_urls")),
+    path("webhooks/anymail/", include("anymail.urls")),
     path("admin/", admin.site.urls),
 ]
 

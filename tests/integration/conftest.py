@@ -39,34 +39,74 @@ def celery_worker_process(transactional_db, mail_dir, settings):
     _reseed_defaults()
     from cxplatform.celery import app
 
-    db = settings.DATABASES["default"]
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {
-        **os.environ,
-        "DATABASE_URL": url,
+        **_worker_env(settings),
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(mail_dir),
-        "CX_TESTING": "1",
     }
     app.control.purge()
-    log = open(mail_dir.parent / "worker.log", "w")  # noqa: SIM115 - closed below
-    worker = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "celery", "-A", "cxplatform", "worker", "--pool=solo",
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    worker, log = _spawn_worker(env, mail_dir.parent / "worker.log")
     try:
         _wait_until_ready(app, worker, mail_dir.parent / "worker.log")
         app.conf.task_always_eager = False
         yield worker
     finally:
         app.conf.task_always_eager = True
+        _stop_worker(worker, log)
+
+
+@pytest.fixture
+def celery_worker_factory(transactional_db, tmp_path, settings):
+    """`start(**env)` starts one more worker (env: extra variables, e.g. EMAIL_HOST/EMAIL_PORT of an
+    SMTP sink) and returns its Popen; every worker started is stopped afterwards."""
+    _needs_real_services()
+    _reseed_defaults()
+    from cxplatform.celery import app
+
+    started = []
+
+    def start(**extra_env):
+        log_path = tmp_path / f"worker{len(started)}.log"
+        worker, log = _spawn_worker({**_worker_env(settings), **extra_env}, log_path)
+        started.append((worker, log))
+        _wait_until_ready(app, worker, log_path)
+        app.conf.task_always_eager = False
+        return worker
+
+    app.control.purge()
+    try:
+        yield start
+    finally:
+        app.conf.task_always_eager = True
+        for worker, log in started:
+            _stop_worker(worker, log)
+
+
+def _worker_env(settings):
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, "CX_TESTING": "1"}
+
+
+def _spawn_worker(env, log_path):
+    log = open(log_path, "w")  # noqa: SIM115 - closed by _stop_worker
+    worker = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "celery", "-A", "cxplatform", "worker", "--pool=solo",
+         "--loglevel=INFO", "--without-gossip", "--without-mingle",
+         "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    return worker, log
+
+
+def _stop_worker(worker, log):
+    if worker.poll() is None:
         worker.terminate()
         try:
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
-        log.close()
+    log.close()
 
 
 def _reseed_defaults():

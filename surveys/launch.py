@@ -1,0 +1,251 @@
+"""Launching surveys: one invitation per customer of the audience, queued or suppressed.
+
+Audience (SPEC §4 "all active customers"): every customer who has not opted out of surveys. We do
+not narrow "active" to customers with recent revenue or a recent acquisition date: the ledger may
+lag (imports run monthly) and a customer who stopped buying is exactly whose opinion the company
+needs. Opted-out customers still get a suppressed row so the audit shows them; customers without
+an email or whose address bounced likewise.
+
+Suppression is decided in one query per launch (EXISTS sub-queries), rows are written with
+bulk_create, and sending is enqueued after commit. Reasons, first match wins: opted out, no email,
+bounced before, throttled. Throttled means an invitation to any survey was sent to the customer in
+the last `survey.throttle_days` days, or is queued or being sent right now (two launches on the
+same day must not email one customer twice).
+
+A sample is drawn from the audience with `random.Random(seed)` over the customer ids in ascending
+order; the seed is stored on the Launch, so the draw can be replayed for an audit.
+"""
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounting.models import Customer
+
+from .models import (
+    AudienceKind,
+    Invitation,
+    InvitationState,
+    Launch,
+    SuppressedAddress,
+    SuppressionReason,
+    Survey,
+    SurveyKind,
+    SurveyStatus,
+    hash_token,
+    new_token_salt,
+    token_from_salt,
+)
+
+BULK_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Audience:
+    kind: str
+    segment: str
+    sample_percent: Decimal | None
+
+
+def _audience(survey: Survey, segment: str | None, sample_percent) -> Audience:
+    """Explicit arguments (command line, launch form) win over the survey's stored audience."""
+    if segment is None and sample_percent is None:
+        segment = survey.audience_segment if survey.audience == AudienceKind.SEGMENT else ""
+        sample_percent = survey.sample_percent if survey.audience == AudienceKind.SAMPLE else None
+        if survey.audience == AudienceKind.LIST:
+            raise ValidationError("A hand-picked list is invited through the API, not launched.")
+    percent = None if sample_percent is None else Decimal(str(sample_percent))
+    if percent is not None and not Decimal("0") < percent <= Decimal("100"):
+        raise ValidationError("The sample must be more than 0 and at most 100 percent.")
+    kind = AudienceKind.SAMPLE if percent is not None else AudienceKind.SEGMENT if segment else AudienceKind.ALL
+    return Audience(kind=kind, segment=segment or "", sample_percent=percent)
+
+
+def audience_customers(audience: Audience) -> QuerySet:
+    customers = Customer.objects.all()
+    if audience.segment:
+        customers = customers.filter(segment=audience.segment)
+    return customers
+
+
+def _draw_sample(ids: list[int], percent: Decimal, seed: str) -> list[int]:
+    size = int((Decimal(len(ids)) * percent / 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    return sorted(random.Random(seed).sample(sorted(ids), size))
+
+
+def _throttled(survey: Survey, now) -> Exists | None:
+    if not survey.throttle_days:
+        return None
+    recent = Q(sent_at__gte=now - timedelta(days=survey.throttle_days))
+    pending = Q(state__in=[InvitationState.QUEUED, InvitationState.SENDING])
+    return Exists(Invitation.objects.filter(recent | pending, customer=OuterRef("pk")))
+
+
+def _with_suppression(customers: QuerySet, survey: Survey, now) -> QuerySet:
+    """Annotate each customer with the facts that suppress it: one query, no per-customer look-up."""
+    bounced = Exists(SuppressedAddress.objects.filter(email=Lower(OuterRef("email"))))
+    throttled = _throttled(survey, now)
+    customers = customers.annotate(bounced_before=bounced)
+    if throttled is not None:
+        customers = customers.annotate(throttled=throttled)
+    return customers
+
+
+def suppression_reason(row: dict) -> str:
+    if row["survey_opt_out"]:
+        return SuppressionReason.OPTED_OUT
+    if not row["email"]:
+        return SuppressionReason.NO_EMAIL
+    if row["bounced_before"]:
+        return SuppressionReason.BOUNCED_BEFORE
+    if row.get("throttled"):
+        return SuppressionReason.THROTTLED
+    return ""
+
+
+def _customer_rows(customers: QuerySet, survey: Survey, now) -> list[dict]:
+    fields = ["pk", "email", "language", "survey_opt_out", "bounced_before"]
+    if survey.throttle_days:
+        fields.append("throttled")
+    return list(_with_suppression(customers, survey, now).order_by("pk").values(*fields))
+
+
+def _new_invitation(survey: Survey, row: dict, *, now, **extra) -> Invitation:
+    reason = suppression_reason(row)
+    salt = new_token_salt()
+    return Invitation(
+        survey=survey,
+        customer_id=row["pk"],
+        email=row["email"],
+        language=survey.language or row["language"],
+        token_salt=salt,
+        token_hash=hash_token(token_from_salt(salt)),  # bulk_create skips save(), which sets it
+        state=InvitationState.SUPPRESSED if reason else InvitationState.QUEUED,
+        suppression_reason=reason,
+        created_at=now,
+        **extra,
+    )
+
+
+def _check_launchable(survey: Survey) -> None:
+    if survey.kind != SurveyKind.RELATIONSHIP:
+        raise ValidationError("Only relationship surveys are launched; transactional ones are triggered per event.")
+    if survey.imported:
+        raise ValidationError("An imported survey holds historical answers and cannot be launched.")
+    if survey.status == SurveyStatus.CLOSED:
+        raise ValidationError("This survey is closed.")
+
+
+def _enqueue_sending(countdown: float = 0) -> None:
+    from .tasks import send_invitations
+
+    if countdown > 0:
+        transaction.on_commit(lambda: send_invitations.apply_async(countdown=countdown))
+    else:
+        send_invitations.delay_on_commit()
+
+
+@transaction.atomic
+def survey_launch(*, survey: Survey, user=None, segment: str | None = None, sample_percent=None) -> Launch:
+    """Invite the survey's audience (or the given segment / sample): every customer gets a row."""
+    _check_launchable(survey)
+    audience = _audience(survey, segment, sample_percent)
+    now = timezone.now()
+    rows = _customer_rows(audience_customers(audience), survey, now)
+    seed = ""
+    if audience.sample_percent is not None:
+        seed = secrets.token_hex(8)
+        # Drawn in Python from the rows already read: no id list sent back to the database.
+        sampled = set(_draw_sample([row["pk"] for row in rows], audience.sample_percent, seed))
+        rows = [row for row in rows if row["pk"] in sampled]
+    launch = Launch.objects.create(
+        survey=survey, audience=audience.kind, audience_segment=audience.segment,
+        sample_percent=audience.sample_percent, sample_seed=seed, launched_at=now,
+        launched_by=user, audience_size=len(rows),
+    )
+    invitations = [_new_invitation(survey, row, now=now, launch=launch, send_after=now) for row in rows]
+    Invitation.objects.bulk_create(invitations, batch_size=BULK_BATCH)
+    _activate(survey, now)
+    _enqueue_sending()
+    return launch
+
+
+def _activate(survey: Survey, now) -> None:
+    survey.status = SurveyStatus.ACTIVE
+    fields = ["status", "updated_at"]
+    if survey.repeat_days and survey.next_launch_at is None:
+        survey.next_launch_at = now + timedelta(days=survey.repeat_days)  # a first launch starts the schedule
+        fields.append("next_launch_at")
+    survey.save(update_fields=fields)
+
+
+def launch_counts(launch: Launch) -> dict:
+    """Audience, queued and suppressed by reason: what the command and the UI report."""
+    invitations = launch.invitations.all()
+    suppressed = {reason: 0 for reason in SuppressionReason.values}
+    for reason in invitations.filter(state=InvitationState.SUPPRESSED).values_list("suppression_reason", flat=True):
+        suppressed[reason] += 1
+    return {
+        "audience": launch.audience_size,
+        "queued": invitations.exclude(state=InvitationState.SUPPRESSED).count(),
+        "suppressed": suppressed,
+    }
+
+
+@transaction.atomic
+def invitation_create_transactional(
+    *, survey: Survey, customer: Customer, touchpoint: str, reference: str = "", delay: timedelta | None = None
+) -> Invitation:
+    """One invitation after an event (order, ticket), queued or suppressed like a launch's."""
+    if survey.kind != SurveyKind.TRANSACTIONAL:
+        raise ValidationError("Only a transactional survey is triggered per event.")
+    if survey.status == SurveyStatus.CLOSED:
+        raise ValidationError("This survey is closed.")
+    now = timezone.now()
+    (row,) = _customer_rows(Customer.objects.filter(pk=customer.pk), survey, now)
+    delay = delay or timedelta(0)
+    invitation = _new_invitation(
+        survey, row, now=now, touchpoint=touchpoint, reference=reference, send_after=now + delay
+    )
+    invitation.save()
+    if invitation.state == InvitationState.QUEUED:
+        _enqueue_sending(countdown=delay.total_seconds())
+    return invitation
+
+
+def _next_after(previous, repeat_days: int, now):
+    following = previous + timedelta(days=repeat_days)
+    while following <= now:  # a schedule missed for a while launches once, not once per missed period
+        following += timedelta(days=repeat_days)
+    return following
+
+
+def surveys_launch_due() -> list[int]:
+    """Launch every recurring relationship survey whose next launch is due; returns their launch ids.
+
+    Each survey is claimed by moving next_launch_at with a conditional UPDATE: a second run at the
+    same time finds it moved and launches nothing.
+    """
+    now = timezone.now()
+    due = Survey.objects.filter(
+        kind=SurveyKind.RELATIONSHIP, imported=False, repeat_days__isnull=False, next_launch_at__lte=now
+    ).exclude(status=SurveyStatus.CLOSED)
+    launched = []
+    for survey in due:
+        with transaction.atomic():
+            claimed = Survey.objects.filter(pk=survey.pk, next_launch_at=survey.next_launch_at).update(
+                next_launch_at=_next_after(survey.next_launch_at, survey.repeat_days, now)
+            )
+            if not claimed:
+                continue  # another process got there first
+            survey.refresh_from_db()
+            launched.append(survey_launch(survey=survey).pk)
+    return launched

@@ -1,0 +1,58 @@
+"""`manage.py send_survey NAME [--segment S] [--sample PCT]` (SPEC §7): launch a relationship survey."""
+
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from accounting.models import Customer
+from surveys.launch import launch_counts, survey_launch
+from surveys.models import SuppressionReason, Survey, SurveyKind
+
+
+def _percent(value: str) -> Decimal:
+    try:
+        percent = Decimal(value)
+    except InvalidOperation:
+        raise CommandError(f"--sample must be a percentage, e.g. 10 or 2.5, not {value!r}.") from None
+    if not percent.is_finite() or not Decimal("0") < percent <= Decimal("100"):
+        raise CommandError(f"--sample must be more than 0 and at most 100, not {value}.")
+    return percent
+
+
+class Command(BaseCommand):
+    help = "Launch the relationship survey NAME (created with the default wording if missing) to its audience."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", help="Survey name")
+        parser.add_argument("--segment", help="Only customers of this segment")
+        parser.add_argument("--sample", help="A random sample of this percentage of the audience")
+
+    def handle(self, *args, name, segment=None, sample=None, **options):
+        name = name.strip()
+        if not name:
+            raise CommandError("The survey name must not be empty.")
+        percent = _percent(sample) if sample is not None else None
+        if segment is not None and not Customer.objects.filter(segment=segment).exists():
+            raise CommandError(f"No customer is in segment {segment!r}.")
+        survey, created = Survey.objects.get_or_create(name=name, defaults={"kind": SurveyKind.RELATIONSHIP})
+        if survey.kind != SurveyKind.RELATIONSHIP:
+            raise CommandError(f"Survey {name!r} is {survey.kind}; only relationship surveys are launched.")
+        try:
+            launch = survey_launch(survey=survey, segment=segment, sample_percent=percent)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        self._report(survey, launch, created)
+
+    def _report(self, survey, launch, created):
+        counts = launch_counts(launch)
+        if created:
+            self.stdout.write(f"Created relationship survey {survey.name!r} with the default wording.")
+        self.stdout.write(f"Launched {survey.name!r} (launch #{launch.pk}, audience: {launch.get_audience_display()}"
+                          + (f", seed {launch.sample_seed}" if launch.sample_seed else "") + ")")
+        self.stdout.write(f"audience: {counts['audience']}")
+        self.stdout.write(f"queued: {counts['queued']}")
+        suppressed = counts["suppressed"]
+        self.stdout.write(f"suppressed: {sum(suppressed.values())}")
+        for reason in SuppressionReason:
+            self.stdout.write(f"  {reason.label}: {suppressed[reason.value]}")

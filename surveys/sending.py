@@ -1,0 +1,352 @@
+"""Claim-and-send of survey invitations: at most one email per invitation, resumable.
+
+The state change is the lock. A batch reads up to SURVEY_SEND_BATCH_SIZE due QUEUED rows, then for
+each one: a conditional UPDATE queued -> sending (if it changes no row, another process got there
+first), the SMTP conversation over the batch's one connection, and an UPDATE sending -> sent,
+committed together with the next row's claim (one commit per message, nothing sent in between): the
+duplicate window is one message.
+
+A worker killed between the claim and the UPDATE to sent leaves the row in SENDING, and nobody can
+know whether the SMTP server accepted that message. The sweeper marks such rows FAILED ("interrupted
+while sending; not resent to avoid a duplicate") once they are older than
+SURVEY_SENDING_STALE_MINUTES: we choose at most once, because a survey asked twice annoys a customer
+and skews the sample more than one missing invitation does. The row stays visible in the audit.
+
+Transient SMTP errors (is_transient, shared with the accounting emails) put the row back to QUEUED
+with attempts + 1 and end the batch (the connection is probably gone); the task retries it with
+backoff. After MAX_ATTEMPTS the row is FAILED with the last error. Permanent errors fail that row
+and the batch goes on.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import get_connection
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from accounting.tasks import is_transient
+
+from .emails import invitation_message
+from .models import Invitation, InvitationState, Survey
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+RETRY_BASE_SECONDS = 60  # the batch is retried after 1, 2, 4, 8 minutes
+INTERRUPTED = "interrupted while sending; not resent to avoid a duplicate"
+# The sweeper starts a sender only if no batch showed a sign of life for this long.
+HEARTBEAT_KEY = "surveys:sender-heartbeat"
+SENDER_IDLE_SECONDS = 120
+
+
+@dataclass
+class BatchResult:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retry_in: float | None = None  # seconds: a transient error ended the batch
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.failed + self.skipped
+
+
+class Pacer:
+    """Keeps sends under `rate` per second (0: no pacing) without sleeping more than needed."""
+
+    def __init__(self, rate: float):
+        self.interval = 1 / rate if rate > 0 else 0
+        self.next_at = 0.0
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        delay = self.next_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self.next_at = max(self.next_at, time.monotonic()) + self.interval
+
+
+class Heartbeat:
+    """A sign of life in the shared cache, written at most every few seconds."""
+
+    def __init__(self):
+        self.last = 0.0
+
+    def beat(self) -> None:
+        if time.monotonic() - self.last >= 5:
+            cache.set(HEARTBEAT_KEY, time.time(), timeout=SENDER_IDLE_SECONDS * 2)
+            self.last = time.monotonic()
+
+
+def sender_alive() -> bool:
+    seen = cache.get(HEARTBEAT_KEY)
+    return seen is not None and time.time() - seen < SENDER_IDLE_SECONDS
+
+
+def due_invitations(now=None):
+    now = now or timezone.now()
+    return Invitation.objects.filter(state=InvitationState.QUEUED, send_after__lte=now)
+
+
+def _claim(invitation: Invitation) -> bool:
+    claimed_at = timezone.now()
+    claimed = Invitation.objects.filter(pk=invitation.pk, state=InvitationState.QUEUED).update(
+        state=InvitationState.SENDING, claimed_at=claimed_at
+    )
+    invitation.claimed_at = claimed_at
+    return bool(claimed)
+
+
+def _mark_sent(invitation: Invitation, message_id: str) -> None:
+    # Conditional: a bounce webhook may already have moved the row on; never move it back.
+    Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
+        **_sent_fields(invitation, message_id)
+    )
+
+
+def _mark_error(invitation: Invitation, exc: BaseException, *, transient: bool) -> None:
+    attempts = invitation.attempts + 1
+    retry = transient and attempts < MAX_ATTEMPTS
+    Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
+        state=InvitationState.QUEUED if retry else InvitationState.FAILED,
+        attempts=attempts,
+        last_error=repr(exc)[:2000],
+    )
+    invitation.attempts = attempts
+
+
+def _sent_message_id(message) -> str:
+    # An anymail ESP backend reports the provider's id, which its webhooks quote back.
+    status = getattr(message, "anymail_status", None)
+    return (status and status.message_id) or message.extra_headers.get("Message-ID", "")
+
+
+def _send_one(connection, invitation: Invitation, *, reminder: bool = False) -> str:
+    message = invitation_message(invitation, reminder=reminder)
+    message.connection = connection
+    connection.open()  # once per batch: a no-op while open; send_messages would close one it opened
+    connection.send_messages([message])  # raises on error: the backend is not fail_silently
+    return _sent_message_id(message)
+
+
+def _suppress_if_opted_out(invitation: Invitation) -> bool:
+    """The customer may have unsubscribed between the launch and now."""
+    if not invitation.customer.survey_opt_out:
+        return False
+    Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
+        state=InvitationState.SUPPRESSED, suppression_reason="opted_out"
+    )
+    return True
+
+
+def _deliver(connection, invitation: Invitation, result: BatchResult) -> tuple[bool, str | None]:
+    """Send one claimed invitation: (go on with the batch?, message id if sent)."""
+    try:
+        message_id = _send_one(connection, invitation)
+    except Exception as exc:
+        transient = is_transient(exc)
+        _mark_error(invitation, exc, transient=transient)
+        logger.warning("Invitation %s not sent (attempt %s): %r", invitation.pk, invitation.attempts, exc)
+        if transient:
+            result.retry_in = RETRY_BASE_SECONDS * 2 ** (min(invitation.attempts, MAX_ATTEMPTS) - 1)
+            return False, None
+        result.failed += 1
+        return True, None
+    result.sent += 1
+    return True, message_id
+
+
+def _sent_fields(invitation: Invitation, message_id: str) -> dict:
+    sent_at = timezone.now()
+    return {
+        "state": InvitationState.SENT,
+        "sent_at": sent_at,
+        "expires_at": sent_at + timedelta(days=invitation.survey.expiry_days),
+        "message_id": message_id[:255],
+        "last_error": "",
+    }
+
+
+def _sent_and_claimed(sent: Invitation, message_id: str, following: Invitation) -> bool:
+    """Mark `sent` SENT and claim `following` in ONE conditional UPDATE (one round trip, one commit).
+
+    Each row keeps its own condition (sent: still SENDING; following: still QUEUED). Two rows
+    changed means the claim succeeded; fewer is rare (a bounce overtook us, or another worker
+    claimed the row), and one look at the row tells which.
+    """
+    fields = _sent_fields(sent, message_id)
+    claimed_at = timezone.now()
+    fields["claimed_at"] = claimed_at
+    changes = {
+        name: Case(When(pk=sent.pk, then=Value(value)), default=F(name), output_field=Invitation._meta.get_field(name))
+        for name, value in fields.items() if name not in ("state", "claimed_at")
+    }
+    # pk__in first: it lets PostgreSQL use the primary key instead of scanning for the OR.
+    changed = Invitation.objects.filter(
+        Q(pk__in=[sent.pk, following.pk]),
+        Q(pk=sent.pk, state=InvitationState.SENDING) | Q(pk=following.pk, state=InvitationState.QUEUED),
+    ).update(
+        state=Case(When(pk=sent.pk, then=Value(InvitationState.SENT)), default=Value(InvitationState.SENDING)),
+        claimed_at=Case(
+            When(pk=following.pk, then=Value(claimed_at)), default=F("claimed_at"),
+            output_field=Invitation._meta.get_field("claimed_at"),
+        ),
+        **changes,
+    )
+    following.claimed_at = claimed_at
+    if changed == 2:
+        return True
+    return Invitation.objects.filter(pk=following.pk, state=InvitationState.SENDING, claimed_at=claimed_at).exists()
+
+
+def _flush_and_claim(sent: tuple | None, invitation: Invitation | None) -> bool:
+    """Record the last message as sent and claim the next row in one commit (not two).
+
+    No SMTP talk happens between the two, so the duplicate window is still the one message
+    between the server's 250 and this commit.
+    """
+    if sent is not None and invitation is not None:
+        return _sent_and_claimed(*sent, invitation)
+    if sent is not None:
+        _mark_sent(*sent)
+    return invitation is not None and _claim(invitation)
+
+
+def send_batch(*, batch_size: int | None = None) -> BatchResult:
+    """Send up to one batch of due invitations over one SMTP connection."""
+    batch_size = batch_size or settings.SURVEY_SEND_BATCH_SIZE
+    rows = list(due_invitations().select_related("survey", "customer").order_by("send_after", "pk")[:batch_size])
+    result = BatchResult()
+    if not rows:
+        return result
+    pacer, heartbeat = Pacer(settings.SURVEY_SEND_RATE_PER_SECOND), Heartbeat()
+    connection, sent = get_connection(), None
+    try:
+        for invitation in rows:
+            heartbeat.beat()
+            claimed = _flush_and_claim(sent, invitation)
+            sent = None
+            if not claimed:
+                result.skipped += 1  # another process got there first
+                continue
+            if _suppress_if_opted_out(invitation):
+                result.skipped += 1
+                continue
+            pacer.wait()
+            go_on, message_id = _deliver(connection, invitation, result)
+            sent = (invitation, message_id) if message_id is not None else None
+            if not go_on:
+                break
+    finally:
+        _flush_and_claim(sent, None)
+        _close_quietly(connection)
+    logger.info("Survey batch: %s sent, %s failed, %s skipped", result.sent, result.failed, result.skipped)
+    return result
+
+
+def _close_quietly(connection) -> None:
+    try:
+        connection.close()
+    except Exception:  # a dead connection may fail to say QUIT; nothing left to do with it
+        logger.debug("SMTP connection close failed", exc_info=True)
+
+
+def more_due() -> bool:
+    return due_invitations().exists()
+
+
+# --- Sweeper ---------------------------------------------------------------------------------------
+
+
+def fail_interrupted(now=None) -> int:
+    """Rows left SENDING by a dead worker: failed, never resent (see the module docstring)."""
+    now = now or timezone.now()
+    stale = now - timedelta(minutes=settings.SURVEY_SENDING_STALE_MINUTES)
+    count = Invitation.objects.filter(state=InvitationState.SENDING, claimed_at__lt=stale).update(
+        state=InvitationState.FAILED, last_error=INTERRUPTED
+    )
+    if count:
+        logger.warning("%s survey invitations interrupted while sending: marked failed, not resent", count)
+    return count
+
+
+def needs_sender() -> bool:
+    """Due rows and no batch alive: the chain of send tasks died (worker killed, Redis down)."""
+    return not sender_alive() and more_due()
+
+
+# --- Reminders ---------------------------------------------------------------------------------------
+
+
+def reminders_due(now=None):
+    """Non-responders of surveys with a reminder, sent long enough ago and not expired yet."""
+    now = now or timezone.now()
+    per_survey = Q(pk__in=[])
+    for survey in Survey.objects.filter(reminder_days__isnull=False).only("pk", "reminder_days"):
+        per_survey |= Q(survey=survey.pk, sent_at__lte=now - timedelta(days=survey.reminder_days))
+    return Invitation.objects.filter(
+        per_survey, state=InvitationState.SENT, reminder_sent_at__isnull=True, reminder_claimed_at__isnull=True,
+    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+def _claim_reminder(invitation: Invitation) -> bool:
+    return bool(
+        Invitation.objects.filter(
+            pk=invitation.pk, state=InvitationState.SENT, reminder_claimed_at__isnull=True
+        ).update(reminder_claimed_at=timezone.now())
+    )
+
+
+def _remind(connection, invitation: Invitation) -> bool | None:
+    """True: sent; False: failed for good; None: transient, claim given back for the next run."""
+    try:
+        _send_one(connection, invitation, reminder=True)
+    except Exception as exc:
+        transient = is_transient(exc)
+        logger.warning("Reminder for invitation %s not sent: %r", invitation.pk, exc)
+        if transient:
+            Invitation.objects.filter(pk=invitation.pk).update(reminder_claimed_at=None)
+            return None
+        return False
+    Invitation.objects.filter(pk=invitation.pk).update(reminder_sent_at=timezone.now())
+    return True
+
+
+def send_reminders(*, batch_size: int | None = None) -> BatchResult:
+    """At most one reminder per invitation, same link. A reminder claimed by a worker that died is
+    not resent (at most once, as for invitations)."""
+    batch_size = batch_size or settings.SURVEY_SEND_BATCH_SIZE
+    rows = list(reminders_due().select_related("survey", "customer").order_by("sent_at", "pk")[:batch_size])
+    result = BatchResult()
+    if not rows:
+        return result
+    pacer, connection = Pacer(settings.SURVEY_SEND_RATE_PER_SECOND), get_connection()
+    try:
+        for invitation in rows:
+            if invitation.customer.survey_opt_out or not _claim_reminder(invitation):
+                result.skipped += 1
+                continue
+            pacer.wait()
+            outcome = _remind(connection, invitation)
+            if outcome is None:
+                result.retry_in = RETRY_BASE_SECONDS
+                break
+            result.sent += outcome
+            result.failed += not outcome
+    finally:
+        _close_quietly(connection)
+    return result
+
+
+def expire_invitations(now=None) -> int:
+    """Unanswered invitations past their expiry: one UPDATE."""
+    now = now or timezone.now()
+    return Invitation.objects.filter(state=InvitationState.SENT, expires_at__lte=now).update(
+        state=InvitationState.EXPIRED
+    )

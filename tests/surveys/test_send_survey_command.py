@@ -1,0 +1,74 @@
+"""manage.py send_survey NAME [--segment S] [--sample PCT] (SPEC §7)."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from surveys.models import DEFAULT_QUESTION, Survey, SurveyKind
+from tests.factories import CustomerFactory, SurveyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args):
+    out = StringIO()
+    call_command("send_survey", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_it_creates_the_survey_with_the_default_wording_and_prints_the_counts():
+    CustomerFactory()
+    CustomerFactory(survey_opt_out=True)
+    CustomerFactory(email="")
+
+    out = run("Q4 relationship")
+
+    survey = Survey.objects.get(name="Q4 relationship")
+    assert survey.kind == SurveyKind.RELATIONSHIP and survey.question == DEFAULT_QUESTION
+    assert "audience: 3" in out and "queued: 1" in out and "suppressed: 2" in out
+    assert "Opted out: 1" in out and "No email address: 1" in out
+    assert survey.invitations.count() == 3
+
+
+def test_it_launches_an_existing_survey_to_a_segment_sample():
+    survey = SurveyFactory(name="Existing")
+    CustomerFactory.create_batch(10, segment="SMB")
+    CustomerFactory.create_batch(3, segment="Enterprise")
+
+    out = run("Existing", "--segment", "SMB", "--sample", "50")
+
+    launch = survey.launches.get()
+    assert launch.audience_size == 5 and launch.audience_segment == "SMB" and launch.sample_seed
+    assert "audience: 5" in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["X", "--sample", "abc"], "percentage"),
+    (["X", "--sample", "0"], "more than 0"),
+    (["X", "--sample", "101"], "at most 100"),
+    (["X", "--segment", "Nowhere"], "No customer is in segment"),
+    ([" "], "must not be empty"),
+])
+def test_it_rejects_bad_input_with_a_clear_message(args, message):
+    CustomerFactory(segment="SMB")
+    with pytest.raises(CommandError, match=message):
+        run(*args)
+    assert not Survey.objects.exists()
+
+
+def test_it_refuses_a_transactional_survey():
+    SurveyFactory(name="Orders", kind=SurveyKind.TRANSACTIONAL)
+    with pytest.raises(CommandError, match="only relationship surveys"):
+        run("Orders")
+
+
+def test_it_exits_non_zero_from_the_command_line():
+    import subprocess
+    import sys
+
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "send_survey", "X", "--sample", "nope"],
+        capture_output=True, text=True, env={**__import__("os").environ, "DEBUG": "1"},
+    )
+    assert result.returncode != 0 and "percentage" in result.stderr

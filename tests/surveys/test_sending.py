@@ -1,0 +1,241 @@
+"""Claim-and-send: batches, retries, the sweeper, reminders and expiry (locmem email backend)."""
+
+import datetime as dt
+import smtplib
+
+import pytest
+from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend
+from django.utils import timezone
+
+from surveys import sending, tasks
+from surveys.models import Invitation, InvitationState
+from tests.factories import CustomerFactory, InvitationFactory, SurveyFactory
+
+pytestmark = pytest.mark.django_db
+
+FAILURES: list = []  # exceptions the next sends raise, in order
+OPENED: list = []
+
+
+class ScriptedBackend(EmailBackend):
+    """locmem, but raising the exceptions queued in FAILURES first, and counting connections."""
+
+    def open(self):
+        if not getattr(self, "_open", False):
+            self._open = True
+            OPENED.append(self)
+            return True
+        return False
+
+    def send_messages(self, messages):
+        if FAILURES:
+            raise FAILURES.pop(0)
+        return super().send_messages(messages)
+
+
+@pytest.fixture(autouse=True)
+def scripted_backend(settings):
+    settings.EMAIL_BACKEND = "tests.surveys.test_sending.ScriptedBackend"
+    settings.SURVEY_SEND_RATE_PER_SECOND = 0
+    FAILURES.clear()
+    OPENED.clear()
+    yield
+    FAILURES.clear()
+
+
+def queued(n=1, **kwargs):
+    survey = kwargs.pop("survey", None) or SurveyFactory(expiry_days=10)
+    return [
+        InvitationFactory(survey=survey, state=InvitationState.QUEUED, sent_at=None, expires_at=None, **kwargs)
+        for _ in range(n)
+    ]
+
+
+def test_a_batch_sends_each_due_invitation_once_over_one_connection():
+    rows = queued(3)
+    queued(1, send_after=timezone.now() + dt.timedelta(hours=1))  # not due yet
+
+    result = sending.send_batch()
+
+    assert result.sent == 3 and len(mail.outbox) == 3 and len(OPENED) == 1
+    for row in rows:
+        row.refresh_from_db()
+        assert row.state == InvitationState.SENT and row.message_id.startswith("<")
+        assert row.expires_at == row.sent_at + dt.timedelta(days=10)
+        assert row.claimed_at is not None
+    assert {m.extra_headers["Message-ID"] for m in mail.outbox} == {r.message_id for r in rows}
+
+
+def test_the_batch_size_caps_a_run_and_the_task_chains_the_rest(settings):
+    settings.SURVEY_SEND_BATCH_SIZE = 2
+    queued(5)
+    assert sending.send_batch().sent == 2
+    tasks.send_invitations()  # eager: re-enqueues itself while due rows remain
+    assert len(mail.outbox) == 5 and not sending.more_due()
+
+
+def test_running_the_task_twice_sends_no_duplicate():
+    queued(3)
+    tasks.send_invitations()
+    tasks.send_invitations()
+    assert len(mail.outbox) == 3
+
+
+def test_a_row_claimed_by_another_process_is_skipped(monkeypatch):
+    (row,) = queued(1)
+    real_claim = sending._claim
+
+    def claimed_elsewhere(invitation):
+        Invitation.objects.filter(pk=invitation.pk).update(state=InvitationState.SENDING)
+        return real_claim(invitation)
+
+    monkeypatch.setattr(sending, "_claim", claimed_elsewhere)
+    result = sending.send_batch()
+    assert result.skipped == 1 and mail.outbox == []
+
+
+def test_a_transient_error_puts_the_row_back_and_the_batch_is_retried():
+    rows = queued(2)
+    FAILURES.append(smtplib.SMTPServerDisconnected("gone"))
+
+    result = sending.send_batch()
+
+    assert result.retry_in == sending.RETRY_BASE_SECONDS and result.sent == 0
+    rows[0].refresh_from_db()
+    assert rows[0].state == InvitationState.QUEUED and rows[0].attempts == 1 and "gone" in rows[0].last_error
+    assert sending.send_batch().sent == 2  # the retry sends both
+
+
+def test_transient_errors_stop_after_the_attempt_cap():
+    (row,) = queued(1)
+    for _ in range(sending.MAX_ATTEMPTS):
+        FAILURES.append(smtplib.SMTPResponseException(451, b"try later"))
+        sending.send_batch()
+    row.refresh_from_db()
+    assert row.state == InvitationState.FAILED and row.attempts == sending.MAX_ATTEMPTS
+    assert "try later" in row.last_error
+
+
+def test_a_permanent_error_fails_the_row_and_the_batch_goes_on():
+    rows = queued(2)
+    FAILURES.append(smtplib.SMTPRecipientsRefused({"x@example.com": (550, b"no such user")}))
+
+    result = sending.send_batch()
+
+    assert (result.sent, result.failed, result.retry_in) == (1, 1, None)
+    rows[0].refresh_from_db()
+    assert rows[0].state == InvitationState.FAILED and "no such user" in rows[0].last_error
+
+
+def test_a_customer_who_opted_out_after_the_launch_is_not_emailed():
+    customer = CustomerFactory()
+    (row,) = queued(1, customer=customer)
+    customer.survey_opt_out = True
+    customer.save()
+    sending.send_batch()
+    row.refresh_from_db()
+    assert (row.state, row.suppression_reason) == ("suppressed", "opted_out") and mail.outbox == []
+
+
+def test_pacing_spaces_the_sends(settings, monkeypatch):
+    settings.SURVEY_SEND_RATE_PER_SECOND = 50
+    queued(4)
+    started = timezone.now()
+    sending.send_batch()
+    assert timezone.now() - started >= dt.timedelta(seconds=3 / 50)
+
+
+# --- Sweeper ----------------------------------------------------------------------------------------
+
+
+def test_the_sweeper_fails_a_stale_sending_row_without_resending_it(settings):
+    settings.SURVEY_SENDING_STALE_MINUTES = 15
+    (stale,) = queued(1)
+    (fresh,) = queued(1)
+    Invitation.objects.filter(pk=stale.pk).update(state="sending", claimed_at=timezone.now() - dt.timedelta(hours=1))
+    Invitation.objects.filter(pk=fresh.pk).update(state="sending", claimed_at=timezone.now())
+
+    tasks.sweep_invitations()
+
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.state == InvitationState.FAILED and stale.last_error == sending.INTERRUPTED
+    assert fresh.state == InvitationState.SENDING and mail.outbox == []
+
+
+def test_the_sweeper_restarts_sending_when_no_sender_is_alive(monkeypatch):
+    from django.core.cache import cache
+
+    cache.delete(sending.HEARTBEAT_KEY)
+    queued(2)
+    assert tasks.sweep_invitations()["restarted"] is True
+    assert len(mail.outbox) == 2
+    assert tasks.sweep_invitations()["restarted"] is False  # nothing due any more
+
+
+def test_the_sweeper_leaves_a_live_sender_alone():
+    from django.core.cache import cache
+
+    cache.set(sending.HEARTBEAT_KEY, __import__("time").time())
+    queued(1)
+    assert sending.needs_sender() is False
+    cache.delete(sending.HEARTBEAT_KEY)
+
+
+# --- Reminders and expiry ----------------------------------------------------------------------------
+
+
+def test_a_reminder_goes_once_to_non_responders_only():
+    survey = SurveyFactory(reminder_days=3)
+    long_ago = timezone.now() - dt.timedelta(days=4)
+    waiting = InvitationFactory(survey=survey, sent_at=long_ago)
+    InvitationFactory(survey=survey, sent_at=long_ago, state=InvitationState.RESPONDED)
+    InvitationFactory(survey=survey, sent_at=timezone.now() - dt.timedelta(days=1))  # too recent
+    InvitationFactory(survey=survey, sent_at=long_ago, expires_at=timezone.now() - dt.timedelta(minutes=1))
+    InvitationFactory(survey=SurveyFactory(), sent_at=long_ago)  # survey without reminder
+
+    tasks.send_reminders()
+    tasks.send_reminders()
+
+    assert [m.to for m in mail.outbox] == [[waiting.email]]
+    assert mail.outbox[0].subject.startswith("Reminder")
+    assert f"/s/{waiting.token}/?score=10" in mail.outbox[0].body  # the same link
+    waiting.refresh_from_db()
+    assert waiting.reminder_sent_at is not None and waiting.reminder_claimed_at is not None
+
+
+def test_a_transient_reminder_failure_gives_the_claim_back():
+    survey = SurveyFactory(reminder_days=1)
+    row = InvitationFactory(survey=survey, sent_at=timezone.now() - dt.timedelta(days=2))
+    FAILURES.append(smtplib.SMTPServerDisconnected("gone"))
+    assert sending.send_reminders().retry_in is not None
+    row.refresh_from_db()
+    assert row.reminder_claimed_at is None
+    assert sending.send_reminders().sent == 1
+
+
+def test_expiry_moves_only_sent_invitations_past_their_date():
+    past = timezone.now() - dt.timedelta(minutes=1)
+    old = InvitationFactory(expires_at=past)
+    answered = InvitationFactory(expires_at=past, state=InvitationState.RESPONDED)
+    current = InvitationFactory()
+    assert tasks.expire_invitations() == 1
+    for row, state in [(old, "expired"), (answered, "responded"), (current, "sent")]:
+        row.refresh_from_db()
+        assert row.state == state
+
+
+def test_marking_sent_and_claiming_the_next_row_keep_their_own_conditions():
+    sent, bounced_meanwhile, following, taken = queued(4)
+    Invitation.objects.filter(pk__in=[sent.pk, bounced_meanwhile.pk]).update(state="sending")
+    Invitation.objects.filter(pk=bounced_meanwhile.pk).update(state="bounced")
+    Invitation.objects.filter(pk=taken.pk).update(state="sending")
+
+    assert sending._sent_and_claimed(sent, "<a@x>", following) is True
+    assert sending._sent_and_claimed(bounced_meanwhile, "<b@x>", taken) is False
+
+    states = dict(Invitation.objects.values_list("pk", "state"))
+    assert states == {sent.pk: "sent", bounced_meanwhile.pk: "bounced", following.pk: "sending", taken.pk: "sending"}
+    sent.refresh_from_db()
+    assert sent.message_id == "<a@x>" and sent.expires_at is not None
