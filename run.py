@@ -41,10 +41,15 @@ def ensure_venv():
 
 
 def ensure_dotenv():
-    """A local .env for the embedded demo: DEBUG on and a secret made on this machine."""
+    """A local .env for the embedded demo: DEBUG on, a secret made on this machine, and emails
+    written as files under tmp/mail/ (no SMTP server needed; open a survey link from there)."""
     dotenv = ROOT / ".env"
     if not dotenv.exists():
-        dotenv.write_text(f"DEBUG=1\nSECRET_KEY={secrets.token_urlsafe(50)}\n")
+        dotenv.write_text(
+            f"DEBUG=1\nSECRET_KEY={secrets.token_urlsafe(50)}\n"
+            "EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend\n"
+            "SURVEY_SEND_RATE_PER_SECOND=0\n"
+        )
 
 
 def demo():
