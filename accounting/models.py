@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Now
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -78,6 +78,9 @@ class Customer(models.Model):
                 condition=~Q(parent=models.F("id")), name="customer_not_own_parent"
             ),
         ]
+        # The members of a unit at entity grain: earned growth looks up a new entity's members
+        # by COALESCE(entity_id, id) (see reports.earned_growth and bench/earned_growth.py).
+        indexes = [models.Index(Coalesce("entity", "id"), name="customer_entity_or_self")]
 
     def __str__(self):
         return f"{self.name or self.external_id} ({self.external_id})"
@@ -143,7 +146,9 @@ class RevenueEntry(LedgerEntry):
 
     class Meta(LedgerEntry.Meta):
         verbose_name_plural = "revenue entries"
-        indexes = [models.Index(fields=["customer", "date"], name="revenue_customer_date")]
+        # `amount` is included so that reports sum a customer's lines for a period from the index
+        # alone (an index-only scan; PostgreSQL, elsewhere a plain index): see bench/earned_growth.py.
+        indexes = [models.Index(fields=["customer", "date"], include=["amount"], name="revenue_customer_date")]
         constraints = [models.UniqueConstraint(fields=["external_ref"], name="revenue_external_ref")]
 
     def __str__(self):

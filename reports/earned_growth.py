@@ -1,10 +1,11 @@
 """Earned growth (SPEC §3): net revenue retention + earned-new-customer revenue − 100%.
 
 The database does the work in one aggregate statement: the inner query sums each unit's
-(entity's, or customer's) revenue in the prior period P and the current period C and notes
-whether it had revenue earlier; the outer query splits those units into the cohort K (revenue
-in P > 0) and the new ones, classed by their acquisition reason, and sums every figure. Python
-only divides. `earned_growth_by_segment` is the same statement grouped by segment.
+(entity's, or customer's) revenue in the prior period P and the current period C from the ledger
+lines dated from P to C, and checks whether new units had revenue earlier; the outer query splits
+those units into the cohort K (revenue in P > 0) and the new ones, classed by their acquisition
+reason, and sums every figure. Python only divides. `earned_growth_by_segment` is the same
+statement grouped by segment.
 
 Definitions the SPEC leaves open, decided here:
 
@@ -224,20 +225,36 @@ def _aggregate(
     unit = "COALESCE(c.entity_id, c.id)" if grain == ENTITY else "c.id"
     amount = _money_sql("r.amount")
     segment_sql = "AND u.segment = %(segment)s" if segment is not None else ""
+    # A segment's report sums the lines of its units' members only.
+    segment_join = (f"JOIN {customers} s ON s.id = {unit} AND s.segment = %(segment)s"
+                    if segment is not None else "")
     group_column, group_by = ("segment, ", "GROUP BY segment ORDER BY segment") if by_segment else ("", "")
+    # Only the lines dated from the start of P to the end of C are summed. Whether a new unit had
+    # positive revenue before C outside P (reactivated) comes from those lines for the time between
+    # P and C (yoy); for the time before P, an indexed probe of the unit's members (index
+    # customer_entity_or_self, then revenue_customer_date) runs for new units only, once per unit
+    # (`fence` keeps PostgreSQL from inlining `classed` and evaluating the probe once per use).
     # Units in K have positive revenue in P; every other unit with revenue in C is new.
+    fence = "OFFSET 0" if connection.vendor == "postgresql" else ""
     sql = f"""
     WITH per_unit AS (
         SELECT {unit} AS unit_id,
-            SUM(CASE WHEN r.date BETWEEN %(p0)s AND %(p1)s THEN {amount} ELSE 0 END) AS rp,
-            SUM(CASE WHEN r.date BETWEEN %(c0)s AND %(c1)s THEN {amount} ELSE 0 END) AS rc,
-            MAX(CASE WHEN r.date < %(c0)s AND NOT (r.date BETWEEN %(p0)s AND %(p1)s) AND r.amount > 0
-                THEN 1 ELSE 0 END) AS had_before
-        FROM {revenue} r JOIN {customers} c ON c.id = r.customer_id
-        WHERE r.date <= %(last)s
+            COALESCE(SUM({amount}) FILTER (WHERE r.date BETWEEN %(p0)s AND %(p1)s), 0) AS rp,
+            COALESCE(SUM({amount}) FILTER (WHERE r.date BETWEEN %(c0)s AND %(c1)s), 0) AS rc,
+            COUNT(*) FILTER (WHERE r.date < %(c0)s AND NOT (r.date BETWEEN %(p0)s AND %(p1)s)
+                AND r.amount > 0) AS had_between
+        FROM {revenue} r JOIN {customers} c ON c.id = r.customer_id {segment_join}
+        WHERE r.date BETWEEN %(first)s AND %(last)s
         GROUP BY {unit}
     ), classed AS (
-        SELECT p.rp, p.rc, p.had_before, (p.rp > 0) AS in_k, u.segment,
+        SELECT p.rp, p.rc, (p.rp > 0) AS in_k, u.segment,
+            CASE WHEN p.rp > 0 OR p.rc = 0 THEN 0
+                WHEN p.had_between > 0 THEN 1
+                WHEN EXISTS (
+                    SELECT 1 FROM {customers} c JOIN {revenue} r ON r.customer_id = c.id
+                    WHERE {unit} = p.unit_id AND r.date < %(first)s AND r.amount > 0
+                ) THEN 1
+                ELSE 0 END AS had_before,
             CASE WHEN mapped.kind IS NOT NULL THEN mapped.kind
                 WHEN reason.slug = %(other)s THEN 'unknown'
                 ELSE COALESCE(reason.kind, 'unknown') END AS kind
@@ -246,6 +263,7 @@ def _aggregate(
         LEFT JOIN {reasons} reason ON reason.id = u.reason_id
         LEFT JOIN {reasons} mapped ON mapped.id = u.reason_mapped_to_id
         WHERE (p.rp <> 0 OR p.rc <> 0) {segment_sql}
+        {fence}
     )
     SELECT {group_column}
         COALESCE(SUM(rp), 0) AS prior_revenue,
@@ -273,7 +291,8 @@ def _aggregate(
     """  # noqa: S608 - table names come from model metadata, values are parameters
     params = {
         "p0": prior.start, "p1": prior.end, "c0": period.start, "c1": period.end,
-        "last": max(period.end, prior.end), "segment": segment, "other": ReasonCategory.OTHER_SLUG,
+        "first": min(period.start, prior.start), "last": max(period.end, prior.end),
+        "segment": segment, "other": ReasonCategory.OTHER_SLUG,
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
