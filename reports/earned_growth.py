@@ -112,12 +112,17 @@ class EarnedGrowth:
 
     @property
     def earned_growth_rate(self):
-        return None if self.prior_revenue == 0 else self.nrr + self.enc - 1
+        """nrr + enc - 1, as one division of exact sums (no rounding of the two ratios first)."""
+        if self.prior_revenue == 0:
+            return None
+        return (self.retained_revenue + self.earned_new_revenue) / self.prior_revenue - 1
 
     @property
     def earned_growth_rate_if_unknown_earned(self):
         """The upper bound: every new unit of unknown reason counted as earned."""
-        return None if self.prior_revenue == 0 else self.nrr + self.enc + self.unc - 1
+        if self.prior_revenue == 0:
+            return None
+        return (self.retained_revenue + self.earned_new_revenue + self.unknown_new_revenue) / self.prior_revenue - 1
 
     @property
     def total_growth_rate(self):

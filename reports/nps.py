@@ -281,8 +281,26 @@ def nps_trend(
     segment: str | None = None, counting: str = ALL,
 ) -> list[tuple[Period, NpsCounts]]:
     """NPS counts for consecutive periods of one kind, in one query grouped by period."""
+    rows = _trend_rows(periods, survey=survey, survey_type=survey_type, segment=segment, counting=counting)
+    by_start = {start: counts for (start, _), counts in rows.items()}
+    return [(period, by_start.get(period.start, NpsCounts())) for period in periods]
+
+
+def nps_trend_by(
+    *, periods: list[Period], by: str, survey: Survey | None = None, survey_type: str | None = None,
+    counting: str = ALL,
+) -> dict[str, list[tuple[Period, NpsCounts]]]:
+    """NPS counts per period and per segment, touchpoint or survey, in one grouped query."""
+    if by not in BREAKDOWNS:
+        raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
+    rows = _trend_rows(periods, survey=survey, survey_type=survey_type, counting=counting, by=BREAKDOWNS[by])
+    groups = sorted({group for _, group in rows})
+    return {group: [(period, rows.get((period.start, group), NpsCounts())) for period in periods] for group in groups}
+
+
+def _trend_rows(periods, *, survey, survey_type, counting, segment=None, by=None) -> dict:
     if not periods:
-        return []
+        return {}
     kind = _series(survey, survey_type)
     span = Period(periods[0].start, periods[-1].end, periods[0].kind)
     bucket = TRUNCATE[span.kind]("answered_at", tzinfo=timezone.get_current_timezone())
@@ -296,9 +314,9 @@ def nps_trend(
             .filter(_later_than_outer())
         )
         responses = responses.exclude(Exists(later))
-    rows = responses.order_by().values("bucket").annotate(**_count_expressions())
-    by_start = {_as_date(row.pop("bucket")): NpsCounts(**row) for row in rows}
-    return [(period, by_start.get(period.start, NpsCounts())) for period in periods]
+    keys = ["bucket", by] if by else ["bucket"]
+    rows = responses.order_by().values(*keys).annotate(**_count_expressions())
+    return {(_as_date(row.pop("bucket")), row.pop(by) or "" if by else None): NpsCounts(**row) for row in rows}
 
 
 def _as_date(value) -> dt.date:

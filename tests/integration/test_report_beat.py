@@ -30,11 +30,12 @@ def test_beat_s_task_computes_the_current_and_last_periods_on_a_worker(celery_wo
 
     def all_done():
         done = ReportSnapshot.objects.filter(status=SnapshotStatus.DONE)
-        return set(done.values_list("period", flat=True)) == expected
+        return done.count() == 12 and set(done.values_list("period", flat=True)) == expected
 
     assert wait_for(all_done, timeout=60), list(ReportSnapshot.objects.values("period", "status", "error"))
-    assert ReportSnapshot.objects.count() == 6
-    current_year = ReportSnapshot.objects.get(period=str(today.year))
+    assert set(ReportSnapshot.objects.values_list("kind", flat=True)) == {"earned_growth", "nps"}
+    assert ReportSnapshot.objects.count() == 12  # 6 periods x 2 report kinds
+    current_year = ReportSnapshot.objects.get(kind="earned_growth", period=str(today.year))
     assert current_year.figures["revenue"] == "140.00" and current_year.figures["grain"] == "entity"
     assert current_year.fingerprint["ledger_rows"] == 3 and current_year.fingerprint["ledger_sum"] == "240.00"
     assert current_year.requested_by is None and current_year.computed_at is not None

@@ -13,8 +13,19 @@ from tests.factories import InvitationFactory, ResponseFactory, SurveyFactory
 pytestmark = pytest.mark.django_db
 
 SPEC_KEYS = {
-    "period", "responses", "promoters", "passives", "detractors", "nps", "margin_of_error", "ci_low", "ci_high",
-    "invited", "suppressed", "delivered", "response_rate",
+    "period",
+    "responses",
+    "promoters",
+    "passives",
+    "detractors",
+    "nps",
+    "margin_of_error",
+    "ci_low",
+    "ci_high",
+    "invited",
+    "suppressed",
+    "delivered",
+    "response_rate",
 }
 
 
@@ -32,7 +43,7 @@ def test_the_command_prints_the_spec_json(answers):
     out = StringIO()
     call_command("nps", "2025-Q2", "--json", stdout=out)
     data = json.loads(out.getvalue())
-    assert SPEC_KEYS <= data.keys()
+    assert data.keys() >= SPEC_KEYS
     assert data["nps"] == "16.6667" and data["nps_shown"] == 17 and data["response_rate"] == "1.0000"
 
 
@@ -43,7 +54,9 @@ def test_the_command_prints_a_readable_table_for_one_survey(answers):
     assert "NPS 2025-Q2" in text and " 17\n" in text and "Response rate (of delivered)" in text
 
 
-@pytest.mark.parametrize(("args", "message"), [(["2025-13"], "is not a period"), (["2025", "--survey", "999"], "no survey")])
+@pytest.mark.parametrize(
+    ("args", "message"), [(["2025-13"], "is not a period"), (["2025", "--survey", "999"], "no survey")]
+)
 def test_the_command_refuses_bad_input(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("nps", *args)
@@ -52,7 +65,7 @@ def test_the_command_refuses_bad_input(args, message):
 def test_the_api_gives_the_same_figures(answers, api_client_as):
     response = api_client_as("viewer").get("/api/reports/nps/", {"period": "2025-Q2", "survey": answers.pk})
     assert response.status_code == 200
-    assert SPEC_KEYS <= response.json().keys() and response.json()["promoters"] == 2
+    assert response.json().keys() >= SPEC_KEYS and response.json()["promoters"] == 2
 
 
 def test_the_api_explains_a_bad_period(api_client_as):

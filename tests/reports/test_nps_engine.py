@@ -119,3 +119,16 @@ def test_trend_groups_answers_by_period_in_one_query(survey, django_assert_num_q
         trend = nps_trend(periods=months)
     assert [counts.responses for _, counts in trend] == [1, 0, 2]
     assert trend[2][1].nps == -100
+
+
+def test_trend_per_segment_in_one_query(survey, django_assert_num_queries):
+    from reports.nps import nps_trend_by
+
+    answer(survey, 10, segment="SMB", when=dt.datetime(2025, 4, 2, tzinfo=dt.UTC))
+    answer(survey, 0, segment="Enterprise", when=dt.datetime(2025, 6, 2, tzinfo=dt.UTC))
+    answer(survey, 9, segment="SMB", when=dt.datetime(2025, 6, 3, tzinfo=dt.UTC))
+    months = [parse_period(p) for p in ("2025-04", "2025-05", "2025-06")]
+    with django_assert_num_queries(1):
+        trend = nps_trend_by(periods=months, by="segment")
+    assert [c.responses for _, c in trend["SMB"]] == [1, 0, 1]
+    assert [c.detractors for _, c in trend["Enterprise"]] == [0, 0, 1]

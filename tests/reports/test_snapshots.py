@@ -18,8 +18,8 @@ from accounting.models import Customer
 from accounting.services import customer_map_other_reason, customer_set_reason
 from reports import snapshots
 from reports.earned_growth import earned_growth
-from reports.fingerprints import is_stale, ledger_fingerprint
-from reports.models import ReportSnapshot, SnapshotStatus
+from reports.fingerprints import fingerprint_for, is_stale, ledger_fingerprint
+from reports.models import ReportSnapshot, SnapshotKind, SnapshotStatus
 from reports.periods import parse_period
 from reports.snapshots import (
     snapshot_compute,
@@ -306,8 +306,10 @@ def test_the_nightly_task_computes_the_current_and_last_periods_once(company_a, 
     with django_capture_on_commit_callbacks(execute=True):
         compute_periodic_snapshots.delay()
 
-    rows = ReportSnapshot.objects.all()
-    assert sorted(rows.values_list("period", flat=True)) == ["2024", "2025", "2025-07", "2025-08", "2025-Q2", "2025-Q3"]
+    periods = ["2024", "2025", "2025-07", "2025-08", "2025-Q2", "2025-Q3"]
+    assert sorted(ReportSnapshot.objects.filter(kind="nps").values_list("period", flat=True)) == periods
+    rows = ReportSnapshot.objects.filter(kind="earned_growth")
+    assert sorted(rows.values_list("period", flat=True)) == periods
     assert {(s.kind, s.compare, s.grain, s.segment, s.status) for s in rows} == {
         ("earned_growth", "prior", "entity", "", SnapshotStatus.DONE)
     }
@@ -349,11 +351,11 @@ def fresh_and_stale(company_a, request_snapshot):
 def test_the_admin_lists_snapshots_with_a_stale_flag(client, admin, fresh_and_stale):
     client.force_login(admin)
 
-    with mock.patch("reports.admin.ledger_fingerprint", wraps=ledger_fingerprint) as fingerprint:
+    with mock.patch("reports.admin.fingerprint_for", wraps=fingerprint_for) as fingerprint:
         page = client.get(reverse(CHANGELIST))
 
     assert page.status_code == 200
-    assert fingerprint.call_count == 1  # once per page, not once per row
+    assert fingerprint.call_count == len(SnapshotKind.values)  # once per page and kind, not once per row
     html = page.content.decode()
     assert "column-stale" in html
     assert html.count('alt="True"') == 1 and html.count('alt="False"') == 1 and html.count('alt="None"') == 1
