@@ -51,7 +51,7 @@ INVITATIONS_SQL = """
 INSERT INTO surveys_invitation (id, survey_id, customer_id, email, language, token_salt, token_hash, touchpoint,
     reference, state, suppression_reason, send_after, sent_at, attempts, last_error, message_id, created_at,
     responded_at, expires_at)
-SELECT g, 1 + g %% 6, 1 + (g * 7919) %% %(customers)s, '', 'en', md5(g::text), md5(g::text) || md5('x' || g), '',
+SELECT g, 1 + g %% 6, 1 + (g::bigint * 7919) %% %(customers)s, '', 'en', md5(g::text), md5(g::text) || md5('x' || g), '',
     '', CASE WHEN g <= %(responses)s THEN 'responded' ELSE 'sent' END, '', at, at, 1, '', '', at,
     CASE WHEN g <= %(responses)s THEN at + interval '1 day' END, at + interval '30 days'
 FROM (SELECT g, timestamptz '2023-01-01 00:00+00' + (random() * 1094) * interval '1 day' AS at

@@ -3,11 +3,13 @@
 Side by side in one run, to one local aiosmtpd sink (its own process, counting only):
   1. the floor: a plain loop sending the same 10,000 already rendered messages over one SMTP
      connection, one message per SMTP transaction, as the sender does;
-  2. the Celery path: one `celery worker --pool=solo` on Redis, PostgreSQL, SURVEY_SEND_RATE_PER_SECOND=0,
-     from `send_invitations.delay()` until every invitation is SENT in the database (render, claim,
-     send, mark sent, one commit per message, batches chaining themselves).
+  2. the Celery path: one `celery worker --concurrency N` (the Procfile's, N = --parallel, default 2)
+     on Redis, PostgreSQL, SURVEY_SEND_RATE_PER_SECOND=0, SURVEY_SEND_PARALLEL=N, from
+     `enqueue_senders()` (what a launch does) until every invitation is SENT in the database (render,
+     claim, send, mark sent, one commit per message, each shard's batches chaining themselves).
+     `--parallel 1` gives one sender, the single-process comparison.
 
-    python bench/send_invitations.py [--count 10000]
+    python bench/send_invitations.py [--count 10000] [--parallel 2]
 
 Needs PostgreSQL and Redis: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/cx_bench_send,
 dropped and recreated, dropped again at the end), CELERY_BROKER_URL (default redis://127.0.0.1:6379/6),
@@ -143,10 +145,11 @@ def commit_latency_ms(rounds: int = 200) -> float:
     return elapsed / rounds * 1000
 
 
-def start_worker(env: dict, log_path: Path) -> subprocess.Popen:
+def start_worker(env: dict, log_path: Path, parallel: int) -> subprocess.Popen:
     log = log_path.open("w")
+    pool = ["--pool=solo"] if parallel == 1 else ["--pool=prefork", f"--concurrency={parallel}"]
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "cxplatform", "worker", "--pool=solo", "--loglevel=INFO",
+        [sys.executable, "-m", "celery", "-A", "cxplatform", "worker", *pool, "--loglevel=INFO",
          "--without-gossip", "--without-mingle", "-n", f"bench-{os.getpid()}@%h"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
@@ -161,19 +164,19 @@ def start_worker(env: dict, log_path: Path) -> subprocess.Popen:
     raise RuntimeError("worker not ready: " + log_path.read_text()[-2000:])
 
 
-def celery_path(count: int, env: dict) -> float:
+def celery_path(count: int, env: dict, parallel: int) -> float:
     from django.db.models import Max
     from django.utils import timezone
 
     from surveys.models import Invitation, InvitationState
-    from surveys.tasks import send_invitations
+    from surveys.tasks import enqueue_senders
 
     with tempfile.TemporaryDirectory() as tmp:
         log_path = Path(tmp) / "worker.log"
-        worker = start_worker(env, log_path)
+        worker = start_worker({**env, "SURVEY_SEND_PARALLEL": str(parallel)}, log_path, parallel)
         try:
             started = timezone.now()
-            send_invitations.delay()
+            enqueue_senders()
             # Poll slowly (the poller shares the CPUs); the clock stops at the last sent_at.
             while Invitation.objects.filter(state=InvitationState.SENT).count() < count:
                 if worker.poll() is not None:
@@ -189,6 +192,7 @@ def celery_path(count: int, env: dict) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--parallel", type=int, default=2, help="sending shards and worker processes")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the finally blocks: stop the worker
     for key, value in ENV_DEFAULTS.items():
@@ -196,6 +200,7 @@ def main() -> None:
     port = free_port()
     os.environ["EMAIL_PORT"] = str(port)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxplatform.settings")
+    os.environ["SURVEY_SEND_PARALLEL"] = str(args.parallel)
 
     counter, ready = multiprocessing.Value("l", 0), multiprocessing.Event()
     sink = multiprocessing.Process(target=run_sink, args=(port, counter, ready), daemon=True)
@@ -206,7 +211,7 @@ def main() -> None:
         setup_django()
         launch = make_invitations(args.count)
         floor_seconds = floor(launch, counter)
-        celery_seconds = celery_path(args.count, dict(os.environ))
+        celery_seconds = celery_path(args.count, dict(os.environ), args.parallel)
         commit_ms = commit_latency_ms()
         assert counter.value == 2 * args.count, f"sink counted {counter.value}, expected {2 * args.count}"
     finally:

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "simple_history",
+    "auditlog",
     "anymail",
     "cxplatform",
     "accounting",
@@ -65,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
 ]
 
 ROOT_URLCONF = "cxplatform.urls"
@@ -116,6 +118,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 LOGIN_URL = "login"
+# Login attempts per IP address and per username (django-ratelimit, shared through the cache).
+LOGIN_RATE = env.str("LOGIN_RATE", default="10/m")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -157,6 +161,9 @@ REASON_LINK_VALID_DAYS = env.int("REASON_LINK_VALID_DAYS", default=30)
 # --- Surveys (SPEC §4) ---------------------------------------------------------------------------
 # Messages per batch: one SMTP connection each; a batch is one task run.
 SURVEY_SEND_BATCH_SIZE = env.int("SURVEY_SEND_BATCH_SIZE", default=200)
+# Sending tasks started at once, each on its own share of the rows and SMTP connection: match the
+# workers' total concurrency (the pacing below applies to each).
+SURVEY_SEND_PARALLEL = env.int("SURVEY_SEND_PARALLEL", default=2)
 # Per worker process; 0 = no pacing. Providers cap senders; stay under their limit.
 SURVEY_SEND_RATE_PER_SECOND = env.float("SURVEY_SEND_RATE_PER_SECOND", default=20.0)
 # A row left "sending" longer than this belongs to a dead worker (see surveys/sending.py).

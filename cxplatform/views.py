@@ -1,10 +1,13 @@
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
 from django.http import JsonResponse
+from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
+from django_ratelimit.decorators import ratelimit
 
 BROKER_TIMEOUT_SECONDS = 2
 
@@ -53,3 +56,24 @@ def healthz(request):
     healthy = database and broker is not False
     body["status"] = "ok" if healthy else "error"
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def login_rate(group, request) -> str:
+    return settings.LOGIN_RATE
+
+
+@method_decorator(ratelimit(key="ip", rate=login_rate, method="POST", block=False), name="post")
+@method_decorator(ratelimit(key="post:username", rate=login_rate, method="POST", block=False), name="post")
+class LoginView(auth_views.LoginView):
+    """Django's login, limited per IP address and per username (LOGIN_RATE, 10/m): password
+    guessing gets a 429 and the form again, whatever the password."""
+
+    def post(self, request, *args, **kwargs):
+        if getattr(request, "limited", False):
+            form = self.get_form()
+            form.add_error(None, "Too many login attempts. Wait a minute and try again.")
+            response = self.render_to_response(self.get_context_data(form=form))
+            response.status_code = 429
+            response["Retry-After"] = "60"
+            return response
+        return super().post(request, *args, **kwargs)

@@ -145,12 +145,9 @@ def _check_launchable(survey: Survey) -> None:
 
 
 def _enqueue_sending(countdown: float = 0) -> None:
-    from .tasks import send_invitations
+    from .tasks import enqueue_senders
 
-    if countdown > 0:
-        transaction.on_commit(lambda: send_invitations.apply_async(countdown=countdown))
-    else:
-        send_invitations.delay_on_commit()
+    transaction.on_commit(lambda: enqueue_senders(countdown=countdown))
 
 
 @transaction.atomic

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import get_connection
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Mod
 from django.utils import timezone
 
 from accounting.tasks import is_transient
@@ -89,9 +90,16 @@ def sender_alive() -> bool:
     return seen is not None and time.time() - seen < SENDER_IDLE_SECONDS
 
 
-def due_invitations(now=None):
+def due_invitations(now=None, *, shard: int = 0, shards: int = 1):
+    """Queued rows whose time has come; with shards, only this shard's share (id modulo shards).
+
+    Shards only spread the work: each row is still claimed by its conditional UPDATE.
+    """
     now = now or timezone.now()
-    return Invitation.objects.filter(state=InvitationState.QUEUED, send_after__lte=now)
+    due = Invitation.objects.filter(state=InvitationState.QUEUED, send_after__lte=now)
+    if shards > 1:
+        due = due.alias(shard_of=Mod("id", shards)).filter(shard_of=shard)
+    return due
 
 
 def _claim(invitation: Invitation) -> bool:
@@ -218,10 +226,11 @@ def _flush_and_claim(sent: tuple | None, invitation: Invitation | None) -> bool:
     return invitation is not None and _claim(invitation)
 
 
-def send_batch(*, batch_size: int | None = None) -> BatchResult:
-    """Send up to one batch of due invitations over one SMTP connection."""
+def send_batch(*, batch_size: int | None = None, shard: int = 0, shards: int = 1) -> BatchResult:
+    """Send up to one batch of due invitations (of one shard) over one SMTP connection."""
     batch_size = batch_size or settings.SURVEY_SEND_BATCH_SIZE
-    rows = list(due_invitations().select_related("survey", "customer").order_by("send_after", "pk")[:batch_size])
+    due = due_invitations(shard=shard, shards=shards).select_related("survey", "customer")
+    rows = list(due.order_by("send_after", "pk")[:batch_size])
     result = BatchResult()
     if not rows:
         return result
@@ -257,8 +266,8 @@ def _close_quietly(connection) -> None:
         logger.debug("SMTP connection close failed", exc_info=True)
 
 
-def more_due() -> bool:
-    return due_invitations().exists()
+def more_due(*, shard: int = 0, shards: int = 1) -> bool:
+    return due_invitations(shard=shard, shards=shards).exists()
 
 
 # --- Sweeper ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ is on where a redelivery after a lost worker should redo the work.
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from . import launch, sending
 
@@ -14,14 +15,22 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def send_invitations() -> int:
-    """One batch of due invitations; enqueues the next batch, or a retry after a transient error."""
-    result = sending.send_batch()
+def send_invitations(shard: int = 0, shards: int = 1) -> int:
+    """One batch of the shard's due invitations; enqueues its next batch, or a retry after a transient
+    error. Shards let several worker processes send at once, each over its own SMTP connection."""
+    result = sending.send_batch(shard=shard, shards=shards)
     if result.retry_in is not None:
-        send_invitations.apply_async(countdown=result.retry_in)
-    elif result.done and sending.more_due():
-        send_invitations.delay()
+        send_invitations.apply_async((shard, shards), countdown=result.retry_in)
+    elif result.done and sending.more_due(shard=shard, shards=shards):
+        send_invitations.delay(shard, shards)
     return result.sent
+
+
+def enqueue_senders(countdown: float = 0) -> None:
+    """One sending task per shard (SURVEY_SEND_PARALLEL of them)."""
+    shards = max(1, settings.SURVEY_SEND_PARALLEL)
+    for shard in range(shards):
+        send_invitations.apply_async((shard, shards), countdown=countdown or None)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -45,8 +54,8 @@ def sweep_invitations() -> dict:
     interrupted = sending.fail_interrupted()
     restarted = sending.needs_sender()
     if restarted:
-        logger.info("Due survey invitations and no sender alive: enqueueing a batch")
-        send_invitations.delay()
+        logger.info("Due survey invitations and no sender alive: enqueueing the senders")
+        enqueue_senders()
     return {"interrupted": interrupted, "restarted": restarted}
 
 

@@ -239,3 +239,19 @@ def test_marking_sent_and_claiming_the_next_row_keep_their_own_conditions():
     assert states == {sent.pk: "sent", bounced_meanwhile.pk: "bounced", following.pk: "sending", taken.pk: "sending"}
     sent.refresh_from_db()
     assert sent.message_id == "<a@x>" and sent.expires_at is not None
+
+
+def test_shards_split_the_rows_and_together_send_each_once(mailoutbox):
+    from surveys import sending
+    from surveys.models import Invitation, InvitationState
+    from tests.factories import InvitationFactory
+
+    rows = [InvitationFactory(state=InvitationState.QUEUED, sent_at=None) for _ in range(6)]
+    first = set(sending.due_invitations(shard=0, shards=2).values_list("pk", flat=True))
+    second = set(sending.due_invitations(shard=1, shards=2).values_list("pk", flat=True))
+    assert first | second == {row.pk for row in rows} and not first & second
+    sending.send_batch(shard=0, shards=2)
+    sending.send_batch(shard=1, shards=2)
+    sending.send_batch(shard=1, shards=2)  # nothing left: sends nothing twice
+    assert len(mailoutbox) == 6
+    assert set(Invitation.objects.values_list("state", flat=True)) == {InvitationState.SENT}

@@ -1,0 +1,31 @@
+"""The audit log of staff actions that change data (who, what, when), by django-auditlog.
+
+Every save and delete of these models through the ORM is logged with the changed fields and, in a
+request, the logged-in user (AuditlogMiddleware). Bulk writes are not signalled, so they carry their
+own record: an import is an ImportBatch (who, when, file, counts), a launch a Launch (who, when,
+audience), a recompute the snapshot's `requested_by`; the ledger is append-only.
+
+Survey responses log only their follow-up fields: what customers write is theirs, and an anonymous
+survey's answers must not be tied to anybody, here either. Passwords never reach the log.
+"""
+
+from auditlog.registry import auditlog
+from django.apps import apps
+
+AUDITED = {
+    "auth.User": {"exclude_fields": ["password", "last_login"]},
+    "auth.Group": {"m2m_fields": {"permissions"}},
+    "accounting.Customer": {"exclude_fields": ["updated_at", "entity"]},
+    "accounting.ReasonCategory": {},
+    "surveys.Survey": {"exclude_fields": ["updated_at", "next_launch_at"]},
+    "surveys.Response": {"include_fields": ["followed_up_at", "followed_up_by", "follow_up_note"]},
+    "surveys.SuppressedAddress": {},
+    "django_celery_beat.PeriodicTask": {"exclude_fields": ["last_run_at", "total_run_count", "date_changed"]},
+}
+
+
+def register_audited_models() -> None:
+    for label, options in AUDITED.items():
+        model = apps.get_model(label)
+        if not auditlog.contains(model):
+            auditlog.register(model, **options)
