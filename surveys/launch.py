@@ -147,7 +147,9 @@ def _check_launchable(survey: Survey) -> None:
 def _enqueue_sending(countdown: float = 0) -> None:
     from .tasks import enqueue_senders
 
-    transaction.on_commit(lambda: enqueue_senders(countdown=countdown))
+    # robust: with the broker down the invitations are committed, queued, and the sweeper starts
+    # the senders once it is back; the launch must not fail (a 500 after the rows were written).
+    transaction.on_commit(lambda: enqueue_senders(countdown=countdown), robust=True)
 
 
 @transaction.atomic

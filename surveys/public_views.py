@@ -19,6 +19,8 @@ token page carries `Referrer-Policy: same-origin`, `Cache-Control: no-store` and
 """
 
 import datetime as dt
+import logging
+from functools import wraps
 
 from django import forms
 from django.conf import settings
@@ -28,7 +30,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
-from django_ratelimit.decorators import ratelimit
+from django_ratelimit.core import is_ratelimited
+from redis.exceptions import RedisError
 
 from .models import Invitation
 from .responses import (
@@ -55,9 +58,29 @@ NOT_FOUND_TEMPLATE = "surveys/public/not_found.html"
 RATE_LIMITED_TEMPLATE = "surveys/public/rate_limited.html"
 
 
+logger = logging.getLogger(__name__)
+
+
 def public_rate(group, request):
     """Read at request time, so tests and the benchmark can change it."""
     return settings.SURVEY_PUBLIC_RATE or None
+
+
+def public_rate_limit(view):
+    """django-ratelimit's `ratelimit(group=RATE_GROUP, key="ip", block=False)`, failing open: with
+    the shared cache (Redis) down, a customer's answer or opt-out is taken, not turned into a 500."""
+
+    @wraps(view)
+    def limited_view(request, *args, **kwargs):
+        try:
+            limited = is_ratelimited(request, group=RATE_GROUP, key="ip", rate=public_rate, increment=True)
+        except RedisError:
+            logger.warning("Rate-limit cache unavailable: public survey page served unlimited", exc_info=True)
+            limited = False
+        request.limited = limited or getattr(request, "limited", False)
+        return view(request, *args, **kwargs)
+
+    return limited_view
 
 
 class AnswerForm(forms.Form):
@@ -179,7 +202,7 @@ def _answer(request, invitation: Invitation):
     return _thanks_page(request, invitation, response)
 
 
-@ratelimit(group=RATE_GROUP, key="ip", rate=public_rate, block=False)
+@public_rate_limit
 @require_http_methods(["GET", "HEAD", "POST"])
 def survey_answer(request, token: str):
     """The NPS question for one emailed invitation."""
@@ -203,7 +226,7 @@ def _unsubscribe(request, invitation: Invitation):
 # unguessable token in the path is the credential, and the only thing a forged POST could do is
 # opt that one customer out of surveys, which is what the link's holder may do anyway.
 @csrf_exempt
-@ratelimit(group=RATE_GROUP, key="ip", rate=public_rate, block=False)
+@public_rate_limit
 @require_http_methods(["GET", "HEAD", "POST"])
 def survey_unsubscribe(request, token: str):
     """Opt out of every survey: GET confirms, POST (a form or a one-click client) acts."""

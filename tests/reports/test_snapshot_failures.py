@@ -1,0 +1,71 @@
+"""A report snapshot whose computation keeps failing: retried, then left failed, its error visible
+to staff on the earned-growth dashboard and in the admin (issue "Production readiness", part 2)."""
+
+import datetime as dt
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.db import OperationalError
+from django.urls import reverse
+
+from reports import snapshots
+from reports.models import ReportSnapshot, SnapshotKind, SnapshotStatus
+from reports.tasks import MAX_RETRIES, compute_snapshot
+from tests.factories import CustomerFactory, RevenueEntryFactory
+
+pytestmark = pytest.mark.django_db
+
+ERROR = "server closed the connection unexpectedly"
+
+
+@pytest.fixture
+def eager_retries():
+    """Eager Celery runs retries inline only when it does not propagate errors."""
+    conf = compute_snapshot.app.conf
+    conf.task_eager_propagates = False
+    yield
+    conf.task_eager_propagates = True
+
+
+@pytest.fixture
+def failed_snapshot(eager_retries):
+    customer = CustomerFactory()
+    RevenueEntryFactory(customer=customer, date=dt.date(2024, 3, 1), amount=Decimal("100.00"))
+    RevenueEntryFactory(customer=customer, date=dt.date(2025, 3, 1), amount=Decimal("130.00"))
+    snapshot = ReportSnapshot.objects.create(kind=SnapshotKind.EARNED_GROWTH, period="2025")
+    failing = mock.Mock(side_effect=OperationalError(ERROR))
+
+    with mock.patch.dict(snapshots.COMPUTERS, {SnapshotKind.EARNED_GROWTH: failing}):
+        result = compute_snapshot.delay(snapshot.pk)
+
+    assert result.failed() and isinstance(result.result, OperationalError)
+    assert failing.call_count == 1 + MAX_RETRIES  # the first try and every retry, then it gives up
+    snapshot.refresh_from_db()
+    return snapshot
+
+
+def test_a_failing_report_is_retried_then_left_failed_with_its_error(failed_snapshot):
+    assert failed_snapshot.status == SnapshotStatus.FAILED
+    assert failed_snapshot.error == f"OperationalError: {ERROR}"
+    assert failed_snapshot.figures in ({}, None) and failed_snapshot.computed_at is None
+
+
+def test_the_error_shows_on_the_dashboard(failed_snapshot, client_as):
+    page = client_as("admin").get(reverse("reports:earned-growth"), {"period": "2025"})
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "last computation failed" in html
+    assert f"OperationalError: {ERROR}" in html
+
+
+def test_the_error_shows_in_the_admin(failed_snapshot, client_as):
+    client = client_as("admin")
+
+    listing = client.get(reverse("admin:reports_reportsnapshot_changelist"))
+    detail = client.get(reverse("admin:reports_reportsnapshot_change", args=[failed_snapshot.pk]))
+
+    assert listing.status_code == 200 and detail.status_code == 200
+    assert "failed" in listing.content.decode().lower()
+    assert ERROR in detail.content.decode()
