@@ -51,8 +51,9 @@ INVITATIONS_SQL = """
 INSERT INTO surveys_invitation (id, survey_id, customer_id, email, language, token_salt, token_hash, touchpoint,
     reference, state, suppression_reason, send_after, sent_at, attempts, last_error, message_id, created_at,
     responded_at, expires_at)
-SELECT g, 1 + g %% 6, 1 + (g::bigint * 7919) %% %(customers)s, '', 'en', md5(g::text), md5(g::text) || md5('x' || g), '',
-    '', CASE WHEN g <= %(responses)s THEN 'responded' ELSE 'sent' END, '', at, at, 1, '', '', at,
+SELECT g, 1 + g %% 6, 1 + (g::bigint * 7919) %% %(customers)s, '', 'en', md5(g::text),
+    md5(g::text) || md5('x' || g), '', '', CASE WHEN g <= %(responses)s THEN 'responded' ELSE 'sent' END,
+    '', at, at, 1, '', '', at,
     CASE WHEN g <= %(responses)s THEN at + interval '1 day' END, at + interval '30 days'
 FROM (SELECT g, timestamptz '2023-01-01 00:00+00' + (random() * 1094) * interval '1 day' AS at
       FROM generate_series(1, %(invitations)s) g) s
@@ -114,14 +115,43 @@ def prepare(url: str, responses: int, regenerate: bool) -> None:
     params = {"customers": CUSTOMERS, "responses": responses, "invitations": int(responses * 1.4)}
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET jit = off")
+        conn.execute("SET maintenance_work_mem = '1GB'")
+        # Secondary indexes and constraints go during the load and come back after: one sort
+        # each instead of millions of random B-tree inserts.
+        rebuild = []
+        for table in ("surveys_invitation", "surveys_response"):
+            drop, create = _secondary(conn, table)
+            for statement in drop:
+                conn.execute(statement)
+            rebuild += create
         for label, sql in (("customers", CUSTOMERS_SQL), ("surveys", SURVEYS_SQL),
                            ("invitations", INVITATIONS_SQL), ("responses", RESPONSES_SQL)):
             t = time.perf_counter()
             conn.execute(sql, params)
             print(f"  {label}: {time.perf_counter() - t:.1f} s", flush=True)
+        t = time.perf_counter()
+        for statement in rebuild:
+            conn.execute(statement)
+        print(f"  indexes and constraints: {time.perf_counter() - t:.1f} s", flush=True)
         conn.execute("VACUUM ANALYZE")
     print(f"generated {responses:,} responses and {params['invitations']:,} invitations "
           f"in {time.perf_counter() - started:.1f} s")
+
+
+def _secondary(conn, table: str) -> tuple[list[str], list[str]]:
+    """Statements dropping, then recreating, a table's indexes and constraints other than its key."""
+    constraints = conn.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype IN ('u', 'f', 'x')", [table]).fetchall()
+    indexes = conn.execute(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)", [table]).fetchall()
+    drop = [f'ALTER TABLE {table} DROP CONSTRAINT "{name}"' for name, _ in constraints]
+    drop += [f"DROP INDEX {name}" for name, _ in indexes]
+    create = [definition for _, definition in indexes]
+    create += [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
+    return drop, create
 
 
 def floor(by_segment: bool, start, end) -> dict:
