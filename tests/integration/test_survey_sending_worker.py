@@ -79,8 +79,10 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(celery_work
         monkeypatch.setattr(sending, "SENDER_IDLE_SECONDS", 0)
         from surveys.tasks import sweep_invitations
 
+        # The sweep first, then the new worker: with the stale delay at 0 the sweep would also fail
+        # a row the new worker had just claimed (a leftover shard's task reaches it at once).
+        sweep_invitations.apply()  # in this process: the send tasks it enqueues wait for the new worker
         celery_worker_factory(**sink.worker_env(), SURVEY_SEND_RATE_PER_SECOND="0")
-        sweep_invitations.apply()  # in this process: the send task it enqueues goes to the new worker
 
         assert wait_for(lambda: unfinished() == 0, timeout=60), f"{unfinished()} invitations still unsent"
         delivered = Counter(m["To"] for m in sink.messages)
