@@ -10,10 +10,13 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -47,6 +50,27 @@ MAX_PARENT_DEPTH = 100
 
 class ErrorDetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
+
+
+class SlugRelatedField(serializers.SlugRelatedField):
+    """DRF's, refusing a NUL character before the lookup: PostgreSQL cannot compare text holding one."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class NullOnOutputSlugField(SlugRelatedField):
+    """A slug that reads null when the object has none, but takes no null as input."""
+
+
+class NullOnOutputSlugFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = NullOnOutputSlugField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "nullable": True} if direction == "response" else schema
 
 
 VALIDATION_ERROR = OpenApiResponse(
@@ -93,6 +117,12 @@ class MethodsBeforeRolesMixin:
             self.http_method_not_allowed(request)
         super().check_permissions(request)
 
+    def get_object(self):
+        # A NUL in the URL (`/reason-categories/%00/`) is no object; PostgreSQL would fail on it.
+        if "\x00" in str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
+            raise Http404
+        return super().get_object()
+
 
 @contextmanager
 def django_errors_as_400():
@@ -107,7 +137,9 @@ def django_errors_as_400():
 
 
 class ImportBatchSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Null for a command's import."
+    )
 
     class Meta:
         model = ImportBatch
@@ -141,9 +173,13 @@ class ImportBatchDetailSerializer(ImportBatchSerializer):
 
 
 IMPORT_REJECTED = OpenApiResponse(
-    ImportBatchDetailSerializer,
+    PolymorphicProxySerializer(
+        component_name="ImportRejection",
+        serializers=[ImportBatchDetailSerializer, ErrorDetailSerializer],
+        resource_type_field_name=None,
+    ),
     description="Rejected: `errors` lists each bad row (the Nth object is row N) and column;"
-    " nothing was written.",
+    " nothing was written. A body that is not JSON gets a `detail` instead.",
 )
 
 
@@ -246,26 +282,26 @@ class ReasonCategoryViewSet(
 
 
 class CustomerSerializer(serializers.ModelSerializer):
-    reason = serializers.SlugRelatedField(
+    reason = NullOnOutputSlugField(
         slug_field="slug",
         queryset=ReasonCategory.objects.all(),
         required=False,
-        help_text="Slug of the acquisition reason category; 'other' needs reason_text.",
+        help_text="Slug of the acquisition reason category; 'other' needs reason_text; reads null when unknown.",
     )
     reason_mapped_to = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True, help_text="An admin's mapping of an 'other' answer."
+        slug_field="slug", read_only=True, allow_null=True, help_text="An admin's mapping of an 'other' answer."
     )
     reason_class = serializers.ChoiceField(
         source="reason_kind", choices=ReasonKind.choices, read_only=True
     )
-    referred_by = serializers.SlugRelatedField(
+    referred_by = SlugRelatedField(
         slug_field="external_id", queryset=Customer.objects.all(), required=False, allow_null=True
     )
-    parent = serializers.SlugRelatedField(
+    parent = SlugRelatedField(
         slug_field="external_id", queryset=Customer.objects.all(), required=False, allow_null=True
     )
     entity = serializers.SlugRelatedField(
-        slug_field="external_id", read_only=True, help_text="The top ancestor: the unit of reports."
+        slug_field="external_id", read_only=True, allow_null=True, help_text="The top ancestor: the unit of reports."
     )
 
     class Meta:
@@ -322,7 +358,7 @@ class CustomerSerializer(serializers.ModelSerializer):
 
 
 class CustomerReasonSerializer(serializers.Serializer):
-    reason = serializers.SlugRelatedField(slug_field="slug", queryset=ReasonCategory.objects.all())
+    reason = SlugRelatedField(slug_field="slug", queryset=ReasonCategory.objects.all())
     reason_text = serializers.CharField(required=False, allow_blank=True, default="")
 
 

@@ -30,5 +30,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# JSON under /api/ (an id the router cannot match, such as 1.5, never reaches DRF).
+handler404 = "cxplatform.api_views.not_found"
+
 admin.site.site_header = "CX Platform administration"
 admin.site.site_title = "CX Platform admin"

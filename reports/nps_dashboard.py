@@ -121,7 +121,8 @@ def _trend_chart(trend: list[tuple[Period, NpsCounts]]) -> dict:
              "mode": "lines+markers", "name": "NPS", "line": {"color": COLORS["nps"], "width": 3},
              "text": [f"n = {counts.responses}" for _, counts in trend]},
         ],
-        "layout": _layout(yaxis={"range": [-100, 100], "title": {"text": "NPS"}, "zeroline": True},
+        "layout": _layout(xaxis={"type": "category"},
+                          yaxis={"range": [-100, 100], "title": {"text": "NPS"}, "zeroline": True},
                           legend={"orientation": "h", "y": -0.2}),
     }
 

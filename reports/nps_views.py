@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from accounting.selectors import customer_segments
-from surveys.models import Survey, SurveyKind
+from surveys.models import SuppressionReason, Survey, SurveyKind
 
 from . import nps_formulas as f
 from .csv_export import csv_response
@@ -96,6 +96,8 @@ def _headline(dashboard: NpsDashboard) -> dict:
         "change": _shown(change.difference, 1), "combined_margin": _shown(change.combined_margin, 1),
         "significant": change.significant,
         "response_rate": current.sample.response_rate, "revenue_share": current.revenue_share,
+        "suppressed": [(SuppressionReason(reason).label.lower(), n) for reason, n in current.sample.suppressed.items()
+                       if n],
     }
 
 

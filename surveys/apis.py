@@ -10,20 +10,19 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import ProtectedError
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response as ApiResponse
 
-from accounting.apis import MethodsBeforeRolesMixin, django_errors_as_400, documented
+from accounting.apis import MethodsBeforeRolesMixin, SlugRelatedField, django_errors_as_400, documented
 from accounting.models import Customer
 
 from . import selectors
 from .filters import InvitationFilter, ResponseFilter, SurveyFilter
 from .followups import response_follow_up
 from .launch import invitation_create_transactional, survey_launch
-from .models import Invitation, InvitationState, Response, Survey, SurveyKind
+from .models import Invitation, InvitationState, Response, SuppressionReason, Survey, SurveyKind
 
 MAX_DELAY_MINUTES = 60 * 24 * 30
 
@@ -49,7 +48,8 @@ class ProgressSerializer(serializers.Serializer):
 
 class SurveySerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Emailed for each new detractor; set in the UI."
+        slug_field="username", read_only=True, allow_null=True,
+        help_text="Emailed for each new detractor; set in the UI.",
     )
     progress = serializers.SerializerMethodField()
 
@@ -179,6 +179,10 @@ class InvitationSerializer(serializers.ModelSerializer):
     )
     responded_at = serializers.SerializerMethodField(help_text="Always null for an anonymous survey.")
     reminder_sent_at = serializers.SerializerMethodField(help_text="Always null for an anonymous survey.")
+    # Declared because a read-only field from the model loses allow_blank: "" means not suppressed.
+    suppression_reason = serializers.ChoiceField(
+        choices=SuppressionReason.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Invitation
@@ -193,11 +197,11 @@ class InvitationSerializer(serializers.ModelSerializer):
     def get_state(self, invitation):
         return selectors.invitation_state_shown(invitation)
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_responded_at(self, invitation):
         return None if invitation.survey.anonymous else _iso(invitation.responded_at)
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_reminder_sent_at(self, invitation):
         # Reminders go to non-responders only, so their date would tell who answered.
         return None if invitation.survey.anonymous else _iso(invitation.reminder_sent_at)
@@ -211,7 +215,7 @@ class TriggerSerializer(serializers.Serializer):
     """A transactional trigger: one event (order, ticket) of one customer."""
 
     survey = serializers.PrimaryKeyRelatedField(queryset=Survey.objects.all())
-    customer = serializers.SlugRelatedField(
+    customer = SlugRelatedField(
         slug_field="external_id", queryset=Customer.objects.all(), help_text="External id of the customer."
     )
     touchpoint = serializers.CharField(max_length=100)
@@ -265,7 +269,7 @@ class InvitationViewSet(MethodsBeforeRolesMixin, mixins.CreateModelMixin, viewse
 class ResponseSerializer(serializers.ModelSerializer):
     customer = serializers.SerializerMethodField(help_text="External id; null for an anonymous survey.")
     invitation = serializers.SerializerMethodField(help_text="Null for an anonymous survey.")
-    followed_up_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    followed_up_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     followed_up = serializers.BooleanField(
         write_only=True, required=False, help_text="true: mark followed up now; false: reopen."
     )
@@ -285,11 +289,11 @@ class ResponseSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({name: "This field cannot be changed." for name in locked})
         return data
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_customer(self, response):
         return selectors.response_identity(response).external_id or None
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_invitation(self, response):
         return selectors.response_identity(response).invitation_id
 

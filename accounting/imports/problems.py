@@ -11,6 +11,11 @@ class CellError(ValueError):
     """A cell's value is wrong; the message says what was expected."""
 
 
+def _storable(text: str) -> str:
+    """Text PostgreSQL can store: a column name or message may quote a NUL or a lone surrogate."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
 @dataclass
 class Problems:
     listed: list[tuple[int | None, str, str]] = field(default_factory=list)
@@ -19,7 +24,7 @@ class Problems:
     def add(self, row: int | None, column: str, message: str) -> None:
         self.count += 1
         if len(self.listed) < MAX_LISTED:
-            self.listed.append((row, column, message))
+            self.listed.append((row, _storable(column), _storable(message)))
 
     def clear(self) -> None:
         self.listed.clear()

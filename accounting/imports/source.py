@@ -57,7 +57,9 @@ def csv_rows(binary, columns: Sequence[str], problems: Problems) -> RowSource:
                 if len(row) != width:
                     problems.add(row_number, "", f"expected {width} cells, found {len(row)}")
                     continue
-                yield row_number, [row[i].strip() for i in order]
+                cells = [row[i].strip() for i in order]
+                if not _nul_problems(row_number, columns, cells, problems):
+                    yield row_number, cells
         except UnicodeDecodeError:
             problems.add(row_number + 1, "", "the file is not UTF-8 text")
         except csv.Error as exc:
@@ -80,12 +82,22 @@ def record_rows(records: object, columns: Sequence[str], problems: Problems) -> 
             continue
         for key in record.keys() - set(columns):
             problems.add(number, str(key), f"unknown field '{key}'; expected: {', '.join(columns)}")
-        checked.append((number, [_as_cell(record.get(name)) for name in columns]))
+        cells = [_as_cell(record.get(name)) for name in columns]
+        if not _nul_problems(number, columns, cells, problems):
+            checked.append((number, cells))
 
     def rows() -> Rows:
         yield from checked
 
     return rows
+
+
+def _nul_problems(number: int, columns: Sequence[str], cells: list[str], problems: Problems) -> bool:
+    """A cell holding a NUL character is the row's problem: PostgreSQL text cannot store one."""
+    bad = [name for name, cell in zip(columns, cells, strict=True) if "\x00" in cell]
+    for name in bad:
+        problems.add(number, name, "contains a NUL character")
+    return bool(bad)
 
 
 def _as_cell(value) -> str:
