@@ -86,6 +86,16 @@ class EarnedGrowthReportSerializer(serializers.Serializer):
     notes = serializers.ListField(child=serializers.CharField(), help_text="Why a figure is null, and similar.")
 
 
+def report_responses(report_serializer) -> dict:
+    """What a report endpoint answers: the report, or why not."""
+    return {
+        200: report_serializer,
+        400: OpenApiResponse(OpenApiTypes.OBJECT, description="A bad parameter: messages by parameter name."),
+        401: OpenApiResponse(OpenApiTypes.OBJECT, description="No or invalid credentials."),
+        403: OpenApiResponse(OpenApiTypes.OBJECT, description="The user's role lacks reports.view_reports."),
+    }
+
+
 class EarnedGrowthView(APIView):
     """Earned growth for a period (SPEC §3), computed from the ledger."""
 
@@ -94,12 +104,7 @@ class EarnedGrowthView(APIView):
     @extend_schema(
         summary="Earned growth for a period",
         parameters=[EarnedGrowthQuerySerializer],
-        responses={
-            200: EarnedGrowthReportSerializer,
-            400: OpenApiResponse(OpenApiTypes.OBJECT, description="A bad parameter: messages by parameter name."),
-            401: OpenApiResponse(OpenApiTypes.OBJECT, description="No or invalid credentials."),
-            403: OpenApiResponse(OpenApiTypes.OBJECT, description="The user's role lacks reports.view_reports."),
-        },
+        responses=report_responses(EarnedGrowthReportSerializer),
     )
     def get(self, request):
         query = EarnedGrowthQuerySerializer(data=request.query_params)
@@ -174,12 +179,7 @@ class NpsView(APIView):
     @extend_schema(
         summary="NPS for a period",
         parameters=[NpsQuerySerializer],
-        responses={
-            200: NpsReportSerializer,
-            400: OpenApiResponse(OpenApiTypes.OBJECT, description="A bad parameter: messages by parameter name."),
-            401: OpenApiResponse(OpenApiTypes.OBJECT, description="No or invalid credentials."),
-            403: OpenApiResponse(OpenApiTypes.OBJECT, description="The user's role lacks reports.view_reports."),
-        },
+        responses=report_responses(NpsReportSerializer),
     )
     def get(self, request):
         query = NpsQuerySerializer(data=request.query_params)
