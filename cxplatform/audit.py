@@ -5,8 +5,10 @@ request, the logged-in user (AuditlogMiddleware). Bulk writes are not signalled,
 own record: an import is an ImportBatch (who, when, file, counts), a launch a Launch (who, when,
 audience), a recompute the snapshot's `requested_by`; the ledger is append-only.
 
-Survey responses log only their follow-up fields: what customers write is theirs, and an anonymous
-survey's answers must not be tied to anybody, here either. Passwords never reach the log.
+Survey responses are not in this log: what customers write is theirs, and an anonymous survey's
+answers must not be tied to anybody, here either. Their follow-ups by staff (who, when, the note)
+are in each response's own history (django-simple-history records the user of the request).
+Passwords never reach the log.
 """
 
 from auditlog.registry import auditlog
@@ -18,7 +20,6 @@ AUDITED = {
     "accounting.Customer": {"exclude_fields": ["updated_at", "entity"]},
     "accounting.ReasonCategory": {},
     "surveys.Survey": {"exclude_fields": ["updated_at", "next_launch_at"]},
-    "surveys.Response": {"include_fields": ["followed_up_at", "followed_up_by", "follow_up_note"]},
     "surveys.SuppressedAddress": {},
     "django_celery_beat.PeriodicTask": {"exclude_fields": ["last_run_at", "total_run_count", "date_changed"]},
 }

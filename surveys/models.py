@@ -232,7 +232,8 @@ class Invitation(models.Model):
         return f"Invitation #{self.pk} ({self.state})"
 
     def save(self, *args, **kwargs):
-        if not self.token_hash:
+        # Only a new row needs its hash; reading it on an update would load a deferred field.
+        if self._state.adding and not self.token_hash:
             self.token_hash = hash_token(self.token)
         super().save(*args, **kwargs)
 
