@@ -15,7 +15,9 @@ PRODUCTION = {
 
 
 def _run(code: str, **extra) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if key not in ("DEBUG", "SECRET_KEY")}
+    # Not the test run's own switches (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE).
+    dropped = ("DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {key: value for key, value in os.environ.items() if key not in dropped}
     env.update(PRODUCTION, **extra)
     command = [sys.executable, *code.split()] if code.startswith("manage.py") else [sys.executable, "-c", code]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)  # noqa: S603
