@@ -64,6 +64,11 @@ class RevenueEntryFactory(factory.django.DjangoModelFactory):
     product = "Plan"
 
 
+def pay(customer, day: str, amount: str) -> RevenueEntry:
+    """One revenue line: `pay(customer, "2025-03-01", "55.00")`."""
+    return RevenueEntryFactory(customer=customer, date=dt.date.fromisoformat(day), amount=Decimal(amount))
+
+
 class CostEntryFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = CostEntry

@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounting.models import CostKind, ReasonCategory, ReasonKind
 from reports.cohorts import AGES, cohort_report
 from reports.csv_export import csv_cell
-from tests.factories import CostEntryFactory, CustomerFactory, RevenueEntryFactory, UserFactory, reason
+from tests.factories import CostEntryFactory, CustomerFactory, UserFactory, pay, reason
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +23,6 @@ AS_OF = dt.date(2025, 6, 15)
 ON_AS_OF = time_machine.travel(dt.datetime(2025, 6, 15, 12, tzinfo=dt.UTC), tick=False)
 URL = "/reports/cohorts/"
 
-
-def pay(customer, day: str, amount: str):
-    RevenueEntryFactory(customer=customer, date=dt.date.fromisoformat(day), amount=D(amount))
 
 
 def cost(customer, day: str, amount: str, kind=CostKind.SERVE):

@@ -12,7 +12,7 @@ from django.urls import reverse
 from reports import selectors
 from reports.models import ReportSnapshot, SnapshotStatus
 from reports.periods import parse_period
-from tests.factories import CustomerFactory, RevenueEntryFactory, UserFactory, reason
+from tests.factories import CustomerFactory, UserFactory, pay, reason
 
 pytestmark = pytest.mark.django_db
 
@@ -22,21 +22,6 @@ RECOMPUTE_URL = reverse("reports:earned-growth-recompute")
 YEAR_2025 = {"period": "2025"}
 
 
-def pay(customer, day: str, amount: str):
-    return RevenueEntryFactory(customer=customer, date=dt.date.fromisoformat(day), amount=D(amount))
-
-
-@pytest.fixture
-def company_a(db):
-    """SPEC §3: revenue 100 → 130; prior customers bring 85 (+5, −20); new 45 = 25 earned + 20 bought."""
-    grows = CustomerFactory(reason=reason("recommendation"))
-    shrinks = CustomerFactory(reason=reason("advertising"))
-    pay(grows, "2024-03-01", "50.00")
-    pay(shrinks, "2024-06-01", "50.00")
-    pay(grows, "2025-03-01", "55.00")
-    pay(shrinks, "2025-06-01", "30.00")
-    pay(CustomerFactory(reason=reason("reputation")), "2025-05-01", "25.00")
-    pay(CustomerFactory(reason=reason("promotion")), "2025-07-01", "20.00")
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Earned growth on worked examples (SPEC §3), computed by the database."""
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -9,7 +8,7 @@ from accounting.models import ReasonCategory, ReasonKind
 from accounting.services import customer_map_other_reason
 from reports.earned_growth import earned_growth, earned_growth_by_segment
 from reports.periods import parse_period
-from tests.factories import CustomerFactory, RevenueEntryFactory, reason
+from tests.factories import CustomerFactory, pay, reason
 
 pytestmark = pytest.mark.django_db
 
@@ -22,9 +21,6 @@ SPEC_KEYS = {
     "expansion_revenue", "contraction_revenue", "churned_revenue",
 }
 
-
-def pay(customer, day: str, amount: str):
-    return RevenueEntryFactory(customer=customer, date=dt.date.fromisoformat(day), amount=D(amount))
 
 
 def report_for(text: str, **kwargs):
@@ -40,18 +36,6 @@ def assert_identity(r):
     assert r.revenue == r.retained_revenue + r.earned_new_revenue + r.bought_new_revenue + r.unknown_new_revenue
     assert r.retained_revenue == r.prior_revenue + r.expansion_revenue - r.contraction_revenue - r.churned_revenue
 
-
-@pytest.fixture
-def company_a(db):
-    """SPEC §3: revenue 100 → 130; prior customers bring 85 (+5, −20); new 45 = 25 earned + 20 bought."""
-    grows = CustomerFactory(reason=reason("recommendation"))
-    shrinks = CustomerFactory(reason=reason("advertising"))
-    pay(grows, "2024-03-01", "50.00")
-    pay(shrinks, "2024-06-01", "50.00")
-    pay(grows, "2025-03-01", "55.00")
-    pay(shrinks, "2025-06-01", "30.00")
-    pay(CustomerFactory(reason=reason("reputation")), "2025-05-01", "25.00")
-    pay(CustomerFactory(reason=reason("promotion")), "2025-07-01", "20.00")
 
 
 def test_company_a_worked_example(company_a):

@@ -1,7 +1,6 @@
 """Referrals: the customers each referrer brought in and their revenue, with the page and its CSV."""
 
 import csv
-import datetime as dt
 import io
 import json
 from decimal import Decimal
@@ -11,16 +10,13 @@ from django.urls import reverse
 
 from reports.periods import parse_period
 from reports.referrals import referral_totals, referrer_list, referrer_rows
-from tests.factories import CustomerFactory, RevenueEntryFactory, UserFactory
+from tests.factories import CustomerFactory, UserFactory, pay
 
 pytestmark = pytest.mark.django_db
 
 D = Decimal
 URL = "/reports/referrals/"
 
-
-def pay(customer, day: str, amount: str):
-    RevenueEntryFactory(customer=customer, date=dt.date.fromisoformat(day), amount=D(amount))
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import json
-from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -28,28 +27,13 @@ from reports.snapshots import (
     snapshot_request,
 )
 from reports.tasks import compute_periodic_snapshots, compute_snapshot
-from tests.factories import CustomerFactory, RevenueEntryFactory, UserFactory, reason
+from tests.factories import CustomerFactory, UserFactory, pay, reason
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:reports_reportsnapshot_changelist"
 
 
-def pay(customer, day: str, amount: str):
-    return RevenueEntryFactory(customer=customer, date=dt.date.fromisoformat(day), amount=Decimal(amount))
-
-
-@pytest.fixture
-def company_a(db):
-    """SPEC §3's worked example: revenue 100 → 130, earned growth 0.10."""
-    grows = CustomerFactory(reason=reason("recommendation"))
-    shrinks = CustomerFactory(reason=reason("advertising"))
-    pay(grows, "2024-03-01", "50.00")
-    pay(shrinks, "2024-06-01", "50.00")
-    pay(grows, "2025-03-01", "55.00")
-    pay(shrinks, "2025-06-01", "30.00")
-    pay(CustomerFactory(reason=reason("reputation")), "2025-05-01", "25.00")
-    pay(CustomerFactory(reason=reason("promotion")), "2025-07-01", "20.00")
 
 
 @pytest.fixture
