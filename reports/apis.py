@@ -17,8 +17,19 @@ from .nps import ALL, LATEST, nps_report
 from .periods import PRIOR, YOY, parse_period
 
 
-class EarnedGrowthQuerySerializer(serializers.Serializer):
+class PeriodQuerySerializer(serializers.Serializer):
+    """The `period` parameter every report takes, parsed into a Period."""
+
     period = serializers.CharField(help_text="A year (2025), a quarter (2025-Q3) or a month (2025-07).")
+
+    def validate_period(self, value):
+        try:
+            return parse_period(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class EarnedGrowthQuerySerializer(PeriodQuerySerializer):
     compare = serializers.ChoiceField(
         choices=[(PRIOR, "The prior period"), (YOY, "The same period a year earlier")],
         default=PRIOR,
@@ -34,12 +45,6 @@ class EarnedGrowthQuerySerializer(serializers.Serializer):
         allow_blank=True,
         help_text="Only the units (entities or customers) of this segment; blank: all segments.",
     )
-
-    def validate_period(self, value):
-        try:
-            return parse_period(value)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from exc
 
     def validate_segment(self, value):
         return value or None
@@ -113,8 +118,7 @@ class EarnedGrowthView(APIView):
         return Response(report.as_json())
 
 
-class NpsQuerySerializer(serializers.Serializer):
-    period = serializers.CharField(help_text="A year (2025), a quarter (2025-Q3) or a month (2025-07).")
+class NpsQuerySerializer(PeriodQuerySerializer):
     survey = serializers.IntegerField(required=False, help_text="Only this survey (its id).")
     segment = serializers.CharField(required=False, allow_blank=True, help_text="Only answers from this segment.")
     type = serializers.ChoiceField(
@@ -124,12 +128,6 @@ class NpsQuerySerializer(serializers.Serializer):
     counting = serializers.ChoiceField(
         choices=[(ALL, "Every answer"), (LATEST, "Each customer's latest answer")], default=ALL
     )
-
-    def validate_period(self, value):
-        try:
-            return parse_period(value)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from exc
 
     def validate_survey(self, value):
         try:

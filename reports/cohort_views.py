@@ -1,7 +1,7 @@
 """Staff pages for the earned vs bought cohorts and the referrals, each table with a chart and a CSV.
 
 Views are thin: parse the query string, call the report, then render the page (the data for the
-charts goes to static/js/cohorts.js through `json_script`) or stream one table as CSV.
+charts goes to static/js/charts.js through `json_script`) or stream one table as CSV.
 """
 
 from django import forms

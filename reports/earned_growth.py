@@ -215,7 +215,7 @@ def _explain_nulls(report: EarnedGrowth) -> None:
         report.notes.append("No new revenue: the share with a known reason is undefined (null).")
 
 
-def _money_sql(expression: str) -> str:
+def money_sql(expression: str) -> str:
     if connection.vendor == "sqlite":
         return f"CAST(ROUND({expression} * 100) AS INTEGER)"
     return expression
@@ -228,7 +228,7 @@ def _aggregate(
     customers = Customer._meta.db_table
     reasons = ReasonCategory._meta.db_table
     unit = "COALESCE(c.entity_id, c.id)" if grain == ENTITY else "c.id"
-    amount = _money_sql("r.amount")
+    amount = money_sql("r.amount")
     segment_sql = "AND u.segment = %(segment)s" if segment is not None else ""
     # A segment's report sums the lines of its units' members only.
     segment_join = (f"JOIN {customers} s ON s.id = {unit} AND s.segment = %(segment)s"
@@ -307,13 +307,13 @@ def _aggregate(
 
 def _clean(row: dict) -> dict:
     for key in (*MONEY_KEYS, "gross_retained_revenue"):
-        row[key] = _to_money(row[key])
+        row[key] = to_money(row[key])
     row["new_units"] = {"earned": row.pop("new_earned"), "bought": row.pop("new_bought"),
                         "unknown": row.pop("new_unknown")}
     return row
 
 
-def _to_money(value) -> Decimal:
+def to_money(value) -> Decimal:
     if connection.vendor == "sqlite":
         return Decimal(int(value)).scaleb(-2)  # cents to an exact 2-place Decimal
     return Decimal(value).quantize(CENT)

@@ -27,6 +27,9 @@ from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Max, 
 from django.db.models.functions import Cast, Round
 
 from accounting.models import Customer, ReasonCategory, RevenueEntry
+from surveys.models import DELIVERED_STATES, Invitation, InvitationState, Response
+
+from .models import SnapshotKind
 
 CENT = Decimal("0.01")
 WEIGHT_MODULUS = 1009  # a prime: ids 1009 apart share a weight, neighbours never do
@@ -46,8 +49,6 @@ def survey_fingerprint() -> dict:
 
     Responses are edited in place within their edit window, so the latest `updated_at` is kept too.
     """
-    from surveys.models import DELIVERED_STATES, Invitation, InvitationState, Response
-
     responses = Response.objects.aggregate(rows=Count("id"), changed=Max("updated_at"))
     invitations = Invitation.objects.aggregate(
         rows=Count("id"),
@@ -66,8 +67,6 @@ def survey_fingerprint() -> dict:
 
 def fingerprint_for(kind: str) -> dict:
     """The inputs a report kind depends on: the ledger for all, the surveys for NPS too."""
-    from .models import SnapshotKind
-
     fingerprint = ledger_fingerprint()
     if kind == SnapshotKind.NPS:
         fingerprint |= survey_fingerprint()

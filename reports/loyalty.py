@@ -21,7 +21,7 @@ from django.db import connection
 from accounting.models import Customer, RevenueEntry
 from surveys.models import ResponseCategory, SurveyKind
 
-from .earned_growth import _money_sql, _to_money
+from .earned_growth import money_sql, to_money
 from .nps import LATEST, responses_in
 from .periods import Period
 
@@ -65,7 +65,7 @@ def loyalty_economics(*, period: Period, segment: str | None = None) -> list[Loy
         .order_by().values("customer_id", "category").query.sql_with_params()
     )
     revenue, customers = RevenueEntry._meta.db_table, Customer._meta.db_table
-    amount = _money_sql("r.amount")
+    amount = money_sql("r.amount")
     sql = f"""
     WITH respondents AS ({respondents}),
     money AS (
@@ -108,5 +108,5 @@ def _row(category: str, row: dict | None) -> LoyaltyRow:
     if row is None:
         return LoyaltyRow(category, 0, *(Decimal("0.00"),) * 2, 0, Decimal("0.00"), 0, Decimal("0.00"))
     for key in MONEY:
-        row[key] = _to_money(row[key])
+        row[key] = to_money(row[key])
     return LoyaltyRow(**row)

@@ -13,7 +13,7 @@ from surveys.models import Response, Survey, SurveyKind
 from . import nps_formulas as f
 from .integrity import Flag, integrity_flags
 from .loyalty import LoyaltyRow, loyalty_economics
-from .nps import ALL, NpsCounts, NpsReport, nps_breakdown, nps_report, nps_trend
+from .nps import ALL, NpsCounts, NpsReport, nps_breakdown, nps_report, nps_trend, responses_in
 from .periods import MONTH, QUARTER, YEAR, Period
 
 TREND_LENGTH = {YEAR: 3, QUARTER: 8, MONTH: 12}
@@ -59,14 +59,13 @@ def nps_dashboard(params: NpsParams) -> NpsDashboard:
     prior = nps_report(period=params.prior, **filters)
     periods = [params.period.shifted(-params.period.months * back)
                for back in range(TREND_LENGTH[params.period.kind] - 1, -1, -1)]
-    breakdown_filters = {key: value for key, value in filters.items() if key != "segment"} | {"segment": params.segment}
     dashboard = NpsDashboard(
         params=params,
         current=current,
         prior=prior,
         change=f.change(prior.counts.as_tuple, current.counts.as_tuple),
         trend=nps_trend(periods=periods, **filters),
-        breakdowns={by: nps_breakdown(period=params.period, by=by, **breakdown_filters)
+        breakdowns={by: nps_breakdown(period=params.period, by=by, **filters)
                     for by in ("segment", "touchpoint", "survey")},
         verbatims=latest_verbatims(params),
         flags=integrity_flags(current),
@@ -79,8 +78,6 @@ def nps_dashboard(params: NpsParams) -> NpsDashboard:
 
 def latest_verbatims(params: NpsParams) -> list[Response]:
     """The latest answers with a comment; the template never names the customer of an anonymous survey."""
-    from .nps import responses_in
-
     responses = responses_in(params.period, kind=params.survey_type, survey=params.survey,
                              segment=params.segment, counting=params.counting)
     return list(
@@ -89,7 +86,7 @@ def latest_verbatims(params: NpsParams) -> list[Response]:
     )
 
 
-# --- charts: plotly.js figures, drawn by static/js/earned_growth.js ---------------------------------
+# --- charts: plotly.js figures, drawn by static/js/charts.js ---------------------------------
 
 
 def _float(value: Decimal | None) -> float | None:

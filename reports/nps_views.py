@@ -81,19 +81,15 @@ def nps(request):
     return render(request, TEMPLATE, context)
 
 
-def _shown(value, places=0):
-    return f.shown(value, places)
-
-
 def _headline(dashboard: NpsDashboard) -> dict:
     current, prior, change = dashboard.current, dashboard.prior, dashboard.change
     interval = current.counts.interval
     return {
-        "nps": _shown(current.counts.nps), "exact": _shown(current.counts.nps, 2),
-        "margin": _shown(current.counts.margin_of_error, 1),
-        "ci": (_shown(interval[0], 1), _shown(interval[1], 1)) if interval else None,
-        "prior_nps": _shown(prior.counts.nps), "prior_margin": _shown(prior.counts.margin_of_error, 1),
-        "change": _shown(change.difference, 1), "combined_margin": _shown(change.combined_margin, 1),
+        "nps": f.shown(current.counts.nps), "exact": f.shown(current.counts.nps, 2),
+        "margin": f.shown(current.counts.margin_of_error, 1),
+        "ci": (f.shown(interval[0], 1), f.shown(interval[1], 1)) if interval else None,
+        "prior_nps": f.shown(prior.counts.nps), "prior_margin": f.shown(prior.counts.margin_of_error, 1),
+        "change": f.shown(change.difference, 1), "combined_margin": f.shown(change.combined_margin, 1),
         "significant": change.significant,
         "response_rate": current.sample.response_rate, "revenue_share": current.revenue_share,
         "suppressed": [(SuppressionReason(reason).label.lower(), n) for reason, n in current.sample.suppressed.items()

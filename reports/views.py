@@ -1,7 +1,7 @@
 """The earned-growth dashboard (SPEC §3, §6): headline figures, revenue bridge, trend, segments.
 
 Views are thin: parse the query string, call the dashboard selectors, then render the page (chart
-data goes to static/js/earned_growth.js through `json_script`) or stream one table as CSV. Rates
+data goes to static/js/charts.js through `json_script`) or stream one table as CSV. Rates
 stay exact in the snapshots; they are rounded here, for display only.
 """
 
@@ -318,7 +318,7 @@ def _segment_row(report: EarnedGrowth, notes: Footnotes) -> dict:
     return {"segment": report.segment, "report": report, "cells": cells}
 
 
-# --- charts (plotly.js figures, drawn by static/js/earned_growth.js) ------------------------------
+# --- charts (plotly.js figures, drawn by static/js/charts.js) ------------------------------
 
 
 def chart_text(text: str) -> str:

@@ -130,7 +130,7 @@ def _patterns() -> dict:
     return found
 
 
-def _allowed(response, api: bool, name: str = "") -> bool:
+def _allowed(response, name: str = "") -> bool:
     if response.status_code in (401, 403):
         return False
     if name == "logout":  # logging out ends on the login page by design
@@ -161,11 +161,11 @@ def test_every_route_lets_in_exactly_the_roles_of_spec_1(role, objects, client, 
         client_, api = callers()
         caller = api if is_api and name not in ("api-docs",) else client_
         response = getattr(caller, method)(url)
-        if _allowed(response, is_api, name) != (role in allowed_roles):
+        if _allowed(response, name) != (role in allowed_roles):
             wrong.append(f"{method.upper()} {url} ({name}) -> {response.status_code}")
-        if role is None and not _allowed(response, is_api, name) and is_api and response.status_code != 401:
+        if role is None and not _allowed(response, name) and is_api and response.status_code != 401:
             wrong.append(f"{url}: anonymous API calls get 401, not {response.status_code}")
-        if role is not None and allowed_roles and not _allowed(response, is_api, name) and response.status_code != 403:
+        if role is not None and allowed_roles and not _allowed(response, name) and response.status_code != 403:
             wrong.append(f"{url}: a role without the permission gets 403, not {response.status_code}")
     assert not wrong, "\n".join(wrong)
 

@@ -270,7 +270,7 @@ def test_the_page_shows_tables_charts_and_csv_links(client_as, ledger):
     html = response.content.decode()
 
     assert "vendor/plotly.min.js" in html
-    assert "js/cohorts.js" in html
+    assert "js/charts.js" in html
     assert 'id="cohort-data"' in html
     for table in ("retention", "value", "acquisition-class", "acquisition-reason"):
         assert f'data-chart="{table}"' in html

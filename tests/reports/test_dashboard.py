@@ -205,7 +205,7 @@ def test_it_has_no_inline_script_or_style(client_as, get, company_a):
     assert ' style="' not in html and "<style" not in html
     for tag in re.findall(r"<script[^>]*>", html):
         assert 'src="' in tag or 'type="application/json"' in tag
-    assert "vendor/plotly.min.js" in html and "js/earned_growth.js" in html
+    assert "vendor/plotly.min.js" in html and "js/charts.js" in html
 
 
 # --- the unknown-reason warning -------------------------------------------------------------------

@@ -113,7 +113,7 @@ def test_the_page_has_a_chart_of_the_top_twenty_and_a_csv_link(client_as, networ
     response = client_as("viewer").get(URL, {"period": "2025"})
     html = response.content.decode()
 
-    assert "vendor/plotly.min.js" in html and "js/cohorts.js" in html
+    assert "vendor/plotly.min.js" in html and "js/charts.js" in html
     assert 'data-chart="referrers"' in html
     assert "format=csv" in html
     data = json.loads(html.split('id="referral-data" type="application/json">', 1)[1].split("</script>", 1)[0])

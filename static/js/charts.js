@@ -1,4 +1,4 @@
-// Draws the earned-growth dashboard's charts (revenue bridge, trend, segments) with the plotly.js
+// Draws every report page's charts (earned growth, NPS, cohorts, referrals) with the plotly.js
 // served from our own static files (no CDN). Each <div data-chart="name" data-chart-source="id">
 // gets the figure `charts[name]` from the JSON that Django's json_script wrote into <script id="id">;
 // the table beside each chart carries the same figures, so the page reads without JavaScript too.
