@@ -155,6 +155,35 @@ class RevenueEntry(LedgerEntry):
         return f"{self.external_ref}: {self.amount} on {self.date}"
 
 
+class RevenueQuarter(models.Model):
+    """The ledger summed per entity and calendar quarter: what reports read for years and quarters.
+
+    PostgreSQL keeps it with triggers (migration accounting 0007, SQL in `rollup_sql`): every
+    insert into the ledger adds its lines here in the same statement, and a change of entities
+    (`customers_refresh_entities`), a removed line or a truncated ledger rebuilds what it touched.
+    So no write path can forget it and a rolled-back import rolls it back too. SQLite has no
+    triggers for it and leaves it empty; the reports read the ledger there.
+
+    `positive_lines` counts lines above 0, for "had revenue before" (reactivation). Never written
+    by the application.
+    """
+
+    pk = models.CompositePrimaryKey("unit", "quarter")
+    # The entity: COALESCE(customer.entity_id, customer.id) of the lines summed here.
+    unit = models.ForeignKey(
+        Customer, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    quarter = models.DateField(help_text="First day of the quarter.")
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    positive_lines = models.IntegerField()
+
+    class Meta:
+        ordering = ["unit", "quarter"]
+
+    def __str__(self):
+        return f"{self.unit_id} {self.quarter}: {self.amount}"
+
+
 class CostKind(models.TextChoices):
     SERVE = "serve", "Cost to serve"
     ACQUISITION = "acquisition", "Acquisition cost"

@@ -2,7 +2,9 @@
 
 The database does the work in one aggregate statement: the inner query sums each unit's
 (entity's, or customer's) revenue in the prior period P and the current period C from the ledger
-lines dated from P to C, and checks whether new units had revenue earlier; the outer query splits
+lines dated from P to C (or, for entities and whole quarters or years on PostgreSQL, from the
+per-entity quarterly roll-up `RevenueQuarter`, which triggers keep equal to the ledger), and checks
+whether new units had revenue earlier; the outer query splits
 those units into the cohort K (revenue in P > 0) and the new ones, classed by their acquisition
 reason, and sums every figure. Python only divides. `earned_growth_by_segment` is the same
 statement grouped by segment.
@@ -32,9 +34,10 @@ from decimal import Decimal
 
 from django.db import connection
 
-from accounting.models import Customer, ReasonCategory, RevenueEntry
+from accounting.models import Customer, ReasonCategory, RevenueEntry, RevenueQuarter
+from accounting.rollup_sql import rollup_kept
 
-from .periods import PRIOR, Period
+from .periods import PRIOR, QUARTER, YEAR, Period
 
 ENTITY, CUSTOMER = "entity", "customer"
 GRAINS = (ENTITY, CUSTOMER)
@@ -224,41 +227,23 @@ def money_sql(expression: str) -> str:
 def _aggregate(
     period: Period, prior: Period, grain: str, *, segment: str | None = None, by_segment: bool = False
 ) -> list[dict]:
-    revenue = RevenueEntry._meta.db_table
     customers = Customer._meta.db_table
     reasons = ReasonCategory._meta.db_table
-    unit = "COALESCE(c.entity_id, c.id)" if grain == ENTITY else "c.id"
-    amount = money_sql("r.amount")
+    if grain == ENTITY and rollup_kept() and {period.kind, prior.kind} <= {YEAR, QUARTER}:
+        per_unit, had_before = _sums_from_rollup(segment)
+    else:
+        per_unit, had_before = _sums_from_ledger(grain, segment)
     segment_sql = "AND u.segment = %(segment)s" if segment is not None else ""
-    # A segment's report sums the lines of its units' members only.
-    segment_join = (f"JOIN {customers} s ON s.id = {unit} AND s.segment = %(segment)s"
-                    if segment is not None else "")
     group_column, group_by = ("segment, ", "GROUP BY segment ORDER BY segment") if by_segment else ("", "")
-    # Only the lines dated from the start of P to the end of C are summed. Whether a new unit had
-    # positive revenue before C outside P (reactivated) comes from those lines for the time between
-    # P and C (yoy); for the time before P, an indexed probe of the unit's members (index
-    # customer_entity_or_self, then revenue_customer_date) runs for new units only, once per unit
-    # (`fence` keeps PostgreSQL from inlining `classed` and evaluating the probe once per use).
-    # Units in K have positive revenue in P; every other unit with revenue in C is new.
+    # `fence` keeps PostgreSQL from inlining `classed` and evaluating the probe `had_before` once
+    # per use. Units in K have positive revenue in P; every other unit with revenue in C is new.
     fence = "OFFSET 0" if connection.vendor == "postgresql" else ""
     sql = f"""
-    WITH per_unit AS (
-        SELECT {unit} AS unit_id,
-            COALESCE(SUM({amount}) FILTER (WHERE r.date BETWEEN %(p0)s AND %(p1)s), 0) AS rp,
-            COALESCE(SUM({amount}) FILTER (WHERE r.date BETWEEN %(c0)s AND %(c1)s), 0) AS rc,
-            COUNT(*) FILTER (WHERE r.date < %(c0)s AND NOT (r.date BETWEEN %(p0)s AND %(p1)s)
-                AND r.amount > 0) AS had_between
-        FROM {revenue} r JOIN {customers} c ON c.id = r.customer_id {segment_join}
-        WHERE r.date BETWEEN %(first)s AND %(last)s
-        GROUP BY {unit}
-    ), classed AS (
+    WITH per_unit AS ({per_unit}), classed AS (
         SELECT p.rp, p.rc, (p.rp > 0) AS in_k, u.segment,
             CASE WHEN p.rp > 0 OR p.rc = 0 THEN 0
                 WHEN p.had_between > 0 THEN 1
-                WHEN EXISTS (
-                    SELECT 1 FROM {customers} c JOIN {revenue} r ON r.customer_id = c.id
-                    WHERE {unit} = p.unit_id AND r.date < %(first)s AND r.amount > 0
-                ) THEN 1
+                WHEN EXISTS ({had_before}) THEN 1
                 ELSE 0 END AS had_before,
             CASE WHEN mapped.kind IS NOT NULL THEN mapped.kind
                 WHEN reason.slug = %(other)s THEN 'unknown'
@@ -303,6 +288,65 @@ def _aggregate(
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
         return [_clean(dict(zip(names, values, strict=True))) for values in cursor.fetchall()]
+
+
+def _sums_from_ledger(grain: str, segment: str | None) -> tuple[str, str]:
+    """Each unit's sums from the ledger lines dated from the start of P to the end of C.
+
+    Whether a new unit had positive revenue before C outside P (reactivated) comes from those
+    lines for the time between P and C (yoy); for the time before P, an indexed probe of the
+    unit's members (index customer_entity_or_self, then revenue_customer_date) runs for new units
+    only, once per unit.
+    """
+    revenue = RevenueEntry._meta.db_table
+    customers = Customer._meta.db_table
+    unit = "COALESCE(c.entity_id, c.id)" if grain == ENTITY else "c.id"
+    amount = money_sql("r.amount")
+    # A segment's report sums the lines of its units' members only.
+    segment_join = (f"JOIN {customers} s ON s.id = {unit} AND s.segment = %(segment)s"
+                    if segment is not None else "")
+    per_unit = f"""
+        SELECT {unit} AS unit_id,
+            COALESCE(SUM({amount}) FILTER (WHERE r.date BETWEEN %(p0)s AND %(p1)s), 0) AS rp,
+            COALESCE(SUM({amount}) FILTER (WHERE r.date BETWEEN %(c0)s AND %(c1)s), 0) AS rc,
+            COUNT(*) FILTER (WHERE r.date < %(c0)s AND NOT (r.date BETWEEN %(p0)s AND %(p1)s)
+                AND r.amount > 0) AS had_between
+        FROM {revenue} r JOIN {customers} c ON c.id = r.customer_id {segment_join}
+        WHERE r.date BETWEEN %(first)s AND %(last)s
+        GROUP BY {unit}
+    """  # noqa: S608 - table names come from model metadata, values are parameters
+    had_before = f"""
+        SELECT 1 FROM {customers} c JOIN {revenue} r ON r.customer_id = c.id
+        WHERE {unit} = p.unit_id AND r.date < %(first)s AND r.amount > 0
+    """  # noqa: S608
+    return per_unit, had_before
+
+
+def _sums_from_rollup(segment: str | None) -> tuple[str, str]:
+    """The same sums at entity grain from `RevenueQuarter`, for periods made of whole quarters.
+
+    The roll-up is about a third of the ledger and already grouped by entity: it is read in key
+    order, with no join to customers to find the entity (see bench/earned_growth.py).
+    """
+    rollup = RevenueQuarter._meta.db_table
+    customers = Customer._meta.db_table
+    segment_join = (f"JOIN {customers} s ON s.id = q.unit_id AND s.segment = %(segment)s"
+                    if segment is not None else "")
+    per_unit = f"""
+        SELECT q.unit_id,
+            COALESCE(SUM(q.amount) FILTER (WHERE q.quarter BETWEEN %(p0)s AND %(p1)s), 0) AS rp,
+            COALESCE(SUM(q.amount) FILTER (WHERE q.quarter BETWEEN %(c0)s AND %(c1)s), 0) AS rc,
+            COALESCE(SUM(q.positive_lines) FILTER (
+                WHERE q.quarter < %(c0)s AND NOT (q.quarter BETWEEN %(p0)s AND %(p1)s)), 0) AS had_between
+        FROM {rollup} q {segment_join}
+        WHERE q.quarter BETWEEN %(first)s AND %(last)s
+        GROUP BY q.unit_id
+    """  # noqa: S608
+    had_before = f"""
+        SELECT 1 FROM {rollup} q
+        WHERE q.unit_id = p.unit_id AND q.quarter < %(first)s AND q.positive_lines > 0
+    """  # noqa: S608
+    return per_unit, had_before
 
 
 def _clean(row: dict) -> dict:

@@ -8,7 +8,7 @@ the SQL: it walks parents to the top ancestor, buckets entries by date, and sums
 import datetime as dt
 import itertools
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import pytest
@@ -16,7 +16,8 @@ from django.db import transaction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accounting.models import RevenueEntry
+from accounting.models import Customer, RevenueEntry
+from accounting.services import customers_refresh_entities
 from reports.earned_growth import earned_growth, earned_growth_by_segment
 from reports.periods import parse_period
 from tests.factories import CustomerFactory, reason
@@ -165,5 +166,28 @@ def test_the_database_aggregate_equals_the_python_reference_and_keeps_the_identi
             assert_matches(report, reference(customers, entries, period, prior, grain, segment))
         for row in earned_growth_by_segment(period=period, compare=case[1], grain=grain):
             assert_matches(row, reference(customers, entries, period, prior, grain, row.segment))
+
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@settings(max_examples=30, deadline=None, database=None)
+@given(ledger=ledgers(), data=st.data(), case=st.sampled_from(CASES[:3]))
+def test_reports_follow_customers_that_move_to_another_entity_after_their_revenue(ledger, data, case):
+    """Parents change after the lines are in: the entity roll-up (PostgreSQL) must follow."""
+    customers, entries = ledger
+    period = parse_period(case[0])
+    with transaction.atomic():
+        store(customers, entries)
+        stored = list(Customer.objects.order_by("-pk")[:len(customers)])[::-1]
+        for index in range(1, len(customers)):  # a new parent among the earlier ones, or none
+            parent = data.draw(st.none() | st.integers(0, index - 1))
+            customers[index] = replace(customers[index], parent=parent)
+            Customer.objects.filter(pk=stored[index].pk).update(
+                parent=stored[parent] if parent is not None else None)
+        customers_refresh_entities()
+
+        report = earned_growth(period=period, compare=case[1], grain="entity")
+        assert_matches(report, reference(customers, entries, period, period.prior(case[1]), "entity"))
 
         transaction.set_rollback(True)

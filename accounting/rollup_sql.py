@@ -1,0 +1,123 @@
+"""PostgreSQL triggers keeping `RevenueQuarter` equal to the ledger summed per entity and quarter.
+
+- An insert into the ledger (a COPY, a bulk create, one line) adds its lines in one upsert per
+  statement, through a transition table: one aggregate, not one trigger call per line.
+- A deleted or changed line (only the demo's own reset does that), a customer moved to another
+  entity (`customers_refresh_entities`) or a truncated ledger rebuild the entities touched.
+
+The key of the roll-up INCLUDEs its figures, so reports sum it from the index alone, in entity
+order (a merge join with customers, no hash table, nothing spills): see bench/earned_growth.py.
+"""
+
+from django.db import connection
+
+INSTALL = """
+ALTER TABLE accounting_revenuequarter DROP CONSTRAINT accounting_revenuequarter_pkey;
+ALTER TABLE accounting_revenuequarter
+    ADD CONSTRAINT accounting_revenuequarter_pkey PRIMARY KEY (unit_id, quarter) INCLUDE (amount, positive_lines);
+
+CREATE FUNCTION revenue_quarter_rebuild(units bigint[]) RETURNS void LANGUAGE sql AS $$
+    DELETE FROM accounting_revenuequarter WHERE unit_id = ANY(units);
+    INSERT INTO accounting_revenuequarter (unit_id, quarter, amount, positive_lines)
+    SELECT COALESCE(c.entity_id, c.id), date_trunc('quarter', r.date::timestamp)::date,
+        SUM(r.amount), COUNT(*) FILTER (WHERE r.amount > 0)
+    FROM accounting_customer c JOIN accounting_revenueentry r ON r.customer_id = c.id
+    WHERE COALESCE(c.entity_id, c.id) = ANY(units)
+    GROUP BY 1, 2;
+$$;
+
+CREATE FUNCTION revenue_quarter_add() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO accounting_revenuequarter AS q (unit_id, quarter, amount, positive_lines)
+    SELECT COALESCE(c.entity_id, c.id), date_trunc('quarter', n.date::timestamp)::date,
+        SUM(n.amount), COUNT(*) FILTER (WHERE n.amount > 0)
+    FROM added n JOIN accounting_customer c ON c.id = n.customer_id
+    GROUP BY 1, 2
+    ORDER BY 1, 2  -- one lock order for concurrent imports
+    ON CONFLICT (unit_id, quarter) DO UPDATE
+        SET amount = q.amount + EXCLUDED.amount, positive_lines = q.positive_lines + EXCLUDED.positive_lines;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION revenue_quarter_remove() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM revenue_quarter_rebuild(ARRAY(
+        SELECT DISTINCT COALESCE(c.entity_id, c.id)
+        FROM removed r JOIN accounting_customer c ON c.id = r.customer_id));
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION revenue_quarter_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM revenue_quarter_rebuild(ARRAY(
+        SELECT DISTINCT COALESCE(c.entity_id, c.id)
+        FROM (SELECT customer_id FROM removed UNION SELECT customer_id FROM added) r
+        JOIN accounting_customer c ON c.id = r.customer_id));
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION revenue_quarter_clear() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM accounting_revenuequarter;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION revenue_quarter_regroup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Both the entity a customer left and the one it joined are summed again.
+    PERFORM revenue_quarter_rebuild(ARRAY(
+        SELECT DISTINCT unit FROM (
+            SELECT COALESCE(o.entity_id, o.id) AS was, COALESCE(n.entity_id, n.id) AS now
+            FROM old_customers o JOIN new_customers n ON n.id = o.id
+        ) moved, LATERAL (VALUES (was), (now)) AS units(unit)
+        WHERE was <> now));
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER revenue_quarter_add AFTER INSERT ON accounting_revenueentry
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION revenue_quarter_add();
+CREATE TRIGGER revenue_quarter_remove AFTER DELETE ON accounting_revenueentry
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION revenue_quarter_remove();
+CREATE TRIGGER revenue_quarter_change AFTER UPDATE ON accounting_revenueentry
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION revenue_quarter_change();
+CREATE TRIGGER revenue_quarter_clear AFTER TRUNCATE ON accounting_revenueentry
+    FOR EACH STATEMENT EXECUTE FUNCTION revenue_quarter_clear();
+CREATE TRIGGER revenue_quarter_regroup AFTER UPDATE ON accounting_customer
+    REFERENCING OLD TABLE AS old_customers NEW TABLE AS new_customers
+    FOR EACH STATEMENT EXECUTE FUNCTION revenue_quarter_regroup();
+"""
+
+UNINSTALL = """
+DROP TRIGGER IF EXISTS revenue_quarter_regroup ON accounting_customer;
+DROP TRIGGER IF EXISTS revenue_quarter_clear ON accounting_revenueentry;
+DROP TRIGGER IF EXISTS revenue_quarter_change ON accounting_revenueentry;
+DROP TRIGGER IF EXISTS revenue_quarter_remove ON accounting_revenueentry;
+DROP TRIGGER IF EXISTS revenue_quarter_add ON accounting_revenueentry;
+DROP FUNCTION IF EXISTS revenue_quarter_regroup(), revenue_quarter_clear(), revenue_quarter_change(),
+    revenue_quarter_remove(), revenue_quarter_add(), revenue_quarter_rebuild(bigint[]);
+"""
+
+REBUILD_ALL = """
+DELETE FROM accounting_revenuequarter;
+INSERT INTO accounting_revenuequarter (unit_id, quarter, amount, positive_lines)
+SELECT COALESCE(c.entity_id, c.id), date_trunc('quarter', r.date::timestamp)::date,
+    SUM(r.amount), COUNT(*) FILTER (WHERE r.amount > 0)
+FROM accounting_customer c JOIN accounting_revenueentry r ON r.customer_id = c.id
+GROUP BY 1, 2;
+"""
+
+
+def rollup_kept() -> bool:
+    """Whether this database keeps the roll-up (PostgreSQL), so that reports may read it."""
+    return connection.vendor == "postgresql"
+
+
+def install(schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(INSTALL)
+        schema_editor.execute(REBUILD_ALL)
+
+
+def uninstall(schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(UNINSTALL)
