@@ -229,10 +229,12 @@ def _aggregate(
 ) -> list[dict]:
     customers = Customer._meta.db_table
     reasons = ReasonCategory._meta.db_table
+    # With the prior period there is no time between P and C: nothing to count there.
+    gap = (period.start - prior.end).days > 1
     if grain == ENTITY and rollup_kept() and {period.kind, prior.kind} <= {YEAR, QUARTER}:
-        per_unit, had_before = _sums_from_rollup(segment)
+        per_unit, had_before = _sums_from_rollup(segment, gap)
     else:
-        per_unit, had_before = _sums_from_ledger(grain, segment)
+        per_unit, had_before = _sums_from_ledger(grain, segment, gap)
     segment_sql = "AND u.segment = %(segment)s" if segment is not None else ""
     group_column, group_by = ("segment, ", "GROUP BY segment ORDER BY segment") if by_segment else ("", "")
     # `fence` keeps PostgreSQL from inlining `classed` and evaluating the probe `had_before` once
@@ -258,24 +260,21 @@ def _aggregate(
     SELECT {group_column}
         COALESCE(SUM(rp), 0) AS prior_revenue,
         COALESCE(SUM(rc), 0) AS revenue,
-        COALESCE(SUM(CASE WHEN in_k THEN rc ELSE 0 END), 0) AS retained_revenue,
-        COALESCE(SUM(CASE WHEN in_k THEN (CASE WHEN rc < rp THEN rc ELSE rp END) ELSE 0 END), 0)
-            AS gross_retained_revenue,
-        COALESCE(SUM(CASE WHEN in_k AND rc > rp THEN rc - rp ELSE 0 END), 0) AS expansion_revenue,
-        COALESCE(SUM(CASE WHEN in_k AND rc < rp AND rc > 0 THEN rp - rc ELSE 0 END), 0)
-            AS contraction_revenue,
-        COALESCE(SUM(CASE WHEN in_k AND rc <= 0 THEN rp - rc ELSE 0 END), 0)
-            + COALESCE(SUM(CASE WHEN NOT in_k THEN rp ELSE 0 END), 0) AS churned_revenue,
-        COALESCE(SUM(CASE WHEN NOT in_k AND kind = 'earned' THEN rc ELSE 0 END), 0) AS earned_new_revenue,
-        COALESCE(SUM(CASE WHEN NOT in_k AND kind = 'bought' THEN rc ELSE 0 END), 0) AS bought_new_revenue,
-        COALESCE(SUM(CASE WHEN NOT in_k AND kind NOT IN ('earned', 'bought') THEN rc ELSE 0 END), 0)
-            AS unknown_new_revenue,
-        COALESCE(SUM(CASE WHEN NOT in_k AND had_before = 1 THEN rc ELSE 0 END), 0) AS reactivated_revenue,
-        COUNT(CASE WHEN in_k THEN 1 END) AS cohort_units,
-        COUNT(CASE WHEN NOT in_k AND rc <> 0 AND kind = 'earned' THEN 1 END) AS new_earned,
-        COUNT(CASE WHEN NOT in_k AND rc <> 0 AND kind = 'bought' THEN 1 END) AS new_bought,
-        COUNT(CASE WHEN NOT in_k AND rc <> 0 AND kind NOT IN ('earned', 'bought') THEN 1 END) AS new_unknown,
-        COUNT(CASE WHEN NOT in_k AND rc <> 0 AND had_before = 1 THEN 1 END) AS reactivated_units
+        COALESCE(SUM(rc) FILTER (WHERE in_k), 0) AS retained_revenue,
+        COALESCE(SUM(CASE WHEN rc < rp THEN rc ELSE rp END) FILTER (WHERE in_k), 0) AS gross_retained_revenue,
+        COALESCE(SUM(rc - rp) FILTER (WHERE in_k AND rc > rp), 0) AS expansion_revenue,
+        COALESCE(SUM(rp - rc) FILTER (WHERE in_k AND rc < rp AND rc > 0), 0) AS contraction_revenue,
+        COALESCE(SUM(rp - rc) FILTER (WHERE in_k AND rc <= 0), 0)
+            + COALESCE(SUM(rp) FILTER (WHERE NOT in_k), 0) AS churned_revenue,
+        COALESCE(SUM(rc) FILTER (WHERE NOT in_k AND kind = 'earned'), 0) AS earned_new_revenue,
+        COALESCE(SUM(rc) FILTER (WHERE NOT in_k AND kind = 'bought'), 0) AS bought_new_revenue,
+        COALESCE(SUM(rc) FILTER (WHERE NOT in_k AND kind NOT IN ('earned', 'bought')), 0) AS unknown_new_revenue,
+        COALESCE(SUM(rc) FILTER (WHERE NOT in_k AND had_before = 1), 0) AS reactivated_revenue,
+        COUNT(*) FILTER (WHERE in_k) AS cohort_units,
+        COUNT(*) FILTER (WHERE NOT in_k AND rc <> 0 AND kind = 'earned') AS new_earned,
+        COUNT(*) FILTER (WHERE NOT in_k AND rc <> 0 AND kind = 'bought') AS new_bought,
+        COUNT(*) FILTER (WHERE NOT in_k AND rc <> 0 AND kind NOT IN ('earned', 'bought')) AS new_unknown,
+        COUNT(*) FILTER (WHERE NOT in_k AND rc <> 0 AND had_before = 1) AS reactivated_units
     FROM classed
     {group_by}
     """  # noqa: S608 - table names come from model metadata, values are parameters
@@ -290,7 +289,7 @@ def _aggregate(
         return [_clean(dict(zip(names, values, strict=True))) for values in cursor.fetchall()]
 
 
-def _sums_from_ledger(grain: str, segment: str | None) -> tuple[str, str]:
+def _sums_from_ledger(grain: str, segment: str | None, gap: bool) -> tuple[str, str]:
     """Each unit's sums from the ledger lines dated from the start of P to the end of C.
 
     Whether a new unit had positive revenue before C outside P (reactivated) comes from those
@@ -305,12 +304,13 @@ def _sums_from_ledger(grain: str, segment: str | None) -> tuple[str, str]:
     # A segment's report sums the lines of its units' members only.
     segment_join = (f"JOIN {customers} s ON s.id = {unit} AND s.segment = %(segment)s"
                     if segment is not None else "")
+    had_between = ("COUNT(*) FILTER (WHERE r.date < %(c0)s AND NOT (r.date BETWEEN %(p0)s AND %(p1)s) "
+                   "AND r.amount > 0)" if gap else "0")
     per_unit = f"""
         SELECT {unit} AS unit_id,
             COALESCE(SUM({amount}) FILTER (WHERE r.date BETWEEN %(p0)s AND %(p1)s), 0) AS rp,
             COALESCE(SUM({amount}) FILTER (WHERE r.date BETWEEN %(c0)s AND %(c1)s), 0) AS rc,
-            COUNT(*) FILTER (WHERE r.date < %(c0)s AND NOT (r.date BETWEEN %(p0)s AND %(p1)s)
-                AND r.amount > 0) AS had_between
+            {had_between} AS had_between
         FROM {revenue} r JOIN {customers} c ON c.id = r.customer_id {segment_join}
         WHERE r.date BETWEEN %(first)s AND %(last)s
         GROUP BY {unit}
@@ -322,7 +322,7 @@ def _sums_from_ledger(grain: str, segment: str | None) -> tuple[str, str]:
     return per_unit, had_before
 
 
-def _sums_from_rollup(segment: str | None) -> tuple[str, str]:
+def _sums_from_rollup(segment: str | None, gap: bool) -> tuple[str, str]:
     """The same sums at entity grain from `RevenueQuarter`, for periods made of whole quarters.
 
     The roll-up is about a third of the ledger and already grouped by entity: it is read in key
@@ -332,12 +332,13 @@ def _sums_from_rollup(segment: str | None) -> tuple[str, str]:
     customers = Customer._meta.db_table
     segment_join = (f"JOIN {customers} s ON s.id = q.unit_id AND s.segment = %(segment)s"
                     if segment is not None else "")
+    had_between = ("COALESCE(SUM(q.positive_lines) FILTER (WHERE q.quarter < %(c0)s "
+                   "AND NOT (q.quarter BETWEEN %(p0)s AND %(p1)s)), 0)" if gap else "0")
     per_unit = f"""
         SELECT q.unit_id,
             COALESCE(SUM(q.amount) FILTER (WHERE q.quarter BETWEEN %(p0)s AND %(p1)s), 0) AS rp,
             COALESCE(SUM(q.amount) FILTER (WHERE q.quarter BETWEEN %(c0)s AND %(c1)s), 0) AS rc,
-            COALESCE(SUM(q.positive_lines) FILTER (
-                WHERE q.quarter < %(c0)s AND NOT (q.quarter BETWEEN %(p0)s AND %(p1)s)), 0) AS had_between
+            {had_between} AS had_between
         FROM {rollup} q {segment_join}
         WHERE q.quarter BETWEEN %(first)s AND %(last)s
         GROUP BY q.unit_id
