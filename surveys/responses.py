@@ -9,9 +9,10 @@ States of an invitation as its page sees them:
 - used: answered longer ago: "already answered", nothing changes.
 - expired: never answered and past its expiry: "this link has expired", nothing changes.
 
-One response per invitation: `response_submit` locks the invitation row, so two simultaneous
-POSTs on one token run one after the other and the second one edits what the first stored; the
-OneToOne constraint on Response catches any writer that skips the lock.
+One response per invitation: `response_submit` locks the invitation row (a first answer by the
+conditional UPDATE that marks it responded, anything else by SELECT ... FOR UPDATE), so two
+simultaneous POSTs on one token run one after the other and the second one edits what the first
+stored; the OneToOne constraint on Response catches any writer that skips the lock.
 """
 
 import datetime as dt
@@ -20,6 +21,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
@@ -75,6 +77,15 @@ def survey_question(survey: Survey) -> str:
     return wording(survey.question)
 
 
+# What the public pages and the answer read: selecting every column of the three tables cost more
+# in query building than the lookup itself (bench/answer_load.py).
+PAGE_FIELDS = (
+    "id", "survey_id", "customer_id", "state", "responded_at", "expires_at", "touchpoint", "language",
+    "survey__question", "survey__reason_prompt", "survey__improve_prompt", "survey__language",
+    "customer__language", "customer__segment", "customer__survey_opt_out",
+)
+
+
 def invitation_find(token: str) -> Invitation | None:
     """The invitation for a token, or None for unknown and malformed tokens alike.
 
@@ -84,6 +95,7 @@ def invitation_find(token: str) -> Invitation | None:
         return None
     found = (
         Invitation.objects.select_related("survey", "customer")
+        .only(*PAGE_FIELDS)
         .exclude(state=InvitationState.SUPPRESSED)
         .filter(token_hash=hash_token(token))
         .order_by()[:1]  # unique: no need for the default ordering's sort
@@ -148,6 +160,11 @@ LOCKED_FIELDS = ("id", "survey_id", "customer_id", "state", "responded_at", "exp
 
 def _submit(invitation: Invitation, answer: dict, *, look_up: bool) -> Response:
     with transaction.atomic():
+        if not look_up and _claim_open(invitation):
+            response = _response_create(invitation, answer, at=invitation.responded_at, mark=False)
+            if response.category == ResponseCategory.DETRACTOR:
+                _alert_on_commit(response)
+            return response
         locked = Invitation.objects.select_for_update().only(*LOCKED_FIELDS).get(pk=invitation.pk)
         locked.survey, locked.customer = invitation.survey, invitation.customer
         state = invitation_state(locked)
@@ -167,12 +184,30 @@ def _submit(invitation: Invitation, answer: dict, *, look_up: bool) -> Response:
     return response
 
 
+def _claim_open(invitation: Invitation) -> bool:
+    """Mark an open invitation responded in one conditional UPDATE, which also locks its row.
+
+    The common case (a first answer) so needs no separate SELECT ... FOR UPDATE. Anything else
+    (answered, expired, closed meanwhile) matches no row and takes the locked path.
+    """
+    now = timezone.now()
+    claimed = (
+        Invitation.objects.filter(pk=invitation.pk, responded_at__isnull=True)
+        .exclude(state__in=[InvitationState.RESPONDED, InvitationState.EXPIRED])
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .update(state=InvitationState.RESPONDED, responded_at=now)
+    )
+    if claimed:
+        invitation.state, invitation.responded_at = InvitationState.RESPONDED, now
+    return bool(claimed)
+
+
 def _existing_response(invitation: Invitation) -> Response | None:
     return Response.objects.filter(invitation=invitation).first()
 
 
-def _response_create(invitation: Invitation, answer: dict) -> Response:
-    now = timezone.now()
+def _response_create(invitation: Invitation, answer: dict, *, at=None, mark: bool = True) -> Response:
+    now = at or timezone.now()
     response = Response.objects.create(
         invitation=invitation,
         survey_id=invitation.survey_id,
@@ -184,7 +219,8 @@ def _response_create(invitation: Invitation, answer: dict) -> Response:
         source=ResponseSource.WEB,
         **answer,
     )
-    _invitation_mark_responded(invitation, now)
+    if mark:
+        _invitation_mark_responded(invitation, now)
     return response
 
 

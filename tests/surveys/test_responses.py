@@ -6,6 +6,7 @@ from unittest import mock
 
 import pytest
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from surveys import responses as svc
@@ -64,6 +65,39 @@ def test_it_stores_the_answer_with_copies_for_reporting(invitation):
     invitation.refresh_from_db()
     assert invitation.state == InvitationState.RESPONDED
     assert invitation.responded_at == response.answered_at
+
+
+def test_a_first_answer_claims_the_invitation_by_one_update_and_reads_nothing(invitation):
+    found = svc.invitation_find(invitation.token)
+    with CaptureQueriesContext(connection) as statements:
+        svc.response_submit(invitation=found, score=9, reason="Quick")
+
+    sql = [s["sql"].split()[0] for s in statements.captured_queries if "SAVEPOINT" not in s["sql"]]
+    # The claim, the response, its first version in history: no SELECT, no SELECT ... FOR UPDATE.
+    assert sql == ["UPDATE", "INSERT", "INSERT"]
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.RESPONDED
+
+
+def test_the_page_finds_everything_the_answer_needs_in_one_query(invitation, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        found = svc.invitation_find(invitation.token)
+        # What the page and the answer read: none of it may cost a query of its own.
+        read = [svc.invitation_language(found), svc.survey_question(found.survey), found.customer.segment,
+                found.survey.reason_prompt, found.survey.improve_prompt, found.touchpoint, found.expires_at]
+    assert read[0] == "de" and read[2] == "SMB"
+
+
+def test_an_expired_invitation_is_not_claimed_and_nothing_is_written(invitation):
+    invitation.expires_at = timezone.now() - dt.timedelta(seconds=1)
+    invitation.save()
+
+    with pytest.raises(svc.ResponseClosed):
+        submit(invitation, 9)
+
+    assert not Response.objects.exists()
+    invitation.refresh_from_db()
+    assert invitation.state != InvitationState.RESPONDED and invitation.responded_at is None
 
 
 def test_an_edit_keeps_the_first_answer_time_and_the_history(invitation):
