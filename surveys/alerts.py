@@ -1,12 +1,19 @@
 """Detractor alerts (SPEC §4 "Follow-up"): an email to the survey owner and a JSON webhook.
 
-Enqueued after commit by `responses.response_submit` for each new detractor answer. The two
-channels retry independently: the task retries only the parts that failed transiently, so a
-webhook outage never sends the owner a second email. Permanent failures (a 4xx from the webhook,
+An outbox: the answer's own transaction marks the response `alert_due` (`responses`), and after
+commit `alert_enqueue` hands the task to the broker. The task clears `alert_due` once it has
+delivered, or given up. If the broker refused the hand-over (down at that moment) or lost the
+task, `sweep_detractor_alerts` (beat, every 5 minutes) hands it over again: an alert is never lost
+with the broker, and never sent twice while its task is alive (a task retrying with backoff is
+left alone for ALERT_REQUEUE_AFTER, longer than its whole retry schedule).
+
+The two channels retry independently: the task retries only the parts that failed transiently, so
+a webhook outage never sends the owner a second email. Permanent failures (a 4xx from the webhook,
 an address the SMTP server refuses) are logged and dropped. For an anonymous survey neither
 channel carries anything that names the customer.
 """
 
+import datetime as dt
 import json
 import logging
 import smtplib
@@ -16,8 +23,11 @@ import urllib.request
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from .models import Response, ResponseCategory
 
@@ -27,6 +37,9 @@ PARTS = ("email", "webhook")
 WEBHOOK_TIMEOUT_SECONDS = 10
 MAX_RETRIES = 6
 MAX_BACKOFF_SECONDS = 60 * 60
+# Longer than the task's whole retry schedule (30 s doubling six times: ~32 minutes).
+ALERT_REQUEUE_AFTER = dt.timedelta(hours=2)
+SWEEP_BATCH = 500
 
 
 class TransientError(Exception):
@@ -42,6 +55,7 @@ def send_detractor_alert(self, response_id: int, parts: list[str] | None = None)
         .first()
     )
     if response is None or response.category != ResponseCategory.DETRACTOR:
+        _alert_done(response_id)
         return []  # deleted, or edited out of the detractor range before we ran
     delivered, failed = [], []
     for part in parts or PARTS:
@@ -53,6 +67,7 @@ def send_detractor_alert(self, response_id: int, parts: list[str] | None = None)
             failed.append(part)
     if failed:
         _retry(self, response_id, failed)
+    _alert_done(response_id)
     return delivered
 
 
@@ -62,6 +77,40 @@ def _retry(task, response_id: int, failed: list[str]) -> None:
         return
     countdown = min(30 * 2**task.request.retries, MAX_BACKOFF_SECONDS)
     raise task.retry(args=[response_id], kwargs={"parts": failed}, countdown=countdown)
+
+
+def _alert_done(response_id: int) -> None:
+    Response.objects.filter(pk=response_id, alert_due=True).update(alert_due=False)
+
+
+def alert_enqueue(response_id: int) -> None:
+    """Hand one due alert to the broker. If it refuses, the sweeper hands it over later: the
+    customer's committed answer never turns into an error page because of the broker."""
+    try:
+        send_detractor_alert.delay(response_id)
+    except Exception:  # a broker outage; in eager (demo) mode, whatever the task raised
+        logger.warning("Detractor alert for response %s not enqueued; the sweeper will retry", response_id,
+                       exc_info=True)
+        Response.objects.filter(pk=response_id, alert_due=True).update(alert_enqueued_at=None)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_detractor_alerts() -> int:
+    """Hand over again the due alerts the broker refused or lost; returns how many."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Claimed under row locks (SKIP LOCKED), so two sweeps never enqueue one alert twice.
+        due = list(
+            Response.objects.select_for_update(skip_locked=True)
+            .filter(alert_due=True)
+            .filter(Q(alert_enqueued_at__isnull=True) | Q(alert_enqueued_at__lt=now - ALERT_REQUEUE_AFTER))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        Response.objects.filter(pk__in=due).update(alert_enqueued_at=now)
+    for response_id in due:
+        alert_enqueue(response_id)
+    return len(due)
 
 
 def response_url(response: Response) -> str:

@@ -290,13 +290,19 @@ class Response(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     follow_up_note = models.TextField(blank=True)
-    history = HistoricalRecords()
+    # The detractor alert, kept as an outbox in the answer's own transaction: due until the alert
+    # task has delivered (or given up); enqueued_at is when it was last handed to the broker, None
+    # when the broker refused, so that `alerts.sweep_detractor_alerts` hands it over again.
+    alert_due = models.BooleanField(default=False, editable=False)
+    alert_enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    history = HistoricalRecords(excluded_fields=["alert_due", "alert_enqueued_at"])
 
     class Meta:
         ordering = ["-answered_at", "-id"]
         indexes = [
             models.Index(fields=["survey", "answered_at"], name="response_survey_answered"),
             models.Index(fields=["answered_at"], name="response_answered"),
+            models.Index(fields=["alert_enqueued_at"], condition=Q(alert_due=True), name="response_alert_due"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(score__gte=0, score__lte=10), name="response_score_0_10"),

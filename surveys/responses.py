@@ -37,6 +37,7 @@ from .models import (
     ResponseCategory,
     ResponseSource,
     Survey,
+    category_for,
     hash_token,
 )
 
@@ -160,9 +161,10 @@ LOCKED_FIELDS = ("id", "survey_id", "customer_id", "state", "responded_at", "exp
 
 def _submit(invitation: Invitation, answer: dict, *, look_up: bool) -> Response:
     with transaction.atomic():
+        detractor = category_for(answer["score"]) == ResponseCategory.DETRACTOR
         if not look_up and _claim_open(invitation):
-            response = _response_create(invitation, answer, at=invitation.responded_at, mark=False)
-            if response.category == ResponseCategory.DETRACTOR:
+            response = _response_create(invitation, answer, at=invitation.responded_at, mark=False, alert=detractor)
+            if detractor:
                 _alert_on_commit(response)
             return response
         locked = Invitation.objects.select_for_update().only(*LOCKED_FIELDS).get(pk=invitation.pk)
@@ -172,14 +174,15 @@ def _submit(invitation: Invitation, answer: dict, *, look_up: bool) -> Response:
             raise ResponseClosed(state)
         # Not answered yet: no row to look for (one round trip less on the common path).
         existing = _existing_response(locked) if look_up or state == InvitationPageState.EDITABLE else None
+        # An alert for each answer that becomes a detractor's, not for edits that stay one.
+        alert = detractor and (existing is None or existing.category != ResponseCategory.DETRACTOR)
         if existing is None:
-            response, was_detractor = _response_create(locked, answer), False
+            response = _response_create(locked, answer, alert=alert)
         else:
-            was_detractor = existing.category == ResponseCategory.DETRACTOR
-            response = _response_update(existing, answer)
+            response = _response_update(existing, answer, alert=alert)
             if locked.responded_at is None:  # stored by a writer that left the invitation as it was
                 _invitation_mark_responded(locked, existing.answered_at)
-        if response.category == ResponseCategory.DETRACTOR and not was_detractor:
+        if alert:
             _alert_on_commit(response)
     return response
 
@@ -206,9 +209,13 @@ def _existing_response(invitation: Invitation) -> Response | None:
     return Response.objects.filter(invitation=invitation).first()
 
 
-def _response_create(invitation: Invitation, answer: dict, *, at=None, mark: bool = True) -> Response:
+def _response_create(
+    invitation: Invitation, answer: dict, *, alert: bool, at: dt.datetime | None = None, mark: bool = True
+) -> Response:
     now = at or timezone.now()
     response = Response.objects.create(
+        alert_due=alert,
+        alert_enqueued_at=now if alert else None,
         invitation=invitation,
         survey_id=invitation.survey_id,
         customer_id=invitation.customer_id,
@@ -230,20 +237,23 @@ def _invitation_mark_responded(invitation: Invitation, at: dt.datetime) -> None:
     invitation.save(update_fields=["state", "responded_at"])
 
 
-def _response_update(response: Response, answer: dict) -> Response:
+def _response_update(response: Response, answer: dict, *, alert: bool) -> Response:
     for field, value in answer.items():
         setattr(response, field, value)
-    response.save(update_fields=[*answer, "updated_at"])  # save() adds "category"
+    fields = [*answer, "updated_at"]  # save() adds "category"
+    if alert:
+        response.alert_due, response.alert_enqueued_at = True, timezone.now()
+        fields += ["alert_due", "alert_enqueued_at"]
+    response.save(update_fields=fields)
     return response
 
 
 def _alert_on_commit(response: Response) -> None:
-    from .alerts import send_detractor_alert
+    """Hand the alert to the broker once the answer is committed (it is due in the row already)."""
+    from .alerts import alert_enqueue
 
     response_id = response.pk
-    # robust: a broker outage (or, in eager demo mode, a failing webhook) must not turn the
-    # customer's already committed answer into an error page; the failure is logged.
-    transaction.on_commit(lambda: send_detractor_alert.delay(response_id), robust=True)
+    transaction.on_commit(lambda: alert_enqueue(response_id))
 
 
 def invitation_unsubscribe(*, invitation: Invitation) -> Customer:

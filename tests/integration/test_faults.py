@@ -27,7 +27,7 @@ from django.db import connection
 from surveys import sending
 from surveys.launch import survey_launch
 from surveys.models import Invitation, InvitationState, Response
-from tests.factories import CustomerFactory, InvitationFactory, SurveyFactory
+from tests.factories import CustomerFactory, InvitationFactory, SurveyFactory, UserFactory
 from tests.integration.conftest import ROOT, _needs_real_services, _reseed_defaults, _worker_env, wait_for
 from tests.integration.smtp_sink import SmtpSink, free_port
 
@@ -146,7 +146,8 @@ def test_redis_down_answers_are_stored_launches_queue_and_the_sweeper_sends_each
         celery_worker_factory(
             **sink.worker_env(), SURVEY_SEND_RATE_PER_SECOND="0", CELERY_BROKER_URL=broker.url, REDIS_URL=cache_url
         )
-        answering = InvitationFactory(survey=SurveyFactory(name="Answered while Redis is down"))
+        owner = UserFactory(username="owner", email="owner@staff.example.com", password=None)
+        answering = InvitationFactory(survey=SurveyFactory(name="Answered while Redis is down", owner=owner))
         customers = CustomerFactory.create_batch(12)
 
         broker.stop()
@@ -161,6 +162,7 @@ def test_redis_down_answers_are_stored_launches_queue_and_the_sweeper_sends_each
         assert (stored.score, stored.reason) == (3, "Slow delivery")
         answering.refresh_from_db()
         assert answering.state == InvitationState.RESPONDED
+        assert stored.alert_due and stored.alert_enqueued_at is None  # the broker refused: the outbox keeps it
 
         # Staff launch a survey: the invitations are committed, queued; the enqueue fails quietly.
         launch = survey_launch(survey=SurveyFactory(name="Launched while Redis is down"))
@@ -172,17 +174,21 @@ def test_redis_down_answers_are_stored_launches_queue_and_the_sweeper_sends_each
         # Redis is back (same port); beat's sweeper finds due rows and no sender alive.
         broker.start()
         monkeypatch.setattr(sending, "SENDER_IDLE_SECONDS", 0)
+        from surveys.alerts import sweep_detractor_alerts
         from surveys.tasks import sweep_invitations
 
         assert sweep_invitations.apply().get()["restarted"] is True
+        assert sweep_detractor_alerts.apply().get() == 1  # the owner's alert, handed to the worker
 
-        assert wait_for(lambda: unfinished() == 0 and sink.count >= len(queued), timeout=90), (
-            f"{sink.count} of {len(queued)} emails arrived, {unfinished()} unsent"
+        expected = len(queued) + 1
+        assert wait_for(lambda: unfinished() == 0 and sink.count >= expected, timeout=90), (
+            f"{sink.count} of {expected} emails arrived, {unfinished()} unsent"
         )
+        assert wait_for(lambda: not Response.objects.filter(alert_due=True).exists(), timeout=30)
         time.sleep(1)  # anything sent twice would arrive now
         delivered = Counter(m["To"] for m in sink.messages)
 
-    assert delivered == Counter({c.email: 1 for c in customers}), "an email was lost or sent twice"
+    assert delivered == Counter({c.email: 1 for c in customers} | {owner.email: 1}), "an email was lost or sent twice"
     assert Invitation.objects.filter(launch=launch, state=InvitationState.SENT).count() == len(customers)
     assert Response.objects.count() == 1
 

@@ -1,15 +1,28 @@
 """Detractor alerts: the owner's email and the JSON webhook, for new detractors only."""
 
+import datetime as dt
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest import mock
 
 import pytest
+from celery.exceptions import Retry
 from django.core import mail
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+from kombu.exceptions import OperationalError
 
-from surveys.alerts import send_detractor_alert, webhook_payload
+from surveys.alerts import (
+    ALERT_REQUEUE_AFTER,
+    MAX_RETRIES,
+    send_detractor_alert,
+    sweep_detractor_alerts,
+    webhook_payload,
+)
+from surveys.models import Response
 from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -180,3 +193,87 @@ def test_a_response_edited_out_of_detractor_before_the_task_runs_sends_nothing(o
 def test_the_payload_links_to_the_staff_page():
     response = ResponseFactory(score=0)
     assert webhook_payload(response)["url"].startswith("http://127.0.0.1:8000/responses/")
+
+
+# --- the outbox: an alert survives a broker outage and is never sent twice --------------------------
+
+
+def stored(invitation):
+    return Response.objects.get(invitation=invitation)
+
+
+def test_a_delivered_alert_is_no_longer_due(client, owner, django_capture_on_commit_callbacks):
+    invitation = InvitationFactory(survey=survey_with(owner))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        answer(client, invitation, 1)
+    due = stored(invitation)
+    assert due.alert_due and due.alert_enqueued_at == due.answered_at  # in the answer's transaction
+
+    for callback in callbacks:
+        callback()
+
+    assert len(mail.outbox) == 1
+    assert not stored(invitation).alert_due
+
+
+def test_promoters_and_passives_are_never_due(client, owner):
+    for score in (7, 9):
+        invitation = InvitationFactory(survey=survey_with(owner))
+        answer(client, invitation, score)
+        assert not stored(invitation).alert_due
+
+
+def test_an_alert_the_broker_refused_is_sent_by_the_sweeper_once(client, owner, django_capture_on_commit_callbacks):
+    invitation = InvitationFactory(survey=survey_with(owner))
+    refusing = mock.patch.object(send_detractor_alert, "delay", side_effect=OperationalError("broker down"))
+    with refusing, django_capture_on_commit_callbacks(execute=True):
+        page = answer(client, invitation, 2, reason="Broken")
+
+    assert page.status_code == 200  # the customer's answer is taken all the same
+    assert mail.outbox == []
+    refused = stored(invitation)
+    assert refused.alert_due and refused.alert_enqueued_at is None
+
+    assert sweep_detractor_alerts() == 1  # the broker is back: eager mode delivers at once
+    assert len(mail.outbox) == 1
+    assert not stored(invitation).alert_due
+    assert sweep_detractor_alerts() == 0
+    assert len(mail.outbox) == 1
+
+
+def test_the_sweeper_leaves_a_live_alert_alone_and_takes_back_a_lost_one(owner):
+    response = ResponseFactory(score=3, invitation__survey=survey_with(owner))
+    Response.objects.filter(pk=response.pk).update(alert_due=True, alert_enqueued_at=timezone.now())
+
+    with mock.patch.object(send_detractor_alert, "delay") as delay:
+        assert sweep_detractor_alerts() == 0  # handed over just now: its task may be retrying
+
+        lost = timezone.now() - ALERT_REQUEUE_AFTER - dt.timedelta(minutes=1)
+        Response.objects.filter(pk=response.pk).update(alert_enqueued_at=lost)
+        assert sweep_detractor_alerts() == 1
+        assert sweep_detractor_alerts() == 0  # claimed: enqueued_at moved to now
+
+    delay.assert_called_once_with(response.pk)
+
+
+def test_an_alert_stays_due_while_its_task_retries_and_ends_when_it_gives_up(owner):
+    hook = Hook(statuses=[503] * 20)
+    try:
+        response = ResponseFactory(score=2, invitation__survey=survey_with(None, hook))
+        Response.objects.filter(pk=response.pk).update(alert_due=True, alert_enqueued_at=timezone.now())
+
+        with pytest.raises(Retry):
+            send_detractor_alert.apply(args=[response.pk], throw=True)
+        assert Response.objects.get(pk=response.pk).alert_due
+
+        send_detractor_alert.apply(args=[response.pk], kwargs={"parts": ["webhook"]}, retries=MAX_RETRIES)
+        assert not Response.objects.get(pk=response.pk).alert_due
+    finally:
+        hook.close()
+
+
+def test_the_sweeper_runs_every_five_minutes_from_beat():
+    task = PeriodicTask.objects.select_related("interval").get(name="Detractor alert sweeper")
+    assert task.task == "surveys.alerts.sweep_detractor_alerts" and task.enabled
+    assert (task.interval.every, task.interval.period) == (5, "minutes")
