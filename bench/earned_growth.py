@@ -221,7 +221,17 @@ def prepare(url: str, customers: int, first_year: int, regenerate: bool) -> tupl
 
 # --- the floor ----------------------------------------------------------------------------------
 
-FLOOR_SQL = """
+FLOOR_TOTALS = """
+SELECT SUM(rp) AS prior_revenue, SUM(rc) AS revenue,
+    COALESCE(SUM(rc) FILTER (WHERE rp > 0), 0) AS retained_revenue,
+    COALESCE(SUM(rc) FILTER (WHERE rp <= 0 AND kind = 'earned'), 0) AS earned_new_revenue,
+    COALESCE(SUM(rc) FILTER (WHERE rp <= 0 AND kind = 'bought'), 0) AS bought_new_revenue,
+    COALESCE(SUM(rc) FILTER (WHERE rp <= 0 AND kind = 'unknown'), 0) AS unknown_new_revenue,
+    COALESCE(SUM(rc - rp) FILTER (WHERE rp > 0 AND rc > rp), 0) AS expansion_revenue,
+    COALESCE(SUM(rp - rc) FILTER (WHERE rp > 0 AND rc < rp AND rc > 0), 0) AS contraction_revenue,
+    COALESCE(SUM(rp - rc) FILTER (WHERE rp > 0 AND rc <= 0), 0)
+        + COALESCE(SUM(rp) FILTER (WHERE rp <= 0), 0) AS churned_revenue"""
+FLOOR_SQL = f"""
 WITH u AS (
     SELECT COALESCE(c.entity_id, c.id) AS unit,
         COALESCE(SUM(r.amount) FILTER (WHERE r.date < %(c0)s), 0) AS rp,
@@ -235,20 +245,12 @@ WITH u AS (
     FROM u JOIN accounting_customer e ON e.id = u.unit
     LEFT JOIN accounting_reasoncategory rc_ ON rc_.id = COALESCE(e.reason_mapped_to_id, e.reason_id)
 )
-SELECT SUM(rp) AS prior_revenue, SUM(rc) AS revenue,
-    COALESCE(SUM(rc) FILTER (WHERE rp > 0), 0) AS retained_revenue,
-    COALESCE(SUM(rc) FILTER (WHERE rp <= 0 AND kind = 'earned'), 0) AS earned_new_revenue,
-    COALESCE(SUM(rc) FILTER (WHERE rp <= 0 AND kind = 'bought'), 0) AS bought_new_revenue,
-    COALESCE(SUM(rc) FILTER (WHERE rp <= 0 AND kind = 'unknown'), 0) AS unknown_new_revenue,
-    COALESCE(SUM(rc - rp) FILTER (WHERE rp > 0 AND rc > rp), 0) AS expansion_revenue,
-    COALESCE(SUM(rp - rc) FILTER (WHERE rp > 0 AND rc < rp AND rc > 0), 0) AS contraction_revenue,
-    COALESCE(SUM(rp - rc) FILTER (WHERE rp > 0 AND rc <= 0), 0)
-        + COALESCE(SUM(rp) FILTER (WHERE rp <= 0), 0) AS churned_revenue
+{FLOOR_TOTALS}
 FROM k
 """
 # The same totals over the tables the report reads for years and quarters (the entity roll-up
 # RevenueQuarter and customers), reactivated revenue included: the report's own floor.
-FLOOR_ROLLUP_SQL = """
+FLOOR_ROLLUP_SQL = f"""
 WITH u AS (
     SELECT q.unit_id AS unit,
         COALESCE(SUM(q.amount) FILTER (WHERE q.quarter < %(c0)s), 0) AS rp,
@@ -266,15 +268,7 @@ WITH u AS (
     LEFT JOIN accounting_reasoncategory rc_ ON rc_.id = COALESCE(e.reason_mapped_to_id, e.reason_id)
     OFFSET 0
 )
-SELECT SUM(rp) AS prior_revenue, SUM(rc) AS revenue,
-    COALESCE(SUM(rc) FILTER (WHERE rp > 0), 0) AS retained_revenue,
-    COALESCE(SUM(rc) FILTER (WHERE rp <= 0 AND kind = 'earned'), 0) AS earned_new_revenue,
-    COALESCE(SUM(rc) FILTER (WHERE rp <= 0 AND kind = 'bought'), 0) AS bought_new_revenue,
-    COALESCE(SUM(rc) FILTER (WHERE rp <= 0 AND kind = 'unknown'), 0) AS unknown_new_revenue,
-    COALESCE(SUM(rc - rp) FILTER (WHERE rp > 0 AND rc > rp), 0) AS expansion_revenue,
-    COALESCE(SUM(rp - rc) FILTER (WHERE rp > 0 AND rc < rp AND rc > 0), 0) AS contraction_revenue,
-    COALESCE(SUM(rp - rc) FILTER (WHERE rp > 0 AND rc <= 0), 0)
-        + COALESCE(SUM(rp) FILTER (WHERE rp <= 0), 0) AS churned_revenue,
+{FLOOR_TOTALS},
     COALESCE(SUM(rc) FILTER (WHERE back), 0) AS reactivated_revenue
 FROM k
 """
