@@ -19,7 +19,6 @@ token page carries `Referrer-Policy: same-origin`, `Cache-Control: no-store` and
 """
 
 import datetime as dt
-import logging
 from functools import wraps
 
 from django import forms
@@ -30,8 +29,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
-from django_ratelimit.core import is_ratelimited
-from redis.exceptions import RedisError
+
+from cxplatform.ratelimits import over_limit
 
 from .models import Invitation
 from .responses import (
@@ -58,8 +57,6 @@ NOT_FOUND_TEMPLATE = "surveys/public/not_found.html"
 RATE_LIMITED_TEMPLATE = "surveys/public/rate_limited.html"
 
 
-logger = logging.getLogger(__name__)
-
 
 def public_rate(group, request):
     """Read at request time, so tests and the benchmark can change it."""
@@ -67,16 +64,11 @@ def public_rate(group, request):
 
 
 def public_rate_limit(view):
-    """django-ratelimit's `ratelimit(group=RATE_GROUP, key="ip", block=False)`, failing open: with
-    the shared cache (Redis) down, a customer's answer or opt-out is taken, not turned into a 500."""
+    """One per-IP budget for the public token pages, failing open when the cache is down."""
 
     @wraps(view)
     def limited_view(request, *args, **kwargs):
-        try:
-            limited = is_ratelimited(request, group=RATE_GROUP, key="ip", rate=public_rate, increment=True)
-        except RedisError:
-            logger.warning("Rate-limit cache unavailable: public survey page served unlimited", exc_info=True)
-            limited = False
+        limited = over_limit(request, group=RATE_GROUP, key="ip", rate=public_rate)
         request.limited = limited or getattr(request, "limited", False)
         return view(request, *args, **kwargs)
 

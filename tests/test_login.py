@@ -2,9 +2,10 @@
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, override_settings
 
 from tests.factories import UserFactory
+from tests.integration.smtp_sink import free_port
 
 pytestmark = pytest.mark.django_db
 URL = "/accounts/login/"
@@ -46,3 +47,14 @@ def test_the_form_needs_its_csrf_token():
     client = Client(enforce_csrf_checks=True)
     response = client.post(URL, {"username": user.username, "password": "correct horse battery staple"})
     assert response.status_code == 403
+
+
+def test_staff_can_log_in_while_the_rate_limit_cache_is_down(client, caplog):
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    user = UserFactory()
+
+    with override_settings(CACHES={"default": {"BACKEND": "cxplatform.cache.RedisCache", "LOCATION": dead}}):
+        response = client.post(URL, {"username": user.username, "password": "correct horse battery staple"})
+
+    assert response.status_code == 302
+    assert "Rate-limit cache unavailable: login:ip" in caplog.text
