@@ -47,6 +47,14 @@ def _playwright_ok() -> bool:
 
 
 @pytest.fixture
+def reseeded():
+    """Transactional tests start from truncated tables: put the migrations' seed rows back."""
+    from tests.integration.conftest import _reseed_defaults
+
+    _reseed_defaults()
+
+
+@pytest.fixture
 def shots(request):
     """`shots("name", page)` saves artifacts/e2e/<test>/<nn>-<name>.png."""
     folder = ARTIFACTS / request.node.name

@@ -23,14 +23,6 @@ CONTRAST_JS = (CHECKS / "contrast.js").read_text()
 UNLABELLED_JS = (CHECKS / "unlabelled.js").read_text()
 
 
-@pytest.fixture
-def reseeded():
-    """Transactional tests start from truncated tables: put the migrations' seed rows back."""
-    from tests.integration.conftest import _reseed_defaults
-
-    _reseed_defaults()
-
-
 def _csv(tmp_path, name, lines):
     path = tmp_path / name
     path.write_text("\n".join(lines) + "\n")
