@@ -24,10 +24,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.utils import translation
-from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
+
+from cxplatform.token_pages import link_not_found, private
 
 from .models import ReasonCategory, ReasonRequest
 from .services import (
@@ -41,7 +42,6 @@ TEMPLATES = {
     ReasonRequestState.ANSWERED: ("accounting/public/reason_answered.html", 200),
     ReasonRequestState.EXPIRED: ("accounting/public/reason_expired.html", 410),
 }
-NOT_FOUND_TEMPLATE = "accounting/public/reason_not_found.html"
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
@@ -75,16 +75,6 @@ class ReasonAnswerForm(forms.Form):
         return data
 
 
-def _private(response):
-    """Headers for every page whose address holds a token."""
-    add_never_cache_headers(response)  # Cache-Control: ..., no-store, private
-    # same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the form's POST,
-    # which the CSRF check refuses; same-origin still keeps the token from every other site.
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
 def _state_page(request, state):
     template, status = TEMPLATES[state]
     return render(request, template, status=status)
@@ -114,17 +104,12 @@ def _answer(request, token, reason_request):
     return render(request, "accounting/public/reason_form.html", context)
 
 
-def _not_found(request):
-    # One fixed page, rendered the same way for every token that opens nothing.
-    return _private(render(request, NOT_FOUND_TEMPLATE, status=404))
-
-
 @require_http_methods(["GET", "HEAD", "POST"])
 def reason_answer(request, token: str):
     """The "why did you choose us?" page for one emailed link."""
     reason_request = reason_request_find(token)
     if reason_request is None:
-        return _not_found(request)
+        return link_not_found(request)
     language = reason_request.customer.language
     with translation.override(language):
         try:
@@ -132,6 +117,6 @@ def reason_answer(request, token: str):
         except ReasonRequest.DoesNotExist:  # deleted between the lookup and the answer
             response = None
     if response is None:
-        return _not_found(request)
+        return link_not_found(request)
     response["Content-Language"] = language
-    return _private(response)
+    return private(response)

@@ -39,20 +39,18 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION revenue_quarter_remove() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION revenue_quarter_resum() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    touched bigint[];
 BEGIN
+    -- The customers of the lines removed, and for an UPDATE of the lines as they are now.
+    IF TG_OP = 'UPDATE' THEN
+        touched := ARRAY(SELECT customer_id FROM removed UNION SELECT customer_id FROM added);
+    ELSE
+        touched := ARRAY(SELECT DISTINCT customer_id FROM removed);
+    END IF;
     PERFORM revenue_quarter_rebuild(ARRAY(
-        SELECT DISTINCT COALESCE(c.entity_id, c.id)
-        FROM removed r JOIN accounting_customer c ON c.id = r.customer_id));
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION revenue_quarter_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM revenue_quarter_rebuild(ARRAY(
-        SELECT DISTINCT COALESCE(c.entity_id, c.id)
-        FROM (SELECT customer_id FROM removed UNION SELECT customer_id FROM added) r
-        JOIN accounting_customer c ON c.id = r.customer_id));
+        SELECT DISTINCT COALESCE(entity_id, id) FROM accounting_customer WHERE id = ANY(touched)));
     RETURN NULL;
 END $$;
 
@@ -77,9 +75,9 @@ END $$;
 CREATE TRIGGER revenue_quarter_add AFTER INSERT ON accounting_revenueentry
     REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION revenue_quarter_add();
 CREATE TRIGGER revenue_quarter_remove AFTER DELETE ON accounting_revenueentry
-    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION revenue_quarter_remove();
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION revenue_quarter_resum();
 CREATE TRIGGER revenue_quarter_change AFTER UPDATE ON accounting_revenueentry
-    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION revenue_quarter_change();
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION revenue_quarter_resum();
 CREATE TRIGGER revenue_quarter_clear AFTER TRUNCATE ON accounting_revenueentry
     FOR EACH STATEMENT EXECUTE FUNCTION revenue_quarter_clear();
 CREATE TRIGGER revenue_quarter_regroup AFTER UPDATE ON accounting_customer
@@ -93,8 +91,8 @@ DROP TRIGGER IF EXISTS revenue_quarter_clear ON accounting_revenueentry;
 DROP TRIGGER IF EXISTS revenue_quarter_change ON accounting_revenueentry;
 DROP TRIGGER IF EXISTS revenue_quarter_remove ON accounting_revenueentry;
 DROP TRIGGER IF EXISTS revenue_quarter_add ON accounting_revenueentry;
-DROP FUNCTION IF EXISTS revenue_quarter_regroup(), revenue_quarter_clear(), revenue_quarter_change(),
-    revenue_quarter_remove(), revenue_quarter_add(), revenue_quarter_rebuild(bigint[]);
+DROP FUNCTION IF EXISTS revenue_quarter_regroup(), revenue_quarter_clear(), revenue_quarter_resum(),
+    revenue_quarter_add(), revenue_quarter_rebuild(bigint[]);
 """
 
 REBUILD_ALL = """

@@ -72,6 +72,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from bulk_load import drop_secondary  # bench/ is the script's own folder
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cx_bench_eg"
 VERSION = 2  # bump when the generated data changes shape
@@ -136,35 +138,12 @@ WHERE (p.id * 31 + m * 17) %% 50 = 0 AND (p.gs IS NULL OR m < p.gs OR m >= p.gs 
 """
 
 
-def _secondary(cursor, table: str) -> tuple[list[str], list[str]]:
-    """Statements dropping, then recreating, a table's indexes and constraints other than its key."""
-    cursor.execute(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = %s::regclass AND contype IN ('u', 'f', 'x')", [table])
-    constraints = cursor.fetchall()
-    cursor.execute(
-        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)", [table])
-    indexes = cursor.fetchall()
-    drop = [f'ALTER TABLE {table} DROP CONSTRAINT "{name}"' for name, _ in constraints]
-    drop += [f"DROP INDEX {name}" for name, _ in indexes]
-    create = [definition for _, definition in indexes]
-    create += [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
-    return drop, create
-
-
 def generate(cursor, customers: int, first_year: int) -> dict:
     started = time.perf_counter()
     cursor.execute("SET synchronous_commit = off")
     cursor.execute("SET maintenance_work_mem = '1GB'")
     cursor.execute("SELECT setseed(0.42)")
-    rebuild = []
-    for table in ("accounting_customer", "accounting_revenueentry"):
-        drop, create = _secondary(cursor, table)
-        for statement in drop:
-            cursor.execute(statement)
-        rebuild += create
+    rebuild = drop_secondary(cursor, ("accounting_customer", "accounting_revenueentry"))
     cursor.execute(CUSTOMERS_SQL, {"n": customers})
     cursor.execute("SELECT setval(pg_get_serial_sequence('accounting_customer', 'id'), %s)", [customers])
     cursor.execute("DROP TABLE IF EXISTS bench_plan")

@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from bulk_load import drop_secondary  # bench/ is the script's own folder
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cx_bench_nps"
 SEGMENTS = ("SMB", "Mid-market", "Enterprise", "Consumer")
@@ -116,14 +118,7 @@ def prepare(url: str, responses: int, regenerate: bool) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET jit = off")
         conn.execute("SET maintenance_work_mem = '1GB'")
-        # Secondary indexes and constraints go during the load and come back after: one sort
-        # each instead of millions of random B-tree inserts.
-        rebuild = []
-        for table in ("surveys_invitation", "surveys_response"):
-            drop, create = _secondary(conn, table)
-            for statement in drop:
-                conn.execute(statement)
-            rebuild += create
+        rebuild = drop_secondary(conn, ("surveys_invitation", "surveys_response"))
         for label, sql in (("customers", CUSTOMERS_SQL), ("surveys", SURVEYS_SQL),
                            ("invitations", INVITATIONS_SQL), ("responses", RESPONSES_SQL)):
             t = time.perf_counter()
@@ -136,22 +131,6 @@ def prepare(url: str, responses: int, regenerate: bool) -> None:
         conn.execute("VACUUM ANALYZE")
     print(f"generated {responses:,} responses and {params['invitations']:,} invitations "
           f"in {time.perf_counter() - started:.1f} s")
-
-
-def _secondary(conn, table: str) -> tuple[list[str], list[str]]:
-    """Statements dropping, then recreating, a table's indexes and constraints other than its key."""
-    constraints = conn.execute(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = %s::regclass AND contype IN ('u', 'f', 'x')", [table]).fetchall()
-    indexes = conn.execute(
-        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)", [table]).fetchall()
-    drop = [f'ALTER TABLE {table} DROP CONSTRAINT "{name}"' for name, _ in constraints]
-    drop += [f"DROP INDEX {name}" for name, _ in indexes]
-    create = [definition for _, definition in indexes]
-    create += [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
-    return drop, create
 
 
 def floor(by_segment: bool, start, end) -> dict:

@@ -25,12 +25,12 @@ from django import forms
 from django.conf import settings
 from django.shortcuts import render
 from django.utils import translation
-from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from cxplatform.ratelimits import over_limit
+from cxplatform.token_pages import link_not_found, private
 
 from .models import Invitation
 from .responses import (
@@ -53,7 +53,6 @@ STATE_PAGES = {
     InvitationPageState.USED: ("surveys/public/already_answered.html", 200),
     InvitationPageState.EXPIRED: ("surveys/public/expired.html", 410),
 }
-NOT_FOUND_TEMPLATE = "surveys/public/not_found.html"
 RATE_LIMITED_TEMPLATE = "surveys/public/rate_limited.html"
 
 
@@ -63,16 +62,29 @@ def public_rate(group, request):
     return settings.SURVEY_PUBLIC_RATE or None
 
 
-def public_rate_limit(view):
-    """One per-IP budget for the public token pages, failing open when the cache is down."""
+def invitation_page(view):
+    """`view(request, invitation)` as the public page of one emailed invitation's token.
+
+    The client's budget (SURVEY_PUBLIC_RATE per IP, one for every token page; failing open without
+    the cache) is counted first, before the method check and before the token is even looked up,
+    so guessing tokens is slow. Unknown and malformed tokens get the one "link not found" page; the
+    page speaks the language the email was written in.
+    """
+
+    @require_http_methods(["GET", "HEAD", "POST"])
+    def checked(request, token: str, limited: bool):
+        if limited:
+            return _rate_limited(request)
+        invitation = invitation_find(token)
+        if invitation is None:
+            return link_not_found(request)
+        return _in_language(invitation, lambda: view(request, invitation))
 
     @wraps(view)
-    def limited_view(request, *args, **kwargs):
-        limited = over_limit(request, group=RATE_GROUP, key="ip", rate=public_rate)
-        request.limited = limited or getattr(request, "limited", False)
-        return view(request, *args, **kwargs)
+    def page(request, token: str):
+        return checked(request, token, over_limit(request, group=RATE_GROUP, key="ip", rate=public_rate))
 
-    return limited_view
+    return page
 
 
 class AnswerForm(forms.Form):
@@ -98,25 +110,10 @@ class AnswerForm(forms.Form):
                 del self.fields[name]
 
 
-def _private(response):
-    """Headers for every page whose address holds a token."""
-    add_never_cache_headers(response)  # Cache-Control: ..., no-store, private
-    # same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the form's POST,
-    # which the CSRF check refuses; same-origin still keeps the token from every other site.
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
-def _not_found(request):
-    # One fixed page for every token that opens nothing: it never tells a guesser which it was.
-    return _private(render(request, NOT_FOUND_TEMPLATE, status=404))
-
-
 def _rate_limited(request):
     response = render(request, RATE_LIMITED_TEMPLATE, status=429)
     response["Retry-After"] = "60"
-    return _private(response)
+    return private(response)
 
 
 def _in_language(invitation: Invitation, page):
@@ -125,7 +122,7 @@ def _in_language(invitation: Invitation, page):
     with translation.override(language):
         response = page()
     response["Content-Language"] = language
-    return _private(response)
+    return private(response)
 
 
 def _preselected_score(request) -> int | None:
@@ -169,7 +166,9 @@ def _thanks_page(request, invitation: Invitation, response):
     return render(request, "surveys/public/thanks.html", context)
 
 
-def _answer(request, invitation: Invitation):
+@invitation_page
+def survey_answer(request, invitation: Invitation):
+    """The NPS question for one emailed invitation."""
     state = invitation_state(invitation)
     if state in STATE_PAGES:
         template, status = STATE_PAGES[state]
@@ -194,37 +193,15 @@ def _answer(request, invitation: Invitation):
     return _thanks_page(request, invitation, response)
 
 
-@public_rate_limit
-@require_http_methods(["GET", "HEAD", "POST"])
-def survey_answer(request, token: str):
-    """The NPS question for one emailed invitation."""
-    if request.limited:
-        return _rate_limited(request)
-    invitation = invitation_find(token)
-    if invitation is None:
-        return _not_found(request)
-    return _in_language(invitation, lambda: _answer(request, invitation))
-
-
-def _unsubscribe(request, invitation: Invitation):
-    if request.method != "POST":
-        return render(request, "surveys/public/unsubscribe.html", {"survey": invitation.survey})
-    invitation_unsubscribe(invitation=invitation)
-    return render(request, "surveys/public/unsubscribed.html", {"survey": invitation.survey})
-
-
 # CSRF-exempt on purpose, and only this view: RFC 8058 one-click unsubscribes arrive as a POST
 # of "List-Unsubscribe=One-Click" from the mail provider, with no cookie and no CSRF token. The
 # unguessable token in the path is the credential, and the only thing a forged POST could do is
 # opt that one customer out of surveys, which is what the link's holder may do anyway.
 @csrf_exempt
-@public_rate_limit
-@require_http_methods(["GET", "HEAD", "POST"])
-def survey_unsubscribe(request, token: str):
+@invitation_page
+def survey_unsubscribe(request, invitation: Invitation):
     """Opt out of every survey: GET confirms, POST (a form or a one-click client) acts."""
-    if request.limited:
-        return _rate_limited(request)
-    invitation = invitation_find(token)
-    if invitation is None:
-        return _not_found(request)
-    return _in_language(invitation, lambda: _unsubscribe(request, invitation))
+    if request.method != "POST":
+        return render(request, "surveys/public/unsubscribe.html", {"survey": invitation.survey})
+    invitation_unsubscribe(invitation=invitation)
+    return render(request, "surveys/public/unsubscribed.html", {"survey": invitation.survey})

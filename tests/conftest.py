@@ -75,3 +75,13 @@ def _eager_celery(settings):
 @pytest.fixture(autouse=True)
 def _locmem_email(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def eager_retries():
+    """Eager Celery runs a task's retries inline only when it does not propagate their errors."""
+    from cxplatform.celery import app
+
+    app.conf.task_eager_propagates = False
+    yield
+    app.conf.task_eager_propagates = True

@@ -132,6 +132,22 @@ def test_removing_lines_sums_the_entities_again(group):
     assert rollup()[(acme.pk, dt.date(2025, 1, 1))] == (Decimal("100.00"), 1)
 
 
+def test_a_line_changed_in_place_is_summed_again_where_it_was_and_where_it_is(group):
+    # The application never updates the ledger; a hand-made fix in SQL must still keep the sums.
+    acme, _, solo = group
+    line = pay(acme, "2025-01-10", "100.00")
+    pay(solo, "2025-01-30", "5.00")
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE accounting_revenueentry SET customer_id = %s, date = %s WHERE id = %s",
+                       [solo.pk, dt.date(2025, 4, 2), line.pk])
+
+    assert rollup() == expected() == {
+        (solo.pk, dt.date(2025, 1, 1)): (Decimal("5.00"), 1),
+        (solo.pk, dt.date(2025, 4, 1)): (Decimal("100.00"), 1),
+    }
+
+
 def test_the_demo_reset_leaves_no_demo_revenue_in_the_rollup(db):
     keep = CustomerFactory(external_id="REAL")
     pay(keep, "2025-01-10", "9.00")

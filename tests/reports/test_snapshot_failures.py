@@ -20,15 +20,6 @@ ERROR = "server closed the connection unexpectedly"
 
 
 @pytest.fixture
-def eager_retries():
-    """Eager Celery runs retries inline only when it does not propagate errors."""
-    conf = compute_snapshot.app.conf
-    conf.task_eager_propagates = False
-    yield
-    conf.task_eager_propagates = True
-
-
-@pytest.fixture
 def failed_snapshot(eager_retries):
     customer = CustomerFactory()
     RevenueEntryFactory(customer=customer, date=dt.date(2024, 3, 1), amount=Decimal("100.00"))

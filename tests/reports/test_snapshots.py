@@ -185,15 +185,6 @@ def test_a_failing_compute_marks_it_failed_and_raises(computed, request_snapshot
     assert computed.figures["revenue"] == "130.00"  # the last good figures stay
 
 
-@pytest.fixture
-def eager_retries():
-    """Eager Celery runs retries inline only when it does not propagate errors."""
-    conf = compute_snapshot.app.conf
-    conf.task_eager_propagates = False
-    yield
-    conf.task_eager_propagates = True
-
-
 def test_a_transient_database_error_is_retried_then_left_failed(computed, eager_retries):
     ReportSnapshot.objects.filter(pk=computed.pk).update(status=SnapshotStatus.PENDING)
     failing = mock.Mock(side_effect=OperationalError("server closed the connection"))

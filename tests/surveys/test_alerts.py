@@ -9,7 +9,6 @@ from unittest import mock
 import pytest
 from celery.exceptions import Retry
 from django.core import mail
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
@@ -25,7 +24,7 @@ from surveys.alerts import (
 from surveys.models import Response
 from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 
 class Hook:
@@ -59,12 +58,6 @@ def hook():
     receiver = Hook()
     yield receiver
     receiver.close()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(settings):
-    settings.SURVEY_PUBLIC_RATE = "1000/m"
-    cache.clear()
 
 
 @pytest.fixture
@@ -147,16 +140,6 @@ def test_an_anonymous_survey_never_names_the_customer(client, owner, hook, djang
     for identity in ("Dana Doe", "C-77", "dana@customer.example.com", "ORDER-1"):
         assert identity not in message.body
         assert identity not in message.alternatives[0][0]
-
-
-@pytest.fixture
-def eager_retries():
-    """Eager Celery re-raises Retry from the nested attempts unless propagation is off."""
-    from cxplatform.celery import app
-
-    app.conf.task_eager_propagates = False
-    yield
-    app.conf.task_eager_propagates = True
 
 
 def test_a_transient_webhook_failure_is_retried_without_a_second_email(owner, eager_retries):

@@ -5,7 +5,6 @@ import re
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -13,18 +12,14 @@ from django.utils import timezone
 from surveys.models import InvitationState, Response
 from tests.factories import CustomerFactory, InvitationFactory, SurveyFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 QUESTION = "How likely are you to recommend Example Co to a friend or colleague?"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits(settings):
+def _company(settings):
     settings.COMPANY_NAME = "Example Co"
-    settings.SURVEY_PUBLIC_RATE = "1000/m"
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

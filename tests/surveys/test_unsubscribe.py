@@ -1,22 +1,13 @@
 """The public unsubscribe page, /s/<token>/unsubscribe/, and RFC 8058 one-click POSTs."""
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
 from surveys.models import InvitationState
 from tests.factories import CustomerFactory, InvitationFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(settings):
-    settings.SURVEY_PUBLIC_RATE = "1000/m"
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 
 @pytest.fixture
