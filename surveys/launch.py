@@ -44,6 +44,7 @@ from .models import (
     new_token_salt,
     token_from_salt,
 )
+from .selectors import launch_progress
 
 BULK_BATCH = 1000
 
@@ -188,14 +189,11 @@ def _activate(survey: Survey, now) -> None:
 
 def launch_counts(launch: Launch) -> dict:
     """Audience, queued and suppressed by reason: what the command and the UI report."""
-    invitations = launch.invitations.all()
-    suppressed = {reason: 0 for reason in SuppressionReason.values}
-    for reason in invitations.filter(state=InvitationState.SUPPRESSED).values_list("suppression_reason", flat=True):
-        suppressed[reason] += 1
+    progress = launch_progress(launch)
     return {
         "audience": launch.audience_size,
-        "queued": invitations.exclude(state=InvitationState.SUPPRESSED).count(),
-        "suppressed": suppressed,
+        "queued": progress.audience - progress.suppressed,
+        "suppressed": {reason: getattr(progress, reason) for reason in SuppressionReason.values},
     }
 
 

@@ -123,6 +123,11 @@ def survey_progress(survey: Survey) -> Progress:
     return Progress(**Invitation.objects.filter(survey=survey).aggregate(**_progress_counts()))
 
 
+def launch_progress(launch: Launch) -> Progress:
+    """The same counts over one launch's invitations."""
+    return Progress(**launch.invitations.aggregate(**_progress_counts()))
+
+
 def survey_list() -> QuerySet:
     """Surveys with their progress counts (one GROUP BY) and last launch (a subquery)."""
     last_launch = Launch.objects.filter(survey=OuterRef("pk")).order_by("-launched_at").values("launched_at")[:1]
