@@ -67,8 +67,8 @@ def test_no_page_breaks_the_policy(live_server, chromium_browser, reseeded):
     public = context.new_page()
     problems = _watch(public)
     public.goto(f"{base}/s/{answer.token}/?score=8")
-    public.click("button[type=submit]")
-    public.wait_for_load_state()
+    with public.expect_navigation():
+        public.click("button[type=submit]")
     assert "Thank you" in public.content()
     assert problems == [], problems
     context.close()

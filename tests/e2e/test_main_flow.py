@@ -57,8 +57,8 @@ def _upload(page, base, kind, path):
     page.goto(f"{base}/imports/")
     page.select_option("select[name=kind]", kind)
     page.set_input_files("input[name=file]", path)
-    page.click("form.stacked button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the result page, not the form still shown
+        page.click("form.stacked button[type=submit]")
     assert "Succeeded" in page.content() or "succeeded" in page.content(), page.content()[:2000]
 
 
@@ -91,8 +91,8 @@ def test_staff_imports_launches_and_a_customer_answers_on_a_phone(
     page.wait_for_url(re.compile(r".*/surveys/\d+/$"))
     shots("survey-created", page)
     page.check("input[name=confirm]")
-    page.click("text=Launch survey")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("text=Launch survey")
     shots("survey-launched", page)
 
     invitations = [message for message in mail.outbox if "customer" in message.to[0]]
@@ -120,8 +120,11 @@ def test_staff_imports_launches_and_a_customer_answers_on_a_phone(
     mobile.keyboard.type("Fast and friendly")
     shots("answer-filled", mobile)
     mobile.locator("button[type=submit]").focus()
-    mobile.keyboard.press("Enter")
-    mobile.wait_for_load_state()
+    # Wait for the thank-you page itself: right after the key press the old page is still loaded,
+    # and a screenshot taken while the form's navigation starts can hang.
+    with mobile.expect_navigation():
+        mobile.keyboard.press("Enter")
+    mobile.wait_for_selector("h1:has-text('Thank you')")
     shots("answer-thanks", mobile)
     response = Response.objects.get()
     assert (response.score, response.reason) == (10, "Fast and friendly")
