@@ -6,6 +6,8 @@ shows them read-only to everybody, superusers included. Writes that have a servi
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -44,6 +46,31 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class DeclaredFiltersChangeList(ChangeList):
+    """A change list that refuses URL lookups its declared filters do not consume."""
+
+    def get_filters(self, request):
+        filters = super().get_filters(request)
+        remaining = set(filters[2])  # what no declared filter took from the query string
+        if self.date_hierarchy:
+            remaining -= {f"{self.date_hierarchy}__gte", f"{self.date_hierarchy}__lt"}
+        if remaining:
+            raise DisallowedModelAdminLookup(f"Filtering by {', '.join(sorted(remaining))} not allowed")
+        return filters
+
+
+class DeclaredFiltersOnlyMixin:
+    """The list narrows by its own filters, its search and its date drill-down, nothing else.
+
+    Django's admin otherwise takes a lookup on any of the model's own fields from the URL
+    (?responded_at__isnull=0, ?response=7, ?responses=7), which would single out who answered an
+    anonymous survey (SPEC §1: admins included).
+    """
+
+    def get_changelist(self, request, **kwargs):
+        return DeclaredFiltersChangeList
 
 
 def category_in_use(category: ReasonCategory) -> bool:
@@ -123,7 +150,7 @@ class CustomerAdminForm(forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
     form = CustomerAdminForm
     list_display = [
         "external_id", "name", "email", "segment", "language", "acquired_on", "reason",

@@ -3,6 +3,8 @@
 Launches, invitations and responses are records: read-only here, superusers included. For an
 anonymous survey the admin hides the same things as the staff UI and the API: a response shows no
 customer or invitation (nor does its history), and an invitation never says whether it was answered.
+Their lists (and the customers') take no URL lookup beyond their declared filters, which would
+otherwise tell answered invitations apart or lead from a response to its customer.
 """
 
 from django.contrib import admin
@@ -10,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounting.admin import ReadOnlyAdminMixin
+from accounting.admin import DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin
 
 from .models import DELIVERED_STATES, Invitation, InvitationState, Launch, Response, SuppressedAddress, Survey
 from .selectors import DELIVERED_LABEL, invitation_state_shown
@@ -74,7 +76,7 @@ ANSWER_REVEALING = {"reminder_claimed_at", "reminder_sent_at", "responded_at"}
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class InvitationAdmin(DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The token's salt and hash are never shown: with the salt and the secret key one has the link."""
 
     list_display = ["id", "survey", "customer", "state_shown", "suppression_reason", "touchpoint", "reference",
@@ -122,7 +124,7 @@ class AnonymityFilter(admin.SimpleListFilter):
 
 
 @admin.register(Response)
-class ResponseAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class ResponseAdmin(DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin, SimpleHistoryAdmin):
     """Searchable by the answer's text only: a search by customer would single out an anonymous answer."""
 
     list_display = ["id", "survey", "score", "category", "customer_shown", "touchpoint", "segment", "source",

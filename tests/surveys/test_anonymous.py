@@ -143,3 +143,45 @@ def test_the_admin_invitations_do_not_say_which_one_was_answered(client_as, surv
     assert answered.context["cl"].result_count == 0
     assert change.status_code == 200
     assert "Responded at" not in change.content.decode()
+
+
+# Django's admin takes a lookup on any of a model's own fields from the URL unless told otherwise:
+# each of these would pick out the invitation answered, or the customer behind an answer.
+@pytest.mark.parametrize("admin_list, lookup", [
+    ("surveys_invitation", {"state__exact": "responded"}),
+    ("surveys_invitation", {"responded_at__isnull": "0"}),
+    ("surveys_invitation", {"reminder_sent_at__isnull": "1"}),
+    ("surveys_invitation", {"response__isnull": "0"}),
+    ("surveys_invitation", {"response": "{answer}"}),
+    ("surveys_response", {"customer": "{customer}"}),
+    ("surveys_response", {"customer__id__exact": "{customer}"}),
+    ("surveys_response", {"invitation": "{invitation}"}),
+    ("accounting_customer", {"responses": "{answer}"}),
+    ("accounting_customer", {"responses__isnull": "0"}),
+])
+def test_the_admin_lists_refuse_url_lookups_that_would_unmask_an_answer(client_as, survey, answer, admin_list,
+                                                                       lookup):
+    ids = {"answer": answer.pk, "customer": answer.customer_id, "invitation": answer.invitation_id}
+    query = {key: value.format(**ids) for key, value in lookup.items()}
+
+    listing = client_as("admin").get(reverse(f"admin:{admin_list}_changelist"), query)
+
+    assert listing.status_code == 400
+    _assert_hidden(listing.content.decode())
+
+
+@pytest.mark.parametrize("admin_list, query", [
+    ("surveys_invitation", {"survey__id__exact": "{survey}", "state": "delivered", "created_at__year": "{year}"}),
+    ("surveys_invitation", {"suppression_reason__exact": "throttled", "survey__kind__exact": "relationship"}),
+    ("surveys_response", {"category__exact": "detractor", "anonymous": "yes", "survey__id__exact": "{survey}"}),
+    ("surveys_response", {"answered_at__year": "{year}", "q": "manager"}),
+    ("accounting_customer", {"segment": "smb", "reason__kind__exact": "earned", "survey_opt_out__exact": "0"}),
+])
+def test_the_admin_lists_keep_their_declared_filters(client_as, survey, answer, admin_list, query):
+    ids = {"survey": survey.pk, "year": answer.answered_at.year}
+    query = {key: value.format(**ids) for key, value in query.items()}
+
+    listing = client_as("admin").get(reverse(f"admin:{admin_list}_changelist"), query)
+
+    assert listing.status_code == 200
+    assert "?e=1" not in listing.get("Location", "")
