@@ -38,6 +38,7 @@ class ReportSnapshotAdmin(admin.ModelAdmin):
         "stale",
         "fingerprint_display",
         "figures_display",
+        "restated_from_display",
         "created_at",
         "updated_at",
     ]
@@ -94,6 +95,10 @@ class ReportSnapshotAdmin(admin.ModelAdmin):
     @admin.display(description="figures")
     def figures_display(self, obj):
         return _pretty_json(obj.figures)
+
+    @admin.display(description="restated from")
+    def restated_from_display(self, obj):
+        return _pretty_json(obj.restated_from)
 
 
 def _stale_or_unknown(snapshot: ReportSnapshot, current: dict) -> bool | None:

@@ -14,6 +14,9 @@
     `updated_at`, would miss two answers swapping categories, and `updated_at` is not touched by
     the imports' bulk updates; the weighted sum catches both and stays an integer far below 2^63.
 
+It also records the classification itself, each category's slug and class, so a snapshot says
+which classes its figures used (SPEC §2) and a restatement shows what changed.
+
 What it does not see: a customer moving segment (the nightly recompute refreshes those), and
 changes that cancel out exactly in a weighted sum (a coincidence, not a pattern an edit makes).
 """
@@ -40,7 +43,7 @@ def ledger_fingerprint() -> dict:
     return {
         "ledger_rows": rows,
         "ledger_sum": str(total),
-        "classification_version": classification_version(),
+        **classification(),
     }
 
 
@@ -95,11 +98,19 @@ def _ledger_totals() -> tuple[int, Decimal]:
     return row["rows"], total.quantize(CENT)
 
 
-def classification_version() -> str:
-    categories = list(ReasonCategory.objects.order_by("id").values_list("id", "kind", "is_active"))
+def classification() -> dict:
+    """The classification's version, and each category's class by slug (what "earned" meant)."""
+    categories = list(ReasonCategory.objects.order_by("id").values_list("id", "slug", "kind", "is_active"))
     latest_history = ReasonCategory.history.aggregate(latest=Max("history_id"))["latest"]
-    state = {"categories": categories, "history": latest_history, "customers": _customer_checksums()}
-    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:20]
+    state = {
+        "categories": [(pk, kind, active) for pk, _slug, kind, active in categories],
+        "history": latest_history,
+        "customers": _customer_checksums(),
+    }
+    return {
+        "classification_version": hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:20],
+        "classification": {slug: kind for _pk, slug, kind, _active in sorted(categories, key=lambda c: c[1])},
+    }
 
 
 def _customer_checksums() -> dict:

@@ -43,6 +43,8 @@ class ReportSnapshot(models.Model):
     One row per parameter set: a recompute updates it in place, so repeated requests never
     double. `figures` and `fingerprint` are the last successful computation's, kept while a
     recompute runs or after it fails; `status` and `error` say how the latest request went.
+    A recompute under a changed reason classification is a restatement: the figures it replaced
+    are kept in `restated_from` (SPEC §2), until the next restatement.
     """
 
     kind = models.CharField(max_length=30, choices=SnapshotKind.choices)
@@ -53,6 +55,12 @@ class ReportSnapshot(models.Model):
     figures = models.JSONField(default=dict, blank=True)
     fingerprint = models.JSONField(
         default=dict, blank=True, help_text="Ledger row count and sum, classification version."
+    )
+    restated_from = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The figures a recompute replaced because the reason classification had changed: "
+        "their fingerprint (with the classification they used) and when they were computed.",
     )
     status = models.CharField(max_length=10, choices=SnapshotStatus.choices, default=SnapshotStatus.PENDING)
     error = models.TextField(blank=True)

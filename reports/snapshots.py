@@ -107,9 +107,11 @@ def snapshot_compute(*, snapshot_id: int) -> ReportSnapshot | None:
     except Exception as exc:
         _mark_failed(snapshot_id, claimed_at, exc)
         raise
+    restatement = _restatement(snapshot, fingerprint)
     stored = _mine(snapshot_id, claimed_at).update(
         figures=figures,
         fingerprint=fingerprint,
+        **({"restated_from": restatement} if restatement else {}),
         status=SnapshotStatus.DONE,
         error="",
         computed_at=timezone.now(),
@@ -120,6 +122,21 @@ def snapshot_compute(*, snapshot_id: int) -> ReportSnapshot | None:
         return None
     snapshot.refresh_from_db()
     return snapshot
+
+
+def _restatement(snapshot: ReportSnapshot, fingerprint: dict) -> dict | None:
+    """The figures being replaced, when the reason classification changed since they were computed."""
+    if snapshot.kind != SnapshotKind.EARNED_GROWTH:
+        return None  # NPS does not depend on the classification
+    before = snapshot.fingerprint.get("classification_version")
+    if not snapshot.figures or before is None or before == fingerprint["classification_version"]:
+        return None
+    return {
+        "figures": snapshot.figures,
+        "fingerprint": snapshot.fingerprint,
+        "computed_at": snapshot.computed_at.isoformat() if snapshot.computed_at else None,
+        "restated_at": timezone.now().isoformat(),
+    }
 
 
 def _claim(snapshot_id: int):

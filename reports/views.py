@@ -135,6 +135,7 @@ def earned_growth(request):
         "trend": trend,
         "segments": segment_rows,
         "known_reason": _known_reason(dashboard.current),
+        "restatement": _restatement(dashboard.current),
         "reactivated": dashboard.current.money("reactivated_revenue"),
         "bridge_floor": bridge_axis_floor(bridge) if bridge else None,
         "csv_query": urlencode(params.query() | {"format": "csv"}),
@@ -283,6 +284,25 @@ def _known_reason(item: selectors.PeriodFigures) -> dict | None:
         return None
     share = item.rate("known_reason_share")
     return {"unknown_share": percent(1 - share), "unknown_revenue": item.money("unknown_new_revenue")}
+
+
+def _restatement(item: selectors.PeriodFigures) -> dict | None:
+    """The figures a change of reason classification replaced: when, and the rate they gave."""
+    restated = item.snapshot.restated_from if item.snapshot is not None else None
+    if not restated:
+        return None
+    was = restated["figures"].get("earned_growth_rate")
+    changed = sorted(
+        slug
+        for slug, kind in item.snapshot.fingerprint.get("classification", {}).items()
+        if restated["fingerprint"].get("classification", {}).get(slug) != kind
+    )
+    return {
+        "restated_at": restated["restated_at"][:10],
+        "computed_at": (restated["computed_at"] or "")[:10],
+        "was": percent(None if was is None else Decimal(was)),
+        "changed": changed,
+    }
 
 
 TREND_KEYS = ("nrr", "enc", "earned_growth_rate")

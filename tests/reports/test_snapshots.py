@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from decimal import Decimal as D
 from unittest import mock
 
 import pytest
@@ -156,6 +157,51 @@ def test_an_unrelated_change_leaves_it_fresh(computed):
     customer.save()
 
     assert not snapshot_is_stale(computed)
+
+
+# --- restatement (SPEC §2: reports record the classification they used) -----------------------------
+
+
+def test_the_fingerprint_records_the_class_of_each_category(computed):
+    assert computed.fingerprint["classification"]["promotion"] == "bought"
+    assert computed.fingerprint["classification"]["recommendation"] == "earned"
+    assert computed.restated_from == {}
+
+
+def test_a_recompute_after_a_reclassification_keeps_the_figures_it_restates(computed, request_snapshot):
+    category = reason("promotion")
+    category.kind = "earned"
+    category.save()
+
+    restated = request_snapshot(period="2025")
+
+    assert D(restated.figures["earned_growth_rate"]) == D("0.30")  # the promotion's 20 now earned
+    before = restated.restated_from
+    assert D(before["figures"]["earned_growth_rate"]) == D("0.10")
+    assert before["fingerprint"]["classification"]["promotion"] == "bought"
+    assert before["computed_at"] == computed.computed_at.isoformat()
+    assert restated.fingerprint["classification"]["promotion"] == "earned"
+
+
+def test_a_recompute_under_the_same_classification_restates_nothing(computed, request_snapshot):
+    pay(Customer.objects.first(), "2025-12-01", "10.00")
+
+    recomputed = request_snapshot(period="2025")
+
+    assert recomputed.figures != computed.figures
+    assert recomputed.restated_from == {}
+
+
+def test_the_dashboard_says_what_a_restatement_changed(computed, request_snapshot, client_as):
+    category = reason("promotion")
+    category.kind = "earned"
+    category.save()
+    request_snapshot(period="2025")
+
+    page = client_as("viewer").get(reverse("reports:earned-growth"), {"period": "2025"}).content.decode()
+
+    assert "after the reason classification changed (promotion)" in page
+    assert "the earned growth rate was 10.0%" in page
 
 
 def test_a_snapshot_never_computed_is_not_fresh(db):
