@@ -28,6 +28,7 @@ from .services import (
     customer_map_other_reason,
     customer_set_reason,
     customers_refresh_entities,
+    reason_assignment_error,
     reason_request_state,
 )
 
@@ -130,6 +131,14 @@ class CustomerAdminForm(forms.ModelForm):
             "external_id", "name", "email", "language", "segment", "acquired_on", "reason",
             "reason_text", "referred_by", "acquisition_cost", "parent", "survey_opt_out",
         ]
+
+    def clean_reason(self):
+        reason = self.cleaned_data.get("reason")
+        if reason is not None:
+            error = reason_assignment_error(reason=reason, current_reason_id=self.instance.reason_id)
+            if error is not None:
+                raise forms.ValidationError(error)
+        return reason
 
     def clean_parent(self):
         parent, seen = self.cleaned_data.get("parent"), set()

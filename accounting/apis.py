@@ -286,7 +286,8 @@ class CustomerSerializer(serializers.ModelSerializer):
         slug_field="slug",
         queryset=ReasonCategory.objects.all(),
         required=False,
-        help_text="Slug of the acquisition reason category; 'other' needs reason_text; reads null when unknown.",
+        help_text="Slug of an active acquisition reason category ('other' needs reason_text); a"
+        " customer's own, since deactivated category may be sent back unchanged; reads null when unknown.",
     )
     reason_mapped_to = serializers.SlugRelatedField(
         slug_field="slug", read_only=True, allow_null=True, help_text="An admin's mapping of an 'other' answer."
@@ -325,6 +326,13 @@ class CustomerSerializer(serializers.ModelSerializer):
             node = node.parent
         raise serializers.ValidationError("The parent chain is too deep.")
 
+    def validate_reason(self, reason):
+        current = self.instance.reason_id if self.instance is not None else None
+        error = services.reason_assignment_error(reason=reason, current_reason_id=current)
+        if error is not None:
+            raise serializers.ValidationError(error)
+        return reason
+
     def validate_referred_by(self, referrer):
         if referrer is not None and self.instance is not None and referrer.pk == self.instance.pk:
             raise serializers.ValidationError("A customer cannot refer itself.")
@@ -358,7 +366,11 @@ class CustomerSerializer(serializers.ModelSerializer):
 
 
 class CustomerReasonSerializer(serializers.Serializer):
-    reason = SlugRelatedField(slug_field="slug", queryset=ReasonCategory.objects.all())
+    # Any category is found, so that an inactive one gets the service's own 400 naming `reason`.
+    reason = SlugRelatedField(
+        slug_field="slug", queryset=ReasonCategory.objects.all(),
+        help_text="Slug of an active category; the customer's current one is also accepted.",
+    )
     reason_text = serializers.CharField(required=False, allow_blank=True, default="")
 
 

@@ -44,10 +44,25 @@ def customers_refresh_entities() -> int:
     return len(changed)
 
 
+def reason_assignment_error(*, reason: ReasonCategory, current_reason_id: int | None) -> str | None:
+    """Why `reason` may not be given to a customer whose reason is `current_reason_id`, or None.
+
+    A new answer is a choice of active categories (SPEC §2). A customer keeps a category retired
+    after it was given, so sending the reason it already has again (an old CRM export imported
+    once more, an API client echoing what it read) is no error.
+    """
+    if reason.is_active or reason.pk == current_reason_id:
+        return None
+    return f"'{reason.slug}' is an inactive reason category; choose an active one."
+
+
 def customer_set_reason(
     *, customer: Customer, reason: ReasonCategory, text: str = "", source: str
 ) -> Customer:
     """Record the acquisition reason. "Other" needs its free text; the text is kept as given."""
+    error = reason_assignment_error(reason=reason, current_reason_id=customer.reason_id)
+    if error is not None:
+        raise ValidationError({"reason": error})
     if reason.slug == ReasonCategory.OTHER_SLUG and not text.strip():
         raise ValidationError({"reason_text": "Please say what the other reason is."})
     customer.reason = reason

@@ -55,13 +55,16 @@ def text(value: str, max_length: int, *, required: bool = False) -> str:
     return value
 
 
-def email(value: str) -> str:
+def email(value: str, max_length: int) -> str:
+    """`max_length` is the model field's: validate_email alone lets through 320 characters."""
     if not value:
         return ""
     try:
         validate_email(value)
     except ValidationError:
         raise CellError(f"'{value}' is not a valid email address") from None
+    if len(value) > max_length:
+        raise CellError(f"an email address has at most {max_length} characters (found {len(value)})")
     return value
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from ..models import Customer, ReasonCategory
-from ..services import customers_refresh_entities
+from ..services import customers_refresh_entities, reason_assignment_error
 from . import cells
 from .columns import CUSTOMER_COLUMNS
 from .ledger import Counts
@@ -21,18 +21,22 @@ from .source import RowSource
 
 WRITE_BATCH = 1000
 LOOKUP_CHUNK = 5000
+EMAIL_MAX_LENGTH = Customer._meta.get_field("email").max_length
+
 
 # column -> (parser, model field); parsers turn a non-empty cell into the model's value.
 def _parsers(reasons: dict[str, ReasonCategory]):
+    active = ", ".join(slug for slug, category in reasons.items() if category.is_active)
+
     def reason(value):
         category = reasons.get(value)
         if category is None:
-            raise CellError(f"unknown reason '{value}'; use one of {', '.join(reasons)}")
-        return category.id
+            raise CellError(f"unknown reason '{value}'; use one of {active}")
+        return category.id  # an inactive one is judged later, against the customer's current reason
 
     return {
         "name": lambda v: cells.text(v, 200),
-        "email": cells.email,
+        "email": lambda v: cells.email(v, EMAIL_MAX_LENGTH),
         "acquired_on": lambda v: dt.date.fromisoformat(cells.iso_date(v)),
         "reason": reason,
         "reason_text": lambda v: cells.text(v, 5000),
@@ -78,6 +82,7 @@ def import_customers(source: RowSource, problems: Problems, batch_id: int) -> Co
                 problems.add(number, column, str(exc))
         parsed[external_id] = (number, clean)
 
+    _check_inactive_reasons(parsed, reasons, problems)
     ids = _existing_ids(parsed.keys() | {c[r] for _, c in parsed.values() for r in REFERENCES if r in c})
     _check_references(parsed, ids, problems)
     if not problems:
@@ -95,6 +100,21 @@ def _existing_ids(external_ids) -> dict[str, int]:
         chunk = external_ids[start : start + LOOKUP_CHUNK]
         found.update(Customer.objects.filter(external_id__in=chunk).values_list("external_id", "id"))
     return found
+
+
+def _check_inactive_reasons(parsed, reasons: dict[str, ReasonCategory], problems: Problems) -> None:
+    """An inactive category may only stay on a customer who has it already (see the service)."""
+    inactive = {c.id: c for c in reasons.values() if not c.is_active}
+    given = {eid: clean["reason"] for eid, (_, clean) in parsed.items() if clean.get("reason") in inactive}
+    keys = list(given)
+    current: dict[str, int | None] = {}
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        chunk = keys[start : start + LOOKUP_CHUNK]
+        current.update(Customer.objects.filter(external_id__in=chunk).values_list("external_id", "reason_id"))
+    for external_id, reason_id in given.items():
+        error = reason_assignment_error(reason=inactive[reason_id], current_reason_id=current.get(external_id))
+        if error is not None:
+            problems.add(parsed[external_id][0], "reason", error)
 
 
 def _check_references(parsed, ids, problems: Problems) -> None:

@@ -16,6 +16,12 @@ from .source import RowSource, csv_rows, record_rows
 logger = logging.getLogger(__name__)
 ERROR_BATCH = 5000
 
+# Kinds whose file, once imported, can be skipped when it comes again unchanged: ledger lines are
+# immutable and deduplicated by external_ref, so applying the file again would add nothing.
+# Customers are mutable records (SPEC §7: a known external_id is updated), so their files are
+# always applied: re-importing an old file restores its values after later edits.
+SKIP_IDENTICAL = frozenset({ImportKind.REVENUE, ImportKind.COSTS})
+
 
 class Rejected(Exception):
     """Raised inside the transaction to undo every write of a file with problems."""
@@ -86,7 +92,7 @@ def _start(kind, source, filename, user, sha256) -> ImportBatch:
 
 
 def _identical_success(batch: ImportBatch) -> ImportBatch | None:
-    if not batch.sha256:
+    if not batch.sha256 or batch.kind not in SKIP_IDENTICAL:
         return None
     return (
         ImportBatch.objects.filter(

@@ -317,6 +317,31 @@ def test_it_refuses_a_parent_cycle(admin_client):
     assert parent.parent_id is None
 
 
+def test_it_refuses_an_inactive_reason_unless_the_customer_has_it_already(admin_client):
+    retired = reason("advertising")
+    retired.is_active = False
+    retired.save()
+    newcomer = CustomerFactory(reason=reason("recommendation"))
+    veteran = CustomerFactory(reason=retired)
+
+    refused = admin_client.post(
+        url(Customer, "change", newcomer.pk),
+        {"external_id": newcomer.external_id, "language": "en", "reason": retired.pk},
+    )
+    kept = admin_client.post(
+        url(Customer, "change", veteran.pk),
+        {"external_id": veteran.external_id, "language": "en", "reason": retired.pk, "name": "Renamed"},
+    )
+
+    assert refused.status_code == 200
+    assert "inactive reason category" in str(refused.context["adminform"].form.errors)
+    newcomer.refresh_from_db()
+    assert newcomer.reason == reason("recommendation")
+    assert kept.status_code == 302
+    veteran.refresh_from_db()
+    assert (veteran.name, veteran.reason) == ("Renamed", retired)
+
+
 def test_an_import_page_lists_the_first_errors_and_links_to_all_of_them(admin_client):
     batch = ImportBatch.objects.create(kind="revenue", source="api", status="rejected")
     ImportRowError.objects.bulk_create(

@@ -30,6 +30,15 @@ def api(api_client_as):
     return api_client_as("analyst")
 
 
+@pytest.fixture
+def retired(db):
+    """A default category deactivated since some customers were given it."""
+    category = reason("advertising")
+    category.is_active = False
+    category.save(update_fields=["is_active"])
+    return category
+
+
 def listed(response) -> list[str]:
     assert response.status_code == 200, response.content
     return [c["external_id"] for c in response.json()["results"]]
@@ -251,6 +260,35 @@ def test_patching_the_reason_records_where_it_came_from(api):
     )
 
 
+def test_a_new_customer_with_an_inactive_reason_is_a_400_and_nothing_is_created(api, retired):
+    response = api.post(LIST_URL, {"external_id": "N", "reason": "advertising"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["reason"] == ["'advertising' is an inactive reason category; choose an active one."]
+    assert not Customer.objects.filter(external_id="N").exists()
+
+
+def test_patching_in_an_inactive_reason_is_a_400_and_changes_nothing(api, retired):
+    customer = CustomerFactory(name="Old", reason=reason("promotion"))
+
+    response = api.patch(detail_url(customer), {"name": "New", "reason": "advertising"}, format="json")
+
+    assert response.status_code == 400
+    assert "reason" in response.json()
+    customer.refresh_from_db()
+    assert (customer.name, customer.reason.slug) == ("Old", "promotion")
+
+
+def test_patching_back_the_inactive_reason_a_customer_has_is_accepted(api, retired):
+    customer = CustomerFactory(name="Old", reason=retired)
+
+    response = api.patch(detail_url(customer), {"name": "New", "reason": "advertising"}, format="json")
+
+    assert response.status_code == 200, response.content
+    customer.refresh_from_db()
+    assert (customer.name, customer.reason) == ("New", retired)
+
+
 def test_patching_other_fields_keeps_the_reason(api):
     customer = CustomerFactory(reason=reason("advertising"), reason_source="email")
 
@@ -314,6 +352,27 @@ def test_the_reason_endpoint_refuses_an_unknown_category(api):
     assert "reason" in response.json()
 
 
+def test_the_reason_endpoint_refuses_an_inactive_category(api, retired):
+    customer = CustomerFactory(reason=reason("promotion"))
+
+    response = api.post(reason_url(customer), {"reason": "advertising"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["reason"] == ["'advertising' is an inactive reason category; choose an active one."]
+    customer.refresh_from_db()
+    assert customer.reason.slug == "promotion"
+
+
+def test_the_reason_endpoint_accepts_the_inactive_category_the_customer_has(api, retired):
+    customer = CustomerFactory(reason=retired, reason_source="import")
+
+    response = api.post(reason_url(customer), {"reason": "advertising"}, format="json")
+
+    assert response.status_code == 200, response.content
+    customer.refresh_from_db()
+    assert (customer.reason, customer.reason_source) == (retired, "api")
+
+
 def test_the_reason_endpoint_404s_for_an_unknown_customer(api):
     url = reverse("api-customer-reason", args=[999999])
 
@@ -356,6 +415,21 @@ def test_a_bad_customer_row_rejects_the_bulk_request(api):
     assert {(2, "email"), (3, "reason")} <= where
     assert not Customer.objects.exists()
     assert ImportBatch.objects.get().status == "rejected"
+
+
+def test_bulk_refuses_an_inactive_reason_for_a_customer_without_it(api, retired):
+    CustomerFactory(external_id="HAS", reason=retired)
+    records = [
+        {"external_id": "HAS", "name": "Keeps it", "reason": "advertising"},
+        {"external_id": "NEW", "reason": "advertising"},
+    ]
+
+    response = api.post(BULK_URL, records, format="json")
+
+    assert response.status_code == 400
+    assert [(e["row"], e["column"]) for e in response.json()["errors"]] == [(2, "reason")]
+    assert list(Customer.objects.values_list("external_id", flat=True)) == ["HAS"]
+    assert Customer.objects.get().name != "Keeps it"
 
 
 def test_bulk_takes_a_json_list(api):

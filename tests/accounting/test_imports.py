@@ -7,7 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounting.imports import import_file, import_records
-from accounting.models import Customer, ImportBatch, ImportStatus, RevenueEntry
+from accounting.models import CostEntry, Customer, ImportBatch, ImportStatus, RevenueEntry
+from accounting.services import customer_set_reason
 from tests.factories import CustomerFactory, RevenueEntryFactory, reason
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +18,7 @@ CUSTOMER_HEADER = (
     "acquisition_cost,language"
 )
 REVENUE_HEADER = "customer,date,amount,external_ref,product"
+COST_HEADER = "customer,date,amount,external_ref,kind,description"
 
 
 def csv_file(*lines: str) -> io.BytesIO:
@@ -35,9 +37,31 @@ def errors(batch: ImportBatch) -> list[tuple[int | None, str, str]]:
     return [(e.row, e.column, e.message) for e in batch.errors.all()]
 
 
+def email_of_length(length: int) -> str:
+    """A well-formed address (64-character local part, labels of at most 63) of `length` characters."""
+    local, tld = "a" * 64, ".com"
+    labels, room = [], length - len(local) - 1 - len(tld)  # the domain before ".com", dots included
+    while room > 63:
+        labels.append("b" * 62)
+        room -= 63
+    labels.append("b" * room)
+    address = f"{local}@{'.'.join(labels)}{tld}"
+    assert len(address) == length
+    return address
+
+
 @pytest.fixture
 def known(db):
     return [CustomerFactory(external_id="A1"), CustomerFactory(external_id="A2")]
+
+
+@pytest.fixture
+def retired(db):
+    """A default category deactivated since some customers were given it."""
+    category = reason("advertising")
+    category.is_active = False
+    category.save(update_fields=["is_active"])
+    return category
 
 
 class TestRevenueImport:
@@ -223,11 +247,99 @@ class TestCustomerImport:
         import_customers(*lines)
         before = list(Customer.objects.order_by("pk").values())
 
-        again = import_file(kind="customers", file=csv_file(CUSTOMER_HEADER, *lines, ""), source="ui")
+        again = import_customers(*lines)  # byte for byte the same file
 
         assert again.status == ImportStatus.SUCCEEDED
         assert (again.rows_created, again.rows_updated, again.rows_skipped) == (0, 0, 2)
+        assert "Identical" not in again.message
         assert list(Customer.objects.order_by("pk").values()) == before
+
+    def test_reimporting_a_file_restores_values_changed_since_by_another_file(self, db):
+        file_a = ("S1,One,one@example.com,2024-01-01,reputation,,,,SMB,,en", "S2,Two,,,,,,,SMB,,")
+        import_customers(*file_a)
+        import_customers("S1,Renamed,new@example.com,,promotion,,,,Enterprise,,fr", "S2,,,,,,,S1,,,")
+
+        again = import_customers(*file_a)
+
+        assert again.status == ImportStatus.SUCCEEDED
+        assert (again.rows_created, again.rows_updated, again.rows_skipped) == (0, 1, 1)
+        s1 = Customer.objects.get(external_id="S1")
+        assert (s1.name, s1.email, s1.segment, s1.language) == ("One", "one@example.com", "SMB", "en")
+        assert (s1.reason, s1.reason_source) == (reason("reputation"), "import")
+        # an empty cell keeps the stored value, also on a re-import
+        assert Customer.objects.get(external_id="S2").parent == s1
+        assert Customer.objects.count() == 2
+
+    def test_reimporting_a_file_restores_values_a_staff_member_changed(self, db):
+        lines = ("E1,Original,,,recommendation,,,,SMB,,",)
+        import_customers(*lines)
+        customer = Customer.objects.get(external_id="E1")
+        customer_set_reason(customer=customer, reason=reason("promotion"), source="staff")
+        Customer.objects.filter(pk=customer.pk).update(name="Edited by staff")
+
+        again = import_customers(*lines)
+
+        assert (again.status, again.rows_updated) == (ImportStatus.SUCCEEDED, 1)
+        customer.refresh_from_db()
+        assert (customer.name, customer.reason, customer.reason_source) == (
+            "Original", reason("recommendation"), "import",
+        )
+
+    def test_a_new_customer_cannot_be_given_an_inactive_reason(self, retired):
+        batch = import_customers("OK,Fine,,,recommendation,,,,,,", "NEW,Newcomer,,,advertising,,,,,,")
+
+        assert batch.status == ImportStatus.REJECTED
+        assert errors(batch) == [
+            (3, "reason", "'advertising' is an inactive reason category; choose an active one."),
+        ]
+        assert not Customer.objects.exists()
+
+    def test_a_known_customer_cannot_be_moved_to_an_inactive_reason(self, retired):
+        CustomerFactory(external_id="K", name="Old", reason=reason("promotion"))
+
+        batch = import_customers("K,New,,,advertising,,,,,,")
+
+        assert batch.status == ImportStatus.REJECTED
+        assert [(row, column) for row, column, _ in errors(batch)] == [(2, "reason")]
+        customer = Customer.objects.get(external_id="K")
+        assert (customer.name, customer.reason) == ("Old", reason("promotion"))
+
+    def test_a_customer_keeps_an_inactive_reason_it_already_has(self, retired):
+        CustomerFactory(external_id="K", name="Old", reason=retired, reason_source="import")
+
+        batch = import_customers("K,New,,,advertising,,,,,,", "N,Newcomer,,,recommendation,,,,,,")
+
+        assert batch.status == ImportStatus.SUCCEEDED, errors(batch)
+        assert (batch.rows_created, batch.rows_updated) == (1, 1)
+        customer = Customer.objects.get(external_id="K")
+        assert (customer.name, customer.reason) == ("New", retired)
+
+    def test_an_unknown_reason_lists_only_the_active_categories(self, retired):
+        batch = import_customers("B1,Name,,,friends,,,,,,")
+
+        [(_, column, message)] = errors(batch)
+        assert column == "reason" and message.startswith("unknown reason 'friends'; use one of ")
+        assert "recommendation" in message and "advertising" not in message
+
+    def test_an_email_longer_than_the_model_allows_is_a_row_error(self, db):
+        max_length = Customer._meta.get_field("email").max_length
+        too_long = email_of_length(max_length + 1)
+
+        batch = import_customers("OK,Fine,,,,,,,,,", f"LONG,Long,{too_long},,,,,,,,")
+
+        assert batch.status == ImportStatus.REJECTED
+        assert errors(batch) == [
+            (3, "email", f"an email address has at most {max_length} characters (found {max_length + 1})"),
+        ]
+        assert not Customer.objects.exists()
+
+    def test_an_email_of_the_maximum_length_is_stored(self, db):
+        longest = email_of_length(Customer._meta.get_field("email").max_length)
+
+        batch = import_customers(f"LONG,Long,{longest},,,,,,,,")
+
+        assert batch.status == ImportStatus.SUCCEEDED, errors(batch)
+        assert Customer.objects.get(external_id="LONG").email == longest
 
     @pytest.mark.parametrize(
         ("line", "column", "message"),
@@ -330,3 +442,25 @@ class TestImportCommands:
 
         assert "Identical to import" in capsys.readouterr().out
         assert RevenueEntry.objects.count() == 1
+
+    def test_an_identical_costs_file_is_recognised_and_adds_nothing(self, known, tmp_path, capsys):
+        path = tmp_path / "costs.csv"
+        path.write_text(f"{COST_HEADER}\nA1,2025-01-31,5.00,C1,serve,support\n")
+        call_command("import_costs", str(path))
+
+        call_command("import_costs", str(path))
+
+        assert "Identical to import" in capsys.readouterr().out
+        assert CostEntry.objects.count() == 1
+
+    def test_an_identical_customers_file_is_applied_again(self, tmp_path, capsys):
+        path = tmp_path / "customers.csv"
+        path.write_text(f"{CUSTOMER_HEADER}\nN1,New,,,,,,,Consumer,,\n")
+        call_command("import_customers", str(path))
+        Customer.objects.filter(external_id="N1").update(segment="Edited")
+
+        call_command("import_customers", str(path))
+
+        out = capsys.readouterr().out
+        assert "Identical to import" not in out and "1 updated" in out
+        assert Customer.objects.get(external_id="N1").segment == "Consumer"

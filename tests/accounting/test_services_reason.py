@@ -1,0 +1,53 @@
+"""customer_set_reason: the one rule every way of recording a reason goes through (SPEC §2)."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from accounting.services import customer_set_reason
+from tests.factories import CustomerFactory, reason
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def retired(db):
+    """A default category deactivated since some customers were given it."""
+    category = reason("advertising")
+    category.is_active = False
+    category.save(update_fields=["is_active"])
+    return category
+
+
+def test_it_records_an_active_reason_with_its_source():
+    customer = CustomerFactory(reason=None)
+
+    customer_set_reason(customer=customer, reason=reason("recommendation"), source="staff")
+
+    customer.refresh_from_db()
+    assert (customer.reason.slug, customer.reason_source) == ("recommendation", "staff")
+    assert customer.reason_answered_at is not None
+
+
+@pytest.mark.parametrize("current", [None, "promotion"])
+def test_it_refuses_an_inactive_reason_the_customer_does_not_have(retired, current):
+    customer = CustomerFactory(reason=reason(current) if current else None, reason_source="email")
+
+    with pytest.raises(ValidationError) as raised:
+        customer_set_reason(customer=customer, reason=retired, source="api")
+
+    assert raised.value.message_dict == {
+        "reason": ["'advertising' is an inactive reason category; choose an active one."],
+    }
+    customer.refresh_from_db()
+    assert (customer.reason_id, customer.reason_source) == (
+        reason(current).pk if current else None, "email",
+    )
+
+
+def test_it_accepts_the_inactive_reason_the_customer_already_has(retired):
+    customer = CustomerFactory(reason=retired, reason_source="import")
+
+    customer_set_reason(customer=customer, reason=retired, text="", source="api")
+
+    customer.refresh_from_db()
+    assert (customer.reason, customer.reason_source) == (retired, "api")
