@@ -52,12 +52,11 @@ def survey_list(request):
 @requires("surveys.add_survey")
 def survey_create(request):
     form = SurveyForm(_posted(request), initial={"owner": request.user})
-    if request.method == "POST" and form.is_valid():
+    if _saving(request, form):
         survey = form.save()
         messages.success(request, f"Survey “{survey.name}” created.")
         return redirect("surveys:survey-detail", pk=survey.pk)
-    status = 400 if form.is_bound else 200
-    return render(request, "surveys/survey_form.html", {"form": form}, status=status)
+    return _form_page(request, form)
 
 
 @require_GET_HEAD_POST
@@ -65,12 +64,32 @@ def survey_create(request):
 def survey_edit(request, pk: int):
     survey = selectors.access_survey(request.user, pk, perm="surveys.change_survey")
     form = SurveyForm(_posted(request), instance=survey)
-    if request.method == "POST" and form.is_valid():
+    if _saving(request, form):
         form.save()
         messages.success(request, f"Survey “{survey.name}” saved.")
         return redirect("surveys:survey-detail", pk=survey.pk)
-    status = 400 if form.is_bound else 200
-    return render(request, "surveys/survey_form.html", {"form": form, "survey": survey}, status=status)
+    return _form_page(request, form, survey=survey)
+
+
+def _saving(request, form) -> bool:
+    """A valid POST saves, unless it came from the form's "Preview the email" button."""
+    return request.method == "POST" and "preview" not in request.POST and form.is_valid()
+
+
+def _form_page(request, form, *, survey=None):
+    """The create or edit form; after "Preview the email", the email the form's wording would
+    send (nothing is saved: the survey in the preview is the form's unsaved copy)."""
+    context = {"form": form, "survey": survey}
+    if form.is_bound and form.is_valid():
+        context["preview"] = _preview(form.save(commit=False))
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "surveys/survey_form.html", context, status=status)
+
+
+def _preview(survey) -> dict:
+    message = invitation_message(_sample_invitation(survey))
+    html = next((body for body, mime in message.alternatives if mime == "text/html"), "")
+    return {"message": message, "html": html}
 
 
 def _survey_page(request, survey, *, launch_form=None, status=200):
@@ -98,10 +117,7 @@ def survey_detail(request, pk: int):
 @requires("surveys.view_survey")
 def survey_preview(request, pk: int):
     survey = selectors.access_survey(request.user, pk)
-    message = invitation_message(_sample_invitation(survey))
-    html = next((body for body, mime in message.alternatives if mime == "text/html"), "")
-    context = {"survey": survey, "message": message, "html": html}
-    return render(request, "surveys/survey_preview.html", context)
+    return render(request, "surveys/survey_preview.html", {"survey": survey, "preview": _preview(survey)})
 
 
 def _sample_invitation(survey) -> Invitation:

@@ -164,7 +164,7 @@ def test_the_preview_renders_the_email_in_a_sandboxed_frame(client_as):
     srcdoc = body.split('srcdoc="', 1)[1].split('"', 1)[0]
     assert "<" not in srcdoc  # escaped: the email's HTML cannot run in our page
     assert "Would you recommend" in html.unescape(srcdoc)
-    assert page.context["message"].subject in body
+    assert page.context["preview"]["message"].subject in body
 
 
 def test_the_preview_uses_no_real_customer_and_saves_nothing(client_as):
@@ -175,6 +175,43 @@ def test_the_preview_uses_no_real_customer_and_saves_nothing(client_as):
 
     assert "real@customer.example.com" not in page.content.decode()
     assert not survey.invitations.exists()
+
+
+def test_the_create_form_previews_its_email_without_saving(client_as):
+    data = {"name": "Onboarding", "kind": "relationship", "status": "draft", "question": "Shall we meet again?",
+            "expiry_days": 30, "throttle_days": 90, "audience": "all", "preview": "1"}
+
+    page = client_as("analyst").post(reverse("surveys:survey-create"), data)
+
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "Shall we meet again?" in html.unescape(body.split('srcdoc="', 1)[1].split('"', 1)[0])
+    assert 'value="Onboarding"' in body  # the form stays filled in
+    assert not Survey.objects.filter(name="Onboarding").exists()
+
+
+def test_the_edit_form_previews_the_edited_wording_and_keeps_the_saved_one(client_as):
+    survey = SurveyFactory(name="Pulse", question="Old wording?")
+    data = {"name": "Pulse", "kind": "relationship", "status": "draft", "question": "New wording?",
+            "expiry_days": 30, "throttle_days": 90, "audience": "all", "preview": "1"}
+
+    page = client_as("analyst").post(reverse("surveys:survey-edit", args=[survey.pk]), data)
+
+    assert page.status_code == 200
+    assert "New wording?" in page.context["preview"]["message"].body
+    survey.refresh_from_db()
+    assert survey.question == "Old wording?"
+
+
+def test_an_invalid_form_shows_its_errors_and_no_preview(client_as):
+    data = {"name": "X", "kind": "relationship", "status": "draft", "question": "Q", "expiry_days": 30,
+            "throttle_days": 90, "audience": "segment", "preview": "1"}
+
+    page = client_as("analyst").post(reverse("surveys:survey-create"), data)
+
+    assert page.status_code == 400
+    assert "preview" not in page.context
+    assert "Name the segment" in page.content.decode()
 
 
 def test_launching_needs_the_confirmation(client_as):
