@@ -57,12 +57,15 @@ class Audience:
 
 
 def _audience(survey: Survey, segment: str | None, sample_percent) -> Audience:
-    """Explicit arguments (command line, launch form) win over the survey's stored audience."""
-    if segment is None and sample_percent is None:
+    """Each explicit argument (command line, launch form) replaces its own part of the survey's
+    stored audience: `--sample 10` on a survey stored for the SMB segment draws 10 % of SMB, and
+    `--segment SMB` on a survey stored as a 10 % sample draws 10 % of SMB."""
+    if segment is None and sample_percent is None and survey.audience == AudienceKind.LIST:
+        raise ValidationError("A hand-picked list is invited through the API, not launched.")
+    if segment is None:
         segment = survey.audience_segment if survey.audience == AudienceKind.SEGMENT else ""
+    if sample_percent is None:
         sample_percent = survey.sample_percent if survey.audience == AudienceKind.SAMPLE else None
-        if survey.audience == AudienceKind.LIST:
-            raise ValidationError("A hand-picked list is invited through the API, not launched.")
     percent = None if sample_percent is None else Decimal(str(sample_percent))
     if percent is not None and not Decimal("0") < percent <= Decimal("100"):
         raise ValidationError("The sample must be more than 0 and at most 100 percent.")

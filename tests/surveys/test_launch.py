@@ -95,6 +95,27 @@ def test_the_survey_audience_is_used_when_no_argument_is_given():
     assert survey_launch(survey=survey).audience_size == 1
 
 
+def test_an_explicit_sample_draws_from_the_stored_segment():
+    CustomerFactory.create_batch(10, segment="SMB")
+    CustomerFactory.create_batch(10, segment="Enterprise")
+    survey = SurveyFactory(audience=AudienceKind.SEGMENT, audience_segment="SMB")
+
+    launch = survey_launch(survey=survey, sample_percent=Decimal("50"))
+
+    assert launch.audience == AudienceKind.SAMPLE and launch.audience_segment == "SMB"
+    assert {i.customer.segment for i in launch.invitations.all()} == {"SMB"} and launch.audience_size == 5
+
+
+def test_an_explicit_segment_keeps_the_stored_sample_percentage():
+    CustomerFactory.create_batch(10, segment="SMB")
+    CustomerFactory.create_batch(10, segment="Enterprise")
+    survey = SurveyFactory(audience=AudienceKind.SAMPLE, sample_percent=Decimal("20"))
+
+    launch = survey_launch(survey=survey, segment="Enterprise")
+
+    assert (launch.audience_segment, launch.sample_percent, launch.audience_size) == ("Enterprise", Decimal("20"), 2)
+
+
 def test_a_sample_draws_the_percentage_and_records_a_seed_that_replays_it():
     from surveys.launch import _draw_sample
 
