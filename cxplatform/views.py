@@ -6,6 +6,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework.exceptions import NotAuthenticated
 
 from .ratelimits import over_limit
 
@@ -14,6 +16,17 @@ BROKER_TIMEOUT_SECONDS = 2
 
 class HomeView(LoginRequiredMixin, TemplateView):
     template_name = "home.html"
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI. SPECTACULAR_SETTINGS' SERVE_PERMISSIONS decide who sees it (a login, any role);
+    a browser that is not logged in goes to the login page, as on every other page, instead of a
+    bare 401. The UI's script (`?script`, fetched by that page) and a rejected token keep the API's 401."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, NotAuthenticated) and "script" not in self.request.GET:
+            return auth_views.redirect_to_login(self.request.get_full_path())
+        return super().handle_exception(exc)
 
 
 def database_ok() -> bool:
@@ -43,19 +56,22 @@ def broker_ok() -> bool | None:
 @never_cache
 @require_GET
 def healthz(request):
-    """200 when the database and the broker answer; 503 otherwise. Public: it reveals nothing else.
+    """200 when the database answers, 503 when it does not. Public: it reveals nothing else.
 
-    A load balancer takes a web process out on 503; customers' answers still need only the
-    database, so an unreachable broker is reported but the page says which part failed.
+    A load balancer takes a web process out on 503, and customers' answers need only the
+    database: an unreachable broker is reported ("status": "degraded", "broker": "unreachable")
+    for monitoring, but it keeps the web processes in.
     """
     database, broker = database_ok(), broker_ok()
     body = {
         "database": "ok" if database else "unreachable",
         "broker": {None: "eager (none)", True: "ok", False: "unreachable"}[broker],
     }
-    healthy = database and broker is not False
-    body["status"] = "ok" if healthy else "error"
-    return JsonResponse(body, status=200 if healthy else 503)
+    if not database:
+        body["status"] = "error"
+    else:
+        body["status"] = "degraded" if broker is False else "ok"
+    return JsonResponse(body, status=200 if database else 503)
 
 
 def login_rate(group, request) -> str:

@@ -12,5 +12,8 @@ def test_every_beat_schedule_runs_a_registered_task():
     app.loader.import_default_modules()  # what a worker imports at start
     schedules = dict(PeriodicTask.objects.exclude(task="celery.backend_cleanup").values_list("name", "task"))
 
-    assert {"Detractor alert sweeper", "Survey sending sweeper", "Nightly report snapshots"} <= schedules.keys()
+    assert {
+        "Detractor alert sweeper", "Survey sending sweeper", "Nightly report snapshots",
+        "Reason requests to new customers",
+    } <= schedules.keys()
     assert {name: task for name, task in schedules.items() if task not in app.tasks} == {}

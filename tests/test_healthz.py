@@ -1,4 +1,4 @@
-"""/healthz: the database and the broker, public, never cached."""
+"""/healthz: 200 while the database answers (the broker only reported), public, never cached."""
 
 import pytest
 
@@ -13,13 +13,25 @@ def test_it_answers_ok_in_eager_mode(client, settings):
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_it_reports_an_unreachable_broker(client, settings, monkeypatch):
+def test_it_stays_up_but_degraded_when_the_broker_is_unreachable(client, settings, monkeypatch):
+    """Public answers need only the database: a Redis outage must not take web processes out."""
     from cxplatform import views
 
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     monkeypatch.setattr(views, "broker_ok", lambda: False)
     response = client.get("/healthz")
-    assert response.status_code == 503 and response.json()["broker"] == "unreachable"
+    assert response.status_code == 200
+    assert response.json() == {"status": "degraded", "database": "ok", "broker": "unreachable"}
+
+
+def test_it_answers_ok_when_the_broker_answers(client, settings, monkeypatch):
+    from cxplatform import views
+
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    monkeypatch.setattr(views, "broker_ok", lambda: True)
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
 
 
 def test_it_reports_an_unreachable_database(client, monkeypatch):
@@ -27,7 +39,18 @@ def test_it_reports_an_unreachable_database(client, monkeypatch):
 
     monkeypatch.setattr(views, "database_ok", lambda: False)
     response = client.get("/healthz")
-    assert response.status_code == 503 and response.json()["database"] == "unreachable"
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable" and response.json()["status"] == "error"
+
+
+def test_it_fails_when_the_database_is_unreachable_whatever_the_broker(client, settings, monkeypatch):
+    from cxplatform import views
+
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    monkeypatch.setattr(views, "database_ok", lambda: False)
+    monkeypatch.setattr(views, "broker_ok", lambda: True)
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json()["status"] == "error"
 
 
 def test_it_refuses_writes(client):

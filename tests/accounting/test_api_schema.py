@@ -13,20 +13,60 @@ ACCOUNTING = (
 
 
 def test_the_schema_endpoint_serves_the_openapi_document(api_client_as):
-    response = api_client_as(None).get(reverse("api-schema"), {"format": "json"})
+    response = api_client_as("viewer").get(reverse("api-schema"), {"format": "json"})
 
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert {"/api/customers/", "/api/customers/bulk/", "/api/revenue/", "/api/costs/"} <= set(paths)
 
 
-def test_the_docs_page_serves_swagger_ui_from_our_static_files(client):
-    response = client.get(reverse("api-docs"))
+def test_the_schema_answers_401_to_anonymous_callers(api_client_as):
+    response = api_client_as(None).get(reverse("api-schema"), {"format": "json"})
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_the_schema_lets_in_a_logged_in_browser(client_as):
+    response = client_as("viewer").get(reverse("api-schema"), {"format": "json"})
+
+    assert response.status_code == 200 and "paths" in response.json()
+
+
+def test_the_docs_page_serves_swagger_ui_from_our_static_files(client_as):
+    response = client_as("viewer").get(reverse("api-docs"))
 
     assert response.status_code == 200
     html = response.content.decode()
     assert "drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert "cdn." not in html and "unpkg" not in html
+
+
+def test_the_docs_page_sends_anonymous_browsers_to_the_login_page(client):
+    response = client.get(reverse("api-docs"))
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next={reverse('api-docs')}"
+
+
+def test_the_docs_script_loads_for_a_logged_in_browser_only(client, client_as):
+    anonymous = client.get(reverse("api-docs"), {"script": ""})
+    logged_in = client_as("viewer").get(reverse("api-docs"), {"script": ""})
+
+    assert anonymous.status_code == 401
+    assert logged_in.status_code == 200
+    assert logged_in["Content-Type"].startswith("application/javascript")
+    assert reverse("api-schema") in logged_in.content.decode()
+
+
+def test_the_docs_page_lets_in_a_token(api_client_as):
+    assert api_client_as("viewer").get(reverse("api-docs")).status_code == 200
+
+
+def test_a_rejected_token_gets_401_not_the_login_page(client):
+    response = client.get(reverse("api-docs"), HTTP_AUTHORIZATION="Token not-a-token")
+
+    assert response.status_code == 401
 
 
 def accounting_operations():

@@ -10,19 +10,24 @@ SCHEMATHESIS_RANDOM=1 SCHEMATHESIS_MAX_EXAMPLES=100 SCHEMATHESIS_COVERAGE_MODE=a
 """
 
 import base64
+import copy
 import datetime as dt
+import json
 import os
 from decimal import Decimal
 
 import pytest
 import schemathesis
+from django.contrib.auth import get_user_model
 from django.core import signals
 from django.db import close_old_connections
+from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from knox.models import AuthToken
+from rest_framework.test import APIRequestFactory, force_authenticate
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -54,7 +59,26 @@ EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20"))
 CONFIG = schemathesis.Config.from_dict(
     {"phases": {"coverage": {"generation": {"mode": os.environ.get("SCHEMATHESIS_COVERAGE_MODE", "positive")}}}}
 )
-schema = schemathesis.openapi.from_wsgi("/api/schema/", application, config=CONFIG)
+SCHEMA_URL = "/api/schema/"
+
+
+def schema_as_served_to_a_logged_in_user() -> dict:
+    """`/api/schema/`, routed and served as to any logged-in user (it needs a login, SPEC §1).
+
+    Loaded at collection, before the test database exists, so the request carries a user forced by
+    DRF (unsaved: the schema view asks only that someone is logged in) instead of a token;
+    `test_the_fuzzed_schema_is_the_one_a_token_gets` checks a real token is served the same document.
+    """
+    request = APIRequestFactory().get(SCHEMA_URL, {"format": "json"})
+    force_authenticate(request, user=get_user_model()(username="schema-reader"))
+    response = resolve(SCHEMA_URL).func(request).render()
+    assert response.status_code == 200, response.content
+    return json.loads(response.content)
+
+
+DOCUMENT = schema_as_served_to_a_logged_in_user()
+schema = schemathesis.openapi.from_dict(copy.deepcopy(DOCUMENT), config=CONFIG)
+schema.app, schema.location = application, SCHEMA_URL  # called in-process, as from_wsgi() does
 
 # The ids of the seeded objects, by the path prefix of the operations that look them up.
 SEEDED: dict[str, dict[str, object]] = {}
@@ -139,6 +163,14 @@ def test_every_operation_conforms_to_the_schema(case, seeded):
 
 
 # --- The schema itself ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_fuzzed_schema_is_the_one_a_token_gets(api_client_as):
+    response = api_client_as("viewer").get(SCHEMA_URL, {"format": "json"})
+
+    assert response.status_code == 200
+    assert response.json() == DOCUMENT
 
 
 def test_the_schema_is_valid_openapi():

@@ -12,7 +12,7 @@ from tests.factories import (
     pay,
 )
 
-from .test_main_flow import _log_in
+from .test_main_flow import PASSWORD, _log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -71,4 +71,20 @@ def test_no_page_breaks_the_policy(live_server, chromium_browser, reseeded):
         public.click("button[type=submit]")
     assert "Thank you" in public.content()
     assert problems == [], problems
+    context.close()
+
+
+def test_the_api_docs_send_an_anonymous_browser_to_log_in_and_back(live_server, chromium_browser, reseeded):
+    base = live_server.url
+    viewer = UserFactory(role="viewer")
+    context = chromium_browser.new_context()
+    page = context.new_page()
+
+    page.goto(f"{base}/api/docs/")
+    assert page.url == f"{base}/accounts/login/?next=/api/docs/"
+    page.fill("input[name=username]", viewer.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/api/docs/")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
     context.close()

@@ -406,3 +406,14 @@ def test_a_recompute_of_fresh_snapshots_recomputes_only_the_chosen_period(
 
     asked = ReportSnapshot.objects.filter(requested_by__isnull=False).values_list("period", flat=True)
     assert list(asked) == ["2025"]
+
+
+@pytest.mark.parametrize("compare, caption", [
+    ("prior", "Reactivated customers (revenue before 2025-Q2, none in it)"),
+    ("yoy", "Reactivated customers (revenue before 2025-Q3 but none in 2024-Q3: those who bought only between"),
+])
+def test_the_reactivation_caption_says_what_it_counts_for_each_comparison(client_as, get, company_a, compare,
+                                                                         caption):
+    page = get(client_as("viewer"), {"period": "2025-Q3", "compare": compare}).content.decode()
+
+    assert caption in page
