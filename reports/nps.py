@@ -199,8 +199,8 @@ def _counts_and_distribution(responses) -> tuple[NpsCounts, list[int]]:
     return NpsCounts(**row), distribution
 
 
-def _sample(period: Period, *, kind, survey, segment, touchpoint) -> NpsSample:
-    start, end = period_bounds(period)
+def _invitations_in(start, end, *, kind, survey, segment, touchpoint=None):
+    """The invitations of a series that went out in [start, end) (created, if never sent)."""
     invitations = Invitation.objects.annotate(day=Coalesce("sent_at", "created_at")).filter(
         day__gte=start, day__lt=end, survey__kind=kind
     )
@@ -210,19 +210,32 @@ def _sample(period: Period, *, kind, survey, segment, touchpoint) -> NpsSample:
         invitations = invitations.filter(customer__segment=segment)
     if touchpoint is not None:
         invitations = invitations.filter(touchpoint=touchpoint)
-    row = invitations.aggregate(
-        invited=Count("id"),
-        delivered=Count("id", filter=Q(state__in=DELIVERED_STATES)),
-        bounced=Count("id", filter=Q(state=InvitationState.BOUNCED)),
-        failed=Count("id", filter=Q(state=InvitationState.FAILED)),
-        responded=Count("id", filter=Q(state=InvitationState.RESPONDED)),
+    return invitations
+
+
+def _sample_expressions() -> dict:
+    return {
+        "invited": Count("id"),
+        "delivered": Count("id", filter=Q(state__in=DELIVERED_STATES)),
+        "bounced": Count("id", filter=Q(state=InvitationState.BOUNCED)),
+        "failed": Count("id", filter=Q(state=InvitationState.FAILED)),
+        "responded": Count("id", filter=Q(state=InvitationState.RESPONDED)),
         **{
             f"suppressed_{reason}": Count("id", filter=Q(state=InvitationState.SUPPRESSED, suppression_reason=reason))
             for reason in SuppressionReason.values
         },
-    )
+    }
+
+
+def _sample_from(row: dict) -> NpsSample:
     suppressed = {reason: row.pop(f"suppressed_{reason}") for reason in SuppressionReason.values}
     return NpsSample(suppressed=suppressed, **row)
+
+
+def _sample(period: Period, *, kind, survey, segment, touchpoint) -> NpsSample:
+    start, end = period_bounds(period)
+    invitations = _invitations_in(start, end, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint)
+    return _sample_from(invitations.aggregate(**_sample_expressions()))
 
 
 def _revenue_share(period: Period, responses, segment: str | None) -> Decimal | None:
@@ -273,7 +286,42 @@ def nps_breakdown(
     return [(row.pop(BREAKDOWNS[by]) or "", NpsCounts(**row)) for row in rows]
 
 
+# The sample behind each breakdown row. A segment's invitations are those of its customers (their
+# segment now: an invitation keeps no copy), as in the headline's sample.
+SAMPLE_GROUPS = {"segment": "customer__segment", "touchpoint": "touchpoint", "survey": "survey__name"}
+
+
+def sample_breakdown(
+    *, period: Period, by: str, survey: Survey | None = None, survey_type: str | None = None,
+    segment: str | None = None,
+) -> dict[str, NpsSample]:
+    """The sample (invited, suppressed, delivered, ..., responded) per segment, touchpoint or survey:
+    one grouped query over the invitations."""
+    if by not in SAMPLE_GROUPS:
+        raise ValueError(f"breakdown must be one of {', '.join(SAMPLE_GROUPS)}, not {by!r}")
+    start, end = period_bounds(period)
+    invitations = _invitations_in(start, end, kind=_series(survey, survey_type), survey=survey, segment=segment)
+    rows = invitations.order_by().values(SAMPLE_GROUPS[by]).annotate(**_sample_expressions())
+    return {row.pop(SAMPLE_GROUPS[by]) or "": _sample_from(row) for row in rows}
+
+
 TRUNCATE = {"year": TruncYear, "quarter": TruncQuarter, "month": TruncMonth}
+
+
+def sample_trend(
+    *, periods: list[Period], survey: Survey | None = None, survey_type: str | None = None,
+    segment: str | None = None,
+) -> list[NpsSample]:
+    """The sample of each of consecutive periods of one kind, in one query grouped by period."""
+    if not periods:
+        return []
+    start, _ = period_bounds(periods[0])
+    _, end = period_bounds(periods[-1])
+    bucket = TRUNCATE[periods[0].kind]("day", tzinfo=timezone.get_current_timezone())
+    invitations = _invitations_in(start, end, kind=_series(survey, survey_type), survey=survey, segment=segment)
+    rows = invitations.annotate(bucket=bucket).order_by().values("bucket").annotate(**_sample_expressions())
+    by_start = {_as_date(row.pop("bucket")): _sample_from(row) for row in rows}
+    return [by_start.get(period.start, NpsSample()) for period in periods]
 
 
 def nps_trend(

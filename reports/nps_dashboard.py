@@ -13,7 +13,18 @@ from surveys.models import Response, Survey, SurveyKind
 from . import nps_formulas as f
 from .integrity import Flag, integrity_flags
 from .loyalty import LoyaltyRow, loyalty_economics
-from .nps import ALL, NpsCounts, NpsReport, nps_breakdown, nps_report, nps_trend, responses_in
+from .nps import (
+    ALL,
+    NpsCounts,
+    NpsReport,
+    NpsSample,
+    nps_breakdown,
+    nps_report,
+    nps_trend,
+    responses_in,
+    sample_breakdown,
+    sample_trend,
+)
 from .periods import MONTH, QUARTER, YEAR, Period
 
 TREND_LENGTH = {YEAR: 3, QUARTER: 8, MONTH: 12}
@@ -45,8 +56,9 @@ class NpsDashboard:
     current: NpsReport
     prior: NpsReport
     change: f.Change
-    trend: list[tuple[Period, NpsCounts]]
-    breakdowns: dict[str, list[tuple[str, NpsCounts]]]
+    # Each NPS beside its sample (SPEC §5: every NPS figure carries it).
+    trend: list[tuple[Period, NpsCounts, NpsSample]]
+    breakdowns: dict[str, list[tuple[str, NpsCounts, NpsSample]]]
     verbatims: list[Response]
     flags: list[Flag]
     loyalty: list[LoyaltyRow]
@@ -64,9 +76,8 @@ def nps_dashboard(params: NpsParams) -> NpsDashboard:
         current=current,
         prior=prior,
         change=f.change(prior.counts.as_tuple, current.counts.as_tuple),
-        trend=nps_trend(periods=periods, **filters),
-        breakdowns={by: nps_breakdown(period=params.period, by=by, **filters)
-                    for by in ("segment", "touchpoint", "survey")},
+        trend=_with_samples_by_period(periods, params),
+        breakdowns={by: _with_samples_by_group(by, params) for by in ("segment", "touchpoint", "survey")},
         verbatims=latest_verbatims(params),
         flags=integrity_flags(current),
         loyalty=loyalty_economics(period=params.period, segment=params.segment)
@@ -74,6 +85,27 @@ def nps_dashboard(params: NpsParams) -> NpsDashboard:
     )
     dashboard.charts = _charts(dashboard)
     return dashboard
+
+
+def _with_samples_by_period(periods: list[Period], params: NpsParams) -> list[tuple[Period, NpsCounts, NpsSample]]:
+    filters = params.filters()
+    counts = nps_trend(periods=periods, **filters)
+    filters.pop("counting")
+    samples = sample_trend(periods=periods, **filters)
+    return [(period, period_counts, sample) for (period, period_counts), sample in zip(counts, samples, strict=True)]
+
+
+def _with_samples_by_group(by: str, params: NpsParams) -> list[tuple[str, NpsCounts, NpsSample]]:
+    """Groups with answers, largest first, then groups invited but without an answer yet."""
+    filters = params.filters()
+    counts = nps_breakdown(period=params.period, by=by, **filters)
+    filters.pop("counting")
+    samples = sample_breakdown(period=params.period, by=by, **filters)
+    answered = {name for name, _ in counts}
+    silent = sorted(name for name in samples if name not in answered)
+    return [(name, group, samples.get(name, NpsSample())) for name, group in counts] + [
+        (name, NpsCounts(), samples[name]) for name in silent
+    ]
 
 
 def latest_verbatims(params: NpsParams) -> list[Response]:
@@ -103,9 +135,9 @@ def _layout(**extra) -> dict:
             "plot_bgcolor": "rgba(0,0,0,0)", "font": {"family": "system-ui, sans-serif", "size": 12}, **extra}
 
 
-def _trend_chart(trend: list[tuple[Period, NpsCounts]]) -> dict:
-    labels = [str(period) for period, _ in trend]
-    intervals = [counts.interval for _, counts in trend]
+def _trend_chart(trend: list[tuple[Period, NpsCounts, NpsSample]]) -> dict:
+    labels = [str(period) for period, _, _ in trend]
+    intervals = [counts.interval for _, counts, _ in trend]
     high = [_float(interval[1]) if interval else None for interval in intervals]
     low = [_float(interval[0]) if interval else None for interval in intervals]
     return {
@@ -114,9 +146,9 @@ def _trend_chart(trend: list[tuple[Period, NpsCounts]]) -> dict:
              "hoverinfo": "skip", "showlegend": False},
             {"x": labels, "y": low, "type": "scatter", "mode": "lines", "line": {"width": 0},
              "fill": "tonexty", "fillcolor": COLORS["band"], "name": "95% interval (adjusted Wald)"},
-            {"x": labels, "y": [_float(counts.nps) for _, counts in trend], "type": "scatter",
+            {"x": labels, "y": [_float(counts.nps) for _, counts, _ in trend], "type": "scatter",
              "mode": "lines+markers", "name": "NPS", "line": {"color": COLORS["nps"], "width": 3},
-             "text": [f"n = {counts.responses}" for _, counts in trend]},
+             "text": [f"n = {counts.responses} of {sample.delivered} delivered" for _, counts, sample in trend]},
         ],
         "layout": _layout(xaxis={"type": "category"},
                           yaxis={"range": [-100, 100], "title": {"text": "NPS"}, "zeroline": True},

@@ -108,10 +108,18 @@ def _counts_row(counts):
 
 
 COUNT_HEADER = ["responses", "promoters", "passives", "detractors", "nps", "margin_of_error", "ci_low", "ci_high"]
+SAMPLE_HEADER = ["invited", "suppressed", "delivered", "bounced", "failed", "responded", "response_rate"]
+
+
+def _sample_row(sample):
+    return [sample.invited, sample.suppressed_total, sample.delivered, sample.bounced, sample.failed,
+            sample.responded, f.as_text(sample.response_rate)]
 
 
 def _trend(d):
-    return ["period", *COUNT_HEADER], ([str(period), *_counts_row(counts)] for period, counts in d.trend)
+    return ["period", *COUNT_HEADER, *SAMPLE_HEADER], (
+        [str(period), *_counts_row(counts), *_sample_row(sample)] for period, counts, sample in d.trend
+    )
 
 
 def _distribution(d):
@@ -120,7 +128,9 @@ def _distribution(d):
 
 def _breakdown(by):
     def build(d):
-        return [by, *COUNT_HEADER], ([name, *_counts_row(counts)] for name, counts in d.breakdowns[by])
+        return [by, *COUNT_HEADER, *SAMPLE_HEADER], (
+            [name, *_counts_row(counts), *_sample_row(sample)] for name, counts, sample in d.breakdowns[by]
+        )
     return build
 
 

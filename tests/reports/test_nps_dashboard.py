@@ -1,6 +1,9 @@
 """The NPS dashboard: every section renders, every table downloads, roles, no identity leaks."""
 
+import csv
 import datetime as dt
+import io
+from decimal import Decimal as D
 
 import pytest
 
@@ -68,3 +71,48 @@ def test_a_bad_period_is_explained(client_as):
 def test_anonymous_users_log_in_first(client):
     response = client.get(URL)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+# SPEC §5: every NPS figure carries its sample, the breakdowns' and the trend's too.
+@pytest.fixture
+def sampled():
+    """Web: 6 answers of 10 delivered, 2 of them bounced besides. Shop: 3 delivered, no answer."""
+    survey = SurveyFactory(name="Quarterly pulse")
+    for score in (10, 9, 8, 7, 7, 3):
+        invitation = InvitationFactory(survey=survey, state=InvitationState.RESPONDED, sent_at=WHEN, touchpoint="web")
+        ResponseFactory(invitation=invitation, score=score, answered_at=WHEN, touchpoint="web")
+    for _ in range(4):
+        InvitationFactory(survey=survey, state=InvitationState.SENT, sent_at=WHEN, touchpoint="web")
+    InvitationFactory.create_batch(2, survey=survey, state=InvitationState.BOUNCED, sent_at=WHEN, touchpoint="web")
+    InvitationFactory.create_batch(3, survey=survey, state=InvitationState.SENT, sent_at=WHEN, touchpoint="shop")
+    return survey
+
+
+def test_each_breakdown_row_carries_its_sample(sampled, client_as):
+    page = client_as("viewer").get(URL, {"period": "2025-Q2"})
+
+    breakdown = page.context["dashboard"].breakdowns["touchpoint"]
+    rows = {name: (counts.responses, sample) for name, counts, sample in breakdown}
+    web_answers, web = rows["web"]
+    assert (web_answers, web.invited, web.delivered, web.bounced, web.responded) == (6, 12, 10, 2, 6)
+    assert web.response_rate == D("0.6")
+    shop_answers, shop = rows["shop"]  # invited, nobody answered: shown, not left out
+    assert (shop_answers, shop.delivered, shop.response_rate) == (0, 3, 0)
+
+
+def test_each_trend_period_carries_its_sample(sampled, client_as):
+    page = client_as("viewer").get(URL, {"period": "2025-Q2"})
+
+    trend = {str(period): (counts.responses, sample) for period, counts, sample in page.context["dashboard"].trend}
+    assert trend["2025-Q2"][0] == 6 and trend["2025-Q2"][1].delivered == 13
+    assert trend["2025-Q1"][1].invited == 0 and trend["2025-Q1"][1].response_rate is None
+
+
+def test_the_breakdown_csv_has_the_sample_columns(sampled, client_as):
+    response = client_as("viewer").get(URL, {"period": "2025-Q2", "format": "csv", "table": "touchpoints"})
+
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    by_name = {row["touchpoint"]: row for row in rows}
+    web = by_name["web"]
+    assert (web["delivered"], web["responded"], web["response_rate"]) == ("10", "6", "0.6000")
+    assert (by_name["shop"]["responses"], by_name["shop"]["delivered"]) == ("0", "3")
