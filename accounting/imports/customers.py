@@ -152,10 +152,14 @@ def _check_parent_cycles(parsed, problems: Problems) -> None:
 
 
 def _write(parsed, ids, counts: Counts) -> None:
+    # Locked until the import commits: every column is written back from what is read here, so a
+    # reason answered by email meanwhile would otherwise be overwritten with the stale value. In
+    # one order, so that two imports of overlapping files wait for each other instead of deadlocking.
     existing = {}
-    keys = list(parsed)
+    keys = sorted(parsed)
+    locked = Customer.objects.select_for_update().order_by("external_id")
     for start in range(0, len(keys), LOOKUP_CHUNK):
-        existing.update(Customer.objects.in_bulk(keys[start : start + LOOKUP_CHUNK], field_name="external_id"))
+        existing.update(locked.in_bulk(keys[start : start + LOOKUP_CHUNK], field_name="external_id"))
     now = timezone.now()
     changed: list[Customer] = []
     for external_id, (_, clean) in parsed.items():

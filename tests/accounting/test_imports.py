@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounting.imports import import_file, import_records
 from accounting.models import CostEntry, Customer, ImportBatch, ImportStatus, RevenueEntry
@@ -464,3 +466,15 @@ class TestImportCommands:
         out = capsys.readouterr().out
         assert "Identical to import" not in out and "1 updated" in out
         assert Customer.objects.get(external_id="N1").segment == "Consumer"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no row locks")
+def test_the_customers_an_import_updates_are_locked_until_it_commits(known):
+    """The import writes every column back from what it read: a reason answered by email meanwhile
+    must wait for it rather than be overwritten with the value read before."""
+    with CaptureQueriesContext(connection) as queries:
+        batch = import_customers("A1,Renamed,,,,,,,,,", "A2,Also renamed,,,,,,,,,")
+
+    assert batch.status == ImportStatus.SUCCEEDED
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "accounting_customer"."id"')]
+    assert any("FOR UPDATE" in sql and "'A1'" in sql for sql in reads), reads
