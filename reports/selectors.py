@@ -25,6 +25,8 @@ from .snapshots import snapshot_request
 KIND = SnapshotKind.EARNED_GROWTH
 TREND_LENGTH = {QUARTER: 8, YEAR: 3, MONTH: 12}
 KNOWN_REASON_WARNING_BELOW = Decimal("0.8")
+AUTOFILL_YEARS = 3  # see filled_on_view
+NOT_COMPUTED = "not_computed"  # a period's state when it has no snapshot and none was asked for
 
 
 def default_period(today: dt.date | None = None) -> Period:
@@ -66,6 +68,7 @@ class PeriodFigures:
     period: Period
     snapshot: ReportSnapshot | None
     stale: bool = False
+    requested: bool = True  # False: never computed, and too old for a page view to ask for it
 
     @property
     def figures(self) -> dict:
@@ -77,7 +80,9 @@ class PeriodFigures:
 
     @property
     def status(self) -> str:
-        return self.snapshot.status if self.snapshot is not None else SnapshotStatus.PENDING
+        if self.snapshot is not None:
+            return self.snapshot.status
+        return SnapshotStatus.PENDING if self.requested else NOT_COMPUTED
 
     @property
     def computing(self) -> bool:
@@ -133,10 +138,19 @@ def dashboard_snapshots(params: DashboardParams) -> dict[str, ReportSnapshot]:
     return {row.period: row for row in rows}
 
 
+def filled_on_view(period: Period, today: dt.date | None = None) -> bool:
+    """Whether opening the dashboard asks for this period's missing snapshot: periods that start in
+    the last AUTOFILL_YEARS calendar years, what the nightly run and the default trends cover. A
+    page view writes only this bounded cache; older periods wait for the Recompute button (a POST,
+    with the recompute permission), so no GET can set off computations without end."""
+    today = today or timezone.localdate()
+    return period.start >= dt.date(today.year - AUTOFILL_YEARS, 1, 1)
+
+
 def earned_growth_dashboard(params: DashboardParams) -> Dashboard:
-    """The snapshots of the chosen period, its prior period and the trend, asking for missing ones."""
+    """The snapshots of the chosen period, its prior period and the trend, asking for missing recent ones."""
     found = dashboard_snapshots(params)
-    missing = [str(period) for period in params.periods if str(period) not in found]
+    missing = [str(period) for period in params.periods if str(period) not in found and filled_on_view(period)]
     for period in missing:
         snapshot_request(kind=KIND, period=period, compare=params.compare, grain=params.grain, segment=params.segment)
     if missing:
@@ -146,7 +160,7 @@ def earned_growth_dashboard(params: DashboardParams) -> Dashboard:
     def figures(period: Period) -> PeriodFigures:
         snapshot = found.get(str(period))
         stale = snapshot is not None and bool(snapshot.figures) and is_stale(snapshot, fingerprint)
-        return PeriodFigures(period=period, snapshot=snapshot, stale=stale)
+        return PeriodFigures(period=period, snapshot=snapshot, stale=stale, requested=snapshot is not None)
 
     return Dashboard(
         params=params,

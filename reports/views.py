@@ -231,6 +231,14 @@ class Cell:
     state: str = ""  # "pending" / "failed" when the snapshot has no figures yet
 
 
+def _state(item: selectors.PeriodFigures) -> str:
+    """What a period without figures shows: failed, not computed (too old to be asked for on a
+    page view: use Recompute), or pending."""
+    if item.status == SnapshotStatus.FAILED:
+        return "failed"
+    return "not computed" if item.status == selectors.NOT_COMPUTED else "pending"
+
+
 def _null(reason: str, notes: Footnotes) -> Cell:
     number = notes.number(reason)
     return Cell(reason=reason, note=number, note_id=f"{notes.prefix}-{number}")
@@ -238,7 +246,7 @@ def _null(reason: str, notes: Footnotes) -> Cell:
 
 def _cell(item: selectors.PeriodFigures, key: str, notes: Footnotes, *, money: bool = False) -> Cell:
     if not item.ready:
-        return Cell(state="failed" if item.status == SnapshotStatus.FAILED else "pending")
+        return Cell(state=_state(item))
     value = item.money(key) if money else item.rate(key)
     if value is None:
         return _null(f"{item.period}: {null_reason(key, item.notes)}", notes)
@@ -309,7 +317,7 @@ TREND_KEYS = ("nrr", "enc", "earned_growth_rate")
 
 
 def _trend_row(item: selectors.PeriodFigures, notes: Footnotes) -> dict:
-    state = "" if item.ready else ("failed" if item.status == SnapshotStatus.FAILED else "pending")
+    state = "" if item.ready else _state(item)
     values = {key: _cell(item, key, notes) for key in TREND_KEYS}
     return {"period": str(item.period), "item": item, "state": state, "values": values}
 

@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from reports import selectors
@@ -20,6 +21,13 @@ D = Decimal
 URL = reverse("reports:earned-growth")
 RECOMPUTE_URL = reverse("reports:earned-growth-recompute")
 YEAR_2025 = {"period": "2025"}
+
+
+@pytest.fixture(autouse=True)
+def late_2026():
+    """The tests' periods (2023 to 2025) are recent: a page view computes them by itself."""
+    with time_machine.travel(dt.datetime(2026, 11, 29, 12, tzinfo=dt.UTC), tick=True):
+        yield
 
 
 
@@ -417,3 +425,30 @@ def test_the_reactivation_caption_says_what_it_counts_for_each_comparison(client
     page = get(client_as("viewer"), {"period": "2025-Q3", "compare": compare}).content.decode()
 
     assert caption in page
+
+
+def test_an_old_period_is_not_computed_by_a_page_view(client_as, company_a):
+    page = client_as("viewer").get(URL, {"period": "2019"})
+
+    assert page.status_code == 200
+    assert not ReportSnapshot.objects.exists()  # a GET sets off nothing for periods this old
+    assert headline(page)["nrr"]["current"].state == "not computed"
+    body = page.content.decode()
+    assert "Not computed: 2019 is older than the periods a page view computes" in body
+    assert 'http-equiv="refresh"' not in body  # nothing is coming: no reload loop
+
+
+def test_a_page_view_computes_periods_from_three_calendar_years_back(client_as, get, company_a):
+    get(client_as("viewer"), {"period": "2023-Q2"})
+
+    asked = set(ReportSnapshot.objects.values_list("period", flat=True))
+    assert "2023-Q2" in asked and "2023-Q1" in asked
+    assert not {period for period in asked if period.startswith("2022") or period.startswith("2021")}
+
+
+def test_recompute_computes_an_old_period(client_as, company_a, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_as("analyst").post(RECOMPUTE_URL, {"period": "2019", "compare": "prior", "grain": "entity"})
+
+    assert response.status_code == 302
+    assert ReportSnapshot.objects.get(period="2019").status == SnapshotStatus.DONE
