@@ -4,6 +4,9 @@ A text cell that starts with `=`, `+`, `-` or `@` (or a tab or carriage return) 
 LibreOffice and Google Sheets as a formula: a customer named `=HYPERLINK(...)` would become a live
 link, or worse. Such cells get a leading single quote, which spreadsheets show as text (OWASP "CSV
 injection"). Numbers are written as numbers: a refund of -30.00 is data, not a formula.
+
+Every text cell is in double quotes too: a spreadsheet set to a semicolon separator (German and
+French locales) would otherwise split `x;=cmd|...` at the semicolon and start a cell with `=`.
 """
 
 import csv
@@ -36,7 +39,7 @@ class _Echo:
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence]) -> StreamingHttpResponse:
     """Stream the table row by row, so a long referral list never sits whole in memory."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_NONNUMERIC)
 
     def lines():
         yield writer.writerow([csv_cell(name) for name in header])

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from accounting.models import CostKind, ReasonCategory, ReasonKind
 from reports.cohorts import AGES, cohort_report
-from reports.csv_export import csv_cell
+from reports.csv_export import csv_cell, csv_response
 from tests.factories import CostEntryFactory, CustomerFactory, UserFactory, pay, reason
 
 pytestmark = pytest.mark.django_db
@@ -373,6 +373,14 @@ def test_csv_cells_that_could_run_as_formulas_are_neutralised(client_as):
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
 def test_csv_cell_quotes_formula_starts(text):
     assert csv_cell(text) == "'" + text
+
+
+def test_text_cells_are_quoted_so_a_semicolon_locale_cannot_split_them():
+    response = csv_response("t.csv", ["name", "amount"], [["x;=cmd|'/C calc'!A0", D("-5.00")]])
+
+    lines = b"".join(response.streaming_content).decode().splitlines()
+
+    assert lines == ['"name","amount"', '"x;=cmd|\'/C calc\'!A0",-5.00']
 
 
 def test_csv_cell_leaves_numbers_and_plain_text_alone():
