@@ -5,6 +5,9 @@ from knox.views import LoginView as KnoxLoginView
 from knox.views import LogoutView as KnoxLogoutView
 from rest_framework import permissions, serializers
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.exceptions import Throttled
+
+from .ratelimits import LOGIN_RETRY_AFTER_SECONDS, login_over_limit
 
 TOKEN_RESPONSE = inline_serializer(
     "ApiToken",
@@ -12,6 +15,11 @@ TOKEN_RESPONSE = inline_serializer(
 )
 
 CSRF_FAILED = OpenApiResponse(description="A session-authenticated request without its CSRF token.")
+TOO_MANY_LOGINS = OpenApiResponse(
+    inline_serializer("TooManyLogins", {"detail": serializers.CharField()}),
+    description="Over LOGIN_RATE for this client address or username (one budget with the login pages); "
+    "see Retry-After.",
+)
 
 
 def not_found(request, exception=None):
@@ -21,10 +29,20 @@ def not_found(request, exception=None):
     return page_not_found(request, exception)
 
 
+class RateLimitedBasicAuthentication(BasicAuthentication):
+    """HTTP Basic whose password attempts count against LOGIN_RATE per IP address and per username,
+    in the login page's budget (DRF's throttles would come too late: after authentication)."""
+
+    def authenticate_credentials(self, userid, password, request=None):
+        if login_over_limit(request, userid):
+            raise Throttled(wait=LOGIN_RETRY_AFTER_SECONDS, detail="Too many login attempts.")
+        return super().authenticate_credentials(userid, password, request)
+
+
 class LoginView(KnoxLoginView):
     """POST with HTTP Basic credentials (or a session) to get an API token."""
 
-    authentication_classes = [BasicAuthentication, SessionAuthentication]
+    authentication_classes = [RateLimitedBasicAuthentication, SessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(
@@ -33,6 +51,7 @@ class LoginView(KnoxLoginView):
             200: TOKEN_RESPONSE,
             401: OpenApiResponse(description="Wrong or missing credentials"),
             403: CSRF_FAILED,
+            429: TOO_MANY_LOGINS,
         },
         auth=[{"basicAuth": []}],
     )

@@ -6,6 +6,7 @@ ALLOWED_HOSTS and the email settings; `manage.py check --deploy` must then be cl
 """
 
 import logging
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -120,7 +121,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 LOGIN_URL = "login"
-# Login attempts per IP address and per username (django-ratelimit, shared through the cache).
+# Login attempts per IP address and per username (django-ratelimit, shared through the cache), one
+# budget for the login page, the admin's login and the API's token login.
 LOGIN_RATE = env.str("LOGIN_RATE", default="10/m")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -178,7 +180,11 @@ SURVEY_EDIT_WINDOW_HOURS = env.int("SURVEY_EDIT_WINDOW_HOURS", default=72)
 # Public token pages: requests per IP address.
 SURVEY_PUBLIC_RATE = env.str("SURVEY_PUBLIC_RATE", default="60/m")
 # Bounce and complaint webhooks (django-anymail): "user:password" the provider sends.
+# The bounce and complaint webhooks are mounted only with a secret: without one anybody could
+# mark invitations bounced and suppress addresses (cxplatform/urls.py).
 ANYMAIL = {"WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="")}
+# Detractor alert webhooks go to public addresses only (surveys/webhook_urls.py); on for local receivers.
+ALERT_WEBHOOK_ALLOW_PRIVATE = env.bool("ALERT_WEBHOOK_ALLOW_PRIVATE", default=False)
 
 # --- Email (Django's own names) ----------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
@@ -218,6 +224,24 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+# Where limits per IP address find the client's address. Unset: REMOTE_ADDR, right only when clients
+# connect to gunicorn themselves; behind a reverse proxy it is the proxy's, one budget for everybody.
+# Then a META key the proxy always sets, overwriting the client's (HTTP_X_REAL_IP), or
+# "cxplatform.ratelimits.forwarded_for_ip": X-Forwarded-For, appended to by TRUSTED_PROXY_COUNT proxies.
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+if RATELIMIT_IP_META_KEY == "HTTP_X_FORWARDED_FOR":
+    raise ImproperlyConfigured(
+        "RATELIMIT_IP_META_KEY=HTTP_X_FORWARDED_FOR would trust addresses the client writes: "
+        "use cxplatform.ratelimits.forwarded_for_ip (with TRUSTED_PROXY_COUNT)."
+    )
+if RATELIMIT_IP_META_KEY and not re.fullmatch(r"[A-Z][A-Z0-9_]*|\w+(\.\w+)+", RATELIMIT_IP_META_KEY):
+    raise ImproperlyConfigured(
+        f"RATELIMIT_IP_META_KEY={RATELIMIT_IP_META_KEY!r} is neither a request.META key (HTTP_X_REAL_IP) "
+        "nor the dotted path of a function."
+    )
+if TRUSTED_PROXY_COUNT < 1:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT counts the proxies in front of gunicorn: 1 or more.")
 
 # --- REST API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,15 +1,22 @@
 from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.exceptions import NotAuthenticated
 
-from .ratelimits import over_limit
+from .ratelimits import LOGIN_RETRY_AFTER_SECONDS, TOO_MANY_LOGIN_ATTEMPTS, login_over_limit
 
 BROKER_TIMEOUT_SECONDS = 2
 
@@ -74,23 +81,48 @@ def healthz(request):
     return JsonResponse(body, status=200 if database else 503)
 
 
-def login_rate(group, request) -> str:
-    return settings.LOGIN_RATE
+def too_many_login_attempts(response):
+    response.status_code = 429
+    response["Retry-After"] = str(LOGIN_RETRY_AFTER_SECONDS)
+    return response
+
+
+def refused_login_form(form_class, request):
+    """The login form as posted, refused for the rate limit without checking the password: checked,
+    the "wrong password" error, there or not, would tell a guesser past the limit whether it was right."""
+
+    def refuse():  # in place of the form's clean(), which authenticates
+        raise ValidationError(TOO_MANY_LOGIN_ATTEMPTS, code="too_many_attempts")
+
+    form = form_class(request, data=request.POST)
+    form.clean = refuse
+    return form
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login, limited per IP address and per username (LOGIN_RATE, 10/m): password
-    guessing gets a 429 and the form again, whatever the password. Fails open without the cache."""
+    """Django's login, limited per IP address and per username (LOGIN_RATE, 10/m; one budget with the
+    admin's login and the API's): password guessing gets a 429 and the form again, whatever the
+    password. Fails open without the cache."""
 
     def post(self, request, *args, **kwargs):
-        # Both budgets count every attempt (no short-circuit); a cache outage lets logins through.
-        by_address = over_limit(request, group="login:ip", key="ip", rate=login_rate)
-        by_username = over_limit(request, group="login:username", key="post:username", rate=login_rate)
-        if by_address or by_username:
-            form = self.get_form()
-            form.add_error(None, "Too many login attempts. Wait a minute and try again.")
-            response = self.render_to_response(self.get_context_data(form=form))
-            response.status_code = 429
-            response["Retry-After"] = "60"
-            return response
+        if login_over_limit(request, request.POST.get("username", "")):
+            form = refused_login_form(self.get_form_class(), request)
+            return too_many_login_attempts(self.render_to_response(self.get_context_data(form=form)))
         return super().post(request, *args, **kwargs)
+
+
+def admin_login(request, extra_context=None):
+    """The Django admin's login (`admin.site.login`) under the login page's limit and budget."""
+    if request.method == "POST" and login_over_limit(request, request.POST.get("username", "")):
+        # The context AdminSite.login gives the template, with the refused form.
+        request.current_app = admin.site.name
+        context = {
+            **admin.site.each_context(request),
+            "title": _("Log in"),
+            "app_path": request.get_full_path(),
+            "username": request.user.get_username(),
+            "form": refused_login_form(admin.site.login_form or AdminAuthenticationForm, request),
+            REDIRECT_FIELD_NAME: request.POST.get(REDIRECT_FIELD_NAME) or reverse("admin:index"),
+        }
+        return too_many_login_attempts(render(request, admin.site.login_template or "admin/login.html", context))
+    return admin.site.login(request, extra_context)

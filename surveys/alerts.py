@@ -8,17 +8,17 @@ with the broker, and never sent twice while its task is alive (a task retrying w
 left alone for ALERT_REQUEUE_AFTER, longer than its whole retry schedule).
 
 The two channels retry independently: the task retries only the parts that failed transiently, so
-a webhook outage never sends the owner a second email. Permanent failures (a 4xx from the webhook,
-an address the SMTP server refuses) are logged and dropped. For an anonymous survey neither
-channel carries anything that names the customer.
+a webhook outage never sends the owner a second email. Permanent failures (a 4xx or a redirect
+from the webhook, a webhook URL refused by the SSRF guard of `webhook_urls`, an address the SMTP
+server refuses) are logged and dropped. For an anonymous survey neither channel carries anything
+that names the customer.
 """
 
 import datetime as dt
+import http.client
 import json
 import logging
 import smtplib
-import urllib.error
-import urllib.request
 
 from celery import shared_task
 from django.conf import settings
@@ -29,6 +29,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from . import webhook_urls
 from .models import Response, ResponseCategory
 
 logger = logging.getLogger(__name__)
@@ -187,25 +188,24 @@ def _post_webhook(response: Response) -> bool:
     url = response.survey.alert_webhook_url
     if not url:
         return False
-    if not url.lower().startswith(("http://", "https://")):
-        logger.error("Survey %s: webhook URL is not http(s); not posting", response.survey_id)
-        return False
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url,
-        data=json.dumps(webhook_payload(response)).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "cx-platform-alerts/1"},
-        method="POST",
-    )
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS):  # noqa: S310
-            return True
-    except urllib.error.HTTPError as exc:
-        if exc.code == 429 or exc.code >= 500:
-            raise TransientError(f"HTTP {exc.code}") from exc
-        logger.error("Survey %s: webhook refused the alert with HTTP %s", response.survey_id, exc.code)
+        status = webhook_urls.post(
+            url, json.dumps(webhook_payload(response)).encode(),
+            headers={"Content-Type": "application/json", "User-Agent": "cx-platform-alerts/1"},
+            timeout=WEBHOOK_TIMEOUT_SECONDS,
+        )
+    except webhook_urls.RefusedURL as exc:  # SSRF guard: permanent, never retried
+        logger.error("Survey %s: webhook URL refused, not posting: %s", response.survey_id, exc)
         return False
-    except (urllib.error.URLError, OSError) as exc:  # refused, unreachable, timed out
-        raise TransientError(str(exc)) from exc
+    except (OSError, http.client.HTTPException) as exc:  # look-up failed, refused, unreachable, timed out
+        raise TransientError(str(exc) or type(exc).__name__) from exc
+    if 200 <= status < 300:
+        return True
+    if status == 429 or status >= 500:
+        raise TransientError(f"HTTP {status}")
+    # 3xx included: a redirect is not followed (it could lead to a private address).
+    logger.error("Survey %s: webhook refused the alert with HTTP %s", response.survey_id, status)
+    return False
 
 
 SENDERS = {"email": _send_email, "webhook": _post_webhook}

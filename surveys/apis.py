@@ -21,7 +21,7 @@ from accounting.models import Customer
 from . import selectors
 from .filters import InvitationFilter, ResponseFilter, SurveyFilter
 from .followups import response_follow_up
-from .launch import invitation_create_transactional, survey_launch
+from .launch import invitation_get_or_create_transactional, survey_launch
 from .models import Invitation, InvitationState, Response, SuppressionReason, Survey, SurveyKind
 
 MAX_DELAY_MINUTES = 60 * 24 * 30
@@ -219,7 +219,10 @@ class TriggerSerializer(serializers.Serializer):
         slug_field="external_id", queryset=Customer.objects.all(), help_text="External id of the customer."
     )
     touchpoint = serializers.CharField(max_length=100)
-    reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reference = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="",
+        help_text="Order, ticket or SKU. The same survey, customer and reference are one event (idempotent).",
+    )
     delay_minutes = serializers.IntegerField(
         min_value=0, max_value=MAX_DELAY_MINUTES, required=False, default=0,
         help_text="Send this many minutes after the event.",
@@ -236,9 +239,17 @@ class TriggerSerializer(serializers.Serializer):
     retrieve=extend_schema(summary="An invitation", responses=documented({200: InvitationSerializer})),
     create=extend_schema(
         summary="Trigger a transactional survey for one customer",
-        description="Queues one invitation (or records it suppressed, with the reason).",
+        description=(
+            "Queues one invitation (or records it suppressed, with the reason): 201. Send a `reference` "
+            "(order, ticket) to make the trigger idempotent: a repeat with the same survey, customer and "
+            "reference returns the existing invitation with 200 and invites nobody again. Without a "
+            "reference every trigger is a new event."
+        ),
         request=TriggerSerializer,
-        responses=documented({201: InvitationSerializer}),
+        responses=documented({
+            201: InvitationSerializer,
+            200: OpenApiResponse(InvitationSerializer, description="A repeat: the event's existing invitation."),
+        }),
     ),
 )
 class InvitationViewSet(MethodsBeforeRolesMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -255,12 +266,12 @@ class InvitationViewSet(MethodsBeforeRolesMixin, mixins.CreateModelMixin, viewse
         trigger.is_valid(raise_exception=True)
         data = trigger.validated_data
         with django_errors_as_400():
-            invitation = invitation_create_transactional(
+            invitation, created = invitation_get_or_create_transactional(
                 survey=data["survey"], customer=data["customer"], touchpoint=data["touchpoint"],
                 reference=data["reference"], delay=timedelta(minutes=data["delay_minutes"]),
             )
         body = InvitationSerializer(invitation, context=self.get_serializer_context()).data
-        return ApiResponse(body, status=status.HTTP_201_CREATED)
+        return ApiResponse(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 # --- Responses -----------------------------------------------------------------------------------

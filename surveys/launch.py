@@ -10,7 +10,15 @@ Suppression is decided in one query per launch (EXISTS sub-queries), rows are wr
 bulk_create, and sending is enqueued after commit. Reasons, first match wins: opted out, no email,
 bounced before, throttled. Throttled means an invitation to any survey was sent to the customer in
 the last `survey.throttle_days` days, or is queued or being sent right now (two launches on the
-same day must not email one customer twice).
+same day must not email one customer twice). The second part holds whatever throttle_days is: 0
+turns off the window, not the protection against a retried or double-submitted launch.
+
+Launches of one survey are serialized: each locks the survey row first (SELECT ... FOR UPDATE), so
+a second launch waits for the first to commit and then sees its queued rows as pending.
+
+A transactional trigger is one event: the same survey, customer and non-empty reference give one
+invitation (a partial unique constraint), and a repeated trigger gets the existing row back. A
+trigger without a reference is never recognised as a repeat.
 
 A sample is drawn from the audience with `random.Random(seed)` over the customer ids in ascending
 order; the seed is stored on the Launch, so the draw can be replayed for an audit.
@@ -23,7 +31,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -85,22 +93,17 @@ def _draw_sample(ids: list[int], percent: Decimal, seed: str) -> list[int]:
     return sorted(random.Random(seed).sample(sorted(ids), size))
 
 
-def _throttled(survey: Survey, now) -> Exists | None:
-    if not survey.throttle_days:
-        return None
-    recent = Q(sent_at__gte=now - timedelta(days=survey.throttle_days))
+def _throttled(survey: Survey, now) -> Exists:
     pending = Q(state__in=[InvitationState.QUEUED, InvitationState.SENDING])
-    return Exists(Invitation.objects.filter(recent | pending, customer=OuterRef("pk")))
+    if survey.throttle_days:
+        pending |= Q(sent_at__gte=now - timedelta(days=survey.throttle_days))
+    return Exists(Invitation.objects.filter(pending, customer=OuterRef("pk")))
 
 
 def _with_suppression(customers: QuerySet, survey: Survey, now) -> QuerySet:
     """Annotate each customer with the facts that suppress it: one query, no per-customer look-up."""
     bounced = Exists(SuppressedAddress.objects.filter(email=Lower(OuterRef("email"))))
-    throttled = _throttled(survey, now)
-    customers = customers.annotate(bounced_before=bounced)
-    if throttled is not None:
-        customers = customers.annotate(throttled=throttled)
-    return customers
+    return customers.annotate(bounced_before=bounced, throttled=_throttled(survey, now))
 
 
 def suppression_reason(row: dict) -> str:
@@ -110,15 +113,13 @@ def suppression_reason(row: dict) -> str:
         return SuppressionReason.NO_EMAIL
     if row["bounced_before"]:
         return SuppressionReason.BOUNCED_BEFORE
-    if row.get("throttled"):
+    if row["throttled"]:
         return SuppressionReason.THROTTLED
     return ""
 
 
 def _customer_rows(customers: QuerySet, survey: Survey, now) -> list[dict]:
-    fields = ["pk", "email", "language", "survey_opt_out", "bounced_before"]
-    if survey.throttle_days:
-        fields.append("throttled")
+    fields = ["pk", "email", "language", "survey_opt_out", "bounced_before", "throttled"]
     return list(_with_suppression(customers, survey, now).order_by("pk").values(*fields))
 
 
@@ -159,6 +160,8 @@ def _enqueue_sending(countdown: float = 0) -> None:
 @transaction.atomic
 def survey_launch(*, survey: Survey, user=None, segment: str | None = None, sample_percent=None) -> Launch:
     """Invite the survey's audience (or the given segment / sample): every customer gets a row."""
+    # Waits for a concurrent launch of this survey to commit, then reads the survey as it left it.
+    survey.refresh_from_db(from_queryset=Survey.objects.select_for_update())
     _check_launchable(survey)
     audience = _audience(survey, segment, sample_percent)
     now = timezone.now()
@@ -201,23 +204,51 @@ def launch_counts(launch: Launch) -> dict:
 
 
 @transaction.atomic
-def invitation_create_transactional(
+def invitation_get_or_create_transactional(
     *, survey: Survey, customer: Customer, touchpoint: str, reference: str = "", delay: timedelta | None = None
-) -> Invitation:
-    """One invitation after an event (order, ticket), queued or suppressed like a launch's."""
+) -> tuple[Invitation, bool]:
+    """One invitation after an event (order, ticket), queued or suppressed like a launch's; and
+    whether it is new. The same survey, customer and non-empty reference are one event: a retried
+    trigger gets the first one's invitation back (touchpoint and delay as the first gave them)."""
     if survey.kind != SurveyKind.TRANSACTIONAL:
         raise ValidationError("Only a transactional survey is triggered per event.")
     if survey.status == SurveyStatus.CLOSED:
         raise ValidationError("This survey is closed.")
+    if existing := _same_event(survey, customer, reference):
+        return existing, False
     now = timezone.now()
     (row,) = _customer_rows(Customer.objects.filter(pk=customer.pk), survey, now)
     delay = delay or timedelta(0)
     invitation = _new_invitation(
         survey, row, now=now, touchpoint=touchpoint, reference=reference, send_after=now + delay
     )
-    invitation.save()
+    try:
+        with transaction.atomic():  # a savepoint: the outer transaction survives a duplicate
+            invitation.save()
+    except IntegrityError:
+        # A concurrent trigger of the same event inserted first (the unique constraint waited for
+        # its commit); anything else is a real error.
+        if existing := _same_event(survey, customer, reference):
+            return existing, False
+        raise
     if invitation.state == InvitationState.QUEUED:
         _enqueue_sending(countdown=delay.total_seconds())
+    return invitation, True
+
+
+def _same_event(survey: Survey, customer: Customer, reference: str) -> Invitation | None:
+    if not reference:
+        return None  # no reference, no way to tell a repeat from a new event
+    return Invitation.objects.filter(survey=survey, customer=customer, reference=reference).first()
+
+
+def invitation_create_transactional(
+    *, survey: Survey, customer: Customer, touchpoint: str, reference: str = "", delay: timedelta | None = None
+) -> Invitation:
+    """invitation_get_or_create_transactional, for callers that do not care whether it is new."""
+    invitation, _ = invitation_get_or_create_transactional(
+        survey=survey, customer=customer, touchpoint=touchpoint, reference=reference, delay=delay
+    )
     return invitation
 
 
@@ -246,6 +277,5 @@ def surveys_launch_due() -> list[int]:
             )
             if not claimed:
                 continue  # another process got there first
-            survey.refresh_from_db()
             launched.append(survey_launch(survey=survey).pk)
     return launched

@@ -21,6 +21,8 @@ from simple_history.models import HistoricalRecords
 
 from accounting.models import Customer
 
+from .webhook_urls import validate_webhook_url
+
 DEFAULT_QUESTION = "How likely are you to recommend {company} to a friend or colleague?"
 DEFAULT_REASON_PROMPT = "What is the most important reason for your score?"
 DEFAULT_IMPROVE_PROMPT = "What could we do to improve?"
@@ -91,7 +93,10 @@ class Survey(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Gets an email for each new detractor.",
     )
-    alert_webhook_url = models.URLField(blank=True, help_text="POSTed a JSON alert for each new detractor.")
+    alert_webhook_url = models.URLField(
+        blank=True, validators=[validate_webhook_url],
+        help_text="POSTed a JSON alert for each new detractor (http or https, a public host).",
+    )
     imported = models.BooleanField(default=False, help_text="Created by import_responses.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -219,6 +224,11 @@ class Invitation(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["launch", "customer"], condition=Q(launch__isnull=False), name="invitation_once_per_launch"
+            ),
+            # A transactional trigger is one event: a retried POST must not invite (or email) twice.
+            models.UniqueConstraint(
+                fields=["survey", "customer", "reference"], condition=~Q(reference=""),
+                name="invitation_once_per_reference",
             ),
             models.CheckConstraint(condition=Q(state__in=InvitationState.values), name="invitation_state"),
             models.CheckConstraint(

@@ -26,14 +26,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import get_connection
-from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Mod
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Lower, Mod
 from django.utils import timezone
 
 from accounting.tasks import is_transient
 
 from .emails import invitation_message
-from .models import Invitation, InvitationState, Survey
+from .models import Invitation, InvitationState, SuppressedAddress, Survey
 
 logger = logging.getLogger(__name__)
 
@@ -294,20 +294,37 @@ def needs_sender() -> bool:
 
 
 def reminders_due(now=None):
-    """Non-responders of surveys with a reminder, sent long enough ago and not expired yet."""
+    """Non-responders of surveys with a reminder, sent long enough ago and not expired yet, who can
+    still be emailed: not opted out since, their address not suppressed since (bounce, complaint).
+
+    Rows that will never get a reminder must not be due: the task re-queues itself while any row is
+    due, and such rows at the head of the order would fill every batch without being claimed.
+    """
     now = now or timezone.now()
     per_survey = Q(pk__in=[])
     for survey in Survey.objects.filter(reminder_days__isnull=False).only("pk", "reminder_days"):
         per_survey |= Q(survey=survey.pk, sent_at__lte=now - timedelta(days=survey.reminder_days))
-    return Invitation.objects.filter(
-        per_survey, state=InvitationState.SENT, reminder_sent_at__isnull=True, reminder_claimed_at__isnull=True,
-    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    # The address the reminder would go to (emails.invitation_message): the invitation's, else the customer's.
+    address = Lower(Case(When(email="", then=F("customer__email")), default=F("email")))
+    suppressed = Exists(SuppressedAddress.objects.filter(email=OuterRef("reminder_address")))
+    return (
+        Invitation.objects.filter(
+            per_survey, state=InvitationState.SENT, reminder_sent_at__isnull=True, reminder_claimed_at__isnull=True,
+            customer__survey_opt_out=False,
+        )
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .alias(reminder_address=address)
+        .exclude(reminder_address="")
+        .filter(~suppressed)
+    )
 
 
 def _claim_reminder(invitation: Invitation) -> bool:
+    # The opt-out is checked again here: the customer may have unsubscribed while the batch ran.
     return bool(
         Invitation.objects.filter(
-            pk=invitation.pk, state=InvitationState.SENT, reminder_claimed_at__isnull=True
+            pk=invitation.pk, state=InvitationState.SENT, reminder_claimed_at__isnull=True,
+            customer__survey_opt_out=False,
         ).update(reminder_claimed_at=timezone.now())
     )
 
@@ -329,7 +346,9 @@ def _remind(connection, invitation: Invitation) -> bool | None:
 
 def send_reminders(*, batch_size: int | None = None) -> BatchResult:
     """At most one reminder per invitation, same link. A reminder claimed by a worker that died is
-    not resent (at most once, as for invitations)."""
+    not resent (at most once, as for invitations). Who may not be emailed any more is not due
+    (reminders_due), so every row read is claimed here, was claimed by another process, or has
+    just become not due: a run never leaves the same rows due for the next one."""
     batch_size = batch_size or settings.SURVEY_SEND_BATCH_SIZE
     rows = list(reminders_due().select_related("survey", "customer").order_by("sent_at", "pk")[:batch_size])
     result = BatchResult()
@@ -338,8 +357,8 @@ def send_reminders(*, batch_size: int | None = None) -> BatchResult:
     pacer, connection = Pacer(settings.SURVEY_SEND_RATE_PER_SECOND), get_connection()
     try:
         for invitation in rows:
-            if invitation.customer.survey_opt_out or not _claim_reminder(invitation):
-                result.skipped += 1
+            if not _claim_reminder(invitation):
+                result.skipped += 1  # another process got there first, or the customer just opted out
                 continue
             pacer.wait()
             outcome = _remind(connection, invitation)

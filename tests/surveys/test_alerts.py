@@ -24,7 +24,13 @@ from surveys.alerts import (
 from surveys.models import Response
 from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory, UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits", "local_receivers_allowed")]
+
+
+@pytest.fixture
+def local_receivers_allowed(settings):
+    """The Hook below listens on 127.0.0.1, which the SSRF guard refuses unless told otherwise."""
+    settings.ALERT_WEBHOOK_ALLOW_PRIVATE = True
 
 
 class Hook:

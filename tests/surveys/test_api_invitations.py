@@ -37,6 +37,31 @@ def test_a_trigger_queues_one_invitation(api_client_as, transactional, django_ca
     assert invitation.send_after >= before + dt.timedelta(minutes=60)
 
 
+def test_a_repeated_trigger_returns_the_events_invitation_and_invites_nobody_again(
+    api_client_as, transactional, django_capture_on_commit_callbacks
+):
+    CustomerFactory(external_id="C-1")
+    api = api_client_as("analyst")
+    body = {"survey": transactional.pk, "customer": "C-1", "touchpoint": "delivery", "reference": "ORDER-9"}
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = _trigger(api, **body)
+        again = _trigger(api, **body)  # a client retrying after a timeout
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json() and again.json()["state"] == InvitationState.QUEUED
+    assert Invitation.objects.filter(survey=transactional).count() == 1
+    assert len(callbacks) == 1  # sending enqueued once
+
+
+def test_triggers_without_a_reference_are_each_new(api_client_as, transactional):
+    CustomerFactory(external_id="C-1")
+    api = api_client_as("analyst")
+    codes = [_trigger(api, survey=transactional.pk, customer="C-1", touchpoint="web").status_code for _ in range(2)]
+    assert codes == [201, 201]
+    assert Invitation.objects.filter(survey=transactional).count() == 2
+
+
 def test_a_customer_who_opted_out_gets_a_suppressed_invitation(api_client_as, transactional):
     CustomerFactory(external_id="C-2", survey_opt_out=True)
 

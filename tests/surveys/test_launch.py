@@ -1,18 +1,28 @@
 """survey_launch, invitation_create_transactional and surveys_launch_due."""
 
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import Count
 from django.utils import timezone
 
-from surveys.launch import invitation_create_transactional, launch_counts, survey_launch, surveys_launch_due
+from surveys.launch import (
+    invitation_create_transactional,
+    invitation_get_or_create_transactional,
+    launch_counts,
+    survey_launch,
+    surveys_launch_due,
+)
 from surveys.models import (
     AudienceKind,
     Invitation,
     InvitationState,
     SuppressedAddress,
+    Survey,
     SurveyKind,
     SurveyStatus,
     hash_token,
@@ -72,10 +82,70 @@ def test_throttle_zero_means_no_throttle():
     assert launch.invitations.get().state == InvitationState.QUEUED
 
 
+def test_throttle_zero_still_suppresses_a_customer_whose_invitation_is_being_sent():
+    customer = CustomerFactory()
+    InvitationFactory(customer=customer, state=InvitationState.SENDING, sent_at=None)
+    launch = survey_launch(survey=SurveyFactory(throttle_days=0))
+    assert states(launch) == {customer.external_id: ("suppressed", "throttled")}
+
+
+def test_a_repeated_launch_with_throttle_zero_emails_nobody_twice():
+    CustomerFactory.create_batch(3)
+    survey = SurveyFactory(throttle_days=0)
+
+    first = survey_launch(survey=survey)
+    second = survey_launch(survey=survey)  # a retried or double-submitted launch
+
+    assert {(i.state, i.suppression_reason) for i in first.invitations.all()} == {("queued", "")}
+    assert {(i.state, i.suppression_reason) for i in second.invitations.all()} == {("suppressed", "throttled")}
+    pending = Invitation.objects.filter(state__in=[InvitationState.QUEUED, InvitationState.SENDING])
+    assert not pending.values("customer").annotate(rows=Count("id")).filter(rows__gt=1).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_launches_of_one_survey_wait_for_each_other(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (SQLite serializes every write anyway)")
+    monkeypatch.setattr("surveys.launch._enqueue_sending", lambda countdown=0: None)  # keep the rows queued
+    CustomerFactory.create_batch(2)
+    survey = SurveyFactory(throttle_days=0)
+    launched, release, outcome = threading.Event(), threading.Event(), {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                outcome["first"] = survey_launch(survey=Survey.objects.get(pk=survey.pk)).pk
+                launched.set()
+                release.wait(10)  # commit only when told
+        finally:
+            connections.close_all()
+
+    def second():
+        try:
+            outcome["second"] = survey_launch(survey=Survey.objects.get(pk=survey.pk)).pk
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert launched.wait(10)
+    threads[1].start()
+    threads[1].join(0.5)
+    assert threads[1].is_alive()  # waiting for the first launch's lock on the survey
+    release.set()
+    for thread in threads:
+        thread.join(10)
+
+    second_rows = Invitation.objects.filter(launch=outcome["second"])
+    assert {(i.state, i.suppression_reason) for i in second_rows} == {("suppressed", "throttled")}
+    assert Invitation.objects.filter(launch=outcome["first"], state=InvitationState.QUEUED).count() == 2
+
+
 def test_it_uses_set_based_queries_whatever_the_audience_size(django_assert_max_num_queries):
     CustomerFactory.create_batch(30)
     survey = SurveyFactory()
-    with django_assert_max_num_queries(9):  # + 1: the audit log entry of the survey becoming active
+    # + 1: the audit log entry of the survey becoming active; + 1: the survey row locked first
+    with django_assert_max_num_queries(10):
         survey_launch(survey=survey)
     assert Invitation.objects.count() == 30
 
@@ -171,6 +241,58 @@ def test_a_transactional_invitation_follows_the_same_suppression_rules():
     InvitationFactory(customer=customer)
     invitation = invitation_create_transactional(survey=survey, customer=customer, touchpoint="order")
     assert (invitation.state, invitation.suppression_reason) == ("suppressed", "throttled")
+
+
+def test_a_transactional_trigger_with_a_reference_is_one_event():
+    survey, customer = SurveyFactory(kind=SurveyKind.TRANSACTIONAL), CustomerFactory()
+    first, created = invitation_get_or_create_transactional(
+        survey=survey, customer=customer, touchpoint="order", reference="ORDER-1"
+    )
+    again, created_again = invitation_get_or_create_transactional(
+        survey=survey, customer=customer, touchpoint="order", reference="ORDER-1", delay=dt.timedelta(hours=1)
+    )
+    assert created and not created_again and again.pk == first.pk
+    assert again.state == InvitationState.QUEUED  # not a second row suppressed as throttled
+    other = invitation_create_transactional(survey=survey, customer=customer, touchpoint="order", reference="ORDER-2")
+    assert other.pk != first.pk
+
+
+def test_triggers_without_a_reference_are_each_a_new_event():
+    survey, customer = SurveyFactory(kind=SurveyKind.TRANSACTIONAL, throttle_days=0), CustomerFactory()
+    for _ in range(2):
+        invitation_create_transactional(survey=survey, customer=customer, touchpoint="order")
+    assert Invitation.objects.filter(survey=survey).count() == 2
+
+
+def test_the_database_refuses_a_second_row_for_one_event():
+    survey, customer = SurveyFactory(kind=SurveyKind.TRANSACTIONAL), CustomerFactory()
+    InvitationFactory(survey=survey, customer=customer, reference="ORDER-1")
+    InvitationFactory(survey=survey, customer=customer, reference="")
+    InvitationFactory(survey=survey, customer=customer, reference="")  # no reference: no constraint
+    with pytest.raises(IntegrityError), transaction.atomic():
+        InvitationFactory(survey=survey, customer=customer, reference="ORDER-1")
+
+
+def test_a_trigger_that_loses_the_race_returns_the_winners_invitation(monkeypatch, django_capture_on_commit_callbacks):
+    """Two triggers of one event at once: both find nothing, the constraint stops the second insert."""
+    survey, customer = SurveyFactory(kind=SurveyKind.TRANSACTIONAL), CustomerFactory()
+    winner = InvitationFactory(survey=survey, customer=customer, reference="ORDER-1", state=InvitationState.QUEUED)
+    from surveys import launch
+
+    real, looks = launch._same_event, []
+
+    def first_look_misses(*args):  # as if the winner committed between our look and our insert
+        looks.append(args)
+        return None if len(looks) == 1 else real(*args)
+
+    monkeypatch.setattr(launch, "_same_event", first_look_misses)
+    with django_capture_on_commit_callbacks() as callbacks:
+        invitation, created = invitation_get_or_create_transactional(
+            survey=survey, customer=customer, touchpoint="order", reference="ORDER-1"
+        )
+
+    assert (invitation.pk, created) == (winner.pk, False) and len(looks) == 2  # the insert was refused
+    assert Invitation.objects.filter(survey=survey).count() == 1 and callbacks == []
 
 
 def test_recurring_surveys_due_are_launched_once_even_when_run_twice():

@@ -215,6 +215,61 @@ def test_a_transient_reminder_failure_gives_the_claim_back():
     assert sending.send_reminders().sent == 1
 
 
+def test_reminders_pass_over_opted_out_customers_and_the_task_stops_when_nothing_sendable_is_left(
+    settings, monkeypatch
+):
+    settings.SURVEY_SEND_BATCH_SIZE = 3
+    survey = SurveyFactory(reminder_days=3)
+    earlier = timezone.now() - dt.timedelta(days=6)
+    for _ in range(3):  # first in the reminder order, a whole batch of them
+        InvitationFactory(survey=survey, sent_at=earlier, customer=CustomerFactory(survey_opt_out=True))
+    waiting = [InvitationFactory(survey=survey, sent_at=earlier + dt.timedelta(days=1)) for _ in range(2)]
+    requeued = []
+    monkeypatch.setattr(tasks.send_reminders, "delay", lambda *args, **kwargs: requeued.append(args))
+
+    assert tasks.send_reminders() == 2
+
+    assert sorted(m.to for m in mail.outbox) == sorted([row.email] for row in waiting)
+    assert requeued == []  # nothing sendable left: no task chained for the opted-out rows
+    assert not sending.reminders_due().exists()
+
+
+def test_no_reminder_goes_to_an_address_suppressed_since_the_invitation():
+    from surveys.models import SuppressedAddress
+
+    survey = SurveyFactory(reminder_days=1)
+    earlier = timezone.now() - dt.timedelta(days=2)
+    complained = InvitationFactory(survey=survey, sent_at=earlier, email="Spam.Button@Example.com")
+    no_copy = InvitationFactory(survey=survey, sent_at=earlier, email="", customer=CustomerFactory(email="gone@x.org"))
+    for address in ("spam.button@example.com", "gone@x.org"):
+        SuppressedAddress.objects.create(email=address, kind="complained")
+    waiting = InvitationFactory(survey=survey, sent_at=earlier)
+
+    assert list(sending.reminders_due()) == [waiting]
+    tasks.send_reminders()
+
+    assert [m.to for m in mail.outbox] == [[waiting.email]]
+    for row in (complained, no_copy):
+        row.refresh_from_db()
+        assert row.reminder_sent_at is None
+
+
+def test_a_customer_who_opts_out_while_the_reminder_batch_runs_gets_no_reminder(monkeypatch):
+    survey = SurveyFactory(reminder_days=1)
+    row = InvitationFactory(survey=survey, sent_at=timezone.now() - dt.timedelta(days=2))
+    read = sending.reminders_due
+
+    def read_then_opt_out(*args, **kwargs):
+        rows = list(read(*args, **kwargs))
+        row.customer.__class__.objects.filter(pk=row.customer_id).update(survey_opt_out=True)
+        return Invitation.objects.filter(pk__in=[r.pk for r in rows])
+
+    monkeypatch.setattr(sending, "reminders_due", read_then_opt_out)
+    result = sending.send_reminders()
+
+    assert (result.sent, result.skipped) == (0, 1) and mail.outbox == []
+
+
 def test_expiry_moves_only_sent_invitations_past_their_date():
     past = timezone.now() - dt.timedelta(minutes=1)
     old = InvitationFactory(expires_at=past)
