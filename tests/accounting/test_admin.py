@@ -317,10 +317,7 @@ def test_it_refuses_a_parent_cycle(admin_client):
     assert parent.parent_id is None
 
 
-def test_it_refuses_an_inactive_reason_unless_the_customer_has_it_already(admin_client):
-    retired = reason("advertising")
-    retired.is_active = False
-    retired.save()
+def test_it_refuses_an_inactive_reason_unless_the_customer_has_it_already(admin_client, retired):
     newcomer = CustomerFactory(reason=reason("recommendation"))
     veteran = CustomerFactory(reason=retired)
 

@@ -30,15 +30,6 @@ def api(api_client_as):
     return api_client_as("analyst")
 
 
-@pytest.fixture
-def retired(db):
-    """A default category deactivated since some customers were given it."""
-    category = reason("advertising")
-    category.is_active = False
-    category.save(update_fields=["is_active"])
-    return category
-
-
 def listed(response) -> list[str]:
     assert response.status_code == 200, response.content
     return [c["external_id"] for c in response.json()["results"]]

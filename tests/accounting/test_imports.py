@@ -57,15 +57,6 @@ def known(db):
     return [CustomerFactory(external_id="A1"), CustomerFactory(external_id="A2")]
 
 
-@pytest.fixture
-def retired(db):
-    """A default category deactivated since some customers were given it."""
-    category = reason("advertising")
-    category.is_active = False
-    category.save(update_fields=["is_active"])
-    return category
-
-
 class TestRevenueImport:
     def test_it_imports_every_line_with_decimal_amounts(self, known):
         batch = import_revenue("A1,2025-01-31,100.00,R1,Pro", "A2,2025-02-28,-12.5,R2,")

@@ -9,15 +9,6 @@ from tests.factories import CustomerFactory, reason
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def retired(db):
-    """A default category deactivated since some customers were given it."""
-    category = reason("advertising")
-    category.is_active = False
-    category.save(update_fields=["is_active"])
-    return category
-
-
 def test_it_records_an_active_reason_with_its_source():
     customer = CustomerFactory(reason=None)
 
