@@ -49,6 +49,9 @@ class EarnedGrowthQuerySerializer(PeriodQuerySerializer):
     def validate_segment(self, value):
         return value or None
 
+    def validate_touchpoint(self, value):
+        return value or None
+
 
 def _money(help_text: str = "") -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=16, decimal_places=2, help_text=help_text)
@@ -121,6 +124,9 @@ class EarnedGrowthView(APIView):
 class NpsQuerySerializer(PeriodQuerySerializer):
     survey = serializers.IntegerField(required=False, help_text="Only this survey (its id).")
     segment = serializers.CharField(required=False, allow_blank=True, help_text="Only answers from this segment.")
+    touchpoint = serializers.CharField(
+        required=False, allow_blank=True, help_text="Only answers (and invitations) of this touchpoint."
+    )
     type = serializers.ChoiceField(
         choices=SurveyKind.choices, required=False,
         help_text="The series when no survey is given (default relationship); series are never mixed.",
@@ -136,6 +142,9 @@ class NpsQuerySerializer(PeriodQuerySerializer):
             raise serializers.ValidationError(f"No survey with id {value}.") from None
 
     def validate_segment(self, value):
+        return value or None
+
+    def validate_touchpoint(self, value):
         return value or None
 
 
@@ -185,6 +194,6 @@ class NpsView(APIView):
         params = query.validated_data
         report = nps_report(
             period=params["period"], survey=params.get("survey"), survey_type=params.get("type"),
-            segment=params.get("segment"), counting=params["counting"],
+            segment=params.get("segment"), touchpoint=params.get("touchpoint"), counting=params["counting"],
         )
         return Response(report.as_json())

@@ -68,6 +68,28 @@ def test_the_api_gives_the_same_figures(answers, api_client_as):
     assert response.json().keys() >= SPEC_KEYS and response.json()["promoters"] == 2
 
 
+@pytest.fixture
+def by_touchpoint(answers):
+    """Besides the six answers at no touchpoint: two at the shop (one promoter, one detractor) of three sent."""
+    when = dt.datetime(2025, 6, 11, tzinfo=dt.UTC)
+    for score in (10, 2):
+        invitation = InvitationFactory(survey=answers, state=InvitationState.RESPONDED, sent_at=when, touchpoint="shop")
+        ResponseFactory(invitation=invitation, score=score, answered_at=when, touchpoint="shop")
+    InvitationFactory(survey=answers, state=InvitationState.SENT, sent_at=when, touchpoint="shop")
+    return answers
+
+
+def test_the_command_and_the_api_take_a_touchpoint(by_touchpoint, api_client_as):
+    out = StringIO()
+    call_command("nps", "2025-Q2", "--touchpoint", "shop", "--json", stdout=out)
+    from_command = json.loads(out.getvalue())
+    from_api = api_client_as("viewer").get("/api/reports/nps/", {"period": "2025-Q2", "touchpoint": "shop"}).json()
+
+    for data in (from_command, from_api):
+        assert (data["touchpoint"], data["responses"], data["promoters"], data["detractors"]) == ("shop", 2, 1, 1)
+        assert (data["delivered"], data["response_rate"]) == (3, "0.6667")
+
+
 def test_the_api_explains_a_bad_period(api_client_as):
     response = api_client_as("viewer").get("/api/reports/nps/", {"period": "soon"})
     assert response.status_code == 400 and "period" in response.json()

@@ -1,4 +1,5 @@
-"""`manage.py nps PERIOD [--survey ID] [--segment S] [--type relationship|transactional] [--latest] [--json]`."""
+"""`manage.py nps PERIOD [--survey ID] [--segment S] [--touchpoint T] [--type relationship|transactional] [--latest]
+[--json]`."""
 
 import json
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("period", help="a year (2025), a quarter (2025-Q3) or a month (2025-07)")
         parser.add_argument("--survey", type=int, help="only this survey (its id)")
         parser.add_argument("--segment", help="only answers given by customers of this segment")
+        parser.add_argument("--touchpoint", help="only answers (and invitations) of this touchpoint")
         parser.add_argument(
             "--type", choices=SurveyKind.values, dest="survey_type",
             help="the series without --survey (default: relationship); series are never mixed",
@@ -26,12 +28,12 @@ class Command(BaseCommand):
         parser.add_argument("--latest", action="store_true", help="count only each customer's latest answer")
         parser.add_argument("--json", action="store_true", help="print the JSON of SPEC §7")
 
-    def handle(self, *args, period, survey, segment, survey_type, latest, **options):
+    def handle(self, *args, period, survey, segment, touchpoint, survey_type, latest, **options):
         try:
             chosen = Survey.objects.get(pk=survey) if survey is not None else None
             report = nps_report(
                 period=parse_period(period), survey=chosen, survey_type=survey_type,
-                segment=segment or None, counting=LATEST if latest else ALL,
+                segment=segment or None, touchpoint=touchpoint or None, counting=LATEST if latest else ALL,
             )
         except Survey.DoesNotExist:
             raise CommandError(f"no survey with id {survey}") from None
@@ -45,6 +47,7 @@ def _table(report: NpsReport) -> str:
     scope = [report.survey_type]
     scope += [f"survey {report.survey}"] if report.survey else []
     scope += [f"segment {report.segment}"] if report.segment is not None else []
+    scope += [f"touchpoint {report.touchpoint}"] if report.touchpoint is not None else []
     lines = [f"NPS {report.period} ({', '.join(scope)}; counting {report.counting} answers)", ""]
     if counts.nps is None:
         lines.append(f"{'NPS':<{WIDTH}}{'n/a (no answers)':>16}")
