@@ -8,6 +8,13 @@ from tests.factories import UserFactory
 ROLES = ("admin", "analyst", "viewer")
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Argon2 costs ~0.1 s a hash by design; tests make and check passwords by the hundred.
+    (tests/test_deploy_settings.py checks that production settings still hash with Argon2.)"""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def admin(db):
     return UserFactory(username="alice", role="admin")

@@ -43,3 +43,12 @@ def test_production_cookies_and_headers_are_secure():
     )
     result = _run(code)
     assert result.stdout.split() == ["True", "True", "True", "True", "True", "DENY", "True", "False"], result.stderr
+
+
+def test_production_hashes_passwords_with_argon2():
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'cxplatform.settings'; django.setup(); "
+        "from django.contrib.auth.hashers import make_password; print(make_password('correct horse').split('$')[0])"
+    )
+    result = _run(code)
+    assert result.stdout.strip() == "argon2", result.stderr
