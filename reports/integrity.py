@@ -16,11 +16,13 @@ Thresholds where the SPEC is silent:
 import math
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from urllib.parse import urlencode
 
 from django.db.models import Count, Q
 from django.urls import NoReverseMatch, reverse
 
+from surveys.importing import KEY_PREFIX as IMPORTED_KEY_PREFIX
 from surveys.models import AudienceKind, Invitation, Launch, ResponseCategory, SurveyKind
 
 from .nps import NpsReport, period_bounds, responses_in
@@ -29,7 +31,7 @@ from .periods import Period
 LOW_RESPONSE_RATE = 0.20
 SMALL_SAMPLE = 100
 CLUSTER_MIN_ANSWERS = 30
-CLUSTER_GAP = 0.20
+CLUSTER_GAP = Fraction(1, 5)  # exact: 60 % against 40 % is a gap of 20 points, not 19.99…
 CLUSTER_Z = 3.0
 VERBATIM_LIMIT = 20
 
@@ -46,7 +48,11 @@ SOLICITED = re.compile(
     re.IGNORECASE,
 )
 # Words that must appear for a verbatim to be read at all: the database narrows, the regex decides.
-SOLICITED_HINTS = ("ask", "told", "begged", "please", "demand", "pri", "dit", "gebeten", "bat", "sagte", "aufgefordert")
+# One for each word of SOLICITED that can open a request (a test walks them).
+SOLICITED_HINTS = (
+    "ask", "told", "begged", "push", "remind", "want", "please", "demand", "pri", "insist", "dit",
+    "gebeten", "gedrängt", "aufgefordert", "bat", "sagte",
+)
 
 
 @dataclass
@@ -115,7 +121,7 @@ def _clustering(report: NpsReport) -> list[Flag]:
         ]
         detail = (
             f"{len(suspects)} {label.lower()}(s) with at least {CLUSTER_MIN_ANSWERS} answers have a 9–10 share at "
-            f"least {CLUSTER_GAP:.0%} above the rest, beyond chance."
+            f"least {float(CLUSTER_GAP):.0%} above the rest, beyond chance."
             if suspects else f"No {label.lower()} stands out from the rest."
         )
         flags.append(Flag(f"{group.split('__')[-1]}_clustering", f"{label} scores cluster at 9–10",
@@ -127,10 +133,10 @@ def _stands_out(n: int, top: int, total_n: int, total_top: int) -> bool:
     rest_n, rest_top = total_n - n, total_top - top
     if n < CLUSTER_MIN_ANSWERS or rest_n < CLUSTER_MIN_ANSWERS:
         return False
-    share, rest = top / n, rest_top / rest_n
+    gap = Fraction(top, n) - Fraction(rest_top, rest_n)
     pooled = total_top / total_n
     spread = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / rest_n))
-    return share - rest >= CLUSTER_GAP and spread > 0 and (share - rest) / spread > CLUSTER_Z
+    return gap >= CLUSTER_GAP and spread > 0 and float(gap) / spread > CLUSTER_Z
 
 
 def _solicited_scores(report: NpsReport) -> Flag:
@@ -162,6 +168,7 @@ def _hand_picked(period: Period, survey_type: str) -> Flag:
         loose = list(
             Invitation.objects.filter(launch__isnull=True, created_at__gte=start, created_at__lt=end,
                                       survey__kind=SurveyKind.RELATIONSHIP, survey__imported=False)
+            .exclude(reference__startswith=IMPORTED_KEY_PREFIX)  # history from another tool, not a pick
             .values("survey_id", "survey__name").annotate(n=Count("id"))
         )
     links = [(f"{launch.survey}: launched to a hand-picked list of {launch.audience_size}",
