@@ -26,7 +26,6 @@ from surveys.importing import KEY_PREFIX as IMPORTED_KEY_PREFIX
 from surveys.models import AudienceKind, Invitation, Launch, ResponseCategory, SurveyKind
 
 from .nps import NpsReport, period_bounds, responses_in
-from .periods import Period
 
 LOW_RESPONSE_RATE = 0.20
 SMALL_SAMPLE = 100
@@ -79,7 +78,7 @@ def integrity_flags(report: NpsReport) -> list[Flag]:
         _small_sample(report),
         *_clustering(report),
         _solicited_scores(report),
-        _hand_picked(report.period, report.survey_type),
+        _hand_picked(report),
     ]
 
 
@@ -105,7 +104,7 @@ def _small_sample(report: NpsReport) -> Flag:
 
 def _clustering(report: NpsReport) -> list[Flag]:
     """Touchpoints and senders whose 9–10 share stands far above the rest of the series."""
-    responses = responses_in(report.period, kind=report.survey_type, survey=report.survey, segment=report.segment)
+    responses = _responses(report)
     total = responses.aggregate(n=Count("id"), top=Count("id", filter=Q(category=ResponseCategory.PROMOTER)))
     flags = []
     for group, label, filter_key in (("touchpoint", "Touchpoint", "touchpoint"),
@@ -129,6 +128,14 @@ def _clustering(report: NpsReport) -> list[Flag]:
     return flags
 
 
+def _responses(report: NpsReport):
+    """The answers the report counts: its series, filters and counting rule."""
+    return responses_in(
+        report.period, kind=report.survey_type, survey=report.survey, segment=report.segment,
+        touchpoint=report.touchpoint, counting=report.counting,
+    )
+
+
 def _stands_out(n: int, top: int, total_n: int, total_top: int) -> bool:
     rest_n, rest_top = total_n - n, total_top - top
     if n < CLUSTER_MIN_ANSWERS or rest_n < CLUSTER_MIN_ANSWERS:
@@ -140,7 +147,7 @@ def _stands_out(n: int, top: int, total_n: int, total_top: int) -> bool:
 
 
 def _solicited_scores(report: NpsReport) -> Flag:
-    responses = responses_in(report.period, kind=report.survey_type, survey=report.survey, segment=report.segment)
+    responses = _responses(report)
     hinted = Q()
     for word in SOLICITED_HINTS:
         hinted |= Q(reason__icontains=word) | Q(suggestion__icontains=word)
@@ -157,20 +164,25 @@ def _excerpt(text: str, length: int = 80) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
-def _hand_picked(period: Period, survey_type: str) -> Flag:
-    start, end = period_bounds(period)
-    launches = list(
-        Launch.objects.filter(launched_at__gte=start, launched_at__lt=end, audience=AudienceKind.LIST,
-                              survey__kind=survey_type).select_related("survey")
-    )
+def _hand_picked(report: NpsReport) -> Flag:
+    """Launches to a list and loose relationship invitations, of the report's survey if it has one
+    (a segment does not narrow them: a hand-picked list is a flag whoever is on it)."""
+    start, end = period_bounds(report.period)
+    launches = Launch.objects.filter(launched_at__gte=start, launched_at__lt=end, audience=AudienceKind.LIST,
+                                     survey__kind=report.survey_type)
+    if report.survey is not None:
+        launches = launches.filter(survey=report.survey)
+    launches = list(launches.select_related("survey"))
     loose = []
-    if survey_type == SurveyKind.RELATIONSHIP:
-        loose = list(
+    if report.survey_type == SurveyKind.RELATIONSHIP:
+        invitations = (
             Invitation.objects.filter(launch__isnull=True, created_at__gte=start, created_at__lt=end,
                                       survey__kind=SurveyKind.RELATIONSHIP, survey__imported=False)
             .exclude(reference__startswith=IMPORTED_KEY_PREFIX)  # history from another tool, not a pick
-            .values("survey_id", "survey__name").annotate(n=Count("id"))
         )
+        if report.survey is not None:
+            invitations = invitations.filter(survey=report.survey)
+        loose = list(invitations.values("survey_id", "survey__name").annotate(n=Count("id")))
     links = [(f"{launch.survey}: launched to a hand-picked list of {launch.audience_size}",
               _url("surveys:survey-detail", launch.survey_id)) for launch in launches]
     links += [(f"{row['survey__name']}: {row['n']} invitation(s) made one by one",

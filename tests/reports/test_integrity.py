@@ -221,3 +221,18 @@ def test_invitations_without_a_launch_that_are_not_hand_picks_are_not_flagged(re
     reference = "import:0f3a" if "survey of ours" in request.node.callspec.id else ""
     InvitationFactory(survey=survey, launch=None, sent_at=created_at, created_at=created_at, reference=reference)
     assert not flags()["hand_picked"].raised
+
+
+def test_the_flags_read_only_what_the_report_counts(survey):
+    """A report on one survey and touchpoint is not flagged for another's verbatims or hand-picks."""
+    other = SurveyFactory(kind=SurveyKind.RELATIONSHIP)
+    answer(other, 10, reason="The agent wanted me to give a 10", touchpoint="shop")
+    answer(survey, 10, reason="The agent wanted me to give a 10", touchpoint="shop")
+    InvitationFactory(survey=other, launch=None, sent_at=WHEN, created_at=WHEN)  # a hand-pick, elsewhere
+    answer(survey, 9, reason="Quick and kind", touchpoint="web")
+
+    narrow = {f.code: f for f in integrity_flags(nps_report(period=Q2, survey=survey, touchpoint="web"))}
+    wide = {f.code: f for f in integrity_flags(nps_report(period=Q2))}
+
+    assert not narrow["solicited_scores"].raised and not narrow["hand_picked"].raised
+    assert wide["solicited_scores"].raised and wide["hand_picked"].raised
