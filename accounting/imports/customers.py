@@ -9,6 +9,7 @@ end: references and parent cycles can only be judged with every row known.
 import datetime as dt
 from decimal import Decimal
 
+from django.db import connection
 from django.utils import timezone
 
 from ..models import Customer, ReasonCategory
@@ -20,6 +21,7 @@ from .problems import CellError, Problems
 from .source import RowSource
 
 WRITE_BATCH = 1000
+ANALYZE_AFTER = 1000  # new customers in one file
 LOOKUP_CHUNK = 5000
 EMAIL_MAX_LENGTH = Customer._meta.get_field("email").max_length
 
@@ -197,6 +199,11 @@ def _write(parsed, ids, counts: Counts) -> None:
     for external_id in _write_references(parsed, ids, existing):
         if external_id not in dirty_ids:
             counts.updated += 1
+    if counts.created >= ANALYZE_AFTER and connection.vendor == "postgresql":
+        # The planner's row counts are from before the file: with them, the entity refresh's
+        # recursive walk picked a nested loop and took 60 s for 20,000 new customers (0.6 s after).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE accounting_customer")
     customers_refresh_entities()
     counts.skipped = counts.total - counts.created - counts.updated
 
