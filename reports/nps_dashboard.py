@@ -45,9 +45,12 @@ class NpsParams:
     def prior(self) -> Period:
         return self.period.shifted(-self.period.months)
 
+    def sample_filters(self) -> dict:
+        """What narrows the invitations of a sample (the counting rule is for answers only)."""
+        return {"survey": self.survey, "survey_type": self.survey_type, "segment": self.segment}
+
     def filters(self) -> dict:
-        return {"survey": self.survey, "survey_type": self.survey_type, "segment": self.segment,
-                "counting": self.counting}
+        return {**self.sample_filters(), "counting": self.counting}
 
 
 @dataclass
@@ -88,19 +91,15 @@ def nps_dashboard(params: NpsParams) -> NpsDashboard:
 
 
 def _with_samples_by_period(periods: list[Period], params: NpsParams) -> list[tuple[Period, NpsCounts, NpsSample]]:
-    filters = params.filters()
-    counts = nps_trend(periods=periods, **filters)
-    filters.pop("counting")
-    samples = sample_trend(periods=periods, **filters)
+    counts = nps_trend(periods=periods, **params.filters())
+    samples = sample_trend(periods=periods, **params.sample_filters())
     return [(period, period_counts, sample) for (period, period_counts), sample in zip(counts, samples, strict=True)]
 
 
 def _with_samples_by_group(by: str, params: NpsParams) -> list[tuple[str, NpsCounts, NpsSample]]:
     """Groups with answers, largest first, then groups invited but without an answer yet."""
-    filters = params.filters()
-    counts = nps_breakdown(period=params.period, by=by, **filters)
-    filters.pop("counting")
-    samples = sample_breakdown(period=params.period, by=by, **filters)
+    counts = nps_breakdown(period=params.period, by=by, **params.filters())
+    samples = sample_breakdown(period=params.period, by=by, **params.sample_filters())
     answered = {name for name, _ in counts}
     silent = sorted(name for name in samples if name not in answered)
     return [(name, group, samples.get(name, NpsSample())) for name, group in counts] + [

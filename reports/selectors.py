@@ -68,7 +68,6 @@ class PeriodFigures:
     period: Period
     snapshot: ReportSnapshot | None
     stale: bool = False
-    requested: bool = True  # False: never computed, and too old for a page view to ask for it
 
     @property
     def figures(self) -> dict:
@@ -80,9 +79,8 @@ class PeriodFigures:
 
     @property
     def status(self) -> str:
-        if self.snapshot is not None:
-            return self.snapshot.status
-        return SnapshotStatus.PENDING if self.requested else NOT_COMPUTED
+        # No row: never asked for, since a page view asks for every period it may (filled_on_view).
+        return self.snapshot.status if self.snapshot is not None else NOT_COMPUTED
 
     @property
     def computing(self) -> bool:
@@ -160,7 +158,7 @@ def earned_growth_dashboard(params: DashboardParams) -> Dashboard:
     def figures(period: Period) -> PeriodFigures:
         snapshot = found.get(str(period))
         stale = snapshot is not None and bool(snapshot.figures) and is_stale(snapshot, fingerprint)
-        return PeriodFigures(period=period, snapshot=snapshot, stale=stale, requested=snapshot is not None)
+        return PeriodFigures(period=period, snapshot=snapshot, stale=stale)
 
     return Dashboard(
         params=params,

@@ -228,7 +228,7 @@ class Cell:
     reason: str = ""  # why the value is null
     note: int = 0  # the reason's footnote number
     note_id: str = ""
-    state: str = ""  # "pending" / "failed" when the snapshot has no figures yet
+    state: str = ""  # "pending", "not computed" or "failed" when the snapshot has no figures (_state)
 
 
 def _state(item: selectors.PeriodFigures) -> str:

@@ -242,16 +242,6 @@ def _same_event(survey: Survey, customer: Customer, reference: str) -> Invitatio
     return Invitation.objects.filter(survey=survey, customer=customer, reference=reference).first()
 
 
-def invitation_create_transactional(
-    *, survey: Survey, customer: Customer, touchpoint: str, reference: str = "", delay: timedelta | None = None
-) -> Invitation:
-    """invitation_get_or_create_transactional, for callers that do not care whether it is new."""
-    invitation, _ = invitation_get_or_create_transactional(
-        survey=survey, customer=customer, touchpoint=touchpoint, reference=reference, delay=delay
-    )
-    return invitation
-
-
 def _next_after(previous, repeat_days: int, now):
     following = previous + timedelta(days=repeat_days)
     while following <= now:  # a schedule missed for a while launches once, not once per missed period

@@ -12,7 +12,7 @@ admin interface on localhost (blind SSRF). So:
   (which a DNS rebinding answer could point elsewhere), while TLS still verifies the host name;
 - a redirect is never followed (http.client does not follow them): it counts as a refusal.
 
-ALERT_WEBHOOK_ALLOW_PRIVATE (environment, default off) lifts the address checks, for tests and
+The ALERT_WEBHOOK_ALLOW_PRIVATE setting (environment, default off) lifts the address checks, for tests and
 local setups that receive alerts on 127.0.0.1.
 """
 
@@ -21,7 +21,6 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-import environ
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
@@ -35,10 +34,7 @@ class RefusedURL(ValueError):
 
 
 def private_allowed() -> bool:
-    allowed = getattr(settings, "ALERT_WEBHOOK_ALLOW_PRIVATE", None)
-    if allowed is None:  # settings.py does not name it: read the environment ourselves
-        allowed = environ.Env().bool("ALERT_WEBHOOK_ALLOW_PRIVATE", default=False)
-    return bool(allowed)
+    return settings.ALERT_WEBHOOK_ALLOW_PRIVATE
 
 
 def _embedded(ip) -> list:

@@ -1,4 +1,4 @@
-"""survey_launch, invitation_create_transactional and surveys_launch_due."""
+"""survey_launch, invitation_get_or_create_transactional and surveys_launch_due."""
 
 import datetime as dt
 import threading
@@ -11,7 +11,6 @@ from django.db.models import Count
 from django.utils import timezone
 
 from surveys.launch import (
-    invitation_create_transactional,
     invitation_get_or_create_transactional,
     launch_counts,
     survey_launch,
@@ -227,7 +226,7 @@ def test_it_refuses_a_bad_sample():
 def test_a_transactional_invitation_is_queued_with_its_delay_and_touchpoint():
     survey = SurveyFactory(kind=SurveyKind.TRANSACTIONAL)
     before = timezone.now()
-    invitation = invitation_create_transactional(
+    invitation, _ = invitation_get_or_create_transactional(
         survey=survey, customer=CustomerFactory(), touchpoint="support", reference="T-1", delay=dt.timedelta(hours=2)
     )
     assert invitation.state == InvitationState.QUEUED and invitation.launch is None
@@ -239,7 +238,7 @@ def test_a_transactional_invitation_follows_the_same_suppression_rules():
     survey = SurveyFactory(kind=SurveyKind.TRANSACTIONAL)
     customer = CustomerFactory()
     InvitationFactory(customer=customer)
-    invitation = invitation_create_transactional(survey=survey, customer=customer, touchpoint="order")
+    invitation, _ = invitation_get_or_create_transactional(survey=survey, customer=customer, touchpoint="order")
     assert (invitation.state, invitation.suppression_reason) == ("suppressed", "throttled")
 
 
@@ -253,14 +252,16 @@ def test_a_transactional_trigger_with_a_reference_is_one_event():
     )
     assert created and not created_again and again.pk == first.pk
     assert again.state == InvitationState.QUEUED  # not a second row suppressed as throttled
-    other = invitation_create_transactional(survey=survey, customer=customer, touchpoint="order", reference="ORDER-2")
+    other, _ = invitation_get_or_create_transactional(
+        survey=survey, customer=customer, touchpoint="order", reference="ORDER-2"
+    )
     assert other.pk != first.pk
 
 
 def test_triggers_without_a_reference_are_each_a_new_event():
     survey, customer = SurveyFactory(kind=SurveyKind.TRANSACTIONAL, throttle_days=0), CustomerFactory()
     for _ in range(2):
-        invitation_create_transactional(survey=survey, customer=customer, touchpoint="order")
+        invitation_get_or_create_transactional(survey=survey, customer=customer, touchpoint="order")
     assert Invitation.objects.filter(survey=survey).count() == 2
 
 
