@@ -14,7 +14,12 @@ same day must not email one customer twice). The second part holds whatever thro
 turns off the window, not the protection against a retried or double-submitted launch.
 
 Launches of one survey are serialized: each locks the survey row first (SELECT ... FOR UPDATE), so
-a second launch waits for the first to commit and then sees its queued rows as pending.
+a second launch waits for the first to commit and then sees its queued rows as pending. On
+PostgreSQL, whatever may invite one customer twice is serialized too, with transaction-scoped
+advisory locks: a launch takes the "every customer" lock exclusively; a trigger takes it shared, plus
+the lock of its one customer. So two launches of different surveys, a launch and a trigger, or two
+triggers for one customer wait for each other and the second sees the first's row as pending, while
+triggers for different customers still run side by side. (SQLite serializes every write anyway.)
 
 A transactional trigger is one event: the same survey, customer and non-empty reference give one
 invitation (a partial unique constraint), and a repeated trigger gets the existing row back. A
@@ -31,7 +36,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -55,6 +60,9 @@ from .models import (
 from .selectors import launch_progress
 
 BULK_BATCH = 1000
+# Advisory lock keys (two int4 each): (INVITING, 0) stands for every customer, (INVITING_ONE, id)
+# for one. Any two numbers would do; these spell "cxin" and "cxi1".
+INVITING, INVITING_ONE = 0x6378696E, 0x63786931
 
 
 @dataclass(frozen=True)
@@ -163,6 +171,7 @@ def survey_launch(*, survey: Survey, user=None, segment: str | None = None, samp
     # Waits for a concurrent launch of this survey to commit, then reads the survey as it left it.
     survey.refresh_from_db(from_queryset=Survey.objects.select_for_update())
     _check_launchable(survey)
+    _lock_customers()
     audience = _audience(survey, segment, sample_percent)
     now = timezone.now()
     rows = _customer_rows(audience_customers(audience), survey, now)
@@ -214,6 +223,7 @@ def invitation_get_or_create_transactional(
         raise ValidationError("Only a transactional survey is triggered per event.")
     if survey.status == SurveyStatus.CLOSED:
         raise ValidationError("This survey is closed.")
+    _lock_customers(customer.pk)
     if existing := _same_event(survey, customer, reference):
         return existing, False
     now = timezone.now()
@@ -234,6 +244,26 @@ def invitation_get_or_create_transactional(
     if invitation.state == InvitationState.QUEUED:
         _enqueue_sending(countdown=delay.total_seconds())
     return invitation, True
+
+
+def _lock_customers(one: int | None = None) -> None:
+    """Until the transaction ends: every customer (a launch) or `one` customer (a trigger).
+
+    Statements after this one see what the transaction that held the lock committed (READ
+    COMMITTED takes a new snapshot per statement), so the pending check counts its rows.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if one is None:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [INVITING])
+        else:
+            # Ids past 2**31 share a key with another customer: at worst, a needless wait.
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock_shared(%s, 0), "
+                "pg_advisory_xact_lock(%s, (%s::bigint %% 2147483647)::int)",
+                [INVITING, INVITING_ONE, one],
+            )
 
 
 def _same_event(survey: Survey, customer: Customer, reference: str) -> Invitation | None:
