@@ -10,11 +10,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "accounts/password/",
-        auth_views.PasswordChangeView.as_view(),
-        name="password_change",
-    ),
+    path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "accounts/password/done/",
         auth_views.PasswordChangeDoneView.as_view(),
@@ -27,9 +23,10 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("reports/", include("reports.cohort_urls")),
     path("api/", include("cxplatform.api_urls")),
-    # Ahead of admin.site.urls: the admin's login under the login limit. Unnamed, so that
-    # reverse("admin:login") stays the admin's own name for this same URL.
+    # Ahead of admin.site.urls: the admin's login and password change under the login limit.
+    # Unnamed, so that reverse("admin:login") stays the admin's own name for this same URL.
     path("admin/login/", views.admin_login),
+    path("admin/password_change/", admin.site.admin_view(views.admin_password_change)),
     path("admin/", admin.site.urls),
 ]
 

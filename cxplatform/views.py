@@ -87,15 +87,15 @@ def too_many_login_attempts(response):
     return response
 
 
+def _refuse_over_limit():
+    raise ValidationError(TOO_MANY_LOGIN_ATTEMPTS, code="too_many_attempts")
+
+
 def refused_login_form(form_class, request):
     """The login form as posted, refused for the rate limit without checking the password: checked,
     the "wrong password" error, there or not, would tell a guesser past the limit whether it was right."""
-
-    def refuse():  # in place of the form's clean(), which authenticates
-        raise ValidationError(TOO_MANY_LOGIN_ATTEMPTS, code="too_many_attempts")
-
     form = form_class(request, data=request.POST)
-    form.clean = refuse
+    form.clean = _refuse_over_limit  # in place of the form's clean(), which authenticates
     return form
 
 
@@ -109,6 +109,31 @@ class LoginView(auth_views.LoginView):
             form = refused_login_form(self.get_form_class(), request)
             return too_many_login_attempts(self.render_to_response(self.get_context_data(form=form)))
         return super().post(request, *args, **kwargs)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change, its old-password check under the login limit and budget: a stolen
+    session must not guess its way to the password. Over the limit, a 429 and the form again, the
+    old password not checked."""
+
+    def post(self, request, *args, **kwargs):
+        if login_over_limit(request, request.user.get_username()):
+            form = self.get_form()
+            form.clean_old_password = _refuse_over_limit  # the field's check, which tests the password
+            return too_many_login_attempts(self.render_to_response(self.get_context_data(form=form)))
+        return super().post(request, *args, **kwargs)
+
+
+def admin_password_change(request, extra_context=None):
+    """The Django admin's password change (`admin.site.password_change`), limited as above."""
+    from django.contrib.admin.forms import AdminPasswordChangeForm
+
+    request.current_app = admin.site.name
+    return PasswordChangeView.as_view(
+        form_class=AdminPasswordChangeForm,
+        success_url=reverse("admin:password_change_done", current_app=admin.site.name),
+        extra_context={**admin.site.each_context(request), **(extra_context or {})},
+    )(request)
 
 
 def admin_login(request, extra_context=None):

@@ -1,4 +1,5 @@
-"""One login budget for three doors, and the client's address behind a reverse proxy.
+"""One login budget for three doors (and the signed-in password change), and the client's address
+behind a reverse proxy.
 
 The login page, the Django admin's login and the API's token login (HTTP Basic) count password
 attempts against LOGIN_RATE in the same two budgets, per client address and per username: a guesser
@@ -153,6 +154,59 @@ def test_every_door_lets_staff_in_while_the_rate_limit_cache_is_down(door, admin
     assert response.status_code == LOGGED_IN[door]
     assert "Rate-limit cache unavailable: login:ip" in caplog.text
     assert "Rate-limit cache unavailable: login:username" in caplog.text
+
+
+# --- The signed-in password change: its old-password check is a password guess too -----------------
+
+PASSWORD_CHANGE = {"page": "/accounts/password/", "admin": "/admin/password_change/"}
+CHANGED = {"page": "/accounts/password/done/", "admin": "/admin/password_change/done/"}
+
+
+def change_password(user, door, old, new="a brand new passphrase 42", **client):
+    browser = Client(**client)
+    browser.force_login(user)
+    data = {"old_password": old, "new_password1": new, "new_password2": new}
+    return browser.post(PASSWORD_CHANGE[door], data)
+
+
+@pytest.mark.parametrize("door", PASSWORD_CHANGE)
+def test_the_password_change_works_under_the_limit(door, admin):
+    response = change_password(admin, door, PASSWORD)
+
+    assert (response.status_code, response["Location"]) == (302, CHANGED[door])
+    admin.refresh_from_db()
+    assert admin.check_password("a brand new passphrase 42")
+
+
+@pytest.mark.parametrize("door", PASSWORD_CHANGE)
+def test_a_stolen_session_cannot_guess_the_old_password(door, admin):
+    for n in range(LIMIT):
+        response = change_password(admin, door, f"guess {n}", REMOTE_ADDR=f"10.0.4.{n}")
+        assert response.status_code == 200 and "old password was entered incorrectly" in response.text
+
+    wrong = change_password(admin, door, "still wrong", REMOTE_ADDR="10.0.4.99")
+    right = change_password(admin, door, PASSWORD, REMOTE_ADDR="10.0.4.98")
+
+    for response in (wrong, right):
+        assert response.status_code == 429 and response["Retry-After"] == "60"
+        assert "Too many login attempts" in response.text
+        assert "incorrectly" not in response.text  # a wrong old password is not told from a right one
+    admin.refresh_from_db()
+    assert admin.check_password(PASSWORD)
+
+
+def test_guesses_at_the_password_change_use_up_the_login_budget(admin):
+    for n in range(LIMIT):
+        change_password(admin, ("page", "admin")[n % 2], "wrong")
+
+    assert page_login(admin.username, PASSWORD, REMOTE_ADDR="10.0.5.1").status_code == 429
+
+
+def test_the_admin_password_change_still_needs_a_staff_login(viewer):
+    browser = Client()
+    assert browser.get(PASSWORD_CHANGE["admin"])["Location"].startswith("/admin/login/")
+    browser.force_login(viewer)
+    assert browser.get(PASSWORD_CHANGE["admin"]).status_code in (302, 403)
 
 
 # --- The client's address behind a reverse proxy ---------------------------------------------------
