@@ -12,8 +12,10 @@ Decisions where the SPEC is silent:
   survey it is that survey's type.
 - Counting rule `latest`: of each customer's answers in the period (within the series, and the
   survey when one is chosen), only the latest counts.
-- A segment filter uses the segment copied onto the response when it was given, and the
-  customer's current segment for the sample (an invitation has no copy).
+- A segment filter uses the segment copied onto each row: onto the response when the answer was
+  given, onto the invitation when it was made (the sample). Moving a customer to another segment
+  changes neither past samples nor past answers. A customer moved between the invitation and the
+  answer counts in the old segment's sample and the new one's answers.
 - Revenue share: the ledger revenue dated in the period of the customers who answered, over all
   ledger revenue dated in the period (of the segment's customers when a segment is chosen).
 """
@@ -207,7 +209,7 @@ def _invitations_in(start, end, *, kind, survey, segment, touchpoint=None):
     if survey is not None:
         invitations = invitations.filter(survey=survey)
     if segment is not None:
-        invitations = invitations.filter(customer__segment=segment)
+        invitations = invitations.filter(segment=segment)
     if touchpoint is not None:
         invitations = invitations.filter(touchpoint=touchpoint)
     return invitations
@@ -286,9 +288,9 @@ def nps_breakdown(
     return [(row.pop(BREAKDOWNS[by]) or "", NpsCounts(**row)) for row in rows]
 
 
-# The sample behind each breakdown row. A segment's invitations are those of its customers (their
-# segment now: an invitation keeps no copy), as in the headline's sample.
-SAMPLE_GROUPS = {"segment": "customer__segment", "touchpoint": "touchpoint", "survey": "survey__name"}
+# The sample behind each breakdown row: a segment's invitations are those made while their customer
+# was in it (the invitation's copy), as in the headline's sample.
+SAMPLE_GROUPS = {"segment": "segment", "touchpoint": "touchpoint", "survey": "survey__name"}
 
 
 def sample_breakdown(

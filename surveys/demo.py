@@ -201,8 +201,8 @@ class _Writer:
         salt = new_token_salt()
         invitation = Invitation(
             survey=survey, launch=launch, customer_id=customer.id, email=customer.email, language=customer.language,
-            token_salt=salt, token_hash=hash_token(token_from_salt(salt)), touchpoint=touchpoint,
-            created_at=sent_at, send_after=sent_at,
+            segment=customer.segment, token_salt=salt, token_hash=hash_token(token_from_salt(salt)),
+            touchpoint=touchpoint, created_at=sent_at, send_after=sent_at,
         )
         response = None
         if suppressed:

@@ -203,6 +203,7 @@ def _invitation(row: Row, survey: Survey) -> Invitation:
     salt = new_token_salt()
     return Invitation(
         survey=survey, customer=row.customer, email=row.customer.email, language=row.customer.language,
+        segment=row.customer.segment,
         token_salt=salt, token_hash=hash_token(token_from_salt(salt)),  # bulk_create skips save()
         touchpoint=row.touchpoint, reference=row.key, state=InvitationState.RESPONDED,
         send_after=row.answered_at, sent_at=row.answered_at, responded_at=row.answered_at,

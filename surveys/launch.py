@@ -127,7 +127,7 @@ def suppression_reason(row: dict) -> str:
 
 
 def _customer_rows(customers: QuerySet, survey: Survey, now) -> list[dict]:
-    fields = ["pk", "email", "language", "survey_opt_out", "bounced_before", "throttled"]
+    fields = ["pk", "email", "language", "segment", "survey_opt_out", "bounced_before", "throttled"]
     return list(_with_suppression(customers, survey, now).order_by("pk").values(*fields))
 
 
@@ -138,6 +138,7 @@ def _new_invitation(survey: Survey, row: dict, *, now, **extra) -> Invitation:
         survey=survey,
         customer_id=row["pk"],
         email=row["email"],
+        segment=row["segment"],
         language=survey.language or row["language"],
         token_salt=salt,
         token_hash=hash_token(token_from_salt(salt)),  # bulk_create skips save(), which sets it

@@ -199,6 +199,9 @@ class Invitation(models.Model):
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     touchpoint = models.CharField(max_length=100, blank=True)
     reference = models.CharField(max_length=200, blank=True, help_text="Order, ticket or SKU.")
+    # The sample of a segment's NPS counts the invitations made while the customer was in it, as
+    # its responses count the answers given while they were.
+    segment = models.CharField(max_length=100, blank=True, help_text="The customer's segment when invited.")
     state = models.CharField(max_length=12, choices=InvitationState.choices, default=InvitationState.QUEUED)
     suppression_reason = models.CharField(max_length=20, choices=SuppressionReason.choices, blank=True)
     send_after = models.DateTimeField(default=timezone.now)

@@ -101,6 +101,7 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     email = factory.LazyAttribute(lambda i: i.customer.email)
     language = factory.LazyAttribute(lambda i: i.customer.language)
+    segment = factory.LazyAttribute(lambda i: i.customer.segment)
     state = InvitationState.SENT
     sent_at = factory.LazyFunction(lambda: dt.datetime.now(dt.UTC))
     expires_at = factory.LazyAttribute(lambda i: (i.sent_at or dt.datetime.now(dt.UTC)) + dt.timedelta(days=30))

@@ -132,3 +132,20 @@ def test_trend_per_segment_in_one_query(survey, django_assert_num_queries):
         trend = nps_trend_by(periods=months, by="segment")
     assert [c.responses for _, c in trend["SMB"]] == [1, 0, 1]
     assert [c.detractors for _, c in trend["Enterprise"]] == [0, 0, 1]
+
+
+def test_a_customer_moved_to_another_segment_leaves_past_samples_as_they_were(survey):
+    from reports.nps import sample_breakdown
+
+    mover = CustomerFactory(segment="SMB")
+    answer(survey, 10, customer=mover, segment="SMB")
+    InvitationFactory(survey=survey, customer=CustomerFactory(segment="SMB"), sent_at=JUNE)  # not answered
+    mover.segment = "Enterprise"
+    mover.save()
+
+    smb = nps_report(period=Q2, segment="SMB").as_json()
+    assert (smb["invited"], smb["responded"], smb["responses"]) == (2, 1, 1)
+    assert smb["response_rate"] == "0.5000"
+    assert nps_report(period=Q2, segment="Enterprise").as_json()["invited"] == 0
+    by_segment = sample_breakdown(period=Q2, by="segment")
+    assert set(by_segment) == {"SMB"} and by_segment["SMB"].invited == 2

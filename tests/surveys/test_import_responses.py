@@ -56,7 +56,7 @@ def test_each_row_becomes_an_answered_invitation_and_a_response(tmp_path, custom
     invitation = response.invitation
     answered = timezone.make_aware(dt.datetime(2024, 5, 2, 14, 30))
     assert (response.score, response.category, response.reason) == (3, "detractor", "Too expensive")
-    assert response.source == ResponseSource.IMPORT and response.segment == "SMB"
+    assert response.source == ResponseSource.IMPORT and response.segment == invitation.segment == "SMB"
     assert response.answered_at == answered
     assert invitation.state == InvitationState.RESPONDED
     assert invitation.sent_at == invitation.responded_at == answered

@@ -306,3 +306,31 @@ def test_recurring_surveys_due_are_launched_once_even_when_run_twice():
     due.refresh_from_db()
     assert due.launches.count() == 1 and due.next_launch_at > timezone.now() + dt.timedelta(days=29)
 
+
+
+def test_each_invitation_keeps_the_segment_its_customer_had_when_invited():
+    customer = CustomerFactory(segment="SMB")
+    launched = survey_launch(survey=SurveyFactory(throttle_days=0))
+    triggered, _ = invitation_get_or_create_transactional(
+        survey=SurveyFactory(kind=SurveyKind.TRANSACTIONAL, throttle_days=0), customer=customer, touchpoint="order"
+    )
+    customer.segment = "Enterprise"
+    customer.save()
+
+    assert [i.segment for i in launched.invitations.all()] == ["SMB"]
+    triggered.refresh_from_db()
+    assert triggered.segment == "SMB"
+
+
+def test_invitations_made_before_the_copy_existed_get_their_customers_segment():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("surveys.migrations.0006_invitation_segment")
+    old = InvitationFactory(customer=CustomerFactory(segment="SMB"), segment="")
+
+    migration.copy_current_segment(apps, None)
+
+    old.refresh_from_db()
+    assert old.segment == "SMB"
