@@ -80,6 +80,17 @@ def pending_rows_per_customer():
     return sorted(pending.values_list("customer__external_id", flat=True))
 
 
+def test_two_launches_of_one_survey_email_a_customer_once():
+    CustomerFactory.create_batch(2)
+    survey = SurveyFactory(throttle_days=0)
+
+    assert second_waited_for_first(launch(survey.pk), launch(survey.pk))
+
+    first, second = survey.launches.order_by("id")
+    assert first.invitations.filter(state=InvitationState.QUEUED).count() == 2
+    assert {(i.state, i.suppression_reason) for i in second.invitations.all()} == {("suppressed", "throttled")}
+
+
 def test_launches_of_two_surveys_email_a_customer_once():
     customers = CustomerFactory.create_batch(2)
     one, two = SurveyFactory(throttle_days=0), SurveyFactory(throttle_days=0)

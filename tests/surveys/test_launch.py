@@ -1,12 +1,11 @@
 """survey_launch, invitation_get_or_create_transactional and surveys_launch_due."""
 
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -21,7 +20,6 @@ from surveys.models import (
     Invitation,
     InvitationState,
     SuppressedAddress,
-    Survey,
     SurveyKind,
     SurveyStatus,
     hash_token,
@@ -99,45 +97,6 @@ def test_a_repeated_launch_with_throttle_zero_emails_nobody_twice():
     assert {(i.state, i.suppression_reason) for i in second.invitations.all()} == {("suppressed", "throttled")}
     pending = Invitation.objects.filter(state__in=[InvitationState.QUEUED, InvitationState.SENDING])
     assert not pending.values("customer").annotate(rows=Count("id")).filter(rows__gt=1).exists()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_launches_of_one_survey_wait_for_each_other(monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL (SQLite serializes every write anyway)")
-    monkeypatch.setattr("surveys.launch._enqueue_sending", lambda countdown=0: None)  # keep the rows queued
-    CustomerFactory.create_batch(2)
-    survey = SurveyFactory(throttle_days=0)
-    launched, release, outcome = threading.Event(), threading.Event(), {}
-
-    def first():
-        try:
-            with transaction.atomic():
-                outcome["first"] = survey_launch(survey=Survey.objects.get(pk=survey.pk)).pk
-                launched.set()
-                release.wait(10)  # commit only when told
-        finally:
-            connections.close_all()
-
-    def second():
-        try:
-            outcome["second"] = survey_launch(survey=Survey.objects.get(pk=survey.pk)).pk
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    threads[0].start()
-    assert launched.wait(10)
-    threads[1].start()
-    threads[1].join(0.5)
-    assert threads[1].is_alive()  # waiting for the first launch's lock on the survey
-    release.set()
-    for thread in threads:
-        thread.join(10)
-
-    second_rows = Invitation.objects.filter(launch=outcome["second"])
-    assert {(i.state, i.suppression_reason) for i in second_rows} == {("suppressed", "throttled")}
-    assert Invitation.objects.filter(launch=outcome["first"], state=InvitationState.QUEUED).count() == 2
 
 
 def test_it_uses_set_based_queries_whatever_the_audience_size(django_assert_max_num_queries):
