@@ -169,7 +169,7 @@ def make_invitations(count: int, tokens_path: str) -> None:
         tokens.append(token)
         rows.append(Invitation(
             survey=survey, customer=customer, email=customer.email, language=customer.language,
-            token_salt=salt, token_hash=hash_token(token), state=InvitationState.SENT,
+            segment=customer.segment, token_salt=salt, token_hash=hash_token(token), state=InvitationState.SENT,
             sent_at=now, expires_at=now + timedelta(days=30),
         ))
     Invitation.objects.bulk_create(rows, batch_size=5000)
