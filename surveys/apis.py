@@ -21,7 +21,7 @@ from accounting.models import Customer
 from . import selectors
 from .filters import InvitationFilter, ResponseFilter, SurveyFilter
 from .followups import response_follow_up
-from .launch import invitation_get_or_create_transactional, survey_launch
+from .launch import invitation_get_or_create_transactional, survey_launch, survey_retry_failed
 from .models import Invitation, InvitationState, Response, SuppressionReason, Survey, SurveyKind
 
 MAX_DELAY_MINUTES = 60 * 24 * 30
@@ -104,6 +104,17 @@ class LaunchSerializer(serializers.Serializer):
     audience_size = serializers.IntegerField()
 
 
+class RetryFailedRequestSerializer(serializers.Serializer):
+    include_interrupted = serializers.BooleanField(
+        default=False, help_text="Also rows interrupted while sending, which may already have arrived.",
+    )
+
+
+class RetryFailedSerializer(serializers.Serializer):
+    queued = serializers.IntegerField()
+    suppressed = serializers.DictField(child=serializers.IntegerField(), help_text="By suppression reason.")
+
+
 def _survey_schema(summary: str, code: int = 200, **kwargs):
     return extend_schema(summary=summary, responses=documented({code: SurveySerializer}), **kwargs)
 
@@ -163,6 +174,21 @@ class SurveyViewSet(MethodsBeforeRolesMixin, viewsets.ModelViewSet):
                 sample_percent=body.validated_data.get("sample_percent"),
             )
         return ApiResponse(LaunchSerializer(launch).data, status=status.HTTP_201_CREATED)
+
+
+    @extend_schema(
+        summary="Queue the survey's failed invitations again, each checked anew",
+        request=RetryFailedRequestSerializer,
+        responses=documented({200: RetryFailedSerializer}),
+    )
+    @action(detail=True, methods=["post"], url_path="retry-failed", required_permission="surveys.launch_survey")
+    def retry_failed(self, request, pk=None):
+        survey = self.get_object()
+        body = RetryFailedRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with django_errors_as_400():
+            retry = survey_retry_failed(survey=survey, include_interrupted=body.validated_data["include_interrupted"])
+        return ApiResponse(RetryFailedSerializer(retry).data)
 
 
 class Conflict(serializers.ValidationError):

@@ -58,6 +58,14 @@ class LaunchForm(forms.Form):
     )
 
 
+class RetryFailedForm(forms.Form):
+    include_interrupted = forms.BooleanField(
+        required=False,
+        label="Also those interrupted while sending: they may already have arrived, so those customers "
+        "could get the email twice",
+    )
+
+
 class ResponseFilterForm(forms.Form):
     """GET filters of the response list; an invalid value is dropped, not an error page."""
 

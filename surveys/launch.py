@@ -25,13 +25,18 @@ A transactional trigger is one event: the same survey, customer and non-empty re
 invitation (a partial unique constraint), and a repeated trigger gets the existing row back. A
 trigger without a reference is never recognised as a repeat.
 
+Failed invitations can be queued again (`survey_retry_failed`, a staff button and an API action),
+each checked anew as a launch's row would be. Rows the sweeper failed as interrupted mid-send may
+have reached the customer, so they are retried only when asked for by name.
+
 A sample is drawn from the audience with `random.Random(seed)` over the customer ids in ascending
 order; the seed is stored on the Launch, so the draw can be replayed for an audit.
 """
 
 import random
 import secrets
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -58,6 +63,7 @@ from .models import (
     token_from_salt,
 )
 from .selectors import launch_progress
+from .sending import INTERRUPTED
 
 BULK_BATCH = 1000
 # Advisory lock keys (two int4 each): (INVITING, 0) stands for every customer, (INVITING_ONE, id)
@@ -245,6 +251,53 @@ def invitation_get_or_create_transactional(
     if invitation.state == InvitationState.QUEUED:
         _enqueue_sending(countdown=delay.total_seconds())
     return invitation, True
+
+
+@dataclass
+class Retry:
+    queued: int = 0
+    suppressed: dict[str, int] = field(default_factory=dict)  # by reason, as a launch counts them
+
+
+RETRIED_FIELDS = ["state", "suppression_reason", "email", "attempts", "last_error", "claimed_at", "send_after"]
+
+
+@transaction.atomic
+def survey_retry_failed(*, survey: Survey, include_interrupted: bool = False) -> Retry:
+    """Queue the survey's failed invitations again (the same rows and links), after the SMTP
+    problem that failed them is mended. Each is checked anew like a launch's row: a customer who
+    opted out, lost their address, bounced or was invited elsewhere since is suppressed with that
+    reason, and one customer is queued once. The address is the customer's current one, so a
+    corrected address is used. Interrupted rows (maybe delivered) only with `include_interrupted`."""
+    survey.refresh_from_db(from_queryset=Survey.objects.select_for_update())
+    if survey.status == SurveyStatus.CLOSED:
+        raise ValidationError("This survey is closed.")
+    _lock_customers()
+    failed = survey.invitations.filter(state=InvitationState.FAILED)
+    if not include_interrupted:
+        failed = failed.exclude(last_error=INTERRUPTED)
+    invitations = list(failed.order_by("id").only("id", "customer_id"))
+    now = timezone.now()
+    customers = Customer.objects.filter(pk__in={invitation.customer_id for invitation in invitations})
+    rows = {row["pk"]: row for row in _customer_rows(customers, survey, now)}
+    counts, queued_customers = Counter(), set()
+    for invitation in invitations:
+        row = rows[invitation.customer_id]
+        reason = suppression_reason(row)
+        if not reason and row["pk"] in queued_customers:
+            reason = SuppressionReason.THROTTLED  # two failed rows of one customer: one email
+        invitation.state = InvitationState.SUPPRESSED if reason else InvitationState.QUEUED
+        invitation.suppression_reason = reason
+        invitation.email, invitation.attempts, invitation.last_error = row["email"], 0, ""
+        invitation.claimed_at, invitation.send_after = None, now
+        counts[reason or "queued"] += 1
+        if not reason:
+            queued_customers.add(row["pk"])
+    Invitation.objects.bulk_update(invitations, RETRIED_FIELDS, batch_size=BULK_BATCH)
+    retry = Retry(queued=counts.pop("queued", 0), suppressed=dict(counts))
+    if retry.queued:
+        _enqueue_sending()
+    return retry
 
 
 def _lock_customers(one: int | None = None) -> None:

@@ -22,6 +22,7 @@ from .models import (
     SuppressionReason,
     Survey,
 )
+from .sending import INTERRUPTED
 
 # What an anonymous survey's invitation shows instead of sent / responded / expired: telling those
 # apart would tell which invitation, hence which customer, answered.
@@ -149,6 +150,11 @@ def with_progress(surveys) -> list[Survey]:
 
 def survey_launches(survey: Survey, *, limit: int = 20) -> list[Launch]:
     return list(survey.launches.select_related("launched_by")[:limit])
+
+
+def survey_interrupted_count(survey: Survey) -> int:
+    """Failed rows the sweeper found mid-send: their email may have arrived."""
+    return survey.invitations.filter(state=InvitationState.FAILED, last_error=INTERRUPTED).count()
 
 
 def survey_invitations(survey: Survey) -> QuerySet:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("surveys/<int:pk>/edit/", views.survey_edit, name="survey-edit"),
     path("surveys/<int:pk>/preview/", views.survey_preview, name="survey-preview"),
     path("surveys/<int:pk>/launch/", views.survey_launch, name="survey-launch"),
+    path("surveys/<int:pk>/retry-failed/", views.survey_retry_failed, name="survey-retry-failed"),
     path("responses/", views.response_list, name="response-list"),
     path("responses/export.csv", views.response_export, name="response-export"),
     path("responses/<int:pk>/", views.response_detail, name="response-detail"),

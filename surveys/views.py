@@ -19,8 +19,9 @@ from reports.csv_export import csv_response
 from . import selectors
 from .emails import invitation_message
 from .followups import response_follow_up
-from .forms import FollowUpForm, LaunchForm, ResponseFilterForm, SurveyForm
+from .forms import FollowUpForm, LaunchForm, ResponseFilterForm, RetryFailedForm, SurveyForm
 from .launch import survey_launch as launch_service
+from .launch import survey_retry_failed as retry_failed_service
 from .models import Invitation, SurveyKind
 
 SURVEYS_PER_PAGE = 50
@@ -101,6 +102,8 @@ def _survey_page(request, survey, *, launch_form=None, status=200):
         "launches": selectors.survey_launches(survey),
         "page_obj": invitations,
         "launch_form": launch_form or LaunchForm(),
+        "retry_form": RetryFailedForm(),
+        "interrupted": selectors.survey_interrupted_count(survey) if progress.failed else 0,
         "can_launch": survey.kind == SurveyKind.RELATIONSHIP,
         "refresh_seconds": REFRESH_SECONDS if progress.in_flight else None,
     }
@@ -147,6 +150,23 @@ def survey_launch(request, pk: int):
         form.add_error(None, exc)
         return _survey_page(request, survey, launch_form=form, status=400)
     messages.success(request, f"Launched to {launch.audience_size} customer(s); sending has started.")
+    return redirect("surveys:survey-detail", pk=survey.pk)
+
+
+@require_POST
+@requires("surveys.launch_survey")
+def survey_retry_failed(request, pk: int):
+    survey = selectors.access_survey(request.user, pk, perm="surveys.launch_survey")
+    form = RetryFailedForm(request.POST)
+    form.is_valid()  # one optional checkbox: always valid
+    try:
+        retry = retry_failed_service(survey=survey, include_interrupted=form.cleaned_data["include_interrupted"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("surveys:survey-detail", pk=survey.pk)
+    reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(retry.suppressed.items()))
+    suppressed = f"{sum(retry.suppressed.values())} suppressed now ({reasons})" if reasons else "none suppressed"
+    messages.success(request, f"Queued {retry.queued} failed invitation(s) again; {suppressed}.")
     return redirect("surveys:survey-detail", pk=survey.pk)
 
 

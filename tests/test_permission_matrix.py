@@ -45,6 +45,7 @@ ACCESS = {
     "surveys:survey-list": (WRITERS, "get"), "surveys:survey-create": (WRITERS, "get"),
     "surveys:survey-detail": (WRITERS, "get"), "surveys:survey-edit": (WRITERS, "get"),
     "surveys:survey-preview": (WRITERS, "get"), "surveys:survey-launch": (WRITERS, "post"),
+    "surveys:survey-retry-failed": (WRITERS, "post"),
     "surveys:response-list": (WRITERS, "get"), "surveys:response-export": (WRITERS, "get"),
     "surveys:response-detail": (WRITERS, "get"), "surveys:response-follow-up": (WRITERS, "post"),
     # dashboards: every role reads, analysts and admins ask for recomputes
@@ -62,7 +63,7 @@ ACCESS = {
         "survey-list", "survey-detail", "invitation-list", "invitation-detail", "response-list",
         "response-detail")},
     "api-customer-bulk": (WRITERS, "post"), "api-customer-reason": (WRITERS, "post"),
-    "api-survey-launch": (WRITERS, "post"),
+    "api-survey-launch": (WRITERS, "post"), "api-survey-retry-failed": (WRITERS, "post"),
 }
 # Routes answered by other rules: the Django admin (staff status; its own test) and the email
 # provider webhooks (django-anymail: served only with ANYMAIL_WEBHOOK_SECRET, behind HTTP basic auth
