@@ -426,25 +426,21 @@ class TestImportCommands:
         with pytest.raises(CommandError, match="no such file"):
             call_command("import_customers", str(tmp_path / "missing.csv"))
 
-    def test_an_identical_file_is_recognised_and_adds_nothing(self, known, tmp_path, capsys):
-        path = tmp_path / "revenue.csv"
-        path.write_text(f"{REVENUE_HEADER}\nA1,2025-01-31,1.00,R1,\n")
-        call_command("import_revenue", str(path))
+    @pytest.mark.parametrize("command, content, model", [
+        ("import_revenue", f"{REVENUE_HEADER}\nA1,2025-01-31,1.00,R1,\n", RevenueEntry),
+        ("import_costs", f"{COST_HEADER}\nA1,2025-01-31,5.00,C1,serve,support\n", CostEntry),
+    ])
+    def test_an_identical_ledger_file_is_recognised_and_adds_nothing(
+        self, known, tmp_path, capsys, command, content, model
+    ):
+        path = tmp_path / "ledger.csv"
+        path.write_text(content)
+        call_command(command, str(path))
 
-        call_command("import_revenue", str(path))
-
-        assert "Identical to import" in capsys.readouterr().out
-        assert RevenueEntry.objects.count() == 1
-
-    def test_an_identical_costs_file_is_recognised_and_adds_nothing(self, known, tmp_path, capsys):
-        path = tmp_path / "costs.csv"
-        path.write_text(f"{COST_HEADER}\nA1,2025-01-31,5.00,C1,serve,support\n")
-        call_command("import_costs", str(path))
-
-        call_command("import_costs", str(path))
+        call_command(command, str(path))
 
         assert "Identical to import" in capsys.readouterr().out
-        assert CostEntry.objects.count() == 1
+        assert model.objects.count() == 1
 
     def test_an_identical_customers_file_is_applied_again(self, tmp_path, capsys):
         path = tmp_path / "customers.csv"
