@@ -12,7 +12,8 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
+
+from cxplatform.history_admin import HistoryAdmin
 
 from .models import (
     CostEntry,
@@ -25,6 +26,7 @@ from .models import (
     RevenueEntry,
 )
 from .services import (
+    customer_clear_reason,
     customer_map_other_reason,
     customer_set_reason,
     customers_refresh_entities,
@@ -87,7 +89,7 @@ def mapping_categories():
 
 
 @admin.register(ReasonCategory)
-class ReasonCategoryAdmin(SimpleHistoryAdmin):
+class ReasonCategoryAdmin(HistoryAdmin):
     """Only users with change_reasoncategory (the admin role) may edit; the history shows who
     changed what, when, from which value to which."""
 
@@ -197,6 +199,8 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
             customer_set_reason(
                 customer=obj, reason=obj.reason, text=obj.reason_text, source="admin"
             )
+        elif obj.reason is None and "reason" in form.changed_data:
+            customer_clear_reason(customer=obj)
         if not change or "parent" in form.changed_data:
             customers_refresh_entities()
 

@@ -84,17 +84,36 @@ def reason_assignment_error(*, reason: ReasonCategory, current_reason_id: int | 
 def customer_set_reason(
     *, customer: Customer, reason: ReasonCategory, text: str = "", source: str
 ) -> Customer:
-    """Record the acquisition reason. "Other" needs its free text; the text is kept as given."""
+    """Record the acquisition reason. "Other" needs its free text; the text is kept as given.
+
+    The answer the customer already has, sent again (an API client echoing what it read), changes
+    nothing: an admin's mapping of an "other" answer, its source and date stay.
+    """
     error = reason_assignment_error(reason=reason, current_reason_id=customer.reason_id)
     if error is not None:
         raise ValidationError({"reason": error})
     if reason.slug == ReasonCategory.OTHER_SLUG and not text.strip():
         raise ValidationError({"reason_text": "Please say what the other reason is."})
+    if reason.pk == customer.reason_id and text.strip() == customer.reason_text:
+        return customer
     customer.reason = reason
     customer.reason_text = text.strip()
     customer.reason_mapped_to = None
     customer.reason_source = source
     customer.reason_answered_at = timezone.now()
+    customer.save(
+        update_fields=[
+            "reason", "reason_text", "reason_mapped_to", "reason_source",
+            "reason_answered_at", "updated_at",
+        ]
+    )
+    return customer
+
+
+def customer_clear_reason(*, customer: Customer) -> Customer:
+    """No known reason any more: the customer counts as unknown (SPEC §3), mapping included."""
+    customer.reason, customer.reason_text, customer.reason_mapped_to = None, "", None
+    customer.reason_source, customer.reason_answered_at = "", None
     customer.save(
         update_fields=[
             "reason", "reason_text", "reason_mapped_to", "reason_source",

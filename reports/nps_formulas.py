@@ -76,8 +76,14 @@ def _sqrt(value: Decimal) -> Decimal:
     return value.sqrt(_CONTEXT) if value > 0 else Decimal(0)
 
 
-def as_text(value: Decimal | None) -> str | None:
-    """Fixed-point string with 4 places for JSON; None stays None."""
+def quantized(value: Decimal | None) -> Decimal | None:
+    """To 4 places, as stored figures are shown in JSON and CSV; None stays None."""
     if value is None:
         return None
-    return format(value.quantize(PLACES) + 0, "f")
+    return value.quantize(PLACES) + 0  # + 0: no "-0.0000"
+
+
+def as_text(value: Decimal | None) -> str | None:
+    """Fixed-point string with 4 places for JSON; None stays None."""
+    value = quantized(value)
+    return None if value is None else format(value, "f")

@@ -100,11 +100,13 @@ def _headline(dashboard: NpsDashboard) -> dict:
 # --- CSV tables: (header, rows) built from the same dashboard the page shows -------------------------
 
 
+# Figures go into the CSV as numbers (Decimal): a negative NPS written as text would be quoted as
+# a would-be formula ('-33.3333) and read as text by spreadsheets.
 def _counts_row(counts):
     interval = counts.interval
     return [counts.responses, counts.promoters, counts.passives, counts.detractors,
-            f.as_text(counts.nps), f.as_text(counts.margin_of_error),
-            f.as_text(interval[0]) if interval else None, f.as_text(interval[1]) if interval else None]
+            f.quantized(counts.nps), f.quantized(counts.margin_of_error),
+            f.quantized(interval[0]) if interval else None, f.quantized(interval[1]) if interval else None]
 
 
 COUNT_HEADER = ["responses", "promoters", "passives", "detractors", "nps", "margin_of_error", "ci_low", "ci_high"]
@@ -113,7 +115,7 @@ SAMPLE_HEADER = ["invited", "suppressed", "delivered", "bounced", "failed", "res
 
 def _sample_row(sample):
     return [sample.invited, sample.suppressed_total, sample.delivered, sample.bounced, sample.failed,
-            sample.responded, f.as_text(sample.response_rate)]
+            sample.responded, f.quantized(sample.response_rate)]
 
 
 def _trend(d):
@@ -150,7 +152,7 @@ def _integrity(d):
 def _loyalty(d):
     header = ["category", "customers", "revenue", "next_revenue", "nrr", "churned_customers", "churned_revenue",
               "referrals", "referred_revenue"]
-    return header, ([row.category, row.customers, row.revenue, row.next_revenue, f.as_text(row.nrr),
+    return header, ([row.category, row.customers, row.revenue, row.next_revenue, f.quantized(row.nrr),
                      row.churned_customers, row.churned_revenue, row.referrals, row.referred_revenue]
                     for row in d.loyalty)
 

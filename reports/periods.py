@@ -55,6 +55,11 @@ def _period(year: int, month: int, kind: str) -> Period:
     return Period(dt.date(year, month, 1), dt.date(end_year, end_month, last_day), kind)
 
 
+# Reports compare with earlier periods (a trend reaches years back) and read the next one: a
+# year far inside the calendar's range keeps every such date valid.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
+
 def parse_period(text: str) -> Period:
     """`2025`, `2025-Q3` or `2025-07`; anything else raises ValueError saying what is expected."""
     value = (text or "").strip()
@@ -62,6 +67,8 @@ def parse_period(text: str) -> Period:
         match = pattern.fullmatch(value)
         if match:
             year = int(match.group(1))
+            if not MIN_YEAR <= year <= MAX_YEAR:
+                raise ValueError(f"'{text}': the year must be from {MIN_YEAR} to {MAX_YEAR}")
             if kind == YEAR:
                 return _period(year, 1, YEAR)
             if kind == QUARTER:

@@ -10,9 +10,9 @@ otherwise tell answered invitations apart or lead from a response to its custome
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from simple_history.admin import SimpleHistoryAdmin
 
 from accounting.admin import DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin
+from cxplatform.history_admin import HistoryAdmin
 
 from .models import DELIVERED_STATES, Invitation, InvitationState, Launch, Response, SuppressedAddress, Survey
 from .selectors import DELIVERED_LABEL, invitation_state_shown
@@ -21,7 +21,7 @@ from .selectors import DELIVERED_LABEL, invitation_state_shown
 
 
 @admin.register(Survey)
-class SurveyAdmin(SimpleHistoryAdmin):
+class SurveyAdmin(HistoryAdmin):
     list_display = ["name", "kind", "status", "audience", "anonymous", "imported", "owner", "created_at"]
     list_filter = ["kind", "status", "anonymous", "imported", "audience"]
     search_fields = ["name"]
@@ -31,9 +31,19 @@ class SurveyAdmin(SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = ["imported", "created_at", "updated_at"]
-        if obj is not None and obj.anonymous:
+        if self._stored_anonymous(obj):
             fields.append("anonymous")  # a promise made to respondents cannot be taken back
         return fields
+
+    def save_model(self, request, obj, form, change):
+        # A reverted past version carries the anonymous flag it had then: the promise stands.
+        obj.anonymous = obj.anonymous or self._stored_anonymous(obj)
+        super().save_model(request, obj, form, change)
+
+    @staticmethod
+    def _stored_anonymous(obj) -> bool:
+        # As stored now: on a past version's page (history), obj is that version.
+        return obj is not None and obj.pk is not None and Survey.objects.filter(pk=obj.pk, anonymous=True).exists()
 
 
 @admin.register(Launch)
@@ -124,7 +134,7 @@ class AnonymityFilter(admin.SimpleListFilter):
 
 
 @admin.register(Response)
-class ResponseAdmin(DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class ResponseAdmin(DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin, HistoryAdmin):
     """Searchable by the answer's text only: a search by customer would single out an anonymous answer."""
 
     list_display = ["id", "survey", "score", "category", "customer_shown", "touchpoint", "segment", "source",

@@ -18,10 +18,24 @@ from .models import DEFAULT_QUESTION, Invitation
 SCORES = range(11)
 
 
+def _customer(invitation: Invitation):
+    # A preview's made-up customer is unsaved (no id) but set on the invitation all the same.
+    if invitation.customer_id or Invitation.customer.is_cached(invitation):
+        return invitation.customer
+    return None
+
+
 def invitation_language(invitation: Invitation) -> str:
-    """The survey's language if it has one, else the customer's (SPEC §4)."""
-    customer = invitation.customer if invitation.customer_id else None
-    return invitation.survey.language or (customer.language if customer else "") or invitation.language or "en"
+    """The language of the email, its reminder and the answer page: the one fixed when the
+    invitation was made (the survey's language if it has one, else the customer's, SPEC §4), so
+    a customer who changes language later still gets one language throughout; for an invitation
+    without one (a preview), the survey's, else the customer's."""
+    codes = {code for code, _name in settings.LANGUAGES}
+    customer = _customer(invitation)
+    for language in (invitation.language, invitation.survey.language, customer.language if customer else ""):
+        if language in codes:
+            return language
+    return settings.LANGUAGE_CODE
 
 
 def _public_url(name: str, token: str, fallback: str) -> str:
@@ -74,8 +88,8 @@ def _render(survey, language: str, *, has_name: bool, reminder: bool) -> tuple[s
         )
 
 
-def _templates(survey, language: str, *, has_name: bool, reminder: bool) -> tuple[str, str, str]:
-    if survey.pk is None:  # a preview of an unsaved survey
+def _templates(survey, language: str, *, has_name: bool, reminder: bool, preview: bool) -> tuple[str, str, str]:
+    if preview or survey.pk is None:  # maybe a form's unsaved wording under the saved survey's key
         return _render(survey, language, has_name=has_name, reminder=reminder)
     key = (survey.pk, survey.updated_at, language, has_name, reminder, settings.SITE_URL, settings.COMPANY_NAME)
     if key not in _rendered:
@@ -90,12 +104,17 @@ def _message_id(from_email: str) -> str:
     return make_msgid(domain=domain)
 
 
-def invitation_message(invitation: Invitation, *, reminder: bool = False) -> EmailMultiAlternatives:
-    """The multipart invitation (or its one reminder), with RFC 8058 one-click unsubscribe headers."""
-    customer = invitation.customer if invitation.customer_id else None
+def invitation_message(
+    invitation: Invitation, *, reminder: bool = False, preview: bool = False
+) -> EmailMultiAlternatives:
+    """The multipart invitation (or its one reminder), with RFC 8058 one-click unsubscribe headers.
+
+    `preview`: for the staff UI, rendered afresh from the survey as given, saved or not.
+    """
+    customer = _customer(invitation)
     name = customer.name if customer else ""
     subject, text, html = _templates(
-        invitation.survey, invitation_language(invitation), has_name=bool(name), reminder=reminder
+        invitation.survey, invitation_language(invitation), has_name=bool(name), reminder=reminder, preview=preview
     )
     token = invitation.token
     text = text.replace(TOKEN_MARK, token).replace(NAME_MARK, name)

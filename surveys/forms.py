@@ -32,6 +32,12 @@ class SurveyForm(forms.ModelForm):
             self.add_error("audience_segment", "Name the segment this survey goes to.")
         if audience == AudienceKind.SAMPLE and data.get("sample_percent") is None:
             self.add_error("sample_percent", "Give the percentage of the audience to sample.")
+        if audience not in (AudienceKind.SEGMENT, AudienceKind.SAMPLE) and data.get("audience_segment"):
+            self.add_error("audience_segment", "Only a segment audience or a sample names a segment: clear it.")
+        if audience != AudienceKind.SAMPLE and data.get("sample_percent") is not None:
+            self.add_error("sample_percent", "Only a sample audience takes a percentage: clear it.")
+        if audience == AudienceKind.LIST and data.get("repeat_days"):
+            self.add_error("repeat_days", "A hand-picked list is invited through the API, not relaunched.")
         if data.get("repeat_days") and data.get("kind") == SurveyKind.TRANSACTIONAL:
             self.add_error("repeat_days", "Transactional surveys are sent per event, not on a schedule.")
         self._keep_anonymous(data)

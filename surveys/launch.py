@@ -33,6 +33,7 @@ A sample is drawn from the audience with `random.Random(seed)` over the customer
 order; the seed is stored on the Launch, so the draw can be replayed for an audit.
 """
 
+import logging
 import random
 import secrets
 from collections import Counter
@@ -65,6 +66,8 @@ from .models import (
 from .selectors import launch_progress
 from .sending import INTERRUPTED
 
+logger = logging.getLogger(__name__)
+
 BULK_BATCH = 1000
 # Advisory lock keys (two int4 each): (INVITING, 0) stands for every customer, (INVITING_ONE, id)
 # for one. Any two numbers would do; these spell "cxin" and "cxi1".
@@ -85,7 +88,8 @@ def _audience(survey: Survey, segment: str | None, sample_percent) -> Audience:
     if segment is None and sample_percent is None and survey.audience == AudienceKind.LIST:
         raise ValidationError("A hand-picked list is invited through the API, not launched.")
     if segment is None:
-        segment = survey.audience_segment if survey.audience == AudienceKind.SEGMENT else ""
+        stored_for = (AudienceKind.SEGMENT, AudienceKind.SAMPLE)  # a stored sample may be of one segment
+        segment = survey.audience_segment if survey.audience in stored_for else ""
     if sample_percent is None:
         sample_percent = survey.sample_percent if survey.audience == AudienceKind.SAMPLE else None
     percent = None if sample_percent is None else Decimal(str(sample_percent))
@@ -342,14 +346,18 @@ def surveys_launch_due() -> list[int]:
     now = timezone.now()
     due = Survey.objects.filter(
         kind=SurveyKind.RELATIONSHIP, imported=False, repeat_days__isnull=False, next_launch_at__lte=now
-    ).exclude(status=SurveyStatus.CLOSED)
+    ).exclude(status=SurveyStatus.CLOSED).exclude(audience=AudienceKind.LIST)
     launched = []
     for survey in due:
-        with transaction.atomic():
-            claimed = Survey.objects.filter(pk=survey.pk, next_launch_at=survey.next_launch_at).update(
-                next_launch_at=_next_after(survey.next_launch_at, survey.repeat_days, now)
-            )
-            if not claimed:
-                continue  # another process got there first
-            launched.append(survey_launch(survey=survey).pk)
+        try:
+            with transaction.atomic():
+                claimed = Survey.objects.filter(pk=survey.pk, next_launch_at=survey.next_launch_at).update(
+                    next_launch_at=_next_after(survey.next_launch_at, survey.repeat_days, now)
+                )
+                if not claimed:
+                    continue  # another process got there first
+                launched.append(survey_launch(survey=survey).pk)
+        except ValidationError:
+            # Rolled back, so tried again tomorrow; the other due surveys still launch today.
+            logger.exception("Survey %s (%r) was due but could not be launched", survey.pk, survey.name)
     return launched

@@ -78,10 +78,14 @@ class Survey(models.Model):
         help_text="Suppress customers invited to any survey in the last N days (0: no throttle).",
     )
     audience = models.CharField(max_length=10, choices=AudienceKind.choices, default=AudienceKind.ALL)
-    audience_segment = models.CharField(max_length=100, blank=True)
+    audience_segment = models.CharField(
+        max_length=100, blank=True,
+        help_text="The segment of a segment audience; of a sample, the segment it is drawn from.",
+    )
     sample_percent = models.DecimalField(
         max_digits=5, decimal_places=2, null=True, blank=True,
         validators=[MinValueValidator(0.01), MaxValueValidator(100)],
+        help_text="A sample audience: this percentage of the active customers (of its segment, if named).",
     )
     # Recurring relationship surveys: the daily beat task launches a survey whose next launch is due.
     repeat_days = models.PositiveSmallIntegerField(
@@ -114,6 +118,24 @@ class Survey(models.Model):
             models.CheckConstraint(
                 condition=~Q(audience=AudienceKind.SAMPLE) | Q(sample_percent__isnull=False),
                 name="survey_sample_audience_has_percent",
+            ),
+            # What the launch would ignore is refused instead of shown: a sample may be drawn from
+            # one segment, any other audience takes neither a segment nor a percentage.
+            models.CheckConstraint(
+                condition=Q(audience_segment="") | Q(audience__in=[AudienceKind.SEGMENT, AudienceKind.SAMPLE]),
+                name="survey_segment_only_for_segment_or_sample",
+                violation_error_message="Only a segment audience or a sample names a segment.",
+            ),
+            models.CheckConstraint(
+                condition=Q(sample_percent__isnull=True) | Q(audience=AudienceKind.SAMPLE),
+                name="survey_percent_only_for_sample",
+                violation_error_message="Only a sample audience takes a percentage.",
+            ),
+            # A hand-picked list is invited through the API, one customer at a time: nothing to relaunch.
+            models.CheckConstraint(
+                condition=~Q(audience=AudienceKind.LIST) | Q(repeat_days__isnull=True),
+                name="survey_list_audience_not_recurring",
+                violation_error_message="A hand-picked list is not relaunched on a schedule.",
             ),
         ]
 

@@ -32,13 +32,13 @@ from django.views.decorators.http import require_http_methods
 from cxplatform.ratelimits import over_limit
 from cxplatform.token_pages import link_not_found, private
 
+from .emails import invitation_language
 from .models import Invitation
 from .responses import (
     InvitationPageState,
     ResponseClosed,
     edit_deadline,
     invitation_find,
-    invitation_language,
     invitation_response,
     invitation_state,
     invitation_unsubscribe,

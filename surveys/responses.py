@@ -27,6 +27,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from accounting.models import Customer
 
+from .emails import invitation_language
 from .models import (
     DEFAULT_IMPROVE_PROMPT,
     DEFAULT_QUESTION,
@@ -102,15 +103,6 @@ def invitation_find(token: str) -> Invitation | None:
         .order_by()[:1]  # unique: no need for the default ordering's sort
     )
     return found[0] if found else None
-
-
-def invitation_language(invitation: Invitation) -> str:
-    """The language of the page: the one the email was written in."""
-    codes = {code for code, _name in settings.LANGUAGES}
-    for language in (invitation.language, invitation.survey.language, invitation.customer.language):
-        if language in codes:
-            return language
-    return settings.LANGUAGE_CODE
 
 
 def edit_deadline(invitation: Invitation) -> dt.datetime | None:

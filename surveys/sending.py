@@ -33,7 +33,7 @@ from django.utils import timezone
 from accounting.tasks import is_transient
 
 from .emails import invitation_message
-from .models import Invitation, InvitationState, SuppressedAddress, Survey
+from .models import Invitation, InvitationState, SuppressedAddress, SuppressionReason, Survey
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,16 @@ def sender_alive() -> bool:
     return seen is not None and time.time() - seen < SENDER_IDLE_SECONDS
 
 
+def _address():
+    # Where the email goes (emails.invitation_message): the invitation's address, else the customer's.
+    return Lower(Case(When(email="", then=F("customer__email")), default=F("email")))
+
+
+def _suppressed(address_alias: str) -> Exists:
+    """The address bounced or complained (SuppressedAddress keeps addresses lower-cased)."""
+    return Exists(SuppressedAddress.objects.filter(email=OuterRef(address_alias)))
+
+
 def due_invitations(now=None, *, shard: int = 0, shards: int = 1):
     """Queued rows whose time has come; with shards, only this shard's share (id modulo shards).
 
@@ -143,12 +153,17 @@ def _send_one(connection, invitation: Invitation, *, reminder: bool = False) -> 
     return _sent_message_id(message)
 
 
-def _suppress_if_opted_out(invitation: Invitation) -> bool:
-    """The customer may have unsubscribed between the launch and now."""
-    if not invitation.customer.survey_opt_out:
+def _suppress_if_no_longer_allowed(invitation: Invitation) -> bool:
+    """Since the launch (or the trigger, maybe days ago), the customer may have unsubscribed, or
+    the address bounced or complained: suppressed with that reason, as a launch would have."""
+    if invitation.customer.survey_opt_out:
+        reason = SuppressionReason.OPTED_OUT
+    elif invitation.address_suppressed:
+        reason = SuppressionReason.BOUNCED_BEFORE
+    else:
         return False
     Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
-        state=InvitationState.SUPPRESSED, suppression_reason="opted_out"
+        state=InvitationState.SUPPRESSED, suppression_reason=reason
     )
     return True
 
@@ -229,7 +244,12 @@ def _flush_and_claim(sent: tuple | None, invitation: Invitation | None) -> bool:
 def send_batch(*, batch_size: int | None = None, shard: int = 0, shards: int = 1) -> BatchResult:
     """Send up to one batch of due invitations (of one shard) over one SMTP connection."""
     batch_size = batch_size or settings.SURVEY_SEND_BATCH_SIZE
-    due = due_invitations(shard=shard, shards=shards).select_related("survey", "customer")
+    due = (
+        due_invitations(shard=shard, shards=shards)
+        .select_related("survey", "customer")
+        .alias(address=_address())
+        .annotate(address_suppressed=_suppressed("address"))
+    )
     rows = list(due.order_by("send_after", "pk")[:batch_size])
     result = BatchResult()
     if not rows:
@@ -244,7 +264,7 @@ def send_batch(*, batch_size: int | None = None, shard: int = 0, shards: int = 1
             if not claimed:
                 result.skipped += 1  # another process got there first
                 continue
-            if _suppress_if_opted_out(invitation):
+            if _suppress_if_no_longer_allowed(invitation):
                 result.skipped += 1
                 continue
             pacer.wait()
@@ -304,18 +324,15 @@ def reminders_due(now=None):
     per_survey = Q(pk__in=[])
     for survey in Survey.objects.filter(reminder_days__isnull=False).only("pk", "reminder_days"):
         per_survey |= Q(survey=survey.pk, sent_at__lte=now - timedelta(days=survey.reminder_days))
-    # The address the reminder would go to (emails.invitation_message): the invitation's, else the customer's.
-    address = Lower(Case(When(email="", then=F("customer__email")), default=F("email")))
-    suppressed = Exists(SuppressedAddress.objects.filter(email=OuterRef("reminder_address")))
     return (
         Invitation.objects.filter(
             per_survey, state=InvitationState.SENT, reminder_sent_at__isnull=True, reminder_claimed_at__isnull=True,
             customer__survey_opt_out=False,
         )
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .alias(reminder_address=address)
+        .alias(reminder_address=_address())
         .exclude(reminder_address="")
-        .filter(~suppressed)
+        .filter(~_suppressed("reminder_address"))
     )
 
 

@@ -88,7 +88,7 @@ def _form_page(request, form, *, survey=None):
 
 
 def _preview(survey) -> dict:
-    message = invitation_message(_sample_invitation(survey))
+    message = invitation_message(_sample_invitation(survey), preview=True)
     html = next((body for body, mime in message.alternatives if mime == "text/html"), "")
     return {"message": message, "html": html}
 

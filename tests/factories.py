@@ -100,7 +100,7 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     survey = factory.SubFactory(SurveyFactory)
     customer = factory.SubFactory(CustomerFactory)
     email = factory.LazyAttribute(lambda i: i.customer.email)
-    language = factory.LazyAttribute(lambda i: i.customer.language)
+    language = factory.LazyAttribute(lambda i: i.survey.language or i.customer.language)  # as a launch sets it
     segment = factory.LazyAttribute(lambda i: i.customer.segment)
     state = InvitationState.SENT
     sent_at = factory.LazyFunction(lambda: dt.datetime.now(dt.UTC))

@@ -13,8 +13,9 @@ from django.core.validators import validate_email
 
 from .problems import CellError
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_AMOUNT = re.compile(r"-?\d{1,12}(?:\.\d{1,2})?")
+# ASCII digits only: Python's \d also takes Arabic-Indic and other digits, which the database does not.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_AMOUNT = re.compile(r"-?\d{1,12}(?:\.\d{1,2})?", re.ASCII)
 _LANGUAGES = {code for code, _ in settings.LANGUAGES}
 
 

@@ -61,13 +61,34 @@ def csv_rows(binary, columns: Sequence[str], problems: Problems) -> RowSource:
                 if not _nul_problems(row_number, columns, cells, problems):
                     yield row_number, cells
         except UnicodeDecodeError:
-            problems.add(row_number + 1, "", "the file is not UTF-8 text")
+            problems.add(_first_undecodable_row(binary), "", "the file is not UTF-8 text")
         except csv.Error as exc:
             problems.add(row_number + 1, "", f"malformed CSV: {exc}")
         finally:
             text.detach()  # leave the caller's file open
 
     return rows
+
+
+def _first_undecodable_row(binary) -> int | None:
+    """The row holding the first bytes that are not UTF-8, counted as the reader counts rows.
+
+    The text wrapper decodes 8 KiB ahead, so the row being read when it fails can be far before
+    the bad one. Read again line by line (a newline byte never splits a UTF-8 character).
+    """
+    if not (hasattr(binary, "seekable") and binary.seekable()):
+        return None
+    binary.seek(0)
+    lines = (line.decode("utf-8") for line in binary)
+    number = 0
+    try:
+        for number, _row in enumerate(csv.reader(lines), start=1):  # noqa: B007 - used after the loop
+            pass
+    except UnicodeDecodeError:
+        return number + 1
+    except csv.Error:
+        return None
+    return None
 
 
 def record_rows(records: object, columns: Sequence[str], problems: Problems) -> RowSource:

@@ -41,4 +41,4 @@ def test_it_accepts_the_inactive_reason_the_customer_already_has(retired):
     customer_set_reason(customer=customer, reason=retired, text="", source="api")
 
     customer.refresh_from_db()
-    assert (customer.reason, customer.reason_source) == (retired, "api")
+    assert (customer.reason, customer.reason_source) == (retired, "import")  # the same answer: no change
