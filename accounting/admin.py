@@ -157,6 +157,8 @@ class CustomerAdminForm(forms.ModelForm):
         reason = data.get("reason")
         if reason and reason.slug == ReasonCategory.OTHER_SLUG and not data.get("reason_text"):
             self.add_error("reason_text", "Please say what the other reason is.")
+        if reason is None and data.get("reason_text"):
+            self.add_error("reason_text", "Give the reason this text explains, or clear it.")
         return data
 
 

@@ -350,6 +350,11 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         reason = validated_data.pop("reason", None)
+        if reason is None and "reason_text" in validated_data:
+            # The text alone: a new answer to the same reason (an admin's mapping was of the old text).
+            reason = instance.reason
+            if reason is None and validated_data["reason_text"].strip():
+                raise serializers.ValidationError({"reason_text": "Give the reason this text explains."})
         text = validated_data.pop("reason_text", "") if reason else None
         moved = "parent" in validated_data and validated_data["parent"] != instance.parent
         customer = super().update(instance, validated_data)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 YEAR, QUARTER, MONTH = "year", "quarter", "month"
 _PATTERNS = (
-    (re.compile(r"(\d{4})"), YEAR),
-    (re.compile(r"(\d{4})-[Qq]([1-4])"), QUARTER),
-    (re.compile(r"(\d{4})-(0[1-9]|1[0-2])"), MONTH),
+    (re.compile(r"(\d{4})", re.ASCII), YEAR),
+    (re.compile(r"(\d{4})-[Qq]([1-4])", re.ASCII), QUARTER),
+    (re.compile(r"(\d{4})-(0[1-9]|1[0-2])", re.ASCII), MONTH),
 )
 PRIOR, YOY = "prior", "yoy"
 

@@ -9,6 +9,7 @@ otherwise tell answered invitations apart or lead from a response to its custome
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Q
 
 from accounting.admin import DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin
@@ -28,6 +29,7 @@ class SurveyAdmin(HistoryAdmin):
     list_select_related = ["owner"]
     autocomplete_fields = ["owner"]
     history_list_display = ["status", "anonymous", "audience"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # as the staff form does
 
     def get_readonly_fields(self, request, obj=None):
         fields = ["imported", "created_at", "updated_at"]
