@@ -5,6 +5,7 @@ shows them read-only to everybody, superusers included. Writes that have a servi
 """
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.views.main import ChangeList
@@ -34,6 +35,7 @@ from .services import (
     reason_request_state,
 )
 
+SURVEY_RECORDS = "survey invitations and their answers"
 # An import can list up to 100,000 errors; its page shows the first ones and links to the rest.
 INLINE_ERRORS_SHOWN = 200
 
@@ -195,6 +197,15 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
             return "itself"
         return obj.entity.external_id
 
+    def get_deleted_objects(self, objs, request):
+        """A customer with survey records cannot be deleted (nobody deletes records); the page says
+        so without naming responses apart from invitations, which would tell who answered."""
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        records = {apps.get_model("surveys", name)._meta.verbose_name for name in ("Invitation", "Response")}
+        if perms_needed & records:
+            perms_needed = (perms_needed - records) | {SURVEY_RECORDS}
+        return to_delete, model_count, perms_needed, protected
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if obj.reason is not None and {"reason", "reason_text"} & set(form.changed_data):
@@ -248,7 +259,7 @@ class OtherReasonMappingForm(forms.ModelForm):
 
 
 @admin.register(OtherReasonAnswer)
-class OtherReasonAnswerAdmin(admin.ModelAdmin):
+class OtherReasonAnswerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
     """Where admins map each "other" answer onto a category, straight from the list."""
 
     list_display = ["external_id", "name", "reason_text", "reason_answered_at", "reason_mapped_to"]

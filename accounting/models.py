@@ -233,8 +233,8 @@ class ImportBatch(models.Model):
     rows_skipped = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    created_by = models.ForeignKey(  # PROTECT: a record keeps its "who"; deactivate users instead
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
     )
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -278,8 +278,8 @@ class ReasonRequest(models.Model):
     expires_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    created_by = models.ForeignKey(  # PROTECT: a record keeps its "who"; deactivate users instead
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
     )
 
     class Meta:

@@ -28,7 +28,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from cxplatform.token_pages import link_not_found, private
+from cxplatform.token_pages import link_not_found, over_public_limit, private, rate_limited
 
 from .models import ReasonCategory, ReasonRequest
 from .services import (
@@ -104,8 +104,15 @@ def _answer(request, token, reason_request):
     return render(request, "accounting/public/reason_form.html", context)
 
 
-@require_http_methods(["GET", "HEAD", "POST"])
 def reason_answer(request, token: str):
+    # Counted before anything else, the method check included, as on the survey pages.
+    if over_public_limit(request):
+        return rate_limited(request)
+    return _reason_answer(request, token)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def _reason_answer(request, token: str):
     """The "why did you choose us?" page for one emailed link."""
     reason_request = reason_request_find(token)
     if reason_request is None:

@@ -15,13 +15,19 @@ from auditlog.registry import auditlog
 from django.apps import apps
 
 AUDITED = {
-    "auth.User": {"exclude_fields": ["password", "last_login"]},
+    # Roles are groups: who joined or left one is logged, as is any permission given to a user.
+    "auth.User": {"exclude_fields": ["password", "last_login"], "m2m_fields": {"groups", "user_permissions"}},
     "auth.Group": {"m2m_fields": {"permissions"}},
     "accounting.Customer": {"exclude_fields": ["updated_at", "entity"]},
     "accounting.ReasonCategory": {},
     "surveys.Survey": {"exclude_fields": ["updated_at", "next_launch_at"]},
     "surveys.SuppressedAddress": {},
     "django_celery_beat.PeriodicTask": {"exclude_fields": ["last_run_at", "total_run_count", "date_changed"]},
+    # The schedules the tasks point at: moving a crontab to 31 February silences a task too.
+    "django_celery_beat.CrontabSchedule": {},
+    "django_celery_beat.IntervalSchedule": {},
+    "django_celery_beat.SolarSchedule": {},
+    "django_celery_beat.ClockedSchedule": {},
 }
 
 

@@ -64,8 +64,8 @@ class ReportSnapshot(models.Model):
     )
     status = models.CharField(max_length=10, choices=SnapshotStatus.choices, default=SnapshotStatus.PENDING)
     error = models.TextField(blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    requested_by = models.ForeignKey(  # PROTECT: a record keeps its "who"; deactivate users instead
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     # When the running computation claimed the row; tells its own claim from a newer one.
     started_at = models.DateTimeField(null=True, blank=True)

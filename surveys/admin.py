@@ -37,11 +37,6 @@ class SurveyAdmin(HistoryAdmin):
             fields.append("anonymous")  # a promise made to respondents cannot be taken back
         return fields
 
-    def save_model(self, request, obj, form, change):
-        # A reverted past version carries the anonymous flag it had then: the promise stands.
-        obj.anonymous = obj.anonymous or self._stored_anonymous(obj)
-        super().save_model(request, obj, form, change)
-
     @staticmethod
     def _stored_anonymous(obj) -> bool:
         # As stored now: on a past version's page (history), obj is that version.

@@ -151,8 +151,9 @@ class SurveyViewSet(MethodsBeforeRolesMixin, viewsets.ModelViewSet):
         return survey
 
     def perform_destroy(self, instance):
-        if instance.invitations.exists():
-            raise Conflict("This survey has invitations; set its status to closed instead.")
+        # Its launches are records too, even one that reached nobody (the admin keeps them alike).
+        if instance.invitations.exists() or instance.launches.exists():
+            raise Conflict("This survey has been launched; set its status to closed instead.")
         try:
             instance.delete()
         except ProtectedError as exc:

@@ -82,6 +82,7 @@ def import_responses(binary) -> Outcome:
     # one run lists every error of the file.
     raw = list(csv_rows(binary, COLUMNS, outcome.problems)())
     rows = _parse_rows(raw, _customers({values[0] for _, values in raw}), outcome.problems)
+    _check_not_anonymous(rows, outcome.problems)
     if not outcome.problems:
         _write(rows, outcome)
     return outcome
@@ -129,6 +130,18 @@ def _parse_row(number: int, values: dict[str, str], customers, problems: Problem
             problems.add(number, column, str(exc))
             bad = True
     return None if bad else Row(number=number, **parsed)
+
+
+def _check_not_anonymous(rows: list[Row], problems: Problems) -> None:
+    """Each imported answer names its customer, and its invitation carries the answer's time: in an
+    anonymous survey that time would tie every answer to its customer (SPEC §1: nobody may)."""
+    anonymous = set(
+        Survey.objects.filter(name__in={row.survey for row in rows}, anonymous=True).values_list("name", flat=True)
+    )
+    for row in rows:
+        if row.survey in anonymous:
+            problems.add(row.number, "survey", f"'{row.survey}' is an anonymous survey: answers that name their "
+                         "customer cannot be imported into it")
 
 
 def _customer(value: str, customers: dict[str, Customer]) -> Customer:

@@ -357,7 +357,7 @@ def surveys_launch_due() -> list[int]:
                 if not claimed:
                     continue  # another process got there first
                 launched.append(survey_launch(survey=survey).pk)
-        except ValidationError:
+        except Exception:
             # Rolled back, so tried again tomorrow; the other due surveys still launch today.
             logger.exception("Survey %s (%r) was due but could not be launched", survey.pk, survey.name)
     return launched

@@ -164,8 +164,8 @@ class Launch(models.Model):
     sample_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     sample_seed = models.CharField(max_length=32, blank=True)
     launched_at = models.DateTimeField(default=timezone.now)
-    launched_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    launched_by = models.ForeignKey(  # PROTECT: a record keeps its "who"; deactivate users instead
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     audience_size = models.PositiveIntegerField(default=0)
 
@@ -264,7 +264,9 @@ class Invitation(models.Model):
         ]
 
     def __str__(self):
-        return f"Invitation #{self.pk} ({self.state})"
+        # No state: the admin shows this in titles and autocompletes, and for an anonymous survey
+        # whether an invitation was answered must not show.
+        return f"Invitation #{self.pk}"
 
     def save(self, *args, **kwargs):
         # Only a new row needs its hash; reading it on an update would load a deferred field.
@@ -321,8 +323,8 @@ class Response(models.Model):
     language = models.CharField(max_length=10, blank=True)
     source = models.CharField(max_length=10, choices=ResponseSource.choices, default=ResponseSource.WEB)
     followed_up_at = models.DateTimeField(null=True, blank=True)
-    followed_up_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    followed_up_by = models.ForeignKey(  # PROTECT: a record keeps its "who"; deactivate users instead
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     follow_up_note = models.TextField(blank=True)
     # The detractor alert, kept as an outbox in the answer's own transaction: due until the alert

@@ -29,8 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from cxplatform.ratelimits import over_limit
-from cxplatform.token_pages import link_not_found, private
+from cxplatform.token_pages import link_not_found, over_public_limit, private, rate_limited
 
 from .emails import invitation_language
 from .models import Invitation
@@ -47,19 +46,12 @@ from .responses import (
     wording,
 )
 
-RATE_GROUP = "surveys:public"
 SCORES = range(11)
 STATE_PAGES = {
     InvitationPageState.USED: ("surveys/public/already_answered.html", 200),
     InvitationPageState.EXPIRED: ("surveys/public/expired.html", 410),
 }
-RATE_LIMITED_TEMPLATE = "surveys/public/rate_limited.html"
 
-
-
-def public_rate(group, request):
-    """Read at request time, so tests and the benchmark can change it."""
-    return settings.SURVEY_PUBLIC_RATE or None
 
 
 def invitation_page(view):
@@ -74,7 +66,7 @@ def invitation_page(view):
     @require_http_methods(["GET", "HEAD", "POST"])
     def checked(request, token: str, limited: bool):
         if limited:
-            return _rate_limited(request)
+            return rate_limited(request)
         invitation = invitation_find(token)
         if invitation is None:
             return link_not_found(request)
@@ -82,7 +74,7 @@ def invitation_page(view):
 
     @wraps(view)
     def page(request, token: str):
-        return checked(request, token, over_limit(request, group=RATE_GROUP, key="ip", rate=public_rate))
+        return checked(request, token, over_public_limit(request))
 
     return page
 
@@ -108,12 +100,6 @@ class AnswerForm(forms.Form):
                 self.fields[name].label = wording(prompt)
             else:
                 del self.fields[name]
-
-
-def _rate_limited(request):
-    response = render(request, RATE_LIMITED_TEMPLATE, status=429)
-    response["Retry-After"] = "60"
-    return private(response)
 
 
 def _in_language(invitation: Invitation, page):

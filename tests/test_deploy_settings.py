@@ -29,6 +29,12 @@ def test_check_deploy_is_clean_with_production_settings():
     assert "no issues" in result.stdout
 
 
+def test_check_deploy_warns_when_rate_limits_are_not_shared():
+    result = _run("manage.py check --deploy --fail-level WARNING", REDIS_URL="")
+    assert result.returncode != 0
+    assert "cxplatform.W002" in result.stdout + result.stderr
+
+
 def test_production_refuses_to_start_without_a_secret_key():
     result = _run("manage.py check", SECRET_KEY="")
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr

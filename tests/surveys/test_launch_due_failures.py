@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.utils import timezone
 
 from surveys import launch
@@ -13,7 +14,8 @@ from tests.factories import CustomerFactory, SurveyFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_a_due_survey_that_cannot_launch_does_not_stop_the_others(monkeypatch, caplog):
+@pytest.mark.parametrize("error", [ValidationError("This survey is closed."), DatabaseError("statement timeout")])
+def test_a_due_survey_that_cannot_launch_does_not_stop_the_others(monkeypatch, caplog, error):
     CustomerFactory()
     due = timezone.now() - dt.timedelta(hours=1)
     refused = SurveyFactory(name="A refused", repeat_days=7, next_launch_at=due)
@@ -22,7 +24,7 @@ def test_a_due_survey_that_cannot_launch_does_not_stop_the_others(monkeypatch, c
 
     def survey_launch(*, survey, **kwargs):
         if survey.pk == refused.pk:  # e.g. closed by hand while the relaunch ran
-            raise ValidationError("This survey is closed.")
+            raise error
         return real_launch(survey=survey, **kwargs)
 
     monkeypatch.setattr(launch, "survey_launch", survey_launch)
