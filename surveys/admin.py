@@ -7,6 +7,7 @@ Their lists (and the customers') take no URL lookup beyond their declared filter
 otherwise tell answered invitations apart or lead from a response to its customer.
 """
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -21,8 +22,19 @@ from .selectors import DELIVERED_LABEL, invitation_state_shown
 # --- Surveys -------------------------------------------------------------------------------------
 
 
+class SurveyAdminForm(forms.ModelForm):
+    def clean(self):
+        data = super().clean()
+        if "anonymous" in self.fields:
+            error = self.instance.anonymity_error(anonymous=bool(data.get("anonymous")))
+            if error:
+                self.add_error("anonymous", error)
+        return data
+
+
 @admin.register(Survey)
 class SurveyAdmin(HistoryAdmin):
+    form = SurveyAdminForm
     list_display = ["name", "kind", "status", "audience", "anonymous", "imported", "owner", "created_at"]
     list_filter = ["kind", "status", "anonymous", "imported", "audience"]
     search_fields = ["name"]

@@ -72,9 +72,10 @@ class SurveySerializer(serializers.ModelSerializer):
         return {**vars(progress), "delivered": progress.delivered, "response_rate": progress.response_rate}
 
     def validate(self, data):
-        anonymous = self.instance is not None and self.instance.anonymous
-        if anonymous and data.get("anonymous") is False:
-            raise serializers.ValidationError({"anonymous": "An anonymous survey cannot be made non-anonymous."})
+        if self.instance is not None and "anonymous" in data:
+            error = self.instance.anonymity_error(anonymous=data["anonymous"])
+            if error:
+                raise serializers.ValidationError({"anonymous": error})
         # The model's check constraints (a segment audience names its segment...) as a 400, not a 500.
         candidate = copy(self.instance) if self.instance is not None else Survey()
         for name, value in data.items():

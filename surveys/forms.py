@@ -44,10 +44,9 @@ class SurveyForm(forms.ModelForm):
         return data
 
     def _keep_anonymous(self, data) -> None:
-        # Answers collected under a promise of anonymity must stay anonymous: unticking the box
-        # later would reveal who said what.
-        if self.instance.pk and self.instance.anonymous and not data.get("anonymous"):
-            self.add_error("anonymous", "An anonymous survey cannot be made non-anonymous.")
+        error = self.instance.anonymity_error(anonymous=bool(data.get("anonymous")))
+        if error:
+            self.add_error("anonymous", error)
 
 
 class LaunchForm(forms.Form):

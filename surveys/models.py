@@ -142,6 +142,20 @@ class Survey(models.Model):
     def __str__(self):
         return self.name
 
+    def anonymity_error(self, *, anonymous: bool) -> str | None:
+        """Why this survey, as stored, may not take `anonymous`, or None.
+
+        Answers given under a promise of anonymity stay anonymous; answers imported with their
+        customers (import_responses) carry their times on their invitations, which would tie each
+        one to its customer under the anonymous flag's promise.
+        """
+        stored = Survey.objects.filter(pk=self.pk).values_list("anonymous", flat=True).first()  # None: unsaved
+        if stored and not anonymous:
+            return "An anonymous survey cannot be made non-anonymous."
+        if anonymous and stored is False and self.responses.filter(source=ResponseSource.IMPORT).exists():
+            return "This survey holds imported answers that name their customers: it cannot become anonymous."
+        return None
+
     @property
     def question_text(self) -> str:
         return self.question.replace("{company}", settings.COMPANY_NAME)
