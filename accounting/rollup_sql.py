@@ -5,13 +5,64 @@
 - A deleted or changed line (only the demo's own reset does that), a customer moved to another
   entity (`customers_refresh_entities`) or a truncated ledger rebuild the entities touched.
 
+An import and a move of customers between entities never interleave: an insert takes an advisory
+lock shared, a move (only when some entity changes) exclusively, each until its transaction
+commits. Otherwise an import could sum its lines under a customer's old entity while a move,
+not yet committed, had already rebuilt the old and the new entity without them.
+
 The key of the roll-up INCLUDEs its figures, so reports sum it from the index alone, in entity
 order (a merge join with customers, no hash table, nothing spills): see bench/earned_growth.py.
 """
 
 from django.db import connection
 
-INSTALL = """
+# The advisory lock (two int4) serializing entity moves against ledger inserts is
+# (1668838001, 0): 1668838001 is 0x63787271, "cxrq".
+
+ADD_FUNCTION = """
+CREATE OR REPLACE FUNCTION revenue_quarter_add() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Shared: imports run side by side, but not while customers are being moved between entities
+    -- (their transaction holds the lock exclusively until it commits). The upsert below then reads
+    -- each customer's entity as committed after the move (a new snapshot per statement).
+    PERFORM pg_advisory_xact_lock_shared(1668838001, 0);
+    INSERT INTO accounting_revenuequarter AS q (unit_id, quarter, amount, positive_lines)
+    SELECT COALESCE(c.entity_id, c.id), date_trunc('quarter', n.date::timestamp)::date,
+        SUM(n.amount), COUNT(*) FILTER (WHERE n.amount > 0)
+    FROM added n JOIN accounting_customer c ON c.id = n.customer_id
+    GROUP BY 1, 2
+    ORDER BY 1, 2  -- one lock order for concurrent imports
+    ON CONFLICT (unit_id, quarter) DO UPDATE
+        SET amount = q.amount + EXCLUDED.amount, positive_lines = q.positive_lines + EXCLUDED.positive_lines;
+    RETURN NULL;
+END $$;
+"""
+
+REGROUP_FUNCTION = """
+CREATE OR REPLACE FUNCTION revenue_quarter_regroup() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    units bigint[];
+BEGIN
+    -- Both the entity a customer left and the one it joined are summed again.
+    units := ARRAY(
+        SELECT DISTINCT unit FROM (
+            SELECT COALESCE(o.entity_id, o.id) AS was, COALESCE(n.entity_id, n.id) AS now
+            FROM old_customers o JOIN new_customers n ON n.id = o.id
+        ) moved, LATERAL (VALUES (was), (now)) AS units(unit)
+        WHERE was <> now);
+    IF cardinality(units) = 0 THEN
+        RETURN NULL;  -- no customer changed entity: no lock, imports go on
+    END IF;
+    -- Exclusive, until this transaction commits: an import that added lines under the old
+    -- entity finishes first and its lines are in the sums below; a later one waits and adds
+    -- its lines under the new entity.
+    PERFORM pg_advisory_xact_lock(1668838001, 0);
+    PERFORM revenue_quarter_rebuild(units);
+    RETURN NULL;
+END $$;
+"""
+
+INSTALL_TEMPLATE = """
 ALTER TABLE accounting_revenuequarter DROP CONSTRAINT accounting_revenuequarter_pkey;
 ALTER TABLE accounting_revenuequarter
     ADD CONSTRAINT accounting_revenuequarter_pkey PRIMARY KEY (unit_id, quarter) INCLUDE (amount, positive_lines);
@@ -25,20 +76,7 @@ CREATE FUNCTION revenue_quarter_rebuild(units bigint[]) RETURNS void LANGUAGE sq
     WHERE COALESCE(c.entity_id, c.id) = ANY(units)
     GROUP BY 1, 2;
 $$;
-
-CREATE FUNCTION revenue_quarter_add() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO accounting_revenuequarter AS q (unit_id, quarter, amount, positive_lines)
-    SELECT COALESCE(c.entity_id, c.id), date_trunc('quarter', n.date::timestamp)::date,
-        SUM(n.amount), COUNT(*) FILTER (WHERE n.amount > 0)
-    FROM added n JOIN accounting_customer c ON c.id = n.customer_id
-    GROUP BY 1, 2
-    ORDER BY 1, 2  -- one lock order for concurrent imports
-    ON CONFLICT (unit_id, quarter) DO UPDATE
-        SET amount = q.amount + EXCLUDED.amount, positive_lines = q.positive_lines + EXCLUDED.positive_lines;
-    RETURN NULL;
-END $$;
-
+{add}
 CREATE FUNCTION revenue_quarter_resum() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     touched bigint[];
@@ -59,19 +97,7 @@ BEGIN
     DELETE FROM accounting_revenuequarter;
     RETURN NULL;
 END $$;
-
-CREATE FUNCTION revenue_quarter_regroup() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    -- Both the entity a customer left and the one it joined are summed again.
-    PERFORM revenue_quarter_rebuild(ARRAY(
-        SELECT DISTINCT unit FROM (
-            SELECT COALESCE(o.entity_id, o.id) AS was, COALESCE(n.entity_id, n.id) AS now
-            FROM old_customers o JOIN new_customers n ON n.id = o.id
-        ) moved, LATERAL (VALUES (was), (now)) AS units(unit)
-        WHERE was <> now));
-    RETURN NULL;
-END $$;
-
+{regroup}
 CREATE TRIGGER revenue_quarter_add AFTER INSERT ON accounting_revenueentry
     REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION revenue_quarter_add();
 CREATE TRIGGER revenue_quarter_remove AFTER DELETE ON accounting_revenueentry
@@ -84,6 +110,8 @@ CREATE TRIGGER revenue_quarter_regroup AFTER UPDATE ON accounting_customer
     REFERENCING OLD TABLE AS old_customers NEW TABLE AS new_customers
     FOR EACH STATEMENT EXECUTE FUNCTION revenue_quarter_regroup();
 """
+
+INSTALL = INSTALL_TEMPLATE.replace("{add}", ADD_FUNCTION).replace("{regroup}", REGROUP_FUNCTION)
 
 UNINSTALL = """
 DROP TRIGGER IF EXISTS revenue_quarter_regroup ON accounting_customer;
@@ -119,3 +147,10 @@ def install(schema_editor) -> None:
 def uninstall(schema_editor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(UNINSTALL)
+
+
+def install_entity_lock(schema_editor) -> None:
+    """Replace the two functions of an installed roll-up with their locking versions."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(ADD_FUNCTION)
+        schema_editor.execute(REGROUP_FUNCTION)

@@ -115,7 +115,7 @@ def _clustering(report: NpsReport) -> list[Flag]:
         suspects = [row for row in rows if row[group] and _stands_out(row["n"], row["top"], total["n"], total["top"])]
         links = [
             (f"{label} {row[group]}: {row['top'] / row['n']:.0%} promoters of {row['n']}",
-             _url("surveys:response-list", query={filter_key: row[group]}) if filter_key else "")
+             _url("surveys:response-list", query={**_list_scope(report), filter_key: row[group]}) if filter_key else "")
             for row in suspects
         ]
         detail = (
@@ -126,6 +126,17 @@ def _clustering(report: NpsReport) -> list[Flag]:
         flags.append(Flag(f"{group.split('__')[-1]}_clustering", f"{label} scores cluster at 9–10",
                           bool(suspects), detail, links))
     return flags
+
+
+def _list_scope(report: NpsReport) -> dict:
+    """The response list's filters for the answers this report counts (its counting rule aside)."""
+    scope = {"kind": report.survey_type, "date_from": report.period.start.isoformat(),
+             "date_to": report.period.end.isoformat()}
+    if report.survey is not None:
+        scope["survey"] = report.survey.pk
+    if report.segment:
+        scope["segment"] = report.segment
+    return scope
 
 
 def _responses(report: NpsReport):

@@ -57,11 +57,13 @@ class LoyaltyRow:
 MONEY = ("revenue", "next_revenue", "churned_revenue", "referred_revenue")
 
 
-def loyalty_economics(*, period: Period, segment: str | None = None) -> list[LoyaltyRow]:
-    """One row per category, promoters first; categories without respondents have zeros."""
+def loyalty_economics(*, period: Period, segment: str | None = None, survey=None) -> list[LoyaltyRow]:
+    """One row per category, promoters first; categories without respondents have zeros.
+
+    `survey`: only the customers who answered that survey (as the dashboard's headline counts)."""
     following = period.next()
     respondents, respondent_params = (
-        responses_in(period, kind=SurveyKind.RELATIONSHIP, segment=segment, counting=LATEST)
+        responses_in(period, kind=SurveyKind.RELATIONSHIP, survey=survey, segment=segment, counting=LATEST)
         .order_by().values("customer_id", "category").query.sql_with_params()
     )
     revenue, customers = RevenueEntry._meta.db_table, Customer._meta.db_table

@@ -83,7 +83,7 @@ def nps_dashboard(params: NpsParams) -> NpsDashboard:
         breakdowns={by: _with_samples_by_group(by, params) for by in ("segment", "touchpoint", "survey")},
         verbatims=latest_verbatims(params),
         flags=integrity_flags(current),
-        loyalty=loyalty_economics(period=params.period, segment=params.segment)
+        loyalty=loyalty_economics(period=params.period, segment=params.segment, survey=params.survey)
         if params.survey_type == SurveyKind.RELATIONSHIP else [],
     )
     dashboard.charts = _charts(dashboard)

@@ -72,6 +72,12 @@ class SurveySerializer(serializers.ModelSerializer):
         return {**vars(progress), "delivered": progress.delivered, "response_rate": progress.response_rate}
 
     def validate(self, data):
+        kind = data.get("kind", self.instance.kind if self.instance else SurveyKind.RELATIONSHIP)
+        repeat_days = data.get("repeat_days", self.instance.repeat_days if self.instance else None)
+        error = (self.instance or Survey()).kind_error(kind=kind, repeat_days=repeat_days)
+        if error:
+            field, message = error
+            raise serializers.ValidationError({field: message})
         if self.instance is not None and "anonymous" in data:
             error = self.instance.anonymity_error(anonymous=data["anonymous"])
             if error:

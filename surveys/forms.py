@@ -23,7 +23,9 @@ class SurveyForm(forms.ModelForm):
             "audience", "audience_segment", "sample_percent", "repeat_days", "next_launch_at", "owner",
             "alert_webhook_url",
         ]
-        widgets = {"next_launch_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+        # The browser's datetime-local input reads and sends ISO only: a localized value (German
+        # "03.12.2026 06:00") would show empty and be saved empty, silently ending the schedule.
+        widgets = {"next_launch_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
 
     def clean(self):
         data = super().clean()
@@ -38,8 +40,9 @@ class SurveyForm(forms.ModelForm):
             self.add_error("sample_percent", "Only a sample audience takes a percentage: clear it.")
         if audience == AudienceKind.LIST and data.get("repeat_days"):
             self.add_error("repeat_days", "A hand-picked list is invited through the API, not relaunched.")
-        if data.get("repeat_days") and data.get("kind") == SurveyKind.TRANSACTIONAL:
-            self.add_error("repeat_days", "Transactional surveys are sent per event, not on a schedule.")
+        error = self.instance.kind_error(kind=data.get("kind"), repeat_days=data.get("repeat_days"))
+        if error:
+            self.add_error(*error)
         self._keep_anonymous(data)
         return data
 
@@ -79,6 +82,7 @@ class ResponseFilterForm(forms.Form):
         widget=forms.SearchInput(attrs={"placeholder": "Words in the reason or suggestion"}),
     )
     survey = forms.ModelChoiceField(label="Survey", required=False, queryset=Survey.objects.order_by("name"))
+    kind = forms.ChoiceField(label="Series", required=False, choices=[("", "Any")] + list(SurveyKind.choices))
     band = forms.ChoiceField(label="Score", required=False, choices=[("", "Any")] + list(ResponseCategory.choices))
     touchpoint = forms.ChoiceField(label="Touchpoint", required=False)
     segment = forms.ChoiceField(label="Segment", required=False)
@@ -99,6 +103,7 @@ class ResponseFilterForm(forms.Form):
         followed = data.get("followed_up")
         return ResponseFilters(
             survey=data.get("survey"),
+            kind=data.get("kind") or "",
             band=data.get("band") or "",
             touchpoint=data.get("touchpoint") or "",
             segment=data.get("segment") or "",

@@ -159,13 +159,21 @@ def _new_invitation(survey: Survey, row: dict, *, now, **extra) -> Invitation:
     )
 
 
-def _check_launchable(survey: Survey) -> None:
+def launch_refusal(survey: Survey) -> str | None:
+    """Why this survey cannot be launched at all, or None (the survey page hides its launch form)."""
     if survey.kind != SurveyKind.RELATIONSHIP:
-        raise ValidationError("Only relationship surveys are launched; transactional ones are triggered per event.")
+        return "Only relationship surveys are launched; transactional ones are triggered per event."
     if survey.imported:
-        raise ValidationError("An imported survey holds historical answers and cannot be launched.")
+        return "An imported survey holds historical answers and cannot be launched."
     if survey.status == SurveyStatus.CLOSED:
-        raise ValidationError("This survey is closed.")
+        return "This survey is closed."
+    return None
+
+
+def _check_launchable(survey: Survey) -> None:
+    refusal = launch_refusal(survey)
+    if refusal:
+        raise ValidationError(refusal)
 
 
 def _enqueue_sending(countdown: float = 0) -> None:

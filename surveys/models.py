@@ -142,6 +142,16 @@ class Survey(models.Model):
     def __str__(self):
         return self.name
 
+    def kind_error(self, *, kind: str, repeat_days) -> tuple[str, str] | None:
+        """(field, why) this survey, as stored, may not take `kind` with `repeat_days`, or None."""
+        if repeat_days and kind == SurveyKind.TRANSACTIONAL:
+            return "repeat_days", "Transactional surveys are sent per event, not on a schedule."
+        stored = Survey.objects.filter(pk=self.pk).values_list("kind", flat=True).first()  # None: unsaved
+        if stored is not None and kind != stored and self.invitations.exists():
+            # Its answers would move to the other series (SPEC §5: never mixed), past reports with them.
+            return "kind", "A survey that has invited customers keeps its kind; create a new survey instead."
+        return None
+
     def anonymity_error(self, *, anonymous: bool) -> str | None:
         """Why this survey, as stored, may not take `anonymous`, or None.
 

@@ -21,6 +21,7 @@ from .models import (
     ResponseCategory,
     SuppressionReason,
     Survey,
+    SurveyKind,
 )
 from .sending import INTERRUPTED
 
@@ -176,6 +177,7 @@ def invitation_state_shown(invitation: Invitation) -> str:
 @dataclass
 class ResponseFilters:
     survey: Survey | None = None
+    kind: str = ""  # a SurveyKind value: one series, as the NPS reports count them
     band: str = ""  # a ResponseCategory value
     touchpoint: str = ""
     segment: str = ""
@@ -191,6 +193,7 @@ def response_list(filters: ResponseFilters | None = None) -> QuerySet:
     responses = Response.objects.select_related("survey", "customer", "followed_up_by")
     conditions = {
         "survey": f.survey,
+        "survey__kind": f.kind if f.kind in SurveyKind.values else None,
         "category": f.band if f.band in ResponseCategory.values else None,
         "touchpoint": f.touchpoint or None,
         "segment": f.segment or None,

@@ -20,9 +20,10 @@ from . import selectors
 from .emails import invitation_message
 from .followups import response_follow_up
 from .forms import FollowUpForm, LaunchForm, ResponseFilterForm, RetryFailedForm, SurveyForm
+from .launch import launch_refusal
 from .launch import survey_launch as launch_service
 from .launch import survey_retry_failed as retry_failed_service
-from .models import Invitation, SurveyKind
+from .models import Invitation
 
 SURVEYS_PER_PAGE = 50
 INVITATIONS_PER_PAGE = 50
@@ -104,7 +105,7 @@ def _survey_page(request, survey, *, launch_form=None, status=200):
         "launch_form": launch_form or LaunchForm(),
         "retry_form": RetryFailedForm(),
         "interrupted": selectors.survey_interrupted_count(survey) if progress.failed else 0,
-        "can_launch": survey.kind == SurveyKind.RELATIONSHIP,
+        "launch_refusal": launch_refusal(survey),
         "refresh_seconds": REFRESH_SECONDS if progress.in_flight else None,
     }
     return render(request, "surveys/survey_detail.html", context, status=status)
