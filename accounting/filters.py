@@ -2,6 +2,8 @@
 
 from django_filters import rest_framework as filters
 
+from cxplatform.api_filters import FilterSet
+
 from .models import (
     CostEntry,
     CostKind,
@@ -15,7 +17,7 @@ from .models import (
 from .selectors import REASON_CLASS
 
 
-class CustomerFilter(filters.FilterSet):
+class CustomerFilter(FilterSet):
     external_id = filters.CharFilter(help_text="Exact external id.")
     segment = filters.CharFilter(help_text="Exact segment.")
     reason = filters.CharFilter(
@@ -39,7 +41,7 @@ class CustomerFilter(filters.FilterSet):
         return queryset.annotate(reason_class=REASON_CLASS).filter(reason_class=value)
 
 
-class LedgerFilter(filters.FilterSet):
+class LedgerFilter(FilterSet):
     customer = filters.CharFilter(
         field_name="customer__external_id", help_text="External id of the customer."
     )
@@ -64,7 +66,7 @@ class CostFilter(LedgerFilter):
         fields = ["customer", "entity", "date", "kind", "external_ref"]
 
 
-class ImportBatchFilter(filters.FilterSet):
+class ImportBatchFilter(FilterSet):
     kind = filters.ChoiceFilter(choices=ImportKind.choices)
     status = filters.ChoiceFilter(choices=ImportStatus.choices)
 

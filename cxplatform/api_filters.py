@@ -1,6 +1,37 @@
 """Filter backends of the REST API (REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"])."""
 
+from django.db import models
+from django_filters import rest_framework as django_filters
 from rest_framework import filters, serializers
+
+TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+class StrictBooleanFilter(django_filters.TypedChoiceFilter):
+    """true or false (also 1/0, yes/no, as the staff pages write it); anything else is a 400.
+
+    django-filter's BooleanFilter reads any other value as "no filter", so `?followed_up=maybe`
+    answered 200 with the whole, unfiltered list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("choices", [(value, value) for value in TRUE + FALSE])
+        kwargs.setdefault("coerce", lambda value: value in TRUE)
+        super().__init__(*args, **kwargs)
+
+
+class FilterSet(django_filters.FilterSet):
+    """The API's filter sets: a model's boolean fields filter strictly."""
+
+    FILTER_DEFAULTS = {
+        **django_filters.FilterSet.FILTER_DEFAULTS,
+        models.BooleanField: {"filter_class": StrictBooleanFilter},
+    }
+
+
+class DjangoFilterBackend(django_filters.DjangoFilterBackend):
+    """Filter sets made from a view's `filterset_fields` are strict too."""
+
+    filterset_base = FilterSet
 
 
 class SearchFilter(filters.SearchFilter):

@@ -253,7 +253,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "cxplatform.api_filters.DjangoFilterBackend",
         "cxplatform.api_filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],

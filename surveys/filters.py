@@ -3,10 +3,12 @@
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
+from cxplatform.api_filters import FilterSet, StrictBooleanFilter
+
 from .models import DELIVERED_STATES, Invitation, InvitationState, Response, ResponseCategory, Survey, SurveyKind
 
 
-class SurveyFilter(filters.FilterSet):
+class SurveyFilter(FilterSet):
     kind = filters.ChoiceFilter(choices=SurveyKind.choices)
 
     class Meta:
@@ -14,7 +16,7 @@ class SurveyFilter(filters.FilterSet):
         fields = ["kind", "status", "anonymous", "imported"]
 
 
-class InvitationFilter(filters.FilterSet):
+class InvitationFilter(FilterSet):
     state = filters.ChoiceFilter(
         choices=InvitationState.choices,
         method="filter_state",
@@ -33,7 +35,7 @@ class InvitationFilter(filters.FilterSet):
         return queryset.filter(state=value)
 
 
-class ResponseFilter(filters.FilterSet):
+class ResponseFilter(FilterSet):
     band = filters.ChoiceFilter(
         field_name="category", choices=ResponseCategory.choices,
         help_text="promoter (9-10), passive (7-8) or detractor (0-6).",
@@ -41,7 +43,7 @@ class ResponseFilter(filters.FilterSet):
     answered = filters.DateFromToRangeFilter(
         field_name="answered_at__date", help_text="answered_after / answered_before, inclusive ISO dates."
     )
-    followed_up = filters.BooleanFilter(method="filter_followed_up", help_text="Whether staff followed up.")
+    followed_up = StrictBooleanFilter(method="filter_followed_up", help_text="Whether staff followed up.")
 
     class Meta:
         model = Response
