@@ -34,6 +34,7 @@ class ReportSnapshotAdmin(admin.ModelAdmin):
         "error",
         "requested_by",
         "started_at",
+        "interruptions",
         "computed_at",
         "stale",
         "fingerprint_display",

@@ -7,15 +7,20 @@
 - the classification version, a SHA-256 over
   - every reason category's (id, kind, is_active): a kind edit reclasses every customer with it;
   - the latest django-simple-history id of ReasonCategory: any edit, including ones that leave
-    id/kind/active as they were, or a category deleted and re-created;
-  - one aggregate over customers of their answered reason, their mapped "other" answer and their
-    entity (the roll-up entity grain groups by): for each, how many are set and a position-weighted
-    sum `SUM(value * (id % 1009 + 1))`. A plain sum of mapped ids, or a count with the latest
-    `updated_at`, would miss two answers swapping categories, and `updated_at` is not touched by
-    the imports' bulk updates; the weighted sum catches both and stays an integer far below 2^63.
+    id/kind/active as they were, or a category deleted and re-created.
+- the customers version, a SHA-256 over one aggregate over customers of their answered reason,
+  their mapped "other" answer and their entity (the roll-up entity grain groups by): for each, how
+  many are set and a position-weighted sum `SUM(value * (id % 1009 + 1))`. A plain sum of mapped
+  ids, or a count with the latest `updated_at`, would miss two answers swapping categories, and
+  `updated_at` is not touched by the imports' bulk updates; the weighted sum catches both and
+  stays an integer far below 2^63.
 
 It also records the classification itself, each category's slug and class, so a snapshot says
-which classes its figures used (SPEC §2) and a restatement shows what changed.
+which classes its figures used (SPEC §2). Staleness and restatement are two questions: any change
+above makes a snapshot stale, but only a category whose class changed (`reclassified`) makes its
+recompute a restatement; a customer's new answer or a new parent is new data, not a restatement.
+
+`survey_fingerprint()` adds three aggregates for NPS (see there).
 
 What it does not see: a customer moving segment (the nightly recompute refreshes those), and
 changes that cancel out exactly in a weighted sum (a coincidence, not a pattern an edit makes).
@@ -30,7 +35,7 @@ from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Max, 
 from django.db.models.functions import Cast, Round
 
 from accounting.models import Customer, ReasonCategory, RevenueEntry
-from surveys.models import DELIVERED_STATES, Invitation, InvitationState, Response
+from surveys.models import Invitation, InvitationState, Response, SuppressionReason, Survey, SurveyKind
 
 from .models import SnapshotKind
 
@@ -44,28 +49,52 @@ def ledger_fingerprint() -> dict:
         "ledger_rows": rows,
         "ledger_sum": str(total),
         **classification(),
+        "customers_version": _version(_customer_checksums()),
     }
 
 
 def survey_fingerprint() -> dict:
-    """NPS inputs, one aggregate each: responses (count, last change) and invitations by outcome.
+    """NPS inputs, in three aggregates whatever the data size (one per table):
 
-    Responses are edited in place within their edit window, so the latest `updated_at` is kept too.
+    - responses: count and latest `updated_at` (answers are edited in place within their window);
+    - invitations: how many in each state, and the suppressed ones by reason. Every transition
+      (queued → failed or suppressed at send time, sent → bounced or responded, a retry of failed
+      rows) moves a row from one count to another, as the sample's figures do;
+    - surveys: for each kind, how many and a position-weighted sum of their ids, so a survey moving
+      between the relationship and the transactional series (its answers and invitations with it)
+      changes the fingerprint, two surveys swapping kinds included.
+
+    Not seen: two invitations crossing between the same two states at once (one failed while
+    another is queued again), which leaves every count as it was.
     """
     responses = Response.objects.aggregate(rows=Count("id"), changed=Max("updated_at"))
-    invitations = Invitation.objects.aggregate(
-        rows=Count("id"),
-        delivered=Count("id", filter=Q(state__in=DELIVERED_STATES)),
-        bounced=Count("id", filter=Q(state=InvitationState.BOUNCED)),
-    )
     changed = responses["changed"]
     return {
         "responses": responses["rows"],
         "responses_changed": changed.isoformat() if changed else None,
-        "invitations": invitations["rows"],
-        "invitations_delivered": invitations["delivered"],
-        "invitations_bounced": invitations["bounced"],
+        "invitations": Invitation.objects.aggregate(**_invitation_counts()),
+        "survey_kinds": _survey_kinds(),
     }
+
+
+def _invitation_counts() -> dict:
+    counts = {"rows": Count("id")}
+    counts |= {state: Count("id", filter=Q(state=state)) for state in InvitationState.values}
+    counts |= {
+        f"suppressed_{reason}": Count("id", filter=Q(state=InvitationState.SUPPRESSED, suppression_reason=reason))
+        for reason in SuppressionReason.values
+    }
+    return counts
+
+
+def _survey_kinds() -> dict:
+    weight = ExpressionWrapper(F("id") % WEIGHT_MODULUS + 1, output_field=BigIntegerField())
+    checksums = {}
+    for kind in SurveyKind.values:
+        checksums[f"{kind}_rows"] = Count("id", filter=Q(kind=kind))
+        checksums[f"{kind}_sum"] = Sum(weight, filter=Q(kind=kind))
+    # int(): SUM over bigint is numeric in PostgreSQL, and None over no rows
+    return {key: int(value or 0) for key, value in Survey.objects.aggregate(**checksums).items()}
 
 
 def fingerprint_for(kind: str) -> dict:
@@ -102,15 +131,25 @@ def classification() -> dict:
     """The classification's version, and each category's class by slug (what "earned" meant)."""
     categories = list(ReasonCategory.objects.order_by("id").values_list("id", "slug", "kind", "is_active"))
     latest_history = ReasonCategory.history.aggregate(latest=Max("history_id"))["latest"]
-    state = {
-        "categories": [(pk, kind, active) for pk, _slug, kind, active in categories],
-        "history": latest_history,
-        "customers": _customer_checksums(),
-    }
+    state = {"categories": [(pk, kind, active) for pk, _slug, kind, active in categories], "history": latest_history}
     return {
-        "classification_version": hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:20],
+        "classification_version": _version(state),
         "classification": {slug: kind for _pk, slug, kind, _active in sorted(categories, key=lambda c: c[1])},
     }
+
+
+def reclassified(before: dict, after: dict) -> list[str]:
+    """The slugs of the categories whose class differs between two fingerprints' classifications.
+
+    What makes a recompute a restatement. A category in only one of them is not a reclassification:
+    one in use can be neither deleted nor renamed (its slug is locked), so it restates nothing.
+    """
+    old, new = before.get("classification") or {}, after.get("classification") or {}
+    return sorted(slug for slug in old.keys() & new.keys() if old[slug] != new[slug])
+
+
+def _version(state: dict) -> str:
+    return hashlib.sha256(json.dumps(state, default=str, sort_keys=True).encode()).hexdigest()[:20]
 
 
 def _customer_checksums() -> dict:

@@ -43,8 +43,9 @@ class ReportSnapshot(models.Model):
     One row per parameter set: a recompute updates it in place, so repeated requests never
     double. `figures` and `fingerprint` are the last successful computation's, kept while a
     recompute runs or after it fails; `status` and `error` say how the latest request went.
-    A recompute under a changed reason classification is a restatement: the figures it replaced
-    are kept in `restated_from` (SPEC §2), until the next restatement.
+    A recompute after a category changed class is a restatement: the figures it replaced are kept
+    in `restated_from` (SPEC §2) until the next restatement; a recompute for new data (answers,
+    mappings, parents, ledger lines) leaves it as it is.
     """
 
     kind = models.CharField(max_length=30, choices=SnapshotKind.choices)
@@ -59,7 +60,7 @@ class ReportSnapshot(models.Model):
     restated_from = models.JSONField(
         default=dict,
         blank=True,
-        help_text="The figures a recompute replaced because the reason classification had changed: "
+        help_text="The figures a recompute replaced because a reason category had changed class: "
         "their fingerprint (with the classification they used) and when they were computed.",
     )
     status = models.CharField(max_length=10, choices=SnapshotStatus.choices, default=SnapshotStatus.PENDING)
@@ -69,6 +70,11 @@ class ReportSnapshot(models.Model):
     )
     # When the running computation claimed the row; tells its own claim from a newer one.
     started_at = models.DateTimeField(null=True, blank=True)
+    interruptions = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Computations since the last request or success that were interrupted (their worker "
+        "lost); at 3 the row is marked failed instead of being computed again.",
+    )
     computed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -6,21 +6,25 @@ duplicated or redelivered message computes nothing twice at once, then stores th
 its claim is still the current one: a request that arrives mid-computation sets the row back to
 pending and its own task recomputes, since the inputs may have changed under the first one.
 
-A claim older than the Celery hard time limit belongs to a worker that is gone (the limit kills a
-task before then), so it may be taken over; `snapshots_stuck` finds such rows for the nightly run.
+A claim older than the compute task's hard time limit belongs to a worker that is gone (the limit
+kills a task before then), so it may be taken over. A worker killed mid-computation leaves its row
+running, and the message Celery redelivers at once finds that claim still recent and skips: the
+sweeper (`snapshots_resume_abandoned`, every 5 minutes) hands such rows, and pending ones whose
+message was lost, back to the queue once the claim is older than the limit. A row interrupted
+`MAX_INTERRUPTIONS` times in a row (a computation that kills its worker) is marked failed instead,
+until the next request, so it cannot take down a worker every few minutes.
 """
 
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
+from django.db.models import Case, F, PositiveSmallIntegerField, Q, When
 from django.utils import timezone
 
 from .earned_growth import earned_growth
-from .fingerprints import fingerprint_for, is_stale
+from .fingerprints import fingerprint_for, is_stale, reclassified
 from .models import ReportSnapshot, SnapshotCompare, SnapshotGrain, SnapshotKind, SnapshotStatus
 from .nps import nps_report
 from .periods import last_periods, parse_period
@@ -30,9 +34,21 @@ logger = logging.getLogger(__name__)
 RECOMPUTE_PERMISSION = "reports.recompute_reportsnapshot"
 ERROR_CHARS = 4000
 
+# The compute task's own time limits (tasks.py): reports take seconds (README, Benchmarks), so a
+# claim older than the hard limit plus a margin is surely a dead worker's (the limit kills a
+# computation before then), and a killed one is resumed in minutes, not at the nightly run.
+COMPUTE_SOFT_TIME_LIMIT = 9 * 60
+COMPUTE_TIME_LIMIT = 10 * 60
+ABANDONED_MARGIN = timedelta(minutes=2)  # the pool's timer, clocks of different hosts
+MAX_INTERRUPTIONS = 3
+INTERRUPTED_ERROR = (
+    "The computation was interrupted {count} times (its worker was lost); recompute to try again."
+)
+
 
 def _abandoned_after() -> timedelta:
-    return timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", None) or 30 * 60) + timedelta(minutes=5)
+    # The task's own time_limit wins over settings.CELERY_TASK_TIME_LIMIT (30 minutes) in Celery.
+    return timedelta(seconds=COMPUTE_TIME_LIMIT) + ABANDONED_MARGIN
 
 
 # --- services ------------------------------------------------------------------------------------
@@ -57,7 +73,7 @@ def snapshot_request(
     with transaction.atomic():
         snapshot, _ = ReportSnapshot.objects.get_or_create(**params)
         ReportSnapshot.objects.filter(pk=snapshot.pk).update(
-            status=SnapshotStatus.PENDING, error="", requested_by=user, updated_at=timezone.now()
+            status=SnapshotStatus.PENDING, error="", requested_by=user, interruptions=0, updated_at=timezone.now()
         )
         snapshot.refresh_from_db()
         _enqueue_on_commit(snapshot.pk)
@@ -114,6 +130,7 @@ def snapshot_compute(*, snapshot_id: int) -> ReportSnapshot | None:
         **({"restated_from": restatement} if restatement else {}),
         status=SnapshotStatus.DONE,
         error="",
+        interruptions=0,
         computed_at=timezone.now(),
         updated_at=timezone.now(),
     )
@@ -125,11 +142,14 @@ def snapshot_compute(*, snapshot_id: int) -> ReportSnapshot | None:
 
 
 def _restatement(snapshot: ReportSnapshot, fingerprint: dict) -> dict | None:
-    """The figures being replaced, when the reason classification changed since they were computed."""
+    """The figures being replaced, when a category's class changed since they were computed.
+
+    New answers, mappings or parents only make the snapshot stale: a recompute for them is no
+    restatement, and leaves the last one (`restated_from`) as it was.
+    """
     if snapshot.kind != SnapshotKind.EARNED_GROWTH:
         return None  # NPS does not depend on the classification
-    before = snapshot.fingerprint.get("classification_version")
-    if not snapshot.figures or before is None or before == fingerprint["classification_version"]:
+    if not snapshot.figures or not reclassified(snapshot.fingerprint, fingerprint):
         return None
     return {
         "figures": snapshot.figures,
@@ -144,8 +164,14 @@ def _claim(snapshot_id: int):
     claimable = Q(status__in=[SnapshotStatus.PENDING, SnapshotStatus.FAILED]) | Q(
         status=SnapshotStatus.RUNNING, started_at__lt=now - _abandoned_after()
     )
+    # Taking over an abandoned claim counts as an interruption, as the sweeper's release does.
+    interrupted = Case(
+        When(status=SnapshotStatus.RUNNING, then=F("interruptions") + 1),
+        default=F("interruptions"),
+        output_field=PositiveSmallIntegerField(),
+    )
     claimed = ReportSnapshot.objects.filter(claimable, pk=snapshot_id).update(
-        status=SnapshotStatus.RUNNING, started_at=now, updated_at=now
+        status=SnapshotStatus.RUNNING, started_at=now, interruptions=interrupted, updated_at=now
     )
     return now if claimed else None
 
@@ -236,3 +262,41 @@ def snapshots_stuck():
         Q(status=SnapshotStatus.PENDING, updated_at__lt=cutoff)
         | Q(status=SnapshotStatus.RUNNING, started_at__lt=cutoff)
     )
+
+
+def snapshots_resume_abandoned() -> list[int]:
+    """Hand the stuck snapshots back: the ids to enqueue again (for the sweeper and the nightly run).
+
+    Each row is taken with a conditional UPDATE that also moves its `updated_at`, so two sweeps
+    never both take one, and a row is handed back at most once per abandonment window. A running
+    row becomes pending (its dead claim released; a late store by that claim would find it gone);
+    one abandoned `MAX_INTERRUPTIONS` times becomes failed. A few rows at most: one UPDATE each.
+    """
+    cutoff = timezone.now() - _abandoned_after()
+    take = {SnapshotStatus.RUNNING: _release, SnapshotStatus.PENDING: _retouch}
+    return [pk for pk, status in snapshots_stuck().values_list("pk", "status") if take[status](pk, cutoff)]
+
+
+def _release(snapshot_id: int, cutoff) -> bool:
+    """Release an abandoned claim: pending again, or failed once it was abandoned too often."""
+    now = timezone.now()
+    abandoned = ReportSnapshot.objects.filter(pk=snapshot_id, status=SnapshotStatus.RUNNING, started_at__lt=cutoff)
+    given_up = abandoned.filter(interruptions__gte=MAX_INTERRUPTIONS - 1).update(
+        status=SnapshotStatus.FAILED,
+        interruptions=F("interruptions") + 1,
+        error=INTERRUPTED_ERROR.format(count=MAX_INTERRUPTIONS),
+        updated_at=now,
+    )
+    if given_up:
+        logger.warning("Snapshot %s abandoned %s times by its worker: marked failed", snapshot_id, MAX_INTERRUPTIONS)
+        return False
+    released = abandoned.update(status=SnapshotStatus.PENDING, interruptions=F("interruptions") + 1, updated_at=now)
+    if released:
+        logger.warning("Snapshot %s: its worker was lost mid-computation; computing it again", snapshot_id)
+    return bool(released)
+
+
+def _retouch(snapshot_id: int, cutoff) -> bool:
+    """Take a pending row whose message was lost (waited past the cutoff) to enqueue it again."""
+    waiting = ReportSnapshot.objects.filter(pk=snapshot_id, status=SnapshotStatus.PENDING, updated_at__lt=cutoff)
+    return bool(waiting.update(updated_at=timezone.now()))

@@ -25,6 +25,7 @@ from accounting.selectors import customer_segments
 from . import selectors
 from .csv_export import csv_response
 from .earned_growth import CUSTOMER, ENTITY, EarnedGrowth
+from .fingerprints import reclassified
 from .models import SnapshotCompare, SnapshotStatus
 from .periods import parse_period
 from .snapshots import snapshot_request
@@ -300,11 +301,7 @@ def _restatement(item: selectors.PeriodFigures) -> dict | None:
     if not restated:
         return None
     was = restated["figures"].get("earned_growth_rate")
-    changed = sorted(
-        slug
-        for slug, kind in item.snapshot.fingerprint.get("classification", {}).items()
-        if restated["fingerprint"].get("classification", {}).get(slug) != kind
-    )
+    changed = reclassified(restated["fingerprint"], item.snapshot.fingerprint)
     return {
         "restated_at": restated["restated_at"][:10],
         "computed_at": (restated["computed_at"] or "")[:10],
