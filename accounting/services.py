@@ -1,6 +1,7 @@
 """Writes of the accounting app: entity roll-up, acquisition reasons and their emailed requests."""
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,6 +12,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import Customer, ReasonCategory, ReasonRequest
+
+logger = logging.getLogger(__name__)
 
 REFRESH_BATCH = 2000
 
@@ -159,14 +162,44 @@ def reason_request_create(*, customer: Customer, user=None) -> IssuedReasonReque
         expires_at=timezone.now() + timedelta(days=settings.REASON_LINK_VALID_DAYS),
         created_by=user,
     )
+    _send_after_commit(request.pk, token)
+    return IssuedReasonRequest(request=request, token=token)
+
+
+def reason_request_resend(*, request: ReasonRequest) -> bool:
+    """Email again a request never sent (its task gave up, or never reached the broker).
+
+    Its token was only ever in that task's message, so the request gets a new one; a message
+    still carrying the old token then finds the hash changed and sends nothing, and the claim on
+    `sent_at` in the task keeps the request to one email. False when the request was sent,
+    answered or given a new token meanwhile (another run got there first).
+    """
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        renewed = ReasonRequest.objects.filter(
+            pk=request.pk, token_hash=request.token_hash, sent_at__isnull=True, answered_at__isnull=True
+        ).update(token_hash=hash_token(token))
+        if renewed:
+            _send_after_commit(request.pk, token)
+    return bool(renewed)
+
+
+def _send_after_commit(request_pk: int, token: str) -> None:
+    transaction.on_commit(lambda: _enqueue_send(request_pk, token))
+
+
+def _enqueue_send(request_pk: int, token: str) -> None:
+    """Queue the email. The row is committed already: a broker that cannot take the message must
+    not fail the page or the run that asked; the request stays unsent and a later daily run
+    (`tasks.reason_requests_to_resend`) sends it."""
     from .tasks import send_reason_request
 
-    # The token travels in the task message once; it is never stored in clear, and monitoring
-    # (flower, task results) sees a placeholder instead.
-    transaction.on_commit(
-        lambda: send_reason_request.apply_async((request.pk, token), argsrepr=f"({request.pk}, '<token>')")
-    )
-    return IssuedReasonRequest(request=request, token=token)
+    try:
+        # The token travels in the task message once; it is never stored in clear, and
+        # monitoring (flower, task results) sees a placeholder instead.
+        send_reason_request.apply_async((request_pk, token), argsrepr=f"({request_pk}, '<token>')")
+    except Exception as exc:  # noqa: BLE001 - any failure to queue leaves the row for the next run
+        logger.error("Reason request %s not queued, left for the next daily run: %r", request_pk, exc)
 
 
 class ReasonRequestState:

@@ -3,10 +3,15 @@
 Tasks are thin: they take ids, re-fetch, check the row still needs the work, then act.
 
 Sending is at most once per request. The task claims the row with a conditional UPDATE on
-`sent_at IS NULL` before it talks to SMTP, so a redelivered or duplicated task finds the row taken
-and sends nothing. A failed send gives the claim back before retrying. If a worker dies between
-the claim and the SMTP server accepting the message, that one email is lost rather than doubled:
-the token exists only in the task message, so the way out is a new request (a new token).
+`sent_at IS NULL` (and on its token still being the request's) before it talks to SMTP, so a
+redelivered or duplicated task finds the row taken and sends nothing. A failed send gives the
+claim back before retrying. If a worker dies between the claim and the SMTP server accepting the
+message, that one email is lost rather than doubled: the token exists only in the task message,
+so the way out is a new request (a new token).
+
+A request left unsent (its retries ran out, the error was permanent, or the broker was down when it
+was queued) is not lost: the daily run sends it again under a new token (`reason_request_resend`),
+until it expires. A message still carrying the old token finds it replaced and sends nothing.
 """
 
 import logging
@@ -17,17 +22,21 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from .models import Customer, ReasonRequest
-from .services import reason_request_create
+from .services import hash_token, reason_request_create, reason_request_resend
 
 logger = logging.getLogger(__name__)
 
 MAX_SEND_RETRIES = 5
 RETRY_BASE_SECONDS = 60  # 1, 2, 4, 8, 16 minutes
+# A request this old and still unsent has no task left to send it (the retries above span 31
+# minutes); a younger one may still be queued or waiting for a retry.
+RESEND_AFTER = timedelta(hours=2)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -72,13 +81,15 @@ def reason_request_email(request: ReasonRequest, token: str) -> EmailMultiAltern
     return message
 
 
-def _skip_reason(request: ReasonRequest | None) -> str | None:
+def _skip_reason(request: ReasonRequest | None, token: str) -> str | None:
     if request is None:
         return "gone"
     if request.answered_at is not None:
         return "answered"
     if request.sent_at is not None:
         return "already sent"
+    if request.token_hash != hash_token(token):
+        return "superseded"  # the daily run gave the request a new token and sends that one
     if request.is_expired:
         return "expired"
     if not request.customer.email:
@@ -100,13 +111,13 @@ def _skip_reason(request: ReasonRequest | None) -> str | None:
 def send_reason_request(self, request_id: int, token: str) -> str:
     """Email one reason request, at most once. Never log `token`: it opens the answer page."""
     request = ReasonRequest.objects.select_related("customer").filter(pk=request_id).first()
-    skip = _skip_reason(request)
+    skip = _skip_reason(request, token)
     if skip:
         logger.info("Reason request %s not sent: %s", request_id, skip)
         return f"skipped: {skip}"
     claimed_at = timezone.now()
     claimed = ReasonRequest.objects.filter(
-        pk=request_id, sent_at__isnull=True, answered_at__isnull=True
+        pk=request_id, token_hash=request.token_hash, sent_at__isnull=True, answered_at__isnull=True
     ).update(sent_at=claimed_at)
     if not claimed:
         logger.info("Reason request %s not sent: another worker got there first", request_id)
@@ -117,7 +128,7 @@ def send_reason_request(self, request_id: int, token: str) -> str:
         # Give the claim back, so a retry (or a person) can send it.
         ReasonRequest.objects.filter(pk=request_id, sent_at=claimed_at).update(sent_at=None)
         if not is_transient(exc) or self.request.retries >= self.max_retries:
-            logger.error("Reason request %s failed, giving up: %r", request_id, exc)
+            logger.error("Reason request %s failed, left for the next daily run: %r", request_id, exc)
             raise
         countdown = RETRY_BASE_SECONDS * 2**self.request.retries
         logger.warning(
@@ -165,12 +176,41 @@ def _ask_once(customer_id: int) -> bool:
     return True
 
 
+def reason_requests_to_resend():
+    """Requests never sent that can still be answered: each customer's latest only, and only once
+    no task of theirs can still be running (`RESEND_AFTER`). An older unsent one was replaced.
+
+    One the daily run made is dropped once the customer's reason is known some other way (an
+    import, staff); one a person asked for is sent as they asked.
+    """
+    now = timezone.now()
+    newer = ReasonRequest.objects.filter(customer=OuterRef("customer"), pk__gt=OuterRef("pk"))
+    return (
+        ReasonRequest.objects.filter(
+            Q(customer__reason__isnull=True) | Q(created_by__isnull=False),
+            sent_at__isnull=True,
+            answered_at__isnull=True,
+            expires_at__gt=now,
+            created_at__lte=now - RESEND_AFTER,
+            customer__survey_opt_out=False,
+        )
+        .exclude(customer__email="")
+        .exclude(Exists(newer))
+        .order_by("pk")
+    )
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def send_reason_requests_to_new_customers(days: int = 30) -> int:
     """Ask every new customer once why they chose us; returns how many were asked.
 
-    Safe to run daily or twice at once: a customer with any request, or a reason, is left alone.
+    First it sends again the requests an earlier run (or a person) issued but that never went
+    out. Safe to run daily or twice at once: a customer with any request, or a reason, is not
+    asked again, and a request is resent only by the run that gave it its new token.
     """
+    resent = sum(reason_request_resend(request=request) for request in reason_requests_to_resend())
+    if resent:
+        logger.info("Sent again %s reason request(s) that never went out", resent)
     ids = list(customers_to_ask(days=days).values_list("pk", flat=True))
     asked = sum(_ask_once(pk) for pk in ids)
     logger.info("Asked %s of %s new customers why they chose us", asked, len(ids))

@@ -1,9 +1,11 @@
 """Customers: insert new ones, update known ones (matched by external_id).
 
 An empty cell leaves the stored value as it is (a CRM export that lacks a column's value must not
-erase an answer given by email). `parent` and `referred_by` may name customers created further
-down the same file. Customer files are parsed as they stream, but their rows are kept until the
-end: references and parent cycles can only be judged with every row known.
+erase an answer given by email). `reason` and `reason_text` are one answer, judged as the customer
+would hold it after the row (see `_answer`), by the rules of `services.customer_set_reason`.
+`parent` and `referred_by` may name customers created further down the same file. Customer files
+are parsed as they stream, but their rows are kept until the end: references and parent cycles can
+only be judged with every row known.
 """
 
 import datetime as dt
@@ -50,12 +52,26 @@ def _parsers(reasons: dict[str, ReasonCategory]):
 
 FIELD = {"reason": "reason_id"}  # where the column's value goes on the model
 REFERENCES = ("parent", "referred_by")
+ANSWER = ("reason", "reason_text")  # written together, by `_answer`
+
+
+def _answer(clean: dict, reason_id: int | None, text: str) -> tuple[int | None, str]:
+    """The (reason, text) a customer holding `reason_id` and `text` has after the row.
+
+    Empty cells keep what is stored; but a row that changes the reason gives a new answer, whose
+    text is the row's (empty if its cell is): an old "other" text never explains another reason.
+    A text with an empty reason cell is a new text for the reason the customer has (as the API's).
+    """
+    if "reason" in clean and clean["reason"] != reason_id:
+        return clean["reason"], clean.get("reason_text", "")
+    return reason_id, clean.get("reason_text", text)
 
 
 def import_customers(source: RowSource, problems: Problems, batch_id: int) -> Counts:
     reasons = {c.slug: c for c in ReasonCategory.objects.all()}
     parsers = _parsers(reasons)
     parsed: dict[str, tuple[int, dict]] = {}
+    bad_reason: set[str] = set()  # rows whose reason cell is wrong: their answer is not judged
     counts = Counts()
     for number, values in source():
         counts.total += 1
@@ -82,16 +98,18 @@ def import_customers(source: RowSource, problems: Problems, batch_id: int) -> Co
                 clean[column] = parsers[column](value)
             except CellError as exc:
                 problems.add(number, column, str(exc))
+                if column in ANSWER:
+                    bad_reason.add(external_id)
         parsed[external_id] = (number, clean)
 
-    _check_inactive_reasons(parsed, reasons, problems)
+    _check_answers(parsed, bad_reason, reasons, problems)
     ids = _existing_ids(parsed.keys() | {c[r] for _, c in parsed.values() for r in REFERENCES if r in c})
     _check_references(parsed, ids, problems)
     if not problems:
         _check_parent_cycles(parsed, problems)
     if problems:
         return counts
-    _write(parsed, ids, counts)
+    _write(parsed, ids, counts, problems, other_id=reasons[ReasonCategory.OTHER_SLUG].id)
     return counts
 
 
@@ -104,19 +122,37 @@ def _existing_ids(external_ids) -> dict[str, int]:
     return found
 
 
-def _check_inactive_reasons(parsed, reasons: dict[str, ReasonCategory], problems: Problems) -> None:
-    """An inactive category may only stay on a customer who has it already (see the service)."""
-    inactive = {c.id: c for c in reasons.values() if not c.is_active}
-    given = {eid: clean["reason"] for eid, (_, clean) in parsed.items() if clean.get("reason") in inactive}
-    keys = list(given)
-    current: dict[str, int | None] = {}
-    for start in range(0, len(keys), LOOKUP_CHUNK):
-        chunk = keys[start : start + LOOKUP_CHUNK]
-        current.update(Customer.objects.filter(external_id__in=chunk).values_list("external_id", "reason_id"))
-    for external_id, reason_id in given.items():
-        error = reason_assignment_error(reason=inactive[reason_id], current_reason_id=current.get(external_id))
+def _check_answers(parsed, bad_reason: set[str], reasons: dict[str, ReasonCategory], problems: Problems) -> None:
+    """The service's rules for every row with a reason or a text, against what is stored now."""
+    other = reasons[ReasonCategory.OTHER_SLUG].id
+    by_id = {c.id: c for c in reasons.values()}
+    given = [
+        eid for eid, (_, clean) in parsed.items() if eid not in bad_reason and any(c in clean for c in ANSWER)
+    ]
+    current: dict[str, tuple[int | None, str]] = {}
+    for start in range(0, len(given), LOOKUP_CHUNK):
+        chunk = given[start : start + LOOKUP_CHUNK]
+        rows = Customer.objects.filter(external_id__in=chunk).values_list("external_id", "reason_id", "reason_text")
+        current.update((eid, (reason_id, text)) for eid, reason_id, text in rows)
+    for external_id in given:
+        number, clean = parsed[external_id]
+        stored_reason, stored_text = current.get(external_id, (None, ""))
+        if "reason" in clean:  # an inactive category may only stay on a customer who has it already
+            error = reason_assignment_error(reason=by_id[clean["reason"]], current_reason_id=stored_reason)
+            if error is not None:
+                problems.add(number, "reason", error)
+        error = _answer_error(_answer(clean, stored_reason, stored_text), other)
         if error is not None:
-            problems.add(parsed[external_id][0], "reason", error)
+            problems.add(number, "reason_text", error)
+
+
+def _answer_error(answer: tuple[int | None, str], other_id: int) -> str | None:
+    reason_id, text = answer
+    if reason_id is None and text:
+        return "give the reason this text explains (the customer has none)"
+    if reason_id == other_id and not text:
+        return "the reason 'other' needs a text saying what it is"
+    return None
 
 
 def _check_references(parsed, ids, problems: Problems) -> None:
@@ -153,7 +189,7 @@ def _check_parent_cycles(parsed, problems: Problems) -> None:
             problems.add(number, "parent", f"parent cycle: {' → '.join([*path, external_id])}")
 
 
-def _write(parsed, ids, counts: Counts) -> None:
+def _write(parsed, ids, counts: Counts, problems: Problems, *, other_id: int) -> None:
     # Locked until the import commits: every column is written back from what is read here, so a
     # reason answered by email meanwhile would otherwise be overwritten with the stale value. In
     # one order, so that two imports of overlapping files wait for each other instead of deadlocking.
@@ -164,20 +200,27 @@ def _write(parsed, ids, counts: Counts) -> None:
         existing.update(locked.in_bulk(keys[start : start + LOOKUP_CHUNK], field_name="external_id"))
     now = timezone.now()
     changed: list[Customer] = []
-    for external_id, (_, clean) in parsed.items():
+    for external_id, (number, clean) in parsed.items():
         customer = existing.get(external_id) or Customer(external_id=external_id)
         is_new = customer.pk is None
         dirty = is_new
         for column, value in clean.items():
-            if column in REFERENCES:
+            if column in REFERENCES or column in ANSWER:
                 continue
             field = FIELD.get(column, column)
             if getattr(customer, field) != value:
                 setattr(customer, field, value)
                 dirty = True
-                if column == "reason":
-                    customer.reason_source, customer.reason_answered_at = "import", now
-                    customer.reason_mapped_to = None
+        answer = _answer(clean, customer.reason_id, customer.reason_text)
+        error = _answer_error(answer, other_id)
+        if error is not None:  # the stored answer changed since the check (an email answer)
+            problems.add(number, "reason_text", error)
+        elif answer != (customer.reason_id, customer.reason_text):
+            # A new answer, as `customer_set_reason` records one: an admin's mapping was of the old.
+            customer.reason_id, customer.reason_text = answer
+            customer.reason_source, customer.reason_answered_at = "import", now
+            customer.reason_mapped_to = None
+            dirty = True
         if dirty:
             customer.updated_at = now
             changed.append(customer)
@@ -185,6 +228,8 @@ def _write(parsed, ids, counts: Counts) -> None:
             counts.created += 1
         elif dirty:
             counts.updated += 1
+    if problems:
+        return
     fields = [
         "name", "email", "acquired_on", "reason", "reason_text", "reason_source",
         "reason_answered_at", "reason_mapped_to", "segment", "acquisition_cost", "language",

@@ -9,20 +9,32 @@ before with other values) run in the database over a staging table. Two ways in:
   ledger (a re-import) or twice in the file breaks the unique index; the savepoint rolls back and
 - the staging path runs: COPY (or, on SQLite, batched inserts) into a temporary table, the set
   checks, then one INSERT ... SELECT that skips the references already imported.
+
+Two imports sharing references at once: the second waits on each line the first has written, until
+the first commits. The fast path writes in file order, so two files listing shared references in
+different orders can each wait for the other: PostgreSQL ends the deadlock by failing one, which
+then takes the staging path too. The staging path inserts in `external_ref` order, the unique
+index's own, so two staging inserts always wait for each other in one order and never deadlock;
+one still running into a fast path is rolled back to its savepoint and tried again.
 """
 
+import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 
 from ..models import CostEntry, CostKind, Customer, RevenueEntry
 from . import cells
 from .problems import CellError, Problems
 from .source import RowSource
 
+logger = logging.getLogger(__name__)
+
 STAGE = "cx_import_stage"
 SQLITE_BATCH = 5000
+STAGE_INSERT_ATTEMPTS = 5  # a deadlock with a fast path: each retry finds that import further on
 
 
 @dataclass(frozen=True)
@@ -105,7 +117,9 @@ def import_ledger(kind: LedgerKind, source: RowSource, problems: Problems, batch
                     raise _FullCheckNeeded
                 counts.created = counts.total
                 return counts
-        except (IntegrityError, _driver_integrity_error(), _FullCheckNeeded):
+        except Exception as exc:
+            if not _needs_staging(exc):
+                raise
             problems.clear()  # the staging path reads the rows again and finds everything anew
     counts = Counts()
     _fill_stage(kind, _checked(kind, source(), customer_ids, problems, counts))
@@ -121,11 +135,19 @@ class _FullCheckNeeded(Exception):
     """The fast path met a bad row: the staging path lists every problem of the file."""
 
 
-def _driver_integrity_error() -> type[Exception]:
+def _needs_staging(exc: Exception) -> bool:
+    """A bad row, a reference already in the ledger or twice in the file, or a deadlock with an
+    import of the same references in another order: the staging path sorts out each of them."""
     # COPY runs on psycopg's own cursor, outside Django's error wrapping.
     import psycopg
 
-    return psycopg.IntegrityError
+    return isinstance(exc, IntegrityError | psycopg.IntegrityError | _FullCheckNeeded) or _is_deadlock(exc)
+
+
+def _is_deadlock(exc: BaseException) -> bool:
+    from psycopg.errors import DeadlockDetected
+
+    return isinstance(exc, DeadlockDetected) or isinstance(exc.__cause__, DeadlockDetected)
 
 
 def _ledger_columns(kind: LedgerKind) -> list[str]:
@@ -198,9 +220,24 @@ def _stage_set_checks(kind: LedgerKind, problems: Problems) -> None:
 
 
 def _insert_from_stage(kind: LedgerKind, batch_id: int) -> int:
+    attempt = 1
+    while True:
+        try:
+            with transaction.atomic():
+                return _insert_stage_rows(kind, batch_id)
+        except OperationalError as exc:
+            if not _is_deadlock(exc) or attempt == STAGE_INSERT_ATTEMPTS:
+                raise
+        logger.info("Ledger insert deadlocked with another import (attempt %s); trying again", attempt)
+        time.sleep(0.1 * attempt)  # the import it met moves on meanwhile
+        attempt += 1
+
+
+def _insert_stage_rows(kind: LedgerKind, batch_id: int) -> int:
+    """One INSERT ... SELECT, in `external_ref` order: see the module's docstring."""
     table = kind.model._meta.db_table
     columns = ", ".join(_ledger_columns(kind))
-    select = f"SELECT {columns}, %s FROM {STAGE} ORDER BY line"  # noqa: S608
+    select = f"SELECT {columns}, %s FROM {STAGE} ORDER BY external_ref"  # noqa: S608
     if connection.vendor == "postgresql":
         sql = f"INSERT INTO {table} ({columns}, import_batch_id) {select} ON CONFLICT (external_ref) DO NOTHING"
     else:

@@ -7,6 +7,7 @@ reported here; problems with a cell's value are the validators' job.
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator, Sequence
 
 from .problems import Problems
@@ -58,7 +59,7 @@ def csv_rows(binary, columns: Sequence[str], problems: Problems) -> RowSource:
                     problems.add(row_number, "", f"expected {width} cells, found {len(row)}")
                     continue
                 cells = [row[i].strip() for i in order]
-                if not _nul_problems(row_number, columns, cells, problems):
+                if not _unstorable_problems(row_number, columns, cells, problems):
                     yield row_number, cells
         except UnicodeDecodeError:
             problems.add(_first_undecodable_row(binary), "", "the file is not UTF-8 text")
@@ -104,7 +105,7 @@ def record_rows(records: object, columns: Sequence[str], problems: Problems) -> 
         for key in record.keys() - set(columns):
             problems.add(number, str(key), f"unknown field '{key}'; expected: {', '.join(columns)}")
         cells = [_as_cell(record.get(name)) for name in columns]
-        if not _nul_problems(number, columns, cells, problems):
+        if not _unstorable_problems(number, columns, cells, problems):
             checked.append((number, cells))
 
     def rows() -> Rows:
@@ -113,12 +114,25 @@ def record_rows(records: object, columns: Sequence[str], problems: Problems) -> 
     return rows
 
 
-def _nul_problems(number: int, columns: Sequence[str], cells: list[str], problems: Problems) -> bool:
-    """A cell holding a NUL character is the row's problem: PostgreSQL text cannot store one."""
-    bad = [name for name, cell in zip(columns, cells, strict=True) if "\x00" in cell]
-    for name in bad:
-        problems.add(number, name, "contains a NUL character")
-    return bool(bad)
+# What a PostgreSQL text column cannot hold: a NUL character, or a lone surrogate. JSON's "\ud800"
+# decodes to one (a CSV cannot hold one: its bytes fail UTF-8 decoding first); it is no Unicode
+# character, and encoding it to UTF-8 for COPY or the ORM fails.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_problems(number: int, columns: Sequence[str], cells: list[str], problems: Problems) -> bool:
+    """A cell the database cannot store is the row's problem, reported by row and column."""
+    bad = False
+    for name, cell in zip(columns, cells, strict=True):
+        found = _UNSTORABLE.search(cell)
+        if found is None:
+            continue
+        bad = True
+        if found.group() == "\x00":
+            problems.add(number, name, "contains a NUL character")
+        else:
+            problems.add(number, name, "contains a lone surrogate (\\ud800-\\udfff), which is not Unicode text")
+    return bad
 
 
 def _as_cell(value) -> str:
