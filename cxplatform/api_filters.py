@@ -2,11 +2,13 @@
 
 from django.db import models
 from django_filters import rest_framework as django_filters
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters, serializers
 
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
+@extend_schema_field({"type": "string", "enum": [*TRUE, *FALSE]})  # also for filters by method, no model field
 class StrictBooleanFilter(django_filters.TypedChoiceFilter):
     """true or false (also 1/0, yes/no, as the staff pages write it); anything else is a 400.
 
