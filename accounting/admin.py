@@ -29,7 +29,7 @@ from .models import (
 from .services import (
     customer_clear_reason,
     customer_map_other_reason,
-    customer_set_reason,
+    customer_record_new_answer,
     customers_refresh_entities,
     reason_assignment_error,
     reason_request_state,
@@ -208,10 +208,9 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        # The form checked the answer (an active category, "other" with its text) and saved it.
         if obj.reason is not None and {"reason", "reason_text"} & set(form.changed_data):
-            customer_set_reason(
-                customer=obj, reason=obj.reason, text=obj.reason_text, source="admin"
-            )
+            customer_record_new_answer(customer=obj, source="admin")
         elif obj.reason is None and "reason" in form.changed_data:
             customer_clear_reason(customer=obj)
         if not change or "parent" in form.changed_data:

@@ -101,6 +101,13 @@ def customer_set_reason(
         return customer
     customer.reason = reason
     customer.reason_text = text.strip()
+    return customer_record_new_answer(customer=customer, source=source)
+
+
+def customer_record_new_answer(*, customer: Customer, source: str) -> Customer:
+    """The reason and text now set on `customer` are a new answer: stored with its source and
+    time, and an admin's mapping of the previous "other" text dropped. For a caller that has
+    checked the answer and set it already (the admin's form); others use customer_set_reason."""
     customer.reason_mapped_to = None
     customer.reason_source = source
     customer.reason_answered_at = timezone.now()

@@ -1,5 +1,6 @@
 """Filter backends of the REST API (REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"])."""
 
+from django import forms
 from django.db import models
 from django_filters import rest_framework as django_filters
 from drf_spectacular.utils import extend_schema_field
@@ -8,12 +9,19 @@ from rest_framework import filters, serializers
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
+class _CaselessChoiceField(forms.TypedChoiceField):
+    def to_python(self, value):
+        return super().to_python(value).lower()  # True, TRUE (Python clients send True) as true
+
+
 @extend_schema_field({"type": "string", "enum": [*TRUE, *FALSE]})  # also for filters by method, no model field
 class StrictBooleanFilter(django_filters.TypedChoiceFilter):
     """true or false (also 1/0, yes/no, as the staff pages write it); anything else is a 400.
 
     django-filter's BooleanFilter reads any other value as "no filter", so `?followed_up=maybe`
     answered 200 with the whole, unfiltered list."""
+
+    field_class = _CaselessChoiceField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("choices", [(value, value) for value in TRUE + FALSE])

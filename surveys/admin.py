@@ -23,8 +23,14 @@ from .selectors import DELIVERED_LABEL, invitation_state_shown
 
 
 class SurveyAdminForm(forms.ModelForm):
+    """The staff form's rules on a survey's kind and anonymity, for the admin and its reverts."""
+
     def clean(self):
         data = super().clean()
+        if "kind" in self.fields:
+            error = self.instance.kind_error(kind=data.get("kind"), repeat_days=data.get("repeat_days"))
+            if error:
+                self.add_error(*error)
         if "anonymous" in self.fields:
             error = self.instance.anonymity_error(anonymous=bool(data.get("anonymous")))
             if error:

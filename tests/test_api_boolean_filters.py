@@ -18,6 +18,7 @@ def followed_and_not():
 
 
 @pytest.mark.parametrize(("value", "expected"), [("true", "followed"), ("yes", "followed"), ("1", "followed"),
+                                                 ("True", "followed"), ("FALSE", "open"),  # Python clients
                                                  ("false", "open"), ("no", "open"), ("0", "open")])
 def test_followed_up_filters_on_each_spelling_of_true_and_false(api_client_as, followed_and_not, value, expected):
     followed, still_open = followed_and_not

@@ -75,6 +75,22 @@ def test_a_survey_that_invited_customers_keeps_its_kind(api_client_as):
     assert Survey.objects.get(pk=survey.pk).kind == SurveyKind.RELATIONSHIP
 
 
+def test_the_admin_keeps_the_kind_of_a_survey_that_invited_customers(client_as):
+    survey = SurveyFactory(kind=SurveyKind.RELATIONSHIP)
+    InvitationFactory(survey=survey)
+    client = client_as("admin")
+    url = reverse("admin:surveys_survey_change", args=[survey.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name in form.fields}
+    data.update(kind=SurveyKind.TRANSACTIONAL, owner="")
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "keeps its kind" in response.content.decode()
+    assert Survey.objects.get(pk=survey.pk).kind == SurveyKind.RELATIONSHIP
+
+
 def test_a_survey_not_yet_used_may_change_kind(api_client_as):
     survey = SurveyFactory(kind=SurveyKind.RELATIONSHIP)
 

@@ -127,6 +127,10 @@ def import_ledger(kind: LedgerKind, source: RowSource, problems: Problems, batch
     if not problems:
         counts.created = _insert_from_stage(kind, batch_id)
         counts.skipped = counts.total - counts.created
+        # Another import of the same references may have committed while the insert waited on
+        # them (a deadlock's loser always runs this path beside its winner): the insert skipped
+        # those lines, and only now, in a new snapshot, can their values be compared.
+        _check_against_ledger(kind, problems)
     _drop_stage()
     return counts
 
@@ -192,10 +196,6 @@ def _fill_stage(kind: LedgerKind, rows) -> None:
 
 
 def _stage_set_checks(kind: LedgerKind, problems: Problems) -> None:
-    table = kind.model._meta.db_table
-    differs = " OR ".join(
-        f"r.{name} <> s.{name}" for name in ["customer_id", "date", "amount", *kind.extra_columns]
-    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT s.line, s.external_ref, d.first_line FROM {STAGE} s
@@ -206,6 +206,15 @@ def _stage_set_checks(kind: LedgerKind, problems: Problems) -> None:
         )
         for line, ref, first in cursor.fetchall():
             problems.add(line, "external_ref", f"'{ref}' appears twice in the file (first on row {first})")
+    _check_against_ledger(kind, problems)
+
+
+def _check_against_ledger(kind: LedgerKind, problems: Problems) -> None:
+    table = kind.model._meta.db_table
+    differs = " OR ".join(
+        f"r.{name} <> s.{name}" for name in ["customer_id", "date", "amount", *kind.extra_columns]
+    )
+    with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT s.line, s.external_ref FROM {STAGE} s
                 JOIN {table} r ON r.external_ref = s.external_ref

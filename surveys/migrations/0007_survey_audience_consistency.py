@@ -18,6 +18,10 @@ def drop_ignored_settings(apps, schema_editor):
     )
     survey_model.objects.exclude(audience="sample").filter(sample_percent__isnull=False).update(sample_percent=None)
     survey_model.objects.filter(audience="list", repeat_days__isnull=False).update(repeat_days=None, next_launch_at=None)
+    if schema_editor.connection.vendor == "postgresql":
+        # A row updated twice above queues its (deferred) owner foreign-key check, and PostgreSQL
+        # refuses the ALTER TABLEs below while checks are pending: run them now.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):

@@ -102,6 +102,25 @@ def test_clearing_the_reason_in_the_admin_drops_the_mapping(client_as, mapped_ot
     assert (mapped_other.reason, mapped_other.reason_text, mapped_other.reason_kind) == (None, "", "unknown")
 
 
+def post_reason_in_admin(client, customer, slug, text):
+    return client.post(
+        reverse("admin:accounting_customer_change", args=[customer.pk]),
+        {"external_id": customer.external_id, "name": customer.name, "email": customer.email, "language": "en",
+         "segment": "SMB", "acquired_on": "2024-01-15", "reason": reason(slug).pk, "reason_text": text},
+    )
+
+
+@pytest.mark.parametrize(("slug", "text", "kind"), [("advertising", "", "bought"), ("other", "a podcast", "unknown")])
+def test_a_reason_changed_in_the_admin_is_a_new_answer_without_the_old_mapping(client_as, mapped_other, slug, text,
+                                                                              kind):
+    response = post_reason_in_admin(client_as("admin"), mapped_other, slug, text)
+
+    assert response.status_code == 302
+    mapped, source, answered_at = mapping(mapped_other)
+    assert (mapped, source, mapped_other.reason_kind) == (None, "admin", kind)
+    assert answered_at > ANSWERED
+
+
 def test_the_admin_refuses_a_reason_text_without_a_reason(client_as):
     customer = CustomerFactory(reason=None, reason_text="")
 

@@ -2,11 +2,12 @@
 succeed, each line is in the ledger once, and the roll-up still sums the ledger."""
 
 import threading
+import time
 from decimal import Decimal
 
 import psycopg.errors
 import pytest
-from django.db import OperationalError, connection, connections
+from django.db import OperationalError, connection, connections, transaction
 from django.db.models import Sum
 
 from accounting.imports import import_records, ledger
@@ -131,3 +132,46 @@ def test_a_staging_insert_that_keeps_deadlocking_fails_the_import(monkeypatch):
 
     assert batch.status == ImportStatus.FAILED
     assert RevenueEntry.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_that_waited_on_lines_with_other_values_is_rejected():
+    # Another import holds the same references, at 1.00, uncommitted, when this one (2.00, in the
+    # other order) deadlocks with it and takes the staging path: its lines wait, then find them taken.
+    customer = CustomerFactory(external_id="C1")
+    refs = [f"s{i:05d}" for i in range(200)]
+    holding, results = threading.Event(), []
+    insert = (
+        "INSERT INTO accounting_revenueentry (customer_id, date, amount, external_ref, product, created_at) "
+        "SELECT %s, '2025-01-01', 1.00, ref, '', now() FROM unnest(%s::text[]) AS ref"
+    )
+
+    def other_import():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(insert, [customer.pk, refs[:100]])
+                holding.set()
+                time.sleep(0.5)  # this one now waits on s00099, the first of its reversed file
+                cursor.execute(insert, [customer.pk, refs[-1:]])  # ... and it on s00199: a deadlock
+                time.sleep(2)  # still uncommitted while the loser runs its staging path
+        finally:
+            connections.close_all()
+
+    def this_import():
+        try:
+            records = [{**line, "amount": "2.00"} for line in lines(reversed(refs))]
+            results.append(import_records(kind="revenue", records=records))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=other_import), threading.Thread(target=this_import)]
+    threads[0].start()
+    assert holding.wait(10)
+    threads[1].start()
+    for thread in threads:
+        thread.join(60)
+
+    batch = results[0]
+    assert batch.status == ImportStatus.REJECTED, batch.message
+    assert "was imported before with other values" in batch.errors.first().message
+    assert RevenueEntry.objects.aggregate(total=Sum("amount"))["total"] == Decimal("101.00")  # the other's only
