@@ -161,8 +161,10 @@ def _restatement(snapshot: ReportSnapshot, fingerprint: dict) -> dict | None:
 
 def _claim(snapshot_id: int):
     now = timezone.now()
+    # An abandoned claim is taken over only while under the cap; past it, the sweeper fails it.
     claimable = Q(status__in=[SnapshotStatus.PENDING, SnapshotStatus.FAILED]) | Q(
-        status=SnapshotStatus.RUNNING, started_at__lt=now - _abandoned_after()
+        status=SnapshotStatus.RUNNING, started_at__lt=now - _abandoned_after(),
+        interruptions__lt=MAX_INTERRUPTIONS - 1,
     )
     # Taking over an abandoned claim counts as an interruption, as the sweeper's release does.
     interrupted = Case(

@@ -144,3 +144,12 @@ def test_a_migration_schedules_the_sweeper_every_five_minutes_for_the_admin_to_e
     assert task.task == "reports.tasks.sweep_snapshots" and task.enabled
     assert task.interval.every == 5 and task.interval.period == "minutes"
     assert task.task in sweep_snapshots.app.tasks
+
+
+def test_a_duplicate_message_does_not_take_over_a_claim_past_the_cap(killed, clock):
+    ReportSnapshot.objects.filter(pk=killed.pk).update(interruptions=snapshots.MAX_INTERRUPTIONS - 1)
+    clock.shift(snapshots._abandoned_after() + dt.timedelta(minutes=1))
+
+    assert compute_snapshot.apply(args=[killed.pk]).get() == "skipped"  # not a fourth run
+    sweep_snapshots.delay()
+    assert status(killed) == SnapshotStatus.FAILED
