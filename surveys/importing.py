@@ -132,12 +132,15 @@ def _parse_row(number: int, values: dict[str, str], customers, problems: Problem
     return None if bad else Row(number=number, **parsed)
 
 
-def _check_not_anonymous(rows: list[Row], problems: Problems) -> None:
+def _check_not_anonymous(rows: list[Row], problems: Problems, surveys=None) -> None:
     """Each imported answer names its customer, and its invitation carries the answer's time: in an
-    anonymous survey that time would tie every answer to its customer (SPEC §1: nobody may)."""
-    anonymous = set(
-        Survey.objects.filter(name__in={row.survey for row in rows}, anonymous=True).values_list("name", flat=True)
-    )
+    anonymous survey that time would tie every answer to its customer (SPEC §1: nobody may).
+
+    `surveys`: the rows' surveys as locked for the write (the check again, against a survey made
+    anonymous meanwhile); without it, read now."""
+    if surveys is None:
+        surveys = Survey.objects.filter(name__in={row.survey for row in rows})
+    anonymous = {survey.name for survey in surveys if survey.anonymous}
     for row in rows:
         if row.survey in anonymous:
             problems.add(row.number, "survey", f"'{row.survey}' is an anonymous survey: answers that name their "
@@ -190,6 +193,10 @@ def _write(rows: list[Row], outcome: Outcome) -> None:
     new_rows = [row for row in rows if row.key not in existing]
     outcome.skipped = len(rows) - len(new_rows)
     surveys = _surveys({row.survey for row in new_rows}, outcome)
+    _check_not_anonymous(new_rows, outcome.problems, surveys.values())
+    if outcome.problems:
+        transaction.set_rollback(True)  # the surveys it created too
+        return
     invitations = Invitation.objects.bulk_create(
         [_invitation(row, surveys[row.survey]) for row in new_rows], batch_size=BATCH
     )
@@ -199,7 +206,9 @@ def _write(rows: list[Row], outcome: Outcome) -> None:
 
 
 def _surveys(names: Iterable[str], outcome: Outcome) -> dict[str, Survey]:
-    surveys = {survey.name: survey for survey in Survey.objects.filter(name__in=names)}
+    # Locked until the answers are in: a survey cannot be made anonymous in between (Survey.save).
+    existing = Survey.objects.select_for_update(no_key=True).filter(name__in=names).order_by("pk")
+    surveys = {survey.name: survey for survey in existing}
     missing = sorted(set(names) - surveys.keys())
     # Closed and flagged imported: it holds history, and launching it would email nobody expected.
     new = [

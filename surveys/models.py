@@ -12,8 +12,9 @@ import hmac
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -141,6 +142,19 @@ class Survey(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        if self.anonymous and self.pk is not None:
+            # Made anonymous: checked again under the row's lock, which an import of answers holds
+            # until its answers are in (surveys.importing), so the two cannot cross.
+            with transaction.atomic():
+                list(Survey.objects.select_for_update().filter(pk=self.pk).values_list("pk", flat=True))
+                error = self.anonymity_error(anonymous=True)
+                if error:
+                    raise ValidationError({"anonymous": error})
+                super().save(*args, **kwargs)
+            return
+        super().save(*args, **kwargs)
 
     def kind_error(self, *, kind: str, repeat_days) -> tuple[str, str] | None:
         """(field, why) this survey, as stored, may not take `kind` with `repeat_days`, or None."""
