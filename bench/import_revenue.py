@@ -33,7 +33,7 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cx_bench"
 
 def generate(rows: int, customers: int) -> tuple[Path, Path]:
     DATA.mkdir(parents=True, exist_ok=True)
-    customers_csv = DATA / f"customers_{customers}.csv"
+    customers_csv = DATA / f"customers_{customers}_v2.csv"  # v2: "other" answers carry their text
     revenue_csv = DATA / f"revenue_{rows}_{customers}.csv"
     rng = random.Random(7)
     if not customers_csv.exists():
@@ -42,9 +42,10 @@ def generate(rows: int, customers: int) -> tuple[Path, Path]:
             out.writerow(["external_id", "name", "email", "acquired_on", "reason", "reason_text",
                           "referred_by", "parent", "segment", "acquisition_cost", "language"])
             for n in range(customers):
-                out.writerow([f"C{n:07d}", f"Customer {n}", f"c{n}@example.com", "2023-01-01",
-                              rng.choice(["recommendation", "advertising", "other"]), "", "", "",
-                              rng.choice(["SMB", "Enterprise"]), "", "en"])
+                reason = rng.choice(["recommendation", "advertising", "other"])
+                text = "Met the team at a trade fair" if reason == "other" else ""  # "other" needs its text
+                out.writerow([f"C{n:07d}", f"Customer {n}", f"c{n}@example.com", "2023-01-01", reason, text,
+                              "", "", rng.choice(["SMB", "Enterprise"]), "", "en"])
     if not revenue_csv.exists():
         start = date(2023, 1, 1)
         with revenue_csv.open("w", newline="") as f:
