@@ -27,14 +27,12 @@ class SurveyAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if "kind" in self.fields:
-            error = self.instance.kind_error(kind=data.get("kind"), repeat_days=data.get("repeat_days"))
-            if error:
-                self.add_error(*error)
-        if "anonymous" in self.fields:
-            error = self.instance.anonymity_error(anonymous=bool(data.get("anonymous")))
-            if error:
-                self.add_error("anonymous", error)
+        errors = self.instance.change_errors(
+            kind=data.get("kind"), repeat_days=data.get("repeat_days"), anonymous=bool(data.get("anonymous"))
+        )
+        for field, message in errors:
+            if field in self.fields:  # read-only ones (anonymity once promised) keep their stored value
+                self.add_error(field, message)
         return data
 
 

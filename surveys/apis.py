@@ -72,16 +72,14 @@ class SurveySerializer(serializers.ModelSerializer):
         return {**vars(progress), "delivered": progress.delivered, "response_rate": progress.response_rate}
 
     def validate(self, data):
-        kind = data.get("kind", self.instance.kind if self.instance else SurveyKind.RELATIONSHIP)
-        repeat_days = data.get("repeat_days", self.instance.repeat_days if self.instance else None)
-        error = (self.instance or Survey()).kind_error(kind=kind, repeat_days=repeat_days)
-        if error:
-            field, message = error
-            raise serializers.ValidationError({field: message})
-        if self.instance is not None and "anonymous" in data:
-            error = self.instance.anonymity_error(anonymous=data["anonymous"])
-            if error:
-                raise serializers.ValidationError({"anonymous": error})
+        survey = self.instance or Survey()  # a PATCH leaves what it does not send as stored
+        errors = survey.change_errors(
+            kind=data.get("kind", survey.kind),
+            repeat_days=data.get("repeat_days", survey.repeat_days),
+            anonymous=data.get("anonymous", survey.anonymous),
+        )
+        if errors:
+            raise serializers.ValidationError(dict(errors))
         # The model's check constraints (a segment audience names its segment...) as a 400, not a 500.
         candidate = copy(self.instance) if self.instance is not None else Survey()
         for name, value in data.items():

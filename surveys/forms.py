@@ -40,16 +40,11 @@ class SurveyForm(forms.ModelForm):
             self.add_error("sample_percent", "Only a sample audience takes a percentage: clear it.")
         if audience == AudienceKind.LIST and data.get("repeat_days"):
             self.add_error("repeat_days", "A hand-picked list is invited through the API, not relaunched.")
-        error = self.instance.kind_error(kind=data.get("kind"), repeat_days=data.get("repeat_days"))
-        if error:
-            self.add_error(*error)
-        self._keep_anonymous(data)
+        for field, message in self.instance.change_errors(
+            kind=data.get("kind"), repeat_days=data.get("repeat_days"), anonymous=bool(data.get("anonymous"))
+        ):
+            self.add_error(field, message)
         return data
-
-    def _keep_anonymous(self, data) -> None:
-        error = self.instance.anonymity_error(anonymous=bool(data.get("anonymous")))
-        if error:
-            self.add_error("anonymous", error)
 
 
 class LaunchForm(forms.Form):

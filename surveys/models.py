@@ -156,6 +156,14 @@ class Survey(models.Model):
             return
         super().save(*args, **kwargs)
 
+    def change_errors(self, *, kind: str, repeat_days, anonymous: bool) -> list[tuple[str, str]]:
+        """(field, why) for each setting this survey, as stored, may not take: the rules the staff
+        form, the admin and the API share."""
+        errors = [self.kind_error(kind=kind, repeat_days=repeat_days)]
+        if (anonymity := self.anonymity_error(anonymous=anonymous)) is not None:
+            errors.append(("anonymous", anonymity))
+        return [error for error in errors if error is not None]
+
     def kind_error(self, *, kind: str, repeat_days) -> tuple[str, str] | None:
         """(field, why) this survey, as stored, may not take `kind` with `repeat_days`, or None."""
         if repeat_days and kind == SurveyKind.TRANSACTIONAL:

@@ -1,13 +1,23 @@
 """Two transactions at once, for tests of locks (PostgreSQL)."""
 
 import threading
+from dataclasses import dataclass
 
 from django.db import connections, transaction
 
 
-def second_waited_for_first(first, second) -> bool:
-    """Run `first` in a transaction held open, then `second`; whether `second` had to wait."""
-    started, release, errors = threading.Event(), threading.Event(), []
+@dataclass
+class Second:
+    waited: bool  # still running half a second after it started: blocked by the first
+    result: object = None
+    error: Exception | None = None
+
+
+def while_first_is_held(first, second) -> Second:
+    """Run `first` in a transaction held open, then `second`; what `second` did. An error of
+    `first` fails the test; one of `second` is returned (some tests expect it to refuse)."""
+    started, release, first_errors = threading.Event(), threading.Event(), []
+    outcome = Second(waited=False)
 
     def hold_first():
         try:
@@ -15,17 +25,17 @@ def second_waited_for_first(first, second) -> bool:
                 first()
                 started.set()
                 release.wait(10)  # commit only when told
-        except Exception as exc:  # noqa: BLE001 - reported by the test below
-            errors.append(exc)
+        except Exception as exc:  # noqa: BLE001 - reported by the assert below
+            first_errors.append(exc)
             started.set()
         finally:
             connections.close_all()
 
     def run_second():
         try:
-            second()
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
+            outcome.result = second()
+        except Exception as exc:  # noqa: BLE001 - returned to the test
+            outcome.error = exc
         finally:
             connections.close_all()
 
@@ -34,9 +44,17 @@ def second_waited_for_first(first, second) -> bool:
     assert started.wait(10)
     threads[1].start()
     threads[1].join(0.5)
-    waited = threads[1].is_alive()
+    outcome.waited = threads[1].is_alive()
     release.set()
     for thread in threads:
         thread.join(10)
-    assert not errors, errors
-    return waited
+    assert not first_errors, first_errors
+    return outcome
+
+
+def second_waited_for_first(first, second) -> bool:
+    """Run `first` in a transaction held open, then `second`; whether `second` had to wait.
+    Either one failing fails the test."""
+    outcome = while_first_is_held(first, second)
+    assert outcome.error is None, outcome.error
+    return outcome.waited

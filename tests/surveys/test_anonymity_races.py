@@ -2,14 +2,14 @@
 moment (PostgreSQL): whichever comes second waits for the first and then refuses."""
 
 import io
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections, transaction
+from django.db import connection
 
 from surveys.importing import import_responses
 from surveys.models import Response, Survey
+from tests.concurrency import while_first_is_held
 from tests.factories import CustomerFactory, SurveyFactory
 
 pytestmark = [
@@ -30,40 +30,6 @@ def import_answers():
     return import_responses(io.BytesIO(FILE))
 
 
-def first_held_then_second(first, second):
-    """`first` in a transaction held open while `second` starts; whether `second` waited, and
-    what it returned or raised."""
-    started, release, outcome = threading.Event(), threading.Event(), {}
-
-    def hold_first():
-        try:
-            with transaction.atomic():
-                first()
-                started.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    def run_second():
-        try:
-            outcome["result"] = second()
-        except ValidationError as exc:
-            outcome["error"] = exc
-        finally:
-            connections.close_all()
-
-    holder, runner = threading.Thread(target=hold_first), threading.Thread(target=run_second)
-    holder.start()
-    assert started.wait(10)
-    runner.start()
-    runner.join(0.5)
-    waited = runner.is_alive()
-    release.set()
-    holder.join(10)
-    runner.join(10)
-    return waited, outcome
-
-
 @pytest.fixture
 def named_survey():
     CustomerFactory(external_id="C1")
@@ -71,19 +37,19 @@ def named_survey():
 
 
 def test_a_survey_made_anonymous_during_an_import_waits_and_refuses(named_survey):
-    waited, outcome = first_held_then_second(import_answers, lambda: made_anonymous(named_survey.pk))
+    second = while_first_is_held(import_answers, lambda: made_anonymous(named_survey.pk))
 
-    assert waited
-    assert "imported answers" in str(outcome["error"])
+    assert second.waited
+    assert isinstance(second.error, ValidationError) and "imported answers" in str(second.error)
     assert not Survey.objects.get(pk=named_survey.pk).anonymous
     assert Response.objects.count() == 1
 
 
 def test_an_import_during_a_survey_made_anonymous_waits_and_refuses(named_survey):
-    waited, outcome = first_held_then_second(lambda: made_anonymous(named_survey.pk), import_answers)
+    second = while_first_is_held(lambda: made_anonymous(named_survey.pk), import_answers)
 
-    assert waited
-    assert not outcome["result"].ok
-    assert "is an anonymous survey" in str(outcome["result"].problems.listed)
+    assert second.waited and second.error is None
+    assert not second.result.ok
+    assert "is an anonymous survey" in str(second.result.problems.listed)
     assert Survey.objects.get(pk=named_survey.pk).anonymous
     assert not Response.objects.exists()
