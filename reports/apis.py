@@ -15,6 +15,7 @@ from surveys.models import Survey, SurveyKind
 from .earned_growth import ENTITY, GRAINS, earned_growth
 from .nps import ALL, LATEST, nps_report
 from .periods import PRIOR, YOY, parse_period
+from .segments import earned_growth_segment_known, nps_segment_known, unknown_segment_message
 
 
 class PeriodQuerySerializer(serializers.Serializer):
@@ -47,6 +48,8 @@ class EarnedGrowthQuerySerializer(PeriodQuerySerializer):
     )
 
     def validate_segment(self, value):
+        if value and not earned_growth_segment_known(value):
+            raise serializers.ValidationError(unknown_segment_message(value))
         return value or None
 
     def validate_touchpoint(self, value):
@@ -142,6 +145,8 @@ class NpsQuerySerializer(PeriodQuerySerializer):
             raise serializers.ValidationError(f"No survey with id {value}.") from None
 
     def validate_segment(self, value):
+        if value and not nps_segment_known(value):
+            raise serializers.ValidationError(unknown_segment_message(value))
         return value or None
 
     def validate_touchpoint(self, value):

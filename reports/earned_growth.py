@@ -24,6 +24,8 @@ Definitions the SPEC leaves open, decided here:
   their P revenue is part of R_P. It is carried in churned revenue (lowering it), so that
   `nrr = 1 + expansion − contraction − churn` holds exactly; their C revenue is new revenue.
 - A unit in K whose C revenue is at or below 0 churned: churn is P revenue minus C revenue.
+- R_P at or below 0 (no revenue, or a prior period of net credit notes) leaves every ratio null
+  with a note: over a negative base a ratio flips sign (-40 → 50 would read as -225 %).
 
 Money is exact: PostgreSQL sums `numeric`; SQLite, which keeps decimals as floats, sums integer
 cents.
@@ -78,8 +80,14 @@ class EarnedGrowth:
     notes: list[str] = field(default_factory=list)
 
     # --- ratios of SPEC §3; None where undefined, with the reason in `notes` -------------------
+    @property
+    def ratios_defined(self) -> bool:
+        """SPEC §3 nulls the ratios when R_P = 0. Over a negative R_P (a prior period of credit
+        notes) they are as meaningless, and would flip sign: -40 → 50 would read as -225 %."""
+        return self.prior_revenue > 0
+
     def _over_prior(self, amount: Decimal) -> Decimal | None:
-        return None if self.prior_revenue == 0 else amount / self.prior_revenue
+        return amount / self.prior_revenue if self.ratios_defined else None
 
     @property
     def nrr(self):
@@ -116,20 +124,20 @@ class EarnedGrowth:
     @property
     def earned_growth_rate(self):
         """nrr + enc - 1, as one division of exact sums (no rounding of the two ratios first)."""
-        if self.prior_revenue == 0:
+        if not self.ratios_defined:
             return None
         return (self.retained_revenue + self.earned_new_revenue) / self.prior_revenue - 1
 
     @property
     def earned_growth_rate_if_unknown_earned(self):
         """The upper bound: every new unit of unknown reason counted as earned."""
-        if self.prior_revenue == 0:
+        if not self.ratios_defined:
             return None
         return (self.retained_revenue + self.earned_new_revenue + self.unknown_new_revenue) / self.prior_revenue - 1
 
     @property
     def total_growth_rate(self):
-        return None if self.prior_revenue == 0 else self.revenue / self.prior_revenue - 1
+        return self.revenue / self.prior_revenue - 1 if self.ratios_defined else None
 
     @property
     def earned_growth_share(self):
@@ -208,9 +216,10 @@ def _report(row: dict, *, period: Period, prior: Period, grain: str, segment: st
 
 
 def _explain_nulls(report: EarnedGrowth) -> None:
-    if report.prior_revenue == 0:
+    if not report.ratios_defined:
         report.notes.append(
-            f"Revenue in {report.prior_period} is 0: every ratio is undefined (null)."
+            f"Revenue in {report.prior_period} is {report.prior_revenue.quantize(CENT)}, not above 0: "
+            "every ratio is undefined (null)."
         )
     elif report.total_growth_rate <= 0:
         report.notes.append("Total growth is not above 0: the earned growth share is undefined (null).")

@@ -6,7 +6,7 @@ A survey named in the file and missing here is created as an imported relationsh
 
 All or nothing: every row is checked first (reading the CSV through the accounting import's
 reader, so header, cell-count and UTF-8 problems read the same); any problem rejects the file with
-every error by row (file line, the header is row 1) and column, and nothing is written.
+every error by row (as a spreadsheet numbers them, the header is row 1) and column, and nothing is written.
 
 Re-importing adds nothing: each row's invitation keeps in `reference` a key derived from
 (customer, survey name, answered_at) — `import:<sha256>` — and rows whose key is already stored

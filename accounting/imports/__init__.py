@@ -4,8 +4,9 @@
     import_records(kind=..., records=[{column: value}, ...], source="api", user=None) -> ImportBatch
 
 A file with any bad row is rejected whole: the batch is REJECTED, `batch.errors` lists every
-problem by row and column, and nothing else is written. Rows are numbered as file lines (the
-header is row 1); for API records, row N is the Nth record.
+problem by row and column, and nothing else is written. Rows are numbered as a spreadsheet
+numbers them (the header is row 1; a quoted cell with line breaks stays in one row, so after one
+the row is no longer the file line); for API records, row N is the Nth record.
 """
 
 from .columns import COLUMNS

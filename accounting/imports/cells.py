@@ -16,6 +16,7 @@ from .problems import CellError
 # ASCII digits only: Python's \d also takes Arabic-Indic and other digits, which the database does not.
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _AMOUNT = re.compile(r"-?\d{1,12}(?:\.\d{1,2})?", re.ASCII)
+_AMOUNT_TOO_LARGE = re.compile(r"-?\d{13,}(?:\.\d{1,2})?", re.ASCII)  # the columns hold 12 digits
 _LANGUAGES = {code for code, _ in settings.LANGUAGES}
 
 
@@ -35,6 +36,8 @@ def amount(value: str) -> str:
     if not value:
         raise CellError("an amount is required, e.g. 1234.50")
     if not _AMOUNT.fullmatch(value):
+        if _AMOUNT_TOO_LARGE.fullmatch(value):
+            raise CellError(f"'{value}' is too large: at most 12 digits before the dot")
         raise CellError(
             f"'{value}' is not an amount: use digits with a dot and at most 2 decimals, e.g. -12.50"
         )

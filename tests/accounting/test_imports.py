@@ -106,6 +106,7 @@ class TestRevenueImport:
             ("A1,2025-01-31,\"1,00\",R1,", "amount", "'1,00' is not an amount"),
             ("A1,2025-01-31,1.234,R1,", "amount", "'1.234' is not an amount"),
             ("A1,2025-01-31,ten,R1,", "amount", "'ten' is not an amount"),
+            ("A1,2025-01-31,9999999999999.00,R1,", "amount", "'9999999999999.00' is too large: at most 12 digits"),
             ("A1,2025-01-31,1.00,,", "external_ref", "a value is required"),
         ],
     )
@@ -126,6 +127,13 @@ class TestRevenueImport:
         assert [(r, c) for r, c, _ in errors(batch)] == [(2, "customer"), (3, "date"), (4, "amount")]
         assert batch.error_count == 3
         assert batch.message == "3 error(s); nothing was imported."
+
+    def test_rows_are_numbered_as_a_spreadsheet_numbers_them(self, known):
+        # A quoted cell with a line break stays one row (as in a spreadsheet), so the bad date
+        # below, on the file's fourth line, is reported on row 3.
+        batch = import_revenue('A1,2025-01-31,5.00,OK1,"two\nlines"', "A1,2025-02-30,1.00,R1,")
+
+        assert errors(batch) == [(3, "date", "'2025-02-30' is not a valid calendar date")]
 
     def test_it_rejects_a_reference_twice_in_the_file(self, known):
         batch = import_revenue("A1,2025-01-31,1.00,R1,", "A2,2025-01-31,2.00,R2,", "A2,2025-02-28,3.00,R1,")

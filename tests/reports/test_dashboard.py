@@ -109,7 +109,9 @@ def test_it_shows_company_a_headline_figures_beside_the_prior_period(client_as, 
     }
     # 2024 against 2023: no revenue in 2023, so every ratio is null, shown as "—" with its reason.
     assert figures["nrr"]["prior"].value is None
-    assert figures["nrr"]["prior"].reason == "2024: Revenue in 2023 is 0: every ratio is undefined (null)."
+    assert figures["nrr"]["prior"].reason == (
+        "2024: Revenue in 2023 is 0.00, not above 0: every ratio is undefined (null)."
+    )
     html = response.content.decode()
     for text in ("85.0%", "25.0%", "10.0%", "33.3%", "130.00", "Revenue in 2023 is 0"):
         assert text in html
@@ -202,7 +204,7 @@ def test_a_prior_revenue_of_zero_shows_dashes_with_the_reason(client_as, get):
     assert figures["revenue"]["current"].value == D("40.00")
     assert all(figures[key]["current"].value is None for key in ("nrr", "enc", "earned_growth_rate"))
     html = response.content.decode()
-    assert "2025: Revenue in 2024 is 0: every ratio is undefined (null)." in html
+    assert "2025: Revenue in 2024 is 0.00, not above 0: every ratio is undefined (null)." in html
     assert "—" in html
     assert response.context["bridge"].balanced
 

@@ -94,6 +94,15 @@ def test_a_missing_period_is_a_400(api_client_as):
     assert response.status_code == 400 and response.json() == {"period": ["This field is required."]}
 
 
+def test_a_segment_nobody_is_in_is_a_400_naming_it(api_client_as, company_a):
+    response = api_client_as("viewer").get(URL, {"period": "2025", "segment": "enterprise"})
+
+    assert response.status_code == 400
+    assert response.json() == {"segment": [
+        "No customer is in segment 'enterprise' (segments match exactly, case included)."
+    ]}
+
+
 @pytest.mark.parametrize(("name", "value"), [("grain", "household"), ("compare", "last")])
 def test_a_bad_grain_or_comparison_is_a_400(api_client_as, name, value):
     response = api_client_as("viewer").get(URL, {"period": "2025", name: value})

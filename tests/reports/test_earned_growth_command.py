@@ -6,6 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.factories import CustomerFactory, pay, reason
+
 pytestmark = pytest.mark.django_db
 
 CUSTOMERS = """\
@@ -107,3 +109,23 @@ def test_it_rejects_a_bad_period_saying_what_it_expects(db, period):
 def test_it_rejects_a_bad_grain_or_comparison(db, option, value):
     with pytest.raises(CommandError, match=f"invalid choice: '{value}'"):
         run("2025", option, value)
+
+
+def test_a_segment_nobody_is_in_is_an_error_not_an_empty_report(company_a):
+    # A typo ("smb" for "SMB") printed a report of R_P 0.00 with every ratio null, exit 0.
+    with pytest.raises(CommandError, match="No customer is in segment 'smb'"):
+        run("2025", "--segment", "smb", "--json")
+
+
+def test_a_prior_period_of_credit_notes_gives_null_ratios_not_sign_flipped_ones(db):
+    # The prior month holds only a credit note: -40 → 50 read as "total growth -225 %".
+    customer = CustomerFactory(segment="Enterprise", reason=reason("recommendation"))
+    pay(customer, "2025-01-10", "40.00")
+    pay(customer, "2025-02-10", "-40.00")
+    pay(customer, "2025-03-10", "50.00")
+    data = json.loads(run("2025-03", "--segment", "Enterprise", "--json"))
+    assert (data["prior_revenue"], data["revenue"]) == ("-40.00", "50.00")
+    rates = ("nrr", "grr", "enc", "bnc", "unc", "earned_growth_rate", "total_growth_rate",
+             "earned_growth_share", "earned_growth_rate_if_unknown_earned")
+    assert {key: data[key] for key in rates} == dict.fromkeys(rates)
+    assert "Revenue in 2025-02 is -40.00, not above 0: every ratio is undefined (null)." in data["notes"]

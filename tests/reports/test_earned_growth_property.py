@@ -146,9 +146,11 @@ def assert_matches(report, expected):
     assert report.retained_revenue == (
         report.prior_revenue + report.expansion_revenue - report.contraction_revenue - report.churned_revenue
     )
-    if report.prior_revenue:
+    if report.prior_revenue > 0:
         earned = report.retained_revenue + report.earned_new_revenue
         assert report.earned_growth_rate == earned / report.prior_revenue - 1
+    else:  # no ratio over a prior period without revenue, or with net credits
+        assert report.earned_growth_rate is None and report.total_growth_rate is None
 
 
 @pytest.mark.django_db

@@ -90,6 +90,28 @@ def test_the_command_and_the_api_take_a_touchpoint(by_touchpoint, api_client_as)
         assert (data["delivered"], data["response_rate"]) == (3, "0.6667")
 
 
+def test_a_segment_found_nowhere_is_refused_by_the_command_and_the_api(answers, api_client_as):
+    # It printed a report of 0 responses, exit 0: a typo looked like a segment nobody answered in.
+    with pytest.raises(CommandError, match="No customer is in segment 'smb'"):
+        call_command("nps", "2025", "--segment", "smb")
+    response = api_client_as("viewer").get("/api/reports/nps/", {"period": "2025", "segment": "smb"})
+    assert response.status_code == 400 and "segment" in response.json()
+
+
+def test_a_past_segment_kept_only_on_answers_is_still_reported(answers, api_client_as):
+    # Customers move between segments; the answers keep the segment they were given in.
+    invitation = InvitationFactory(survey=answers, state=InvitationState.RESPONDED, segment="Retired")
+    ResponseFactory(invitation=invitation, score=10, segment="Retired",
+                    answered_at=dt.datetime(2025, 6, 12, tzinfo=dt.UTC))
+    invitation.customer.segment = "SMB"
+    invitation.customer.save()
+    out = StringIO()
+    call_command("nps", "2025-Q2", "--segment", "Retired", "--survey", str(answers.pk), "--json", stdout=out)
+    assert json.loads(out.getvalue())["promoters"] == 1
+    response = api_client_as("viewer").get("/api/reports/nps/", {"period": "2025-Q2", "segment": "Retired"})
+    assert response.status_code == 200
+
+
 def test_the_api_explains_a_bad_period(api_client_as):
     response = api_client_as("viewer").get("/api/reports/nps/", {"period": "soon"})
     assert response.status_code == 400 and "period" in response.json()

@@ -49,6 +49,7 @@ def test_it_launches_an_existing_survey_to_a_segment_sample():
     (["X", "--sample", "101"], "at most 100"),
     (["X", "--segment", "Nowhere"], "No customer is in segment"),
     ([" "], "must not be empty"),
+    (["x" * 201], "201 characters; at most 200"),  # was a database traceback on PostgreSQL
 ])
 def test_it_rejects_bad_input_with_a_clear_message(args, message):
     CustomerFactory(segment="SMB")

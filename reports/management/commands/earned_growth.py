@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from reports.earned_growth import ENTITY, GRAINS, EarnedGrowth, earned_growth
 from reports.periods import PRIOR, YOY, parse_period
+from reports.segments import earned_growth_segment_known, unknown_segment_message
 
 # (label, attribute) in the order a reader follows the revenue bridge.
 MONEY_LINES = (
@@ -51,6 +52,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the JSON of SPEC §7")
 
     def handle(self, *args, period, segment, grain, compare, **options):
+        if segment and not earned_growth_segment_known(segment):
+            raise CommandError(unknown_segment_message(segment))
         try:
             report = earned_growth(period=parse_period(period), compare=compare, grain=grain, segment=segment or None)
         except ValueError as exc:

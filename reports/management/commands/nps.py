@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from reports.nps import ALL, LATEST, NpsReport, nps_report
 from reports.nps_formulas import shown
 from reports.periods import parse_period
+from reports.segments import nps_segment_known, unknown_segment_message
 from surveys.models import Survey, SurveyKind
 
 WIDTH = 34
@@ -29,6 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the JSON of SPEC §7")
 
     def handle(self, *args, period, survey, segment, touchpoint, survey_type, latest, **options):
+        if segment and not nps_segment_known(segment):
+            raise CommandError(unknown_segment_message(segment))
         try:
             chosen = Survey.objects.get(pk=survey) if survey is not None else None
             report = nps_report(

@@ -32,6 +32,9 @@ class Command(BaseCommand):
         name = name.strip()
         if not name:
             raise CommandError("The survey name must not be empty.")
+        longest = Survey._meta.get_field("name").max_length
+        if len(name) > longest:
+            raise CommandError(f"The survey name has {len(name)} characters; at most {longest} are allowed.")
         percent = _percent(sample) if sample is not None else None
         if segment is not None and not Customer.objects.filter(segment=segment).exists():
             raise CommandError(f"No customer is in segment {segment!r}.")
