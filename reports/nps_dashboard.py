@@ -156,6 +156,8 @@ def _trend_chart(trend: list[tuple[Period, NpsCounts, NpsSample]]) -> dict:
 
 
 def _distribution_chart(report: NpsReport) -> dict:
+    if not any(report.distribution):  # no answers: the page says so instead of eleven empty bars
+        return {"data": [], "layout": _layout()}
     colors = [COLORS["detractor"]] * 7 + [COLORS["passive"]] * 2 + [COLORS["promoter"]] * 2
     return {
         "data": [{"x": [str(score) for score in range(11)], "y": report.distribution, "type": "bar",

@@ -389,6 +389,8 @@ def bridge_axis_floor(bridge: selectors.Bridge) -> Decimal | None:
 
 
 def _bridge_chart(bridge: selectors.Bridge, floor: Decimal | None) -> dict:
+    if not any(step.amount for step in bridge.steps):  # no revenue either side: nothing to bridge
+        return {"data": [], "layout": {}}
     trace = {
         "type": "waterfall",
         "measure": [step.measure for step in bridge.steps],

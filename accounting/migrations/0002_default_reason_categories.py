@@ -1,13 +1,16 @@
 from django.db import migrations
+from django.utils.translation import gettext_noop
 
+# Labels marked for makemessages: the reason page shows a seeded label in the customer's language
+# (accounting/public_views.py); one an admin edited is shown as written.
 DEFAULTS = [
-    ("recommendation", "Recommended by a friend, family member or colleague", "earned"),
-    ("reputation", "Trusted reputation, reviews, word of mouth", "earned"),
-    ("returning", "Returning former customer", "earned"),
-    ("salesperson", "A helpful salesperson", "bought"),
-    ("advertising", "Advertising", "bought"),
-    ("promotion", "Special or promotional pricing", "bought"),
-    ("other", "Other", "unknown"),
+    ("recommendation", gettext_noop("Recommended by a friend, family member or colleague"), "earned"),
+    ("reputation", gettext_noop("Trusted reputation, reviews, word of mouth"), "earned"),
+    ("returning", gettext_noop("Returning former customer"), "earned"),
+    ("salesperson", gettext_noop("A helpful salesperson"), "bought"),
+    ("advertising", gettext_noop("Advertising"), "bought"),
+    ("promotion", gettext_noop("Special or promotional pricing"), "bought"),
+    ("other", gettext_noop("Other"), "unknown"),
 ]
 
 

@@ -113,6 +113,33 @@ def test_the_page_speaks_the_customers_language(client, db):
     assert response["Content-Language"] == "fr"
 
 
+@pytest.mark.parametrize(("language", "choices"), [
+    ("de", ["Empfehlung von Freunden, Familie oder Kollegen", "Guter Ruf, Bewertungen, Mundpropaganda",
+            "Ich war schon früher Kunde", "Eine hilfsbereite Beratung im Verkauf", "Werbung",
+            "Sonder- oder Aktionspreise", "Sonstiges"]),
+    ("fr", ["Recommandé par un ami, un proche ou un collègue", "Bonne réputation, avis, bouche-à-oreille",
+            "Ancien client de retour", "Un vendeur serviable", "Publicité", "Prix spécial ou promotionnel",
+            "Autre"]),
+])
+def test_the_seeded_choices_are_in_the_customers_language(client, db, language, choices):
+    # They were in English on German and French pages: the catalogues lacked the seeded labels.
+    token = reason_request_create(customer=CustomerFactory(language=language)).token
+
+    html = client.get(url(token)).text
+
+    labels = re.findall(r'<label for="id_reason_\d+">(?:<input[^>]*>)?\s*(.*?)\s*</label>', html, re.S)
+    assert [re.sub(r"<[^>]+>", "", label).strip() for label in labels] == choices
+
+
+def test_a_category_label_an_admin_edited_is_shown_as_written(client, db):
+    advertising = reason("advertising")
+    advertising.label = "Our radio spots"
+    advertising.save()
+    token = reason_request_create(customer=CustomerFactory(language="de")).token
+
+    assert "Our radio spots" in client.get(url(token)).text
+
+
 def test_the_form_page_is_kept_private(client, token):
     assert_private(client.get(url(token)))
 
