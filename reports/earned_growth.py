@@ -74,6 +74,10 @@ class EarnedGrowth:
     contraction_revenue: Decimal
     churned_revenue: Decimal
     gross_retained_revenue: Decimal
+    # The new units' revenue counting only units that brought revenue (above 0 in C), known
+    # reason and all: the base of `known_reason_share`, which a refund must not push past 100 %.
+    known_new_sales: Decimal
+    new_sales: Decimal
     cohort_units: int
     new_units: dict[str, int]
     reactivated_units: int
@@ -152,10 +156,12 @@ class EarnedGrowth:
 
     @property
     def known_reason_share(self):
-        """Share of new revenue whose acquisition reason is known (earned or bought)."""
-        if self.new_revenue <= 0:
+        """Share of new revenue whose acquisition reason is known (earned or bought), over the new
+        units that brought revenue: a refund to a returning unit of unknown reason (net new revenue
+        below 0) would otherwise raise it, up to past 100 %."""
+        if self.new_sales <= 0:
             return None
-        return (self.earned_new_revenue + self.bought_new_revenue) / self.new_revenue
+        return self.known_new_sales / self.new_sales
 
     def as_json(self) -> dict:
         """The JSON of SPEC §7: money as decimal strings with 2 places, rates as decimal strings."""
@@ -223,7 +229,7 @@ def _explain_nulls(report: EarnedGrowth) -> None:
         )
     elif report.total_growth_rate <= 0:
         report.notes.append("Total growth is not above 0: the earned growth share is undefined (null).")
-    if report.new_revenue <= 0:
+    if report.new_sales <= 0:
         report.notes.append("No new revenue: the share with a known reason is undefined (null).")
 
 
@@ -279,6 +285,8 @@ def _aggregate(
         COALESCE(SUM(rc) FILTER (WHERE NOT in_k AND kind = 'bought'), 0) AS bought_new_revenue,
         COALESCE(SUM(rc) FILTER (WHERE NOT in_k AND kind NOT IN ('earned', 'bought')), 0) AS unknown_new_revenue,
         COALESCE(SUM(rc) FILTER (WHERE NOT in_k AND had_before = 1), 0) AS reactivated_revenue,
+        COALESCE(SUM(rc) FILTER (WHERE NOT in_k AND rc > 0 AND kind IN ('earned', 'bought')), 0) AS known_new_sales,
+        COALESCE(SUM(rc) FILTER (WHERE NOT in_k AND rc > 0), 0) AS new_sales,
         COUNT(*) FILTER (WHERE in_k) AS cohort_units,
         COUNT(*) FILTER (WHERE NOT in_k AND rc <> 0 AND kind = 'earned') AS new_earned,
         COUNT(*) FILTER (WHERE NOT in_k AND rc <> 0 AND kind = 'bought') AS new_bought,
@@ -360,7 +368,7 @@ def _sums_from_rollup(segment: str | None, gap: bool) -> tuple[str, str]:
 
 
 def _clean(row: dict) -> dict:
-    for key in (*MONEY_KEYS, "gross_retained_revenue"):
+    for key in (*MONEY_KEYS, "gross_retained_revenue", "known_new_sales", "new_sales"):
         row[key] = to_money(row[key])
     row["new_units"] = {"earned": row.pop("new_earned"), "bought": row.pop("new_bought"),
                         "unknown": row.pop("new_unknown")}

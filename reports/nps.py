@@ -242,9 +242,12 @@ def _sample(period: Period, *, kind, survey, segment, touchpoint) -> NpsSample:
 
 def _revenue_share(period: Period, responses, segment: str | None) -> Decimal | None:
     ledger = RevenueEntry.objects.filter(date__gte=period.start, date__lte=period.end)
-    if segment is not None:
-        ledger = ledger.filter(customer__segment=segment)
     respondents = responses.order_by().values("customer_id")
+    if segment is not None:
+        # The ledger has no copy of the segment: the segment's revenue is that of its customers
+        # now, plus that of the customers who answered in it (and have moved on since), so that a
+        # move after the answer changes neither side.
+        ledger = ledger.filter(Q(customer__segment=segment) | Q(customer_id__in=respondents))
     row = ledger.aggregate(
         total=Sum("amount"), held=Sum("amount", filter=Q(customer_id__in=respondents))
     )

@@ -129,3 +129,12 @@ def test_a_prior_period_of_credit_notes_gives_null_ratios_not_sign_flipped_ones(
              "earned_growth_share", "earned_growth_rate_if_unknown_earned")
     assert {key: data[key] for key in rates} == dict.fromkeys(rates)
     assert "Revenue in 2025-02 is -40.00, not above 0: every ratio is undefined (null)." in data["notes"]
+
+
+def test_the_table_rounds_half_away_from_zero_as_the_dashboard_does(db):
+    # NRR is exactly 0.0625: the dashboard showed 6.3 %, the command 6.2 % (Python rounds half to even).
+    customer = CustomerFactory(reason=reason("advertising"))
+    pay(customer, "2025-02-10", "16.00")
+    pay(customer, "2025-03-10", "1.00")
+    line = next(line for line in run("2025-03").splitlines() if line.startswith("Net revenue retention"))
+    assert line.split()[-1] == "6.3%"

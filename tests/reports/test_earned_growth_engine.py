@@ -159,6 +159,23 @@ class TestUnknownReasons:
         assert data["earned_growth_rate_if_unknown_earned"] == "0.25"
         assert data["known_reason_share"] == "0.75"  # 45 of 60
 
+    def test_a_refund_to_a_returning_unit_cannot_push_the_known_share_past_100_percent(self, db):
+        # March against February: new earned 100, new unknown 200, and an unknown-reason unit of
+        # January refunded 250 in March. Net unknown new revenue is -50: the share read 2 (200 %).
+        steady = CustomerFactory(reason=reason("advertising"))
+        pay(steady, "2025-02-10", "100.00")
+        pay(steady, "2025-03-10", "100.00")
+        returning = CustomerFactory(reason=None)
+        pay(returning, "2025-01-05", "250.00")
+        pay(returning, "2025-03-05", "-250.00")
+        pay(CustomerFactory(reason=reason("recommendation")), "2025-03-20", "100.00")
+        pay(CustomerFactory(reason=None), "2025-03-21", "200.00")
+
+        data = report_for("2025-03").as_json()
+
+        assert (data["earned_new_revenue"], data["unknown_new_revenue"]) == ("100.00", "-50.00")
+        assert data["known_reason_share"] == "0.333333"  # 100 of the 300 new units brought
+
     def test_an_other_answer_mapped_by_an_admin_counts_by_its_mapped_kind(self, company_a):
         answered_other = CustomerFactory(reason=reason("other"), reason_text="my sister uses it")
         pay(answered_other, "2025-04-01", "10.00")

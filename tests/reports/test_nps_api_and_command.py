@@ -54,6 +54,21 @@ def test_the_command_prints_a_readable_table_for_one_survey(answers):
     assert "NPS 2025-Q2" in text and " 17\n" in text and "Response rate (of delivered)" in text
 
 
+def test_the_table_rounds_half_away_from_zero_as_the_dashboard_does():
+    # 9 promoters, 8 detractors, 15 passives: NPS 3.125; 1 answer of 16 delivered: 6.25 %. The
+    # dashboard showed 3.13 and 6.3 %, the command 3.12 and 6.2 % (Python rounds half to even).
+    survey = SurveyFactory(kind=SurveyKind.RELATIONSHIP)
+    when = dt.datetime(2025, 1, 15, tzinfo=dt.UTC)
+    for score in [10] * 9 + [0] * 8 + [7] * 15:
+        invitation = InvitationFactory(survey=survey, state=InvitationState.RESPONDED, sent_at=when)
+        ResponseFactory(invitation=invitation, score=score, answered_at=when)
+    InvitationFactory.create_batch(480, survey=survey, state=InvitationState.SENT, sent_at=when)
+    out = StringIO()
+    call_command("nps", "2025-01", stdout=out)
+    lines = {line[:34].strip(): line[34:].strip() for line in out.getvalue().splitlines()}
+    assert (lines["exact"], lines["Response rate (of delivered)"]) == ("3.13", "6.3%")  # 32 of 512
+
+
 @pytest.mark.parametrize(
     ("args", "message"), [(["2025-13"], "is not a period"), (["2025", "--survey", "999"], "no survey")]
 )

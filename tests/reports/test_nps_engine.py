@@ -99,6 +99,22 @@ def test_revenue_share_of_respondents(survey):
     assert nps_report(period=Q2).as_json()["revenue_share_of_respondents"] == "0.2500"
 
 
+def test_a_segments_revenue_share_stays_when_a_respondent_moves_on(survey):
+    # The respondent's answer stays in SMB (its copied segment); its revenue left SMB's share with it.
+    respondent, other = CustomerFactory(segment="SMB"), CustomerFactory(segment="SMB")
+    answer(survey, 10, customer=respondent, segment="SMB")
+    for customer in (respondent, other):
+        RevenueEntryFactory(customer=customer, date=dt.date(2025, 5, 1), amount=Decimal("100.00"))
+    before = nps_report(period=Q2, segment="SMB").as_json()
+
+    respondent.segment = "Enterprise"
+    respondent.save()
+    after = nps_report(period=Q2, segment="SMB").as_json()
+
+    assert before["revenue_share_of_respondents"] == after["revenue_share_of_respondents"] == "0.5000"
+    assert after["responses"] == 1
+
+
 def test_segment_filter_and_breakdowns(survey):
     answer(survey, 10, segment="SMB", touchpoint="web")
     answer(survey, 0, segment="Enterprise", touchpoint="phone")

@@ -5,6 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from reports.earned_growth import ENTITY, GRAINS, EarnedGrowth, earned_growth
+from reports.nps_formulas import shown
 from reports.periods import PRIOR, YOY, parse_period
 from reports.segments import earned_growth_segment_known, unknown_segment_message
 
@@ -77,4 +78,5 @@ def _table(report: EarnedGrowth) -> str:
 
 
 def _percent(rate) -> str:
-    return "n/a" if rate is None else f"{rate * 100:,.1f}%"
+    """One decimal, rounded half away from zero as on the dashboard (Python's format rounds half to even)."""
+    return "n/a" if rate is None else f"{shown(rate * 100, 1) + 0:,}%"  # + 0: no "-0.0"

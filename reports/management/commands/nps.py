@@ -58,9 +58,9 @@ def _table(report: NpsReport) -> str:
         low, high = counts.interval
         lines += [
             f"{'NPS':<{WIDTH}}{shown(counts.nps):>16}",
-            f"{'  exact':<{WIDTH}}{counts.nps:>16.2f}",
-            f"{'  margin of error (95%)':<{WIDTH}}{'±' + format(counts.margin_of_error, '.1f'):>16}",
-            f"{'  adjusted-Wald interval':<{WIDTH}}{f'{low:.1f} to {high:.1f}':>16}",
+            f"{'  exact':<{WIDTH}}{shown(counts.nps, 2):>16}",
+            f"{'  margin of error (95%)':<{WIDTH}}{f'±{shown(counts.margin_of_error, 1)}':>16}",
+            f"{'  adjusted-Wald interval':<{WIDTH}}{f'{shown(low, 1)} to {shown(high, 1)}':>16}",
         ]
     rows = [
         ("Responses", counts.responses), ("  promoters (9-10)", counts.promoters),
@@ -71,8 +71,11 @@ def _table(report: NpsReport) -> str:
         ("  responded", sample.responded),
     ]
     lines += [f"{label:<{WIDTH}}{value:>16,}" if value is not None else "" for label, value in rows]
-    rate = sample.response_rate
-    lines.append(f"{'Response rate (of delivered)':<{WIDTH}}{'n/a' if rate is None else f'{rate:.1%}':>16}")
-    share = report.revenue_share
-    lines.append(f"{'Revenue held by respondents':<{WIDTH}}{'n/a' if share is None else f'{share:.1%}':>16}")
+    lines.append(f"{'Response rate (of delivered)':<{WIDTH}}{_percent(sample.response_rate):>16}")
+    lines.append(f"{'Revenue held by respondents':<{WIDTH}}{_percent(report.revenue_share):>16}")
     return "\n".join(lines)
+
+
+def _percent(rate) -> str:
+    """One decimal, rounded half away from zero as on the dashboard (Python's format rounds half to even)."""
+    return "n/a" if rate is None else f"{shown(rate * 100, 1) + 0}%"  # + 0: no "-0.0"
