@@ -23,10 +23,11 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from cxplatform.api_filters import DjangoFilterBackend
+from cxplatform.api_parsers import JSONParser
+from cxplatform.api_serializers import WritableFieldsOnlyMixin
 
 from . import imports, services
 from .filters import CostFilter, CustomerFilter, ImportBatchFilter, RevenueFilter
@@ -241,7 +242,7 @@ class ImportBatchViewSet(MethodsBeforeRolesMixin, viewsets.ReadOnlyModelViewSet)
 # --- Reason categories ---------------------------------------------------------------------------
 
 
-class ReasonCategorySerializer(serializers.ModelSerializer):
+class ReasonCategorySerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
     class Meta:
         model = ReasonCategory
         fields = ["id", "slug", "label", "kind", "is_active", "order"]
@@ -282,7 +283,7 @@ class ReasonCategoryViewSet(
 # --- Customers -----------------------------------------------------------------------------------
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
     reason = NullOnOutputSlugField(
         slug_field="slug",
         queryset=ReasonCategory.objects.all(),
@@ -334,6 +335,14 @@ class CustomerSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(error)
         return reason
 
+    def validate(self, data):
+        # A text explains a reason: without one (sent or stored) it is refused, on create as on
+        # PATCH, as the bulk import and the admin refuse it.
+        reason = data.get("reason") or getattr(self.instance, "reason", None)
+        if reason is None and data.get("reason_text", "").strip():
+            raise serializers.ValidationError({"reason_text": "Give the reason this text explains."})
+        return data
+
     def validate_referred_by(self, referrer):
         if referrer is not None and self.instance is not None and referrer.pk == self.instance.pk:
             raise serializers.ValidationError("A customer cannot refer itself.")
@@ -354,8 +363,6 @@ class CustomerSerializer(serializers.ModelSerializer):
         if reason is None and "reason_text" in validated_data:
             # The text alone: a new answer to the same reason (an admin's mapping was of the old text).
             reason = instance.reason
-            if reason is None and validated_data["reason_text"].strip():
-                raise serializers.ValidationError({"reason_text": "Give the reason this text explains."})
         text = validated_data.pop("reason_text", "") if reason else None
         moved = "parent" in validated_data and validated_data["parent"] != instance.parent
         customer = super().update(instance, validated_data)
@@ -371,7 +378,7 @@ class CustomerSerializer(serializers.ModelSerializer):
         services.customer_set_reason(customer=customer, reason=reason, text=text, source="api")
 
 
-class CustomerReasonSerializer(serializers.Serializer):
+class CustomerReasonSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
     # Any category is found, so that an inactive one gets the service's own 400 naming `reason`.
     reason = SlugRelatedField(
         slug_field="slug", queryset=ReasonCategory.objects.all(),

@@ -1,11 +1,12 @@
 from django.http import JsonResponse
+from django.utils.translation import gettext_lazy as _
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from knox.views import LoginView as KnoxLoginView
 from knox.views import LogoutView as KnoxLogoutView
 from rest_framework import permissions, serializers
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from .ratelimits import LOGIN_RETRY_AFTER_SECONDS, login_over_limit
 
@@ -36,6 +37,9 @@ class RateLimitedBasicAuthentication(BasicAuthentication):
     def authenticate_credentials(self, userid, password, request=None):
         if login_over_limit(request, userid):
             raise Throttled(wait=LOGIN_RETRY_AFTER_SECONDS, detail="Too many login attempts.")
+        # No user has a NUL in their credentials, and PostgreSQL cannot compare text holding one.
+        if "\x00" in userid or "\x00" in password:
+            raise AuthenticationFailed(_("Invalid username/password."))  # DRF's words
         return super().authenticate_credentials(userid, password, request)
 
 

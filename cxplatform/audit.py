@@ -1,9 +1,10 @@
 """The audit log of staff actions that change data (who, what, when), by django-auditlog.
 
 Every save and delete of these models through the ORM is logged with the changed fields and, in a
-request, the logged-in user (AuditlogMiddleware). Bulk writes are not signalled, so they carry their
-own record: an import is an ImportBatch (who, when, file, counts), a launch a Launch (who, when,
-audience), a recompute the snapshot's `requested_by`; the ledger is append-only.
+request, the logged-in user (AuditlogMiddleware below: a session's or an API token's). Bulk writes
+are not signalled, so they carry their own record: an import is an ImportBatch (who, when, file,
+counts), a launch a Launch (who, when, audience), a recompute the snapshot's `requested_by`; the
+ledger is append-only.
 
 Survey responses are not in this log: what customers write is theirs, and an anonymous survey's
 answers must not be tied to anybody, here either. Their follow-ups by staff (who, when, the note)
@@ -11,8 +12,10 @@ are in each response's own history (django-simple-history records the user of th
 Passwords never reach the log.
 """
 
+from auditlog.middleware import AuditlogMiddleware as BaseAuditlogMiddleware
 from auditlog.registry import auditlog
 from django.apps import apps
+from django.utils.functional import SimpleLazyObject
 
 AUDITED = {
     # Roles are groups: who joined or left one is logged, as is any permission given to a user.
@@ -36,3 +39,16 @@ def register_audited_models() -> None:
         model = apps.get_model(label)
         if not auditlog.contains(model):
             auditlog.register(model, **options)
+
+
+class AuditlogMiddleware(BaseAuditlogMiddleware):
+    """django-auditlog's middleware, reading the request's user when an entry is written.
+
+    Its own reads `request.user` as the request comes in, before DRF authenticates an API token
+    (inside the view, which then sets `request.user`): every token change had no actor. Read late,
+    as django-simple-history's middleware does, the actor is the session's user or the token's.
+    """
+
+    @staticmethod
+    def _get_actor(request):
+        return SimpleLazyObject(lambda: BaseAuditlogMiddleware._get_actor(request))

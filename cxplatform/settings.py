@@ -69,7 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "cxplatform.audit.AuditlogMiddleware",  # auditlog's, knowing API tokens' users too
 ]
 
 ROOT_URLCONF = "cxplatform.urls"
@@ -250,6 +250,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["cxplatform.permissions.RolePermissions"],
+    "DEFAULT_PARSER_CLASSES": [
+        "cxplatform.api_parsers.JSONParser",  # DRF's, with a 400 for JSON nested too deeply
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [

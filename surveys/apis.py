@@ -17,6 +17,7 @@ from rest_framework.response import Response as ApiResponse
 
 from accounting.apis import MethodsBeforeRolesMixin, SlugRelatedField, django_errors_as_400, documented
 from accounting.models import Customer
+from cxplatform.api_serializers import WritableFieldsOnlyMixin
 
 from . import selectors
 from .filters import InvitationFilter, ResponseFilter, SurveyFilter
@@ -46,7 +47,7 @@ class ProgressSerializer(serializers.Serializer):
     response_rate = serializers.FloatField(allow_null=True, help_text="responded / delivered, a fraction.")
 
 
-class SurveySerializer(serializers.ModelSerializer):
+class SurveySerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True,
         help_text="Emailed for each new detractor; set in the UI.",
@@ -92,7 +93,7 @@ class SurveySerializer(serializers.ModelSerializer):
         return super().create({**validated_data, "owner": self.context["request"].user})
 
 
-class LaunchRequestSerializer(serializers.Serializer):
+class LaunchRequestSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
     segment = serializers.CharField(required=False, allow_blank=True, max_length=100)
     sample_percent = serializers.DecimalField(
         required=False, allow_null=True, max_digits=5, decimal_places=2,
@@ -109,7 +110,7 @@ class LaunchSerializer(serializers.Serializer):
     audience_size = serializers.IntegerField()
 
 
-class RetryFailedRequestSerializer(serializers.Serializer):
+class RetryFailedRequestSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
     include_interrupted = serializers.BooleanField(
         default=False, help_text="Also rows interrupted while sending, which may already have arrived.",
     )
@@ -243,7 +244,7 @@ def _iso(value):
     return serializers.DateTimeField().to_representation(value) if value else None
 
 
-class TriggerSerializer(serializers.Serializer):
+class TriggerSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
     """A transactional trigger: one event (order, ticket) of one customer."""
 
     survey = serializers.PrimaryKeyRelatedField(queryset=Survey.objects.all())
@@ -285,9 +286,14 @@ class TriggerSerializer(serializers.Serializer):
     ),
 )
 class InvitationViewSet(MethodsBeforeRolesMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Invitations. Search (`search=`) looks in the reference, the touchpoint and the customer's
+    external id: what every listed invitation shows, an anonymous survey's too (never whether it
+    was answered: its state reads "delivered", and the state filter skips it)."""
+
     queryset = Invitation.objects.select_related("survey", "customer")
     serializer_class = InvitationSerializer
     filterset_class = InvitationFilter
+    search_fields = ["reference", "touchpoint", "customer__external_id"]
     ordering_fields = ["created_at", "sent_at", "id"]
 
     def get_serializer_class(self):
@@ -309,7 +315,7 @@ class InvitationViewSet(MethodsBeforeRolesMixin, mixins.CreateModelMixin, viewse
 # --- Responses -----------------------------------------------------------------------------------
 
 
-class ResponseSerializer(serializers.ModelSerializer):
+class ResponseSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
     customer = serializers.SerializerMethodField(help_text="External id; null for an anonymous survey.")
     invitation = serializers.SerializerMethodField(help_text="Null for an anonymous survey.")
     followed_up_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
@@ -324,13 +330,8 @@ class ResponseSerializer(serializers.ModelSerializer):
             "answered_at", "touchpoint", "segment", "language", "source", "followed_up",
             "followed_up_at", "followed_up_by", "follow_up_note",
         ]
+        # Only the follow-up may change: a new score is refused (WritableFieldsOnlyMixin), not ignored.
         read_only_fields = [f for f in fields if f not in ("followed_up", "follow_up_note")]
-
-    def validate(self, data):
-        # Only the follow-up may change: say so rather than silently ignore a new score.
-        if locked := sorted(set(self.initial_data) - {"followed_up", "follow_up_note"}):
-            raise serializers.ValidationError({name: "This field cannot be changed." for name in locked})
-        return data
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_customer(self, response):

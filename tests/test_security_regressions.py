@@ -1,5 +1,6 @@
 """Regressions of the security audit's fixes across apps: role, schedule and bulk beat-action
-changes in the audit log, and records that keep the user who made them (PROTECT)."""
+changes in the audit log, records that keep the user who made them (PROTECT), and API bodies
+that broke the parser."""
 
 import datetime as dt
 
@@ -172,3 +173,29 @@ def test_the_admin_refuses_to_delete_a_user_who_launched_a_survey(client, admin)
     assert type(bob).objects.filter(pk=bob.pk).exists()
     launch.refresh_from_db()
     assert launch.launched_by_id == bob.pk
+
+
+# --- API request bodies --------------------------------------------------------------------------
+
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(("method", "url"), [
+    ("post", "/api/customers/"),
+    ("post", "/api/customers/bulk/"),
+    ("patch", "/api/customers/{customer}/"),
+    ("post", "/api/revenue/"),
+    ("post", "/api/costs/"),
+    ("post", "/api/reason-categories/"),
+    ("post", "/api/surveys/"),
+    ("post", "/api/invitations/"),
+    ("patch", "/api/responses/{response}/"),
+])
+def test_json_nested_too_deeply_is_a_400_not_a_500(api_client_as, method, url):
+    # Python's JSON parser raises RecursionError, which DRF's parser (catching ValueError) let through.
+    url = url.format(customer=CustomerFactory().pk, response=ResponseFactory().pk)
+
+    response = getattr(api_client_as("admin"), method)(url, DEEP_JSON, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]

@@ -104,8 +104,8 @@ def record_rows(records: object, columns: Sequence[str], problems: Problems) -> 
             continue
         for key in record.keys() - set(columns):
             problems.add(number, str(key), f"unknown field '{key}'; expected: {', '.join(columns)}")
-        cells = [_as_cell(record.get(name)) for name in columns]
-        if not _unstorable_problems(number, columns, cells, problems):
+        cells = _record_cells(number, record, columns, problems)
+        if cells is not None and not _unstorable_problems(number, columns, cells, problems):
             checked.append((number, cells))
 
     def rows() -> Rows:
@@ -135,9 +135,23 @@ def _unstorable_problems(number: int, columns: Sequence[str], cells: list[str], 
     return bad
 
 
-def _as_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value).strip()
+def _record_cells(number: int, record: dict, columns: Sequence[str], problems: Problems) -> list[str] | None:
+    """A record's values as the cells of a CSV row, or None with a problem for each value that is
+    no text or number (a list was stored as its Python repr, true as the text "true")."""
+    cells = []
+    for name in columns:
+        value = record.get(name)
+        if (kind := _not_a_cell(value)) is not None:
+            problems.add(number, name, f"expected text or a number, not {kind}")
+        else:
+            cells.append("" if value is None else str(value).strip())
+    return cells if len(cells) == len(columns) else None
+
+
+def _not_a_cell(value) -> str | None:
+    """What a JSON value no column takes is (no column is a list, an object or a boolean); None for
+    text, a number or null (an empty cell)."""
+    for kind, name in ((bool, "a boolean"), (list, "a list"), (dict, "an object")):
+        if isinstance(value, kind):
+            return name
+    return None

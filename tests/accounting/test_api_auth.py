@@ -54,6 +54,17 @@ def test_a_wrong_password_gets_no_token():
     assert "token" not in response.json()
 
 
+@pytest.mark.parametrize(("username", "password"), [("b\x00ob", PASSWORD), ("bob", PASSWORD + "\x00")])
+def test_a_nul_in_the_basic_credentials_is_a_401_not_a_500(username, password):
+    # PostgreSQL cannot compare text holding a NUL: the user lookup failed with a DataError.
+    UserFactory(username="bob", role="analyst")
+
+    response = login(username, password)
+
+    assert response.status_code == 401
+    assert "token" not in response.json()
+
+
 def test_a_made_up_token_is_refused():
     assert with_token("f" * 64).get(reverse("api-customer-list")).status_code == 401
 

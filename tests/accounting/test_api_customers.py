@@ -196,6 +196,55 @@ def test_a_bad_field_is_a_400_naming_it(api, payload, field):
     assert field in response.json()
 
 
+def test_a_new_customer_with_a_reason_text_but_no_reason_is_refused_and_nothing_is_created(api):
+    # As the bulk import, PATCH and the admin refuse it: the text explains no reason.
+    response = api.post(LIST_URL, {"external_id": "N", "reason_text": "because"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"reason_text": ["Give the reason this text explains."]}
+    assert not Customer.objects.filter(external_id="N").exists()
+
+
+def test_patching_a_text_onto_a_customer_without_a_reason_is_refused(api):
+    customer = CustomerFactory(reason=None)
+
+    response = api.patch(detail_url(customer), {"reason_text": "because"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"reason_text": ["Give the reason this text explains."]}
+    customer.refresh_from_db()
+    assert customer.reason_text == ""
+
+
+@pytest.mark.parametrize(
+    ("payload", "errors"),
+    [
+        ({"external_id": "N", "acquisiton_cost": "150.00"}, {"acquisiton_cost": ["Unknown field."]}),
+        ({"external_id": "N", "reason_class": "earned"}, {"reason_class": ["Read-only field."]}),
+        ({"external_id": "N", "id": 7, "entity": "N"}, {"id": ["Read-only field."], "entity": ["Read-only field."]}),
+    ],
+)
+def test_a_new_customer_with_a_field_it_would_not_store_is_refused_naming_it(api, payload, errors):
+    # DRF ignores such fields: a typo lost its value behind a 201.
+    response = api.post(LIST_URL, payload, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert not Customer.objects.exists()
+
+
+def test_patching_a_read_only_or_unknown_field_is_refused_and_changes_nothing(api):
+    customer = CustomerFactory(name="Old", reason=reason("advertising"))
+
+    response = api.patch(detail_url(customer), {"name": "New", "reason_class": "earned", "colour": "red"},
+                         format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"reason_class": ["Read-only field."], "colour": ["Unknown field."]}
+    customer.refresh_from_db()
+    assert customer.name == "Old"
+
+
 def test_a_duplicate_external_id_is_a_400(api):
     CustomerFactory(external_id="DUP")
 
@@ -422,6 +471,32 @@ def test_bulk_refuses_an_inactive_reason_for_a_customer_without_it(api, retired)
     assert [(e["row"], e["column"]) for e in response.json()["errors"]] == [(2, "reason")]
     assert list(Customer.objects.values_list("external_id", flat=True)) == ["HAS"]
     assert Customer.objects.get().name != "Keeps it"
+
+
+def test_bulk_refuses_a_list_an_object_or_a_boolean_for_a_cell(api):
+    # A cell is text or a number; a list was stored as its Python repr ("['Enterprise']").
+    records = [
+        {"external_id": "N1", "segment": ["Enterprise"]},
+        {"external_id": "N2", "name": {"first": "Ann"}, "language": True},
+        {"external_id": 3, "acquisition_cost": 12.5},  # numbers stay accepted
+    ]
+
+    response = api.post(BULK_URL, records, format="json")
+
+    assert response.status_code == 400
+    assert [(e["row"], e["column"], e["message"]) for e in response.json()["errors"]] == [
+        (1, "segment", "expected text or a number, not a list"),
+        (2, "name", "expected text or a number, not an object"),
+        (2, "language", "expected text or a number, not a boolean"),
+    ]
+    assert not Customer.objects.exists()
+
+
+def test_bulk_takes_numbers_for_cells(api):
+    response = api.post(BULK_URL, [{"external_id": 3, "acquisition_cost": 12.5}], format="json")
+
+    assert response.status_code == 201, response.content
+    assert Customer.objects.get(external_id="3").acquisition_cost == Decimal("12.50")
 
 
 def test_bulk_takes_a_json_list(api):

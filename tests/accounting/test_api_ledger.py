@@ -108,6 +108,26 @@ def test_an_unknown_field_is_an_error_of_its_row(api, customers):
     assert not RevenueEntry.objects.exists()
 
 
+@pytest.mark.parametrize(("url", "model"), [(REVENUE_URL, RevenueEntry), (COSTS_URL, CostEntry)])
+def test_a_list_an_object_or_a_boolean_in_a_line_is_an_error_of_its_row_and_column(api, customers, url, model):
+    # They were stored as their Python repr ("['r1']") or as the text "true".
+    lines = [
+        {"customer": "C1", "date": "2025-01-01", "amount": "5", "external_ref": ["r1"]},
+        {"customer": "C1", "date": "2025-01-01", "amount": True, "external_ref": {"id": 2}},
+        {"customer": "C1", "date": "2025-01-01", "amount": 5, "external_ref": 3},  # numbers: fine
+    ]
+
+    response = api.post(url, lines, format="json")
+
+    assert response.status_code == 400
+    assert [(e["row"], e["column"], e["message"]) for e in response.json()["errors"]] == [
+        (1, "external_ref", "expected text or a number, not a list"),
+        (2, "amount", "expected text or a number, not a boolean"),
+        (2, "external_ref", "expected text or a number, not an object"),
+    ]
+    assert not model.objects.exists()
+
+
 def test_bulk_revenue_takes_json_only(api, customers):
     response = api.post(REVENUE_URL, line("R1"))  # multipart form
 

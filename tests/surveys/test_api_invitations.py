@@ -122,3 +122,32 @@ def test_no_token_material_is_exposed(api_client_as):
     invitation = InvitationFactory()
     body = api_client_as("admin").get(reverse("api-invitation-detail", args=[invitation.pk])).json()
     assert not {"token", "token_salt", "token_hash"} & set(body)
+
+
+def test_the_list_searches_the_reference_the_touchpoint_and_the_customer(api_client_as, transactional):
+    by_reference = InvitationFactory(survey=transactional, reference="ORDER-17", touchpoint="shop")
+    by_touchpoint = InvitationFactory(survey=transactional, touchpoint="delivery")
+    by_customer = InvitationFactory(survey=transactional, customer__external_id="ACME-4", touchpoint="shop")
+    api = api_client_as("analyst")
+
+    def found(term):
+        body = api.get(reverse("api-invitation-list"), {"search": term}).json()
+        return {item["id"] for item in body["results"]}
+
+    assert found("order-17") == {by_reference.pk}
+    assert found("deliv") == {by_touchpoint.pk}
+    assert found("acme") == {by_customer.pk}
+    assert found("no-such-thing") == set()
+
+
+def test_searching_an_anonymous_surveys_invitations_never_tells_who_answered(api_client_as):
+    survey = SurveyFactory(anonymous=True)
+    answered = InvitationFactory(survey=survey, customer__external_id="ANN-1", state=InvitationState.RESPONDED)
+    api = api_client_as("admin")
+
+    found = api.get(reverse("api-invitation-list"), {"search": "ANN-1"}).json()["results"]
+    responded = api.get(reverse("api-invitation-list"), {"search": "ANN-1", "state": "responded"}).json()
+
+    assert [(item["id"], item["state"], item["responded_at"]) for item in found] == [
+        (answered.pk, "delivered", None)]
+    assert responded["count"] == 0
