@@ -42,7 +42,8 @@ def ensure_venv():
 
 def ensure_dotenv():
     """A local .env for the embedded demo: DEBUG on, a secret made on this machine, and emails
-    written as files under tmp/mail/ (no SMTP server needed; open a survey link from there)."""
+    written as files under tmp/mail/ (no SMTP server needed; open a survey link from there).
+    `serve` never reads it (READ_DOTENV=0)."""
     dotenv = ROOT / ".env"
     if not dotenv.exists():
         dotenv.write_text(
@@ -61,19 +62,36 @@ def demo():
     sh(*manage, "runserver", "127.0.0.1:8000", check=True)
 
 
-def serve():
-    """Web, worker and beat from the Procfile, against the DATABASE_URL and CELERY_BROKER_URL set."""
-    ensure_venv()
-    ensure_dotenv()  # the SECRET_KEY, unless the environment sets one
-    env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "0")}
+def local_secret_key() -> str:
+    """A secret made on this machine and kept in tmp/ (readable by its owner only), so that
+    sessions survive a restart of `serve` when the environment sets no SECRET_KEY."""
+    path = ROOT / "tmp" / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+def serve_environment(base: dict) -> dict:
+    """`serve`'s processes run on the environment alone: not the demo's .env, whose DEBUG and
+    file email backend would count invitations as sent while writing them to tmp/mail/."""
+    env = {**base, "READ_DOTENV": "0", "DEBUG": base.get("DEBUG", "0")}
+    env.setdefault("SECRET_KEY", local_secret_key())
     # Plain HTTP on this machine; behind a TLS proxy leave these at their secure defaults.
     for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
         env.setdefault(name, "0")
     env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cxplatform")
     env.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
-    bin_dir = str(PY.parent)
-    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    env["PATH"] = str(PY.parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def serve():
+    """Web, worker and beat from the Procfile, against the DATABASE_URL and CELERY_BROKER_URL set."""
+    ensure_venv()
+    env = serve_environment(dict(os.environ))
     sh(PY, "manage.py", "migrate", "--noinput", env=env, check=True)
     sh(PY, "manage.py", "collectstatic", "--noinput", "-v0", env=env, check=True)
     return sh(PY, "-m", "honcho", "start", env=env).returncode

@@ -1,9 +1,20 @@
 import os
+from logging.config import dictConfig
 
 from celery import Celery
+from celery.signals import setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxplatform.settings")
 
 app = Celery("cxplatform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def use_django_logging(**kwargs):
+    """Workers and beat log through Django's LOGGING (LOG_FORMAT=json, token redaction), not
+    through the root logger Celery would otherwise set up for itself."""
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)

@@ -18,7 +18,10 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# `.env` holds the embedded demo's settings (`run.py demo` writes it: DEBUG on, emails to files).
+# `run.py serve` sets READ_DOTENV=0, so a real run never inherits them from a demo in the checkout.
+if env.bool("READ_DOTENV", default=True):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 # pytest runs on the embedded defaults too, without a production secret.
@@ -333,12 +336,20 @@ LOGGING = {
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },
+    # Token pages carry the customer's credential in their path: no log line may show it.
+    "filters": {"redact_tokens": {"()": "cxplatform.log_redaction.RedactTokens"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": env.str("LOG_FORMAT", default="plain")},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env.str("LOG_FORMAT", default="plain"),
+            "filters": ["redact_tokens"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
-        # The 404 logger writes request paths, and token pages carry secrets in their paths.
+        # Not every 404 (each token guess would be a line); errors are logged, redacted.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # runserver's request lines, through the same redacting handler.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
