@@ -46,7 +46,11 @@
       window.Plotly.newPlot(element, figure.data, figure.layout, {
         displaylogo: false,
         responsive: true,
-        modeBarButtonsToRemove: ["sendDataToCloud", "lasso2d", "select2d"],
+        // Nothing leaves the site: no "Share chart" or "Edit in Chart Studio" (each uploads the
+        // figures to Plotly's cloud; the button's name changed between plotly.js versions).
+        showSendToCloud: false,
+        showEditInChartStudio: false,
+        modeBarButtonsToRemove: ["sendDataToCloud", "sendChartToCloud", "editInChartStudio", "lasso2d", "select2d"],
       });
     });
   }
