@@ -323,7 +323,9 @@ def _measures() -> str:
 
 # One row per unit and month in `ledger` (revenue, costs), so "revenue > 0 at age a" is a monthly
 # total, refunds included, and counting rows counts units. Customer.acquisition_cost has no date:
-# its NULL month becomes the acquisition month, age 0.
+# its NULL month becomes the acquisition month, age 0. The ledger drives the join (each row finds
+# its unit by key) and units are counted apart: joining units to the ledger the other way round,
+# SQLite, which has no hash join, scanned the whole ledger once per unit (30 s on the demo).
 _COHORT_SQL = """
 WITH units AS ({units}),
 ledger AS (
@@ -334,15 +336,26 @@ ledger AS (
     SELECT a.unit, NULL, 0, 0, a.acquisition FROM ({customer_costs}) a
 ),
 aged AS (
-    SELECT u.id, u.cohort_year, u.cohort_part, u.kind,
+    SELECT u.cohort_year, u.cohort_part, u.kind,
         COALESCE(l.ledger_month, u.acq_month) - u.acq_month AS age, l.revenue, l.serve, l.acquisition
-    FROM units u LEFT JOIN ledger l ON l.unit = u.id
+    FROM ledger l JOIN units u ON u.id = l.unit
     WHERE u.acq_month IS NOT NULL
-)
-SELECT cohort_year, cohort_part, kind, COUNT(DISTINCT id) AS customers,
+),
+counted AS (
+    SELECT cohort_year, cohort_part, kind, COUNT(*) AS customers
+    FROM units WHERE acq_month IS NOT NULL
+    GROUP BY cohort_year, cohort_part, kind
+),
+measured AS (
+    SELECT cohort_year, cohort_part, kind,
         {measures}
-FROM aged
-GROUP BY cohort_year, cohort_part, kind
+    FROM aged
+    GROUP BY cohort_year, cohort_part, kind
+)
+SELECT c.cohort_year, c.cohort_part, c.kind, c.customers,
+        {outer_measures}
+FROM counted c LEFT JOIN measured m
+    ON m.cohort_year = c.cohort_year AND m.cohort_part = c.cohort_part AND m.kind = c.kind
 """
 
 _ACQUISITION_SQL = """
@@ -362,8 +375,14 @@ GROUP BY u.kind, u.reason_ref, u.reason_label, u.reason_order
 """
 
 
+def _outer_measures() -> str:
+    # A group whose units have no ledger line at all is in `counted` only: its measures are 0.
+    names = [f"{measure}_{age}" for age in AGES for measure in ("retained", "net")]
+    return ",\n        ".join(f"COALESCE(m.{name}, 0) AS {name}" for name in names)
+
+
 def _cohort_sql(units: QuerySet, grain: str) -> tuple[str, list]:
-    template = _COHORT_SQL.replace("{measures}", _measures())
+    template = _COHORT_SQL.replace("{measures}", _measures()).replace("{outer_measures}", _outer_measures())
     return _compose(
         template,
         units=units,
