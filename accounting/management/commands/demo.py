@@ -7,6 +7,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from django.db.models import ProtectedError
 from django.utils import timezone
 
@@ -19,7 +20,9 @@ from accounting.demo import (
     demo_load,
     demo_users_reset,
 )
+from accounting.models import CostEntry, Customer, RevenueEntry
 from surveys.demo import demo_surveys_delete, demo_surveys_exist, demo_surveys_load
+from surveys.models import Invitation, Response
 
 
 def parse_month(value: str) -> dt.date:
@@ -31,6 +34,16 @@ def parse_month(value: str) -> dt.date:
 
 def last_full_month() -> dt.date:
     return (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def analyze_demo_tables() -> None:
+    """Give the planner the new rows' statistics now: the dashboards are read at once, and
+    until (auto)vacuum analyses them PostgreSQL counts the tables as empty and picks nested loops
+    (the NPS dashboard's "latest answer" took 6 s instead of 0.4 s)."""
+    tables = [model._meta.db_table for model in (Customer, RevenueEntry, CostEntry, Invitation, Response)]
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 
 class Command(BaseCommand):
@@ -69,6 +82,7 @@ class Command(BaseCommand):
             self.load(customers=customers, years=years, last_month=last_month, seed=seed)
         if not demo_surveys_exist():
             self.load_surveys(seed=seed)
+        analyze_demo_tables()
         if not no_users:
             self.logins(demo_users_reset(password=os.environ.get("DEMO_PASSWORD") or None))
 
