@@ -9,7 +9,7 @@ access log through `GunicornLogger` (gunicorn.conf.py names it).
 import logging
 import re
 
-from gunicorn.glogging import Logger
+from gunicorn.glogging import Logger, SafeAtoms
 
 TOKEN_PATH = re.compile(r"(/(?:s|why)/)[A-Za-z0-9_-]{8,}")
 REDACTED = r"\1[token]"
@@ -31,10 +31,14 @@ class RedactTokens(logging.Filter):
         return True
 
 
-class GunicornLogger(Logger):
-    """gunicorn's logger, with every text of the access log redacted: the request line, the path,
-    and the referrer (the answer page's POST carries its own URL as referrer)."""
+class RedactedAtoms(SafeAtoms):
+    """gunicorn's access-log values, redacted as the format reads them (a handful of the dozens
+    it offers: request line, path, referrer — the answer page's POST carries its own URL)."""
 
-    def atoms(self, resp, req, environ, request_time):
-        atoms = super().atoms(resp, req, environ, request_time)
-        return {key: redact(value) if isinstance(value, str) else value for key, value in atoms.items()}
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        return redact(value) if isinstance(value, str) else value
+
+
+class GunicornLogger(Logger):
+    atoms_wrapper_class = RedactedAtoms
