@@ -77,7 +77,8 @@ def serve_environment(base: dict) -> dict:
     """`serve`'s processes run on the environment alone: not the demo's .env, whose DEBUG and
     file email backend would count invitations as sent while writing them to tmp/mail/."""
     env = {**base, "READ_DOTENV": "0", "DEBUG": base.get("DEBUG", "0")}
-    env.setdefault("SECRET_KEY", local_secret_key())
+    if not env.get("SECRET_KEY"):
+        env["SECRET_KEY"] = local_secret_key()
     # Plain HTTP on this machine; behind a TLS proxy leave these at their secure defaults.
     for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
         env.setdefault(name, "0")

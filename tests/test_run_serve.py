@@ -44,4 +44,6 @@ def test_serve_runs_on_the_environment_alone_with_debug_off_and_a_kept_secret(tm
     assert env["SECRET_KEY"] == secret.read_text() and len(env["SECRET_KEY"]) >= 50
     assert secret.stat().st_mode & 0o077 == 0  # readable by its owner only
     assert run.serve_environment({})["SECRET_KEY"] == env["SECRET_KEY"]  # the same after a restart
+    secret.unlink()
     assert run.serve_environment({"SECRET_KEY": "from-the-environment"})["SECRET_KEY"] == "from-the-environment"
+    assert not secret.exists()  # none made when the environment has one
