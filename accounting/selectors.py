@@ -79,6 +79,16 @@ def customer_segments() -> list[str]:
     return list(Customer.objects.exclude(segment="").order_by("segment").values_list("segment", flat=True).distinct())
 
 
+def customer_segment_exists(segment: str) -> bool:
+    """A segment typed into a command or an API call must be some customer's: a typo ("smb" for
+    "SMB") would otherwise launch to nobody or read as a real, empty report."""
+    return Customer.objects.filter(segment=segment).exists()
+
+
+def unknown_segment_message(segment: str) -> str:
+    return f"No customer is in segment {segment!r} (segments match exactly, case included)."
+
+
 def customer_get(pk: int) -> Customer:
     """The customer page's customer with everything it shows about it; 404 when unknown."""
     queryset = Customer.objects.select_related("reason", "reason_mapped_to", "parent", "entity", "referred_by")

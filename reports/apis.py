@@ -10,12 +10,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounting.selectors import customer_segment_exists, unknown_segment_message
 from surveys.models import Survey, SurveyKind
 
 from .earned_growth import ENTITY, GRAINS, earned_growth
 from .nps import ALL, LATEST, nps_report
 from .periods import PRIOR, YOY, parse_period
-from .segments import earned_growth_segment_known, nps_segment_known, unknown_segment_message
+from .segments import nps_segment_known
 
 
 class PeriodQuerySerializer(serializers.Serializer):
@@ -48,7 +49,7 @@ class EarnedGrowthQuerySerializer(PeriodQuerySerializer):
     )
 
     def validate_segment(self, value):
-        if value and not earned_growth_segment_known(value):
+        if value and not customer_segment_exists(value):
             raise serializers.ValidationError(unknown_segment_message(value))
         return value or None
 

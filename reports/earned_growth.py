@@ -151,10 +151,6 @@ class EarnedGrowth:
         return self.earned_growth_rate / total
 
     @property
-    def new_revenue(self) -> Decimal:
-        return self.earned_new_revenue + self.bought_new_revenue + self.unknown_new_revenue
-
-    @property
     def known_reason_share(self):
         """Share of new revenue whose acquisition reason is known (earned or bought), over the new
         units that brought revenue: a refund to a returning unit of unknown reason (net new revenue

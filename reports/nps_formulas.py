@@ -55,6 +55,12 @@ def shown(value: Decimal | None, places: int = 0) -> Decimal | None:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
+def shown_percent(rate: Decimal | None) -> str:
+    """A rate kept as a fraction, for the commands' tables: "6.3%" (one decimal, rounded as the
+    dashboards round; Python's format rounds half to even), "n/a" when undefined."""
+    return "n/a" if rate is None else f"{shown(rate * 100, 1) + 0:,}%"  # + 0: no "-0.0"
+
+
 @dataclass(frozen=True)
 class Change:
     difference: Decimal | None

@@ -4,10 +4,10 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounting.selectors import customer_segment_exists, unknown_segment_message
 from reports.earned_growth import ENTITY, GRAINS, EarnedGrowth, earned_growth
-from reports.nps_formulas import shown
+from reports.nps_formulas import shown_percent
 from reports.periods import PRIOR, YOY, parse_period
-from reports.segments import earned_growth_segment_known, unknown_segment_message
 
 # (label, attribute) in the order a reader follows the revenue bridge.
 MONEY_LINES = (
@@ -53,7 +53,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the JSON of SPEC §7")
 
     def handle(self, *args, period, segment, grain, compare, **options):
-        if segment and not earned_growth_segment_known(segment):
+        if segment and not customer_segment_exists(segment):
             raise CommandError(unknown_segment_message(segment))
         try:
             report = earned_growth(period=parse_period(period), compare=compare, grain=grain, segment=segment or None)
@@ -67,7 +67,7 @@ def _table(report: EarnedGrowth) -> str:
     lines = [f"Earned growth {report.period} vs {report.prior_period} ({report.grain} grain, {scope})", ""]
     lines += [f"{label:<{WIDTH}}{getattr(report, name):>16,.2f}" for label, name in MONEY_LINES]
     lines.append("")
-    lines += [f"{label:<{WIDTH}}{_percent(getattr(report, name)):>16}" for label, name in RATE_LINES]
+    lines += [f"{label:<{WIDTH}}{shown_percent(getattr(report, name)):>16}" for label, name in RATE_LINES]
     lines.append("")
     counts = [("Units in the prior cohort", report.cohort_units)]
     counts += [(f"New units, {kind} reason", count) for kind, count in report.new_units.items()]
@@ -76,7 +76,3 @@ def _table(report: EarnedGrowth) -> str:
     lines += ["", *(f"Note: {note}" for note in report.notes)] if report.notes else []
     return "\n".join(lines)
 
-
-def _percent(rate) -> str:
-    """One decimal, rounded half away from zero as on the dashboard (Python's format rounds half to even)."""
-    return "n/a" if rate is None else f"{shown(rate * 100, 1) + 0:,}%"  # + 0: no "-0.0"

@@ -5,10 +5,11 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounting.selectors import unknown_segment_message
 from reports.nps import ALL, LATEST, NpsReport, nps_report
-from reports.nps_formulas import shown
+from reports.nps_formulas import shown, shown_percent
 from reports.periods import parse_period
-from reports.segments import nps_segment_known, unknown_segment_message
+from reports.segments import nps_segment_known
 from surveys.models import Survey, SurveyKind
 
 WIDTH = 34
@@ -71,11 +72,7 @@ def _table(report: NpsReport) -> str:
         ("  responded", sample.responded),
     ]
     lines += [f"{label:<{WIDTH}}{value:>16,}" if value is not None else "" for label, value in rows]
-    lines.append(f"{'Response rate (of delivered)':<{WIDTH}}{_percent(sample.response_rate):>16}")
-    lines.append(f"{'Revenue held by respondents':<{WIDTH}}{_percent(report.revenue_share):>16}")
+    lines.append(f"{'Response rate (of delivered)':<{WIDTH}}{shown_percent(sample.response_rate):>16}")
+    lines.append(f"{'Revenue held by respondents':<{WIDTH}}{shown_percent(report.revenue_share):>16}")
     return "\n".join(lines)
 
-
-def _percent(rate) -> str:
-    """One decimal, rounded half away from zero as on the dashboard (Python's format rounds half to even)."""
-    return "n/a" if rate is None else f"{shown(rate * 100, 1) + 0}%"  # + 0: no "-0.0"

@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounting.models import Customer
+from accounting.selectors import customer_segment_exists, unknown_segment_message
 from surveys.launch import launch_counts, survey_launch
 from surveys.models import SuppressionReason, Survey, SurveyKind
 
@@ -36,8 +36,8 @@ class Command(BaseCommand):
         if len(name) > longest:
             raise CommandError(f"The survey name has {len(name)} characters; at most {longest} are allowed.")
         percent = _percent(sample) if sample is not None else None
-        if segment is not None and not Customer.objects.filter(segment=segment).exists():
-            raise CommandError(f"No customer is in segment {segment!r}.")
+        if segment is not None and not customer_segment_exists(segment):
+            raise CommandError(unknown_segment_message(segment))
         survey, created = Survey.objects.get_or_create(name=name, defaults={"kind": SurveyKind.RELATIONSHIP})
         if survey.kind != SurveyKind.RELATIONSHIP:
             raise CommandError(f"Survey {name!r} is {survey.kind}; only relationship surveys are launched.")
