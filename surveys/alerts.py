@@ -134,16 +134,32 @@ def alert_context(response: Response) -> dict:
     }
 
 
-def _send_email(response: Response) -> bool:
-    owner = response.survey.owner
+# The alert carries what the staff response page shows: only an owner who may open that page gets it.
+ALERT_READER_PERMISSION = "surveys.view_response"
+
+
+def alert_recipient(owner) -> str:
+    """The owner's address, or "" for no email: none set, deactivated, or not allowed to see answers."""
     if owner is None or not owner.email:
+        return ""
+    if not owner.is_active or not owner.has_perm(ALERT_READER_PERMISSION):
+        logger.warning("Detractor alert not emailed: owner %s is deactivated or may not see responses", owner.pk)
+        return ""
+    return owner.email
+
+
+def _send_email(response: Response) -> bool:
+    address = alert_recipient(response.survey.owner)
+    if not address:
         return False
     context = alert_context(response)
     subject = " ".join(render_to_string("emails/detractor_alert.subject.txt", context).split())
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("emails/detractor_alert.txt", context),
-        to=[owner.email],
+        to=[address],
+        # RFC 3834: no out-of-office replies to an automatic message.
+        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
     )
     message.attach_alternative(render_to_string("emails/detractor_alert.html", context), "text/html")
     try:

@@ -4,13 +4,14 @@ Works for an unsaved invitation too (the staff UI previews the email with it): e
 from the invitation's survey, customer and token salt, nothing from the database.
 """
 
+import math
 from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, make_msgid
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import escape
 
 from .models import DEFAULT_QUESTION, Invitation
@@ -63,7 +64,7 @@ NAME_MARK = "NAME-5f0c2e7a-MARK"
 _rendered: dict = {}
 
 
-def _context(survey, *, has_name: bool, reminder: bool) -> dict:
+def _context(survey, *, has_name: bool, reminder: bool, days_valid: int) -> dict:
     url = answer_url(TOKEN_MARK)
     return {
         "company_name": settings.COMPANY_NAME,
@@ -74,12 +75,12 @@ def _context(survey, *, has_name: bool, reminder: bool) -> dict:
         "answer_url": url,
         "unsubscribe_url": unsubscribe_url(TOKEN_MARK),
         "reminder": reminder,
-        "expiry_days": survey.expiry_days,
+        "expiry_days": days_valid,
     }
 
 
-def _render(survey, language: str, *, has_name: bool, reminder: bool) -> tuple[str, str, str]:
-    context = _context(survey, has_name=has_name, reminder=reminder)
+def _render(survey, language: str, *, has_name: bool, reminder: bool, days_valid: int) -> tuple[str, str, str]:
+    context = _context(survey, has_name=has_name, reminder=reminder, days_valid=days_valid)
     with translation.override(language):
         return (
             " ".join(render_to_string("emails/survey_invitation.subject.txt", context).split()),  # one line
@@ -88,15 +89,28 @@ def _render(survey, language: str, *, has_name: bool, reminder: bool) -> tuple[s
         )
 
 
-def _templates(survey, language: str, *, has_name: bool, reminder: bool, preview: bool) -> tuple[str, str, str]:
+def _templates(
+    survey, language: str, *, has_name: bool, reminder: bool, days_valid: int, preview: bool
+) -> tuple[str, str, str]:
+    options = {"has_name": has_name, "reminder": reminder, "days_valid": days_valid}
     if preview or survey.pk is None:  # maybe a form's unsaved wording under the saved survey's key
-        return _render(survey, language, has_name=has_name, reminder=reminder)
-    key = (survey.pk, survey.updated_at, language, has_name, reminder, settings.SITE_URL, settings.COMPANY_NAME)
+        return _render(survey, language, **options)
+    key = (survey.pk, survey.updated_at, language, *options.values(), settings.SITE_URL, settings.COMPANY_NAME)
     if key not in _rendered:
         if len(_rendered) > 500:
             _rendered.clear()
-        _rendered[key] = _render(survey, language, has_name=has_name, reminder=reminder)
+        _rendered[key] = _render(survey, language, **options)
     return _rendered[key]
+
+
+def _days_valid(invitation: Invitation, *, reminder: bool) -> int:
+    """The days the link still works, as the email says: a reminder tells the days left, not the
+    survey's whole validity (the link expires when the first email's validity ends)."""
+    expiry_days = invitation.survey.expiry_days
+    if not reminder or invitation.expires_at is None:
+        return expiry_days
+    left = (invitation.expires_at - timezone.now()).total_seconds() / 86400
+    return min(expiry_days, max(1, math.ceil(left)))
 
 
 def _message_id(from_email: str) -> str:
@@ -114,7 +128,8 @@ def invitation_message(
     customer = _customer(invitation)
     name = customer.name if customer else ""
     subject, text, html = _templates(
-        invitation.survey, invitation_language(invitation), has_name=bool(name), reminder=reminder, preview=preview
+        invitation.survey, invitation_language(invitation), has_name=bool(name), reminder=reminder,
+        days_valid=_days_valid(invitation, reminder=reminder), preview=preview,
     )
     token = invitation.token
     text = text.replace(TOKEN_MARK, token).replace(NAME_MARK, name)

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import forms
 
 from .models import AudienceKind, ResponseCategory, Survey, SurveyKind
-from .selectors import ResponseFilters
+from .selectors import ResponseFilters, alert_owner_choices
 
 
 class SurveyForm(forms.ModelForm):
@@ -26,6 +26,11 @@ class SurveyForm(forms.ModelForm):
         # The browser's datetime-local input reads and sends ISO only: a localized value (German
         # "03.12.2026 06:00") would show empty and be saved empty, silently ending the schedule.
         widgets = {"next_launch_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = alert_owner_choices()
+        self.fields["owner"].help_text = "Gets an email for each new detractor (active staff who may see responses)."
 
     def clean(self):
         data = super().clean()

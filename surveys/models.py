@@ -24,6 +24,12 @@ from accounting.models import Customer
 
 from .webhook_urls import validate_webhook_url
 
+
+def validate_one_line(value: str) -> None:
+    """A text that goes into a mail header: a line break or other control character would break it."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValidationError("Use one line of text, without line breaks or other control characters.")
+
 DEFAULT_QUESTION = "How likely are you to recommend {company} to a friend or colleague?"
 DEFAULT_REASON_PROMPT = "What is the most important reason for your score?"
 DEFAULT_IMPROVE_PROMPT = "What could we do to improve?"
@@ -57,7 +63,9 @@ class Survey(models.Model):
     )
     reason_prompt = models.CharField(max_length=300, default=DEFAULT_REASON_PROMPT, blank=True)
     improve_prompt = models.CharField(max_length=300, default=DEFAULT_IMPROVE_PROMPT, blank=True)
-    sender_name = models.CharField(max_length=100, blank=True, help_text="Empty: the company name.")
+    sender_name = models.CharField(
+        max_length=100, blank=True, validators=[validate_one_line], help_text="Empty: the company name."
+    )
     sender_email = models.EmailField(blank=True, help_text="Empty: DEFAULT_FROM_EMAIL.")
     language = models.CharField(
         max_length=10, choices=settings.LANGUAGES, blank=True,
@@ -196,9 +204,13 @@ class Survey(models.Model):
     def from_email(self) -> str:
         from email.utils import formataddr, parseaddr
 
+        from django.utils.encoding import punycode
+
         default_name, default_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-        return formataddr((self.sender_name or default_name or settings.COMPANY_NAME,
-                           self.sender_email or default_address))
+        # An internationalised domain (info@bücher.de, which EmailField accepts) goes out as
+        # punycode: a mail header's address is ASCII.
+        local, _, domain = (self.sender_email or default_address).rpartition("@")
+        return formataddr((self.sender_name or default_name or settings.COMPANY_NAME, f"{local}@{punycode(domain)}"))
 
 
 class Launch(models.Model):

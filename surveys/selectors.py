@@ -8,6 +8,8 @@ so the UI, the API, the CSV export and the admin hide the same things the same w
 import datetime as dt
 from dataclasses import dataclass, fields
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
@@ -23,6 +25,7 @@ from .models import (
     Survey,
     SurveyKind,
 )
+from .alerts import ALERT_READER_PERMISSION
 from .sending import INTERRUPTED
 
 # What an anonymous survey's invitation shows instead of sent / responded / expired: telling those
@@ -128,6 +131,18 @@ def survey_progress(survey: Survey) -> Progress:
 def launch_progress(launch: Launch) -> Progress:
     """The same counts over one launch's invitations."""
     return Progress(**launch.invitations.aggregate(**_progress_counts()))
+
+
+def alert_owner_choices() -> QuerySet:
+    """The users a survey's detractor alerts can go to: active, and allowed to see responses."""
+    app_label, codename = ALERT_READER_PERMISSION.split(".")
+    permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    return (
+        get_user_model().objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__permissions__in=permission) | Q(user_permissions__in=permission))
+        .distinct()
+        .order_by("username")
+    )
 
 
 def survey_list() -> QuerySet:

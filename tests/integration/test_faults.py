@@ -146,7 +146,7 @@ def test_redis_down_answers_are_stored_launches_queue_and_the_sweeper_sends_each
         celery_worker_factory(
             **sink.worker_env(), SURVEY_SEND_RATE_PER_SECOND="0", CELERY_BROKER_URL=broker.url, REDIS_URL=cache_url
         )
-        owner = UserFactory(username="owner", email="owner@staff.example.com", password=None)
+        owner = UserFactory(username="owner", email="owner@staff.example.com", password=None, role="analyst")
         answering = InvitationFactory(survey=SurveyFactory(name="Answered while Redis is down", owner=owner))
         customers = CustomerFactory.create_batch(12)
 

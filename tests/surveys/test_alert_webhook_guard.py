@@ -65,7 +65,7 @@ def receiver():
 
 @pytest.fixture
 def owner():
-    return UserFactory(username="alice", email="alice@staff.example.com", password=None)
+    return UserFactory(username="alice", email="alice@staff.example.com", password=None, role="analyst")
 
 
 def due_detractor(owner, url):

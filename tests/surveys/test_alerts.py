@@ -68,7 +68,7 @@ def hook():
 
 @pytest.fixture
 def owner():
-    return UserFactory(username="alice", email="alice@staff.example.com", password=None)  # no slow hashing
+    return UserFactory(username="alice", email="alice@staff.example.com", password=None, role="analyst")  # no slow hashing
 
 
 def survey_with(owner=None, hook=None, anonymous=False):
