@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
+from .alerts import ALERT_READER_PERMISSION
 from .models import (
     DELIVERED_STATES,
     Invitation,
@@ -25,7 +26,6 @@ from .models import (
     Survey,
     SurveyKind,
 )
-from .alerts import ALERT_READER_PERMISSION
 from .sending import INTERRUPTED
 
 # What an anonymous survey's invitation shows instead of sent / responded / expired: telling those

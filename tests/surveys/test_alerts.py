@@ -68,7 +68,8 @@ def hook():
 
 @pytest.fixture
 def owner():
-    return UserFactory(username="alice", email="alice@staff.example.com", password=None, role="analyst")  # no slow hashing
+    # No password: no slow hashing. An analyst: the alert goes only to owners who may see responses.
+    return UserFactory(username="alice", email="alice@staff.example.com", password=None, role="analyst")
 
 
 def survey_with(owner=None, hook=None, anonymous=False):
