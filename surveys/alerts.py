@@ -8,10 +8,12 @@ with the broker, and never sent twice while its task is alive (a task retrying w
 left alone for ALERT_REQUEUE_AFTER, longer than its whole retry schedule).
 
 The two channels retry independently: the task retries only the parts that failed transiently, so
-a webhook outage never sends the owner a second email. Permanent failures (a 4xx or a redirect
-from the webhook, a webhook URL refused by the SSRF guard of `webhook_urls`, an address the SMTP
-server refuses) are logged and dropped. For an anonymous survey neither channel carries anything
-that names the customer.
+a webhook outage never sends the owner a second email. Each part delivered is recorded on the
+response at once, so a task run again (after a worker died between the parts, or the same message
+delivered twice) sends only what is still missing, and nothing once the alert is done.
+Permanent failures (a 4xx or a redirect from the webhook, a webhook URL refused by the SSRF
+guard of `webhook_urls`, an address the SMTP server refuses) are logged and dropped. For an
+anonymous survey neither channel carries anything that names the customer.
 """
 
 import datetime as dt
@@ -35,6 +37,7 @@ from .models import Response, ResponseCategory
 logger = logging.getLogger(__name__)
 
 PARTS = ("email", "webhook")
+DELIVERED_AT = {"email": "alert_emailed_at", "webhook": "alert_posted_at"}
 WEBHOOK_TIMEOUT_SECONDS = 10
 MAX_RETRIES = 6
 MAX_BACKOFF_SECONDS = 60 * 60
@@ -58,11 +61,16 @@ def send_detractor_alert(self, response_id: int, parts: list[str] | None = None)
     if response is None or response.category != ResponseCategory.DETRACTOR:
         _alert_done(response_id)
         return []  # deleted, or edited out of the detractor range before we ran
+    if not response.alert_due:
+        return []  # delivered or given up already: this is the same message delivered again
     delivered, failed = [], []
     for part in parts or PARTS:
+        if getattr(response, DELIVERED_AT[part]) is not None:
+            continue  # delivered by an earlier run that died before finishing the alert
         try:
             if SENDERS[part](response):
                 delivered.append(part)
+                _part_delivered(response_id, part)
         except TransientError as exc:
             logger.warning("Detractor alert %s for response %s failed: %s", part, response_id, exc)
             failed.append(part)
@@ -78,6 +86,11 @@ def _retry(task, response_id: int, failed: list[str]) -> None:
         return
     countdown = min(30 * 2**task.request.retries, MAX_BACKOFF_SECONDS)
     raise task.retry(args=[response_id], kwargs={"parts": failed}, countdown=countdown)
+
+
+def _part_delivered(response_id: int, part: str) -> None:
+    """Recorded at once (no surrounding transaction), before the next part is tried."""
+    Response.objects.filter(pk=response_id, alert_due=True).update(**{DELIVERED_AT[part]: timezone.now()})
 
 
 def _alert_done(response_id: int) -> None:

@@ -390,7 +390,13 @@ class Response(models.Model):
     # when the broker refused, so that `alerts.sweep_detractor_alerts` hands it over again.
     alert_due = models.BooleanField(default=False, editable=False)
     alert_enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
-    history = HistoricalRecords(excluded_fields=["alert_due", "alert_enqueued_at"])
+    # Each part of the due alert once delivered, so a task run again (the sweeper after a worker
+    # died between the parts, a redelivered message) never sends that part twice.
+    alert_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    alert_posted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    history = HistoricalRecords(
+        excluded_fields=["alert_due", "alert_enqueued_at", "alert_emailed_at", "alert_posted_at"]
+    )
 
     class Meta:
         ordering = ["-answered_at", "-id"]

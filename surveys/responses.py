@@ -233,9 +233,10 @@ def _response_update(response: Response, answer: dict, *, alert: bool) -> Respon
     for field, value in answer.items():
         setattr(response, field, value)
     fields = [*answer, "updated_at"]  # save() adds "category"
-    if alert:
+    if alert:  # a new alert: both of its parts are to be delivered again
         response.alert_due, response.alert_enqueued_at = True, timezone.now()
-        fields += ["alert_due", "alert_enqueued_at"]
+        response.alert_emailed_at = response.alert_posted_at = None
+        fields += ["alert_due", "alert_enqueued_at", "alert_emailed_at", "alert_posted_at"]
     response.save(update_fields=fields)
     return response
 

@@ -77,6 +77,11 @@ def _split(url: str) -> tuple[str, str, int]:
         raise RefusedURL("only http and https URLs are posted to")
     if not parts.hostname:
         raise RefusedURL("the URL has no host")
+    if _literal_ip(parts.hostname) is None:
+        try:  # the resolver asks for the IDNA form, which has no label over 63 characters
+            parts.hostname.encode("idna")
+        except UnicodeError:
+            raise RefusedURL("the host is not a valid domain name") from None
     return scheme, parts.hostname, port or SCHEMES[scheme].default_port
 
 

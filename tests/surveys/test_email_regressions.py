@@ -11,7 +11,7 @@ from django.test import Client
 from surveys import sending
 from surveys.alerts import send_detractor_alert
 from surveys.forms import SurveyForm
-from surveys.models import InvitationState, Survey
+from surveys.models import InvitationState, Response, Survey
 from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,9 @@ def test_a_reminder_tells_the_days_the_link_has_left(language, left, full):
 def _detractor_for(owner):
     customer = CustomerFactory(name="Jörg Secret", email="jorg.secret@customer.example.com")
     invitation = InvitationFactory(survey=SurveyFactory(owner=owner), customer=customer)
-    return ResponseFactory(invitation=invitation, score=2, reason="Too slow")
+    response = ResponseFactory(invitation=invitation, score=2, reason="Too slow")
+    Response.objects.filter(pk=response.pk).update(alert_due=True)  # as a new detractor's answer leaves it
+    return response
 
 
 def test_a_deactivated_owner_gets_no_detractor_alert():

@@ -1,0 +1,100 @@
+"""A detractor alert run again (the sweeper after a worker died, a redelivered message) sends
+nothing twice; a webhook URL the resolver cannot ask for is refused, not retried for ever."""
+
+import datetime as dt
+from unittest import mock
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from surveys import alerts
+from surveys.alerts import ALERT_REQUEUE_AFTER, send_detractor_alert, sweep_detractor_alerts
+from surveys.models import Response
+from tests.factories import InvitationFactory, ResponseFactory, SurveyFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# Django's URLValidator takes Unicode labels of up to 63 characters; in IDNA this one is longer
+# than a DNS label may be, so the resolver cannot even be asked (UnicodeError, not OSError).
+LONG_IDN_URL = "https://" + "\u00e4" * 60 + ".example/hook"
+
+
+@pytest.fixture
+def owner():
+    return UserFactory(username="owner", email="owner@staff.example.com", password=None, role="analyst")
+
+
+def due_detractor(survey):
+    response = ResponseFactory(score=2, invitation__survey=survey)
+    Response.objects.filter(pk=response.pk).update(alert_due=True, alert_enqueued_at=timezone.now())
+    return response
+
+
+def sweep_as_if_lost(response):
+    """Two hours on, as the sweeper sees an alert whose task ended without clearing it."""
+    long_ago = timezone.now() - ALERT_REQUEUE_AFTER - dt.timedelta(minutes=1)
+    Response.objects.filter(pk=response.pk).update(alert_enqueued_at=long_ago)
+    sweep_detractor_alerts()
+
+
+def test_a_webhook_host_too_long_for_idna_is_refused_when_saved():
+    survey = SurveyFactory.build(alert_webhook_url=LONG_IDN_URL)
+    with pytest.raises(ValidationError, match="not a valid domain name"):
+        survey.full_clean()
+
+
+def test_a_stored_webhook_host_too_long_for_idna_is_dropped_and_the_email_goes_once(owner, settings):
+    settings.ALERT_WEBHOOK_ALLOW_PRIVATE = False
+    survey = SurveyFactory(owner=owner)
+    Survey = type(survey)
+    Survey.objects.filter(pk=survey.pk).update(alert_webhook_url=LONG_IDN_URL)  # stored before the check
+    response = due_detractor(Survey.objects.get(pk=survey.pk))
+
+    assert send_detractor_alert.apply(args=[response.pk], throw=True).get() == ["email"]
+    sweep_as_if_lost(response)
+
+    assert len(mail.outbox) == 1
+    assert not Response.objects.get(pk=response.pk).alert_due
+
+
+def test_a_worker_dying_between_the_email_and_the_webhook_does_not_email_twice(owner):
+    response = due_detractor(SurveyFactory(owner=owner, alert_webhook_url="https://hooks.example.com/nps"))
+    dying = mock.patch.dict(alerts.SENDERS, {"webhook": mock.Mock(side_effect=SystemExit("worker killed"))})
+    with dying, pytest.raises(SystemExit):
+        send_detractor_alert.apply(args=[response.pk], throw=True)
+    assert len(mail.outbox) == 1
+
+    posted = mock.Mock(return_value=True)
+    with mock.patch.dict(alerts.SENDERS, {"webhook": posted}):
+        sweep_as_if_lost(response)
+
+    assert len(mail.outbox) == 1  # the email had gone: only the webhook is delivered now
+    posted.assert_called_once()
+    stored = Response.objects.get(pk=response.pk)
+    assert not stored.alert_due and stored.alert_emailed_at and stored.alert_posted_at
+
+
+def test_the_same_alert_message_delivered_twice_sends_nothing_the_second_time(
+    client, owner, django_capture_on_commit_callbacks
+):
+    invitation = InvitationFactory(survey=SurveyFactory(owner=owner))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("survey-answer", args=[invitation.token]), {"score": 0, "reason": "bad"})
+    response = Response.objects.get(invitation=invitation)
+    assert len(mail.outbox) == 1 and not response.alert_due
+
+    assert send_detractor_alert.apply(args=[response.pk], throw=True).get() == []
+    assert len(mail.outbox) == 1
+
+
+def test_an_answer_edited_back_into_a_detractor_alerts_again(client, owner, django_capture_on_commit_callbacks):
+    """Each alert delivers both parts anew: the stamps of the first do not silence the second."""
+    invitation = InvitationFactory(survey=SurveyFactory(owner=owner))
+    url = reverse("survey-answer", args=[invitation.token])
+    for score in (0, 9, 1):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(url, {"score": score, "reason": "changed my mind"})
+    assert len(mail.outbox) == 2
