@@ -11,6 +11,8 @@ every error by row (as a spreadsheet numbers them, the header is row 1) and colu
 Re-importing adds nothing: each row's invitation keeps in `reference` a key derived from
 (customer, survey name, answered_at) — `import:<sha256>` — and rows whose key is already stored
 are skipped. So a corrected score for an answer imported before is skipped too, not applied.
+Two runs at once (PostgreSQL) take turns under one advisory lock, so the second sees the first's
+rows as already there instead of failing on their unique keys.
 """
 
 import datetime as dt
@@ -18,7 +20,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -45,6 +47,7 @@ COLUMNS = ("customer", "survey", "score", "answered_at", "comment", "touchpoint"
 KEY_PREFIX = "import:"
 BATCH = 2000
 LOOKUP_CHUNK = 5000  # ids per IN (...) query: under SQLite's variable limit
+IMPORTING_RESPONSES = 0x63786972  # advisory lock key (surveys.launch holds 0x6378696E and 0x63786931)
 
 
 @dataclass
@@ -173,7 +176,10 @@ def _answered_at(value: str) -> dt.datetime:
         parsed = timezone.make_aware(parsed)
     if parsed > timezone.now():
         raise CellError(f"'{value}' is in the future")
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # year 1 east of UTC falls before year 1 in UTC
+        raise CellError(f"'{value}' is too far in the past") from None
 
 
 # --- Writing -------------------------------------------------------------------------------------
@@ -187,8 +193,16 @@ def _existing_keys(keys: list[str]) -> set[str]:
     return found
 
 
+def _take_turns() -> None:
+    """One response import at a time, until commit: the keys read below stay true while we insert."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [IMPORTING_RESPONSES])
+
+
 @transaction.atomic
 def _write(rows: list[Row], outcome: Outcome) -> None:
+    _take_turns()
     existing = _existing_keys([row.key for row in rows])
     new_rows = [row for row in rows if row.key not in existing]
     outcome.skipped = len(rows) - len(new_rows)

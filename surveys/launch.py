@@ -216,7 +216,7 @@ def _activate(survey: Survey, now) -> None:
     survey.status = SurveyStatus.ACTIVE
     fields = ["status", "updated_at"]
     if survey.repeat_days and survey.next_launch_at is None:
-        survey.next_launch_at = now + timedelta(days=survey.repeat_days)  # a first launch starts the schedule
+        survey.next_launch_at = days_later(now, survey.repeat_days)  # a first launch starts the schedule
         fields.append("next_launch_at")
     survey.save(update_fields=fields)
 
@@ -240,11 +240,11 @@ def invitation_get_or_create_transactional(
     trigger gets the first one's invitation back (touchpoint and delay as the first gave them)."""
     if survey.kind != SurveyKind.TRANSACTIONAL:
         raise ValidationError("Only a transactional survey is triggered per event.")
-    if survey.status == SurveyStatus.CLOSED:
-        raise ValidationError("This survey is closed.")
     _lock_customers(customer.pk)
     if existing := _same_event(survey, customer, reference):
-        return existing, False
+        return existing, False  # a retried trigger gets its answer even once the survey is closed
+    if survey.status == SurveyStatus.CLOSED:
+        raise ValidationError("This survey is closed.")
     now = timezone.now()
     (row,) = _customer_rows(Customer.objects.filter(pk=customer.pk), survey, now)
     delay = delay or timedelta(0)
@@ -338,10 +338,17 @@ def _same_event(survey: Survey, customer: Customer, reference: str) -> Invitatio
     return Invitation.objects.filter(survey=survey, customer=customer, reference=reference).first()
 
 
+def days_later(moment, days: int):
+    """`moment` plus whole days at the same local time of day: a weekly launch due at 06:00 stays
+    at 06:00 over a daylight-saving change (and so on the day the 06:00 beat run sees it due)."""
+    local = timezone.localtime(moment).replace(tzinfo=None)
+    return timezone.make_aware(local + timedelta(days=days))
+
+
 def _next_after(previous, repeat_days: int, now):
-    following = previous + timedelta(days=repeat_days)
+    following = days_later(previous, repeat_days)
     while following <= now:  # a schedule missed for a while launches once, not once per missed period
-        following += timedelta(days=repeat_days)
+        following = days_later(following, repeat_days)
     return following
 
 

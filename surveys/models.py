@@ -102,8 +102,8 @@ class Survey(models.Model):
         help_text="Relaunch every N days (relationship surveys). Empty: launched by hand only.",
     )
     next_launch_at = models.DateTimeField(null=True, blank=True)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    owner = models.ForeignKey(  # PROTECT: a silent loss of the owner would end the alerts unseen
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         help_text="Gets an email for each new detractor.",
     )
     alert_webhook_url = models.URLField(
@@ -145,6 +145,13 @@ class Survey(models.Model):
                 condition=~Q(audience=AudienceKind.LIST) | Q(repeat_days__isnull=True),
                 name="survey_list_audience_not_recurring",
                 violation_error_message="A hand-picked list is not relaunched on a schedule.",
+            ),
+            # Reminders go only to links not expired yet: a later reminder would never be sent.
+            models.CheckConstraint(
+                condition=Q(reminder_days__isnull=True) | Q(reminder_days__lt=models.F("expiry_days")),
+                name="survey_reminder_before_expiry",
+                violation_error_message="The reminder must come before the link expires: "
+                "make the reminder days fewer than the expiry days.",
             ),
         ]
 

@@ -19,6 +19,7 @@ and the batch goes on.
 """
 
 import logging
+import smtplib
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -346,8 +347,9 @@ def _claim_reminder(invitation: Invitation) -> bool:
     )
 
 
-def _remind(connection, invitation: Invitation) -> bool | None:
-    """True: sent; False: failed for good; None: transient, claim given back for the next run."""
+def _remind(connection, invitation: Invitation, refused_for_now: set[int]) -> bool | None:
+    """True: sent; False: failed for good; None: transient, claim given back for the next run
+    (its id added to `refused_for_now` when only this recipient was refused, for now)."""
     try:
         _send_one(connection, invitation, reminder=True)
     except Exception as exc:
@@ -355,6 +357,8 @@ def _remind(connection, invitation: Invitation) -> bool | None:
         logger.warning("Reminder for invitation %s not sent: %r", invitation.pk, exc)
         if transient:
             Invitation.objects.filter(pk=invitation.pk).update(reminder_claimed_at=None)
+            if isinstance(exc, smtplib.SMTPRecipientsRefused):
+                refused_for_now.add(invitation.pk)
             return None
         return False
     Invitation.objects.filter(pk=invitation.pk).update(reminder_sent_at=timezone.now())
@@ -372,16 +376,20 @@ def send_reminders(*, batch_size: int | None = None) -> BatchResult:
     if not rows:
         return result
     pacer, connection = Pacer(settings.SURVEY_SEND_RATE_PER_SECOND), get_connection()
+    refused_for_now: set[int] = set()
     try:
         for invitation in rows:
             if not _claim_reminder(invitation):
                 result.skipped += 1  # another process got there first, or the customer just opted out
                 continue
             pacer.wait()
-            outcome = _remind(connection, invitation)
+            outcome = _remind(connection, invitation, refused_for_now)
             if outcome is None:
+                if invitation.pk in refused_for_now:
+                    continue  # this mailbox only (full, greylisted): the others still get theirs; the
+                    # hourly run tries it again until its link expires
                 result.retry_in = RETRY_BASE_SECONDS
-                break
+                break  # the server or the connection: the rest would fail alike
             result.sent += outcome
             result.failed += not outcome
     finally:
