@@ -32,7 +32,9 @@ urlpatterns = [
 
 if settings.ANYMAIL["WEBHOOK_SECRET"]:
     # Bounce and complaint webhooks, behind HTTP Basic with the secret; never open without it.
-    urlpatterns.insert(0, path("webhooks/anymail/", include("anymail.urls")))
+    from surveys.webhook_routes import tracking_patterns
+
+    urlpatterns.insert(0, path("webhooks/anymail/", include((tracking_patterns(), "anymail"))))
 
 # JSON under /api/ (an id the router cannot match, such as 1.5, never reaches DRF).
 handler404 = "cxplatform.api_views.not_found"

@@ -52,3 +52,26 @@ def test_with_a_secret_only_an_authenticated_event_is_taken(client, mounted):
     assert forged.status_code == 400
     assert genuine.status_code == 200
     assert SuppressedAddress.objects.filter(email="victim@customer.example.com").count() == 1
+
+
+def test_a_provider_not_set_up_here_answers_not_found_not_a_server_error(mounted):
+    """Every provider's tracking URL is mounted; one whose signing key (or package) is missing
+    fails while its view is built, before any credential check: anybody could cause that 500."""
+    from django.test import Client
+
+    from surveys.webhook_routes import tracking_patterns
+
+    mounted("provider:s3cret-webhook-password")
+    client = Client(raise_request_exception=False)
+    statuses = {}
+    for pattern in tracking_patterns():
+        route = str(pattern.pattern).lstrip("^").rstrip("$")
+        statuses[route] = client.post(f"/webhooks/anymail/{route}", "{}", content_type="application/json").status_code
+    assert {route: status for route, status in statuses.items() if status >= 500} == {}
+    assert statuses["mailgun/tracking/"] == 404  # no signing key here
+    assert statuses["postmark/tracking/"] in (400, 401, 403)  # set up: refused for want of credentials
+
+
+def test_inbound_mail_endpoints_are_not_mounted(client, mounted):
+    mounted("postmark:s3cret-webhook-password")
+    assert client.post("/webhooks/anymail/postmark/inbound/", "{}", content_type="application/json").status_code == 404
