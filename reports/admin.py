@@ -10,7 +10,7 @@ import json
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from .fingerprints import fingerprint_for
+from .fingerprints import fingerprint_for, segment_fingerprints, with_segment
 from .models import ReportSnapshot, SnapshotKind
 from .snapshots import RECOMPUTE_PERMISSION, snapshot_is_stale, snapshot_request
 
@@ -48,10 +48,11 @@ class ReportSnapshotAdmin(admin.ModelAdmin):
     def get_list_display(self, request):
         # The current fingerprint costs a pass over the ledger: once per changelist, not per row.
         current = {kind: fingerprint_for(kind) for kind in SnapshotKind.values}
+        segments = segment_fingerprints()  # every segment's customers: one grouped query
 
         @admin.display(boolean=True, description="stale")
         def stale(obj):
-            return _stale_or_unknown(obj, current[obj.kind])
+            return _stale_or_unknown(obj, with_segment(current[obj.kind], obj.segment, segments))
 
         return [*LIST_DISPLAY, stale]
 
@@ -87,7 +88,7 @@ class ReportSnapshotAdmin(admin.ModelAdmin):
 
     @admin.display(boolean=True, description="stale now")
     def stale(self, obj):
-        return _stale_or_unknown(obj, fingerprint_for(obj.kind))
+        return _stale_or_unknown(obj, fingerprint_for(obj.kind, obj.segment))
 
     @admin.display(description="fingerprint")
     def fingerprint_display(self, obj):

@@ -20,16 +20,25 @@ which classes its figures used (SPEC §2). Staleness and restatement are two que
 above makes a snapshot stale, but only a category whose class changed (`reclassified`) makes its
 recompute a restatement; a customer's new answer or a new parent is new data, not a restatement.
 
-`survey_fingerprint()` adds three aggregates for NPS (see there).
+`survey_fingerprint()` adds three aggregates for NPS (see there), and the site's TIME_ZONE: NPS
+periods are local months of timestamps, so figures computed under another zone are not current.
+Earned growth reads only dates (the ledger's, the periods'), which no time zone moves.
 
-What it does not see: a customer moving segment (the nightly recompute refreshes those), and
-changes that cancel out exactly in a weighted sum (a coincidence, not a pattern an edit makes).
+A snapshot of one segment adds `segment_fingerprint()`, one aggregate over that segment's customers
+(how many, and a plain and a position-weighted sum of their ids), so a customer moving in or out,
+by the API, the admin or an import, makes it stale; `segment_fingerprints()` gives every segment's
+in one grouped query, for a list page. The nightly run also recomputes the segment snapshots of
+the periods it refreshes.
+
+What it does not see: changes that cancel out exactly in a weighted sum (a coincidence, not a
+pattern an edit makes).
 """
 
 import hashlib
 import json
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Max, Q, Sum, Value
 from django.db.models.functions import Cast, Round
@@ -41,6 +50,7 @@ from .models import SnapshotKind
 
 CENT = Decimal("0.01")
 WEIGHT_MODULUS = 1009  # a prime: ids 1009 apart share a weight, neighbours never do
+SEGMENT_KEY = "segment_customers"
 
 
 def ledger_fingerprint() -> dict:
@@ -70,6 +80,7 @@ def survey_fingerprint() -> dict:
     responses = Response.objects.aggregate(rows=Count("id"), changed=Max("updated_at"))
     changed = responses["changed"]
     return {
+        "time_zone": settings.TIME_ZONE,  # what "a month" means to NPS (its periods are local)
         "responses": responses["rows"],
         "responses_changed": changed.isoformat() if changed else None,
         "invitations": Invitation.objects.aggregate(**_invitation_counts()),
@@ -97,22 +108,51 @@ def _survey_kinds() -> dict:
     return {key: int(value or 0) for key, value in Survey.objects.aggregate(**checksums).items()}
 
 
-def fingerprint_for(kind: str) -> dict:
-    """The inputs a report kind depends on: the ledger for all, the surveys for NPS too."""
+def fingerprint_for(kind: str, segment: str = "") -> dict:
+    """The inputs a report kind depends on: the ledger for all, the surveys for NPS too, and the
+    segment's customers for a segment's report (earned growth's units, NPS's revenue share)."""
     fingerprint = ledger_fingerprint()
     if kind == SnapshotKind.NPS:
         fingerprint |= survey_fingerprint()
+    if segment:
+        fingerprint |= segment_fingerprint(segment)
     return fingerprint
+
+
+def segment_fingerprint(segment: str) -> dict:
+    """The customers filed under `segment`, in one aggregate: how many, and a plain and a
+    position-weighted sum of their ids, so one moving in, one moving out, or one swapped for another
+    changes it. `updated_at` would not do: the imports' bulk updates leave it as it was."""
+    return {SEGMENT_KEY: _ints(Customer.objects.filter(segment=segment).aggregate(**_member_checksums()))}
+
+
+def segment_fingerprints() -> dict[str, dict]:
+    """`segment_fingerprint()` of every segment customers are filed under, in one grouped query.
+
+    A segment no customer carries any more is missing: `with_segment` gives it the empty one.
+    """
+    rows = Customer.objects.exclude(segment="").order_by().values("segment").annotate(**_member_checksums())
+    return {row.pop("segment"): {SEGMENT_KEY: _ints(row)} for row in rows}
+
+
+def with_segment(fingerprint: dict, segment: str, segments: dict[str, dict]) -> dict:
+    """A kind's current fingerprint for a snapshot of `segment`, from `segment_fingerprints()`."""
+    if not segment:
+        return fingerprint
+    return fingerprint | segments.get(segment, {SEGMENT_KEY: dict.fromkeys(_member_checksums(), 0)})
 
 
 def is_stale(snapshot, current: dict | None = None) -> bool:
     """True unless the snapshot was computed from inputs with the current fingerprint.
 
-    Pass `current` (of the same kind) to compare many snapshots against one fingerprint (a list page).
+    Pass `current` (of the same kind and segment; see `with_segment`) to compare many snapshots
+    against one fingerprint (a list page).
     """
     if not snapshot.fingerprint:
         return True  # never computed: nothing up to date to show
-    return snapshot.fingerprint != (current if current is not None else fingerprint_for(snapshot.kind))
+    if current is None:
+        current = fingerprint_for(snapshot.kind, snapshot.segment)
+    return snapshot.fingerprint != current
 
 
 def _ledger_totals() -> tuple[int, Decimal]:
@@ -159,3 +199,13 @@ def _customer_checksums() -> dict:
         aggregates[f"{column}_set"] = Count(column)
         aggregates[f"{column}_sum"] = Sum(ExpressionWrapper(F(column) * weight, output_field=BigIntegerField()))
     return {key: int(value or 0) for key, value in Customer.objects.aggregate(**aggregates).items()}
+
+
+def _member_checksums() -> dict:
+    weighted = ExpressionWrapper(F("id") * (F("id") % WEIGHT_MODULUS + 1), output_field=BigIntegerField())
+    return {"rows": Count("id"), "ids": Sum("id"), "weighted": Sum(weighted)}
+
+
+def _ints(row: dict) -> dict:
+    # int(): SUM over bigint is numeric in PostgreSQL, and None over no rows
+    return {key: int(value or 0) for key, value in row.items()}

@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from .earned_growth import MONEY_KEYS, EarnedGrowth, earned_growth_by_segment
-from .fingerprints import is_stale, ledger_fingerprint
+from .fingerprints import fingerprint_for, is_stale
 from .models import ReportSnapshot, SnapshotKind, SnapshotStatus
 from .periods import MONTH, QUARTER, YEAR, Period, last_periods, period_containing
 from .snapshots import snapshot_request
@@ -153,7 +153,7 @@ def earned_growth_dashboard(params: DashboardParams) -> Dashboard:
         snapshot_request(kind=KIND, period=period, compare=params.compare, grain=params.grain, segment=params.segment)
     if missing:
         found = dashboard_snapshots(params)  # computed meanwhile in eager mode; pending otherwise
-    fingerprint = ledger_fingerprint()
+    fingerprint = fingerprint_for(KIND, params.segment)
 
     def figures(period: Period) -> PeriodFigures:
         snapshot = found.get(str(period))
@@ -172,7 +172,7 @@ def dashboard_recompute_periods(params: DashboardParams) -> list[str]:
     """What the Recompute button recomputes: the chosen period, and every other period shown whose
     snapshot is stale, failed or was never computed."""
     found = dashboard_snapshots(params)
-    fingerprint = ledger_fingerprint()
+    fingerprint = fingerprint_for(KIND, params.segment)
     again = [
         str(period)
         for period in params.periods

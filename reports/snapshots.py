@@ -118,7 +118,7 @@ def snapshot_compute(*, snapshot_id: int) -> ReportSnapshot | None:
     try:
         # Fingerprint first: a write landing between the two makes the snapshot look stale (and be
         # recomputed), never look fresh with figures older than its fingerprint.
-        fingerprint = fingerprint_for(snapshot.kind)
+        fingerprint = fingerprint_for(snapshot.kind, snapshot.segment)
         figures = COMPUTERS[snapshot.kind](snapshot)
     except Exception as exc:
         _mark_failed(snapshot_id, claimed_at, exc)
@@ -218,13 +218,20 @@ COMPUTERS = {SnapshotKind.EARNED_GROWTH: _earned_growth_figures, SnapshotKind.NP
 
 def snapshots_request_periodic(*, kinds: list[str], periods: list[str], today=None) -> list[ReportSnapshot]:
     """Request the current and the last period of each period kind (year, quarter, month), at
-    entity grain, against the prior period, for all customers. Idempotent: the rows are upserted."""
+    entity grain, against the prior period, for all customers; and every existing snapshot of a
+    segment for those periods and kinds, whatever its grain and comparison (customers move between
+    segments). Idempotent: the rows are upserted."""
     today = today or timezone.localdate()
+    recent = [str(period) for period_kind in periods for period in last_periods(period_kind, 2, today)]
+    segments = (
+        ReportSnapshot.objects.filter(kind__in=kinds, period__in=recent)
+        .exclude(segment="")
+        .order_by("kind", "period", "segment", "grain", "compare")
+        .values("kind", "period", "compare", "grain", "segment")
+    )
     return [
-        snapshot_request(kind=kind, period=str(period))
-        for kind in kinds
-        for period_kind in periods
-        for period in last_periods(period_kind, 2, today)
+        *(snapshot_request(kind=kind, period=period) for kind in kinds for period in recent),
+        *(snapshot_request(**params) for params in list(segments)),
     ]
 
 
