@@ -29,7 +29,9 @@ from .models import (
 from .services import (
     customer_clear_reason,
     customer_map_other_reason,
+    customer_parent_error,
     customer_record_new_answer,
+    customers_lock_tree,
     customers_refresh_entities,
     reason_assignment_error,
     reason_request_state,
@@ -144,14 +146,21 @@ class CustomerAdminForm(forms.ModelForm):
                 raise forms.ValidationError(error)
         return reason
 
+    def clean_referred_by(self):
+        referrer = self.cleaned_data.get("referred_by")
+        if referrer is not None and referrer.pk == self.instance.pk:
+            raise forms.ValidationError("A customer cannot refer itself.")
+        return referrer
+
     def clean_parent(self):
-        parent, seen = self.cleaned_data.get("parent"), set()
-        node = parent
-        while node is not None and node.pk not in seen:
-            if self.instance.pk is not None and node.pk == self.instance.pk:
-                raise forms.ValidationError("A customer cannot be its own ancestor.")
-            seen.add(node.pk)
-            node = node.parent
+        # Checked inside the admin's transaction, under the lock of entity moves, against the tree
+        # as committed: of two edits at once (A under B, B under A) the second is refused.
+        parent = self.cleaned_data.get("parent")
+        if parent is not None and parent.pk != self.instance.parent_id:
+            customers_lock_tree()
+            error = customer_parent_error(customer_pk=self.instance.pk, parent=parent)
+            if error is not None:
+                raise forms.ValidationError(error)
         return parent
 
     def clean(self):

@@ -45,7 +45,6 @@ from .models import (
 
 # The detail of an import lists this many errors; all of them are at /imports/{id}/errors/.
 LISTED_ERRORS = 1000
-MAX_PARENT_DEPTH = 100
 
 # --- Schema helpers ------------------------------------------------------------------------------
 
@@ -319,14 +318,14 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
         extra_kwargs = {"acquisition_cost": {"min_value": Decimal("0")}}
 
     def validate_parent(self, parent):
-        node = parent
-        for _ in range(MAX_PARENT_DEPTH):
-            if node is None:
-                return parent
-            if self.instance is not None and node.pk == self.instance.pk:
-                raise serializers.ValidationError("A customer cannot be its own ancestor.")
-            node = node.parent
-        raise serializers.ValidationError("The parent chain is too deep.")
+        # A first answer, with the other fields' errors; the write checks again under the lock.
+        error = self._parent_error(parent)
+        if error is not None:
+            raise serializers.ValidationError(error)
+        return parent
+
+    def _parent_error(self, parent):
+        return services.customer_parent_error(customer_pk=getattr(self.instance, "pk", None), parent=parent)
 
     def validate_reason(self, reason):
         current = self.instance.reason_id if self.instance is not None else None
@@ -350,8 +349,12 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
 
     def create(self, validated_data):
         reason = validated_data.pop("reason", None)
+        parent = validated_data.get("parent")
+        if parent is not None:
+            # The parent's entity as committed, and no move of it until this customer is in.
+            self._lock_tree_and_check(parent)
+            parent.refresh_from_db(fields=["entity"])
         customer = super().create(validated_data)
-        parent = customer.parent
         customer.entity = (parent.entity or parent) if parent else customer
         customer.save(update_fields=["entity"])
         if reason is not None:
@@ -365,6 +368,8 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
             reason = instance.reason
         text = validated_data.pop("reason_text", "") if reason else None
         moved = "parent" in validated_data and validated_data["parent"] != instance.parent
+        if moved:
+            self._lock_tree_and_check(validated_data["parent"])
         customer = super().update(instance, validated_data)
         if reason is not None:
             self._set_reason(customer, reason, text)
@@ -372,6 +377,14 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
             services.customers_refresh_entities()
             customer.refresh_from_db(fields=["entity"])
         return customer
+
+    def _lock_tree_and_check(self, parent):
+        """Check the parent again inside the write's transaction, under the lock of entity moves:
+        of two edits at once (A under B, B under A) the second sees the first's and is refused."""
+        services.customers_lock_tree()
+        error = self._parent_error(parent)
+        if error is not None:
+            raise serializers.ValidationError({"parent": [error]})
 
     @staticmethod
     def _set_reason(customer, reason, text):

@@ -1,8 +1,11 @@
 """Customer-based accounting (SPEC §2): customers, acquisition reasons, the revenue ledger, costs."""
 
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce, Now
@@ -55,10 +58,14 @@ class Customer(models.Model):
     )
     reason_source = models.CharField(max_length=20, blank=True)
     reason_answered_at = models.DateTimeField(null=True, blank=True)
+    # PROTECT: deleting a referrer would erase the referrer of every customer it brought, in one
+    # unaudited UPDATE, and rewrite the referrals report; the admin names them instead.
     referred_by = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
     )
-    acquisition_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    acquisition_cost = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
@@ -291,6 +298,12 @@ class ReasonRequest(models.Model):
     @property
     def is_expired(self) -> bool:
         return timezone.now() >= self.expires_at
+
+    @property
+    def last_day(self):
+        """The last day the link works, in the company's time zone: what its email names."""
+        last_moment = self.expires_at - timedelta(microseconds=1)
+        return timezone.localdate(last_moment, timezone.get_default_timezone())
 
 
 

@@ -17,7 +17,9 @@ order (a merge join with customers, no hash table, nothing spills): see bench/ea
 from django.db import connection
 
 # The advisory lock (two int4) serializing entity moves against ledger inserts is
-# (1668838001, 0): 1668838001 is 0x63787271, "cxrq".
+# (1668838001, 0): 1668838001 is 0x63787271, "cxrq". A write that checks or reads the tree of
+# parents takes it exclusively too (`services.customers_lock_tree`).
+ENTITY_LOCK = (1668838001, 0)
 
 ADD_FUNCTION = """
 CREATE OR REPLACE FUNCTION revenue_quarter_add() RETURNS trigger LANGUAGE plpgsql AS $$

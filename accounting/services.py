@@ -4,18 +4,20 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from .models import Customer, ReasonCategory, ReasonRequest
+from .rollup_sql import ENTITY_LOCK
 
 logger = logging.getLogger(__name__)
 
 REFRESH_BATCH = 2000
+MAX_PARENT_DEPTH = 100
 
 
 # Every customer's top ancestor, walked down from the roots: a customer in a cycle (which import
@@ -70,6 +72,52 @@ def _refresh_entities_in_python() -> int:
     ]
     Customer.objects.bulk_update(changed, ["entity"], batch_size=REFRESH_BATCH)
     return len(changed)
+
+
+# The chain of ancestors from a customer up, as the database holds it now; the depth bound also
+# ends the walk on a corrupt row (a cycle).
+ANCESTORS_SQL = """
+WITH RECURSIVE chain(id, parent_id, depth) AS (
+    SELECT id, parent_id, 1 FROM accounting_customer WHERE id = %s
+    UNION ALL
+    SELECT up.id, up.parent_id, chain.depth + 1
+    FROM accounting_customer up JOIN chain ON up.id = chain.parent_id
+    WHERE chain.depth < %s
+)
+SELECT id, parent_id FROM chain ORDER BY depth
+"""
+
+
+def customers_lock_tree() -> None:
+    """Hold, until the transaction ends, the lock every move of customers between entities takes
+    exclusively (the roll-up's trigger, see `rollup_sql`).
+
+    Taken before a write checks or reads the tree (a new parent, a new child's entity): a move
+    committed before is then seen, and none commits until this write does. Otherwise two edits
+    at once (A under B, B under A) each pass against the tree as it was, and store a cycle.
+    PostgreSQL only: SQLite runs one writing transaction at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", ENTITY_LOCK)
+
+
+def customer_parent_error(*, customer_pk: int | None, parent: Customer | None) -> str | None:
+    """Why `parent` may not be the parent of customer `customer_pk` (None: a new one), or None.
+
+    One query walks up from `parent` as committed now, not as `parent` was read: run it after
+    `customers_lock_tree`, in the transaction that writes the parent.
+    """
+    if parent is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(ANCESTORS_SQL, [parent.pk, MAX_PARENT_DEPTH])
+        chain = cursor.fetchall()
+    if customer_pk is not None and any(pk == customer_pk for pk, _ in chain):
+        return "A customer cannot be its own ancestor."
+    if len(chain) >= MAX_PARENT_DEPTH and chain[-1][1] is not None:
+        return "The parent chain is too deep."
+    return None
 
 
 def reason_assignment_error(*, reason: ReasonCategory, current_reason_id: int | None) -> str | None:
@@ -156,6 +204,14 @@ class IssuedReasonRequest:
         return f"{settings.SITE_URL}/why/{self.token}/"
 
 
+def reason_link_expiry(now: datetime) -> datetime:
+    """When a link made at `now` stops working: at the end of its last day (REASON_LINK_VALID_DAYS
+    after today) in the company's time zone, the midnight after it. Its email names that day."""
+    zone = timezone.get_default_timezone()
+    last_day = timezone.localdate(now, zone) + timedelta(days=settings.REASON_LINK_VALID_DAYS)
+    return timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time.min), zone)
+
+
 def reason_request_create(*, customer: Customer, user=None) -> IssuedReasonRequest:
     """A new "why did you choose us?" link (256 random bits), emailed after commit."""
     if not customer.email:
@@ -166,11 +222,37 @@ def reason_request_create(*, customer: Customer, user=None) -> IssuedReasonReque
     request = ReasonRequest.objects.create(
         customer=customer,
         token_hash=hash_token(token),
-        expires_at=timezone.now() + timedelta(days=settings.REASON_LINK_VALID_DAYS),
+        expires_at=reason_link_expiry(timezone.now()),
         created_by=user,
     )
     _send_after_commit(request.pk, token)
     return IssuedReasonRequest(request=request, token=token)
+
+
+def reason_request_ask(*, customer: Customer, user) -> IssuedReasonRequest:
+    """A person asks a customer why they chose us: a new link, unless one is still open.
+
+    SPEC §2 asks once: a second click (or a browser's retried POST) while the first link can
+    still be answered sends nothing and says so. A link never sent is open too (its task may be
+    on its way; the daily run resends it if not). Once the link expired, a new one goes out.
+    The customer's row is the lock, so two clicks at once make one request.
+    """
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        # A separate query after the lock, so it sees a request committed meanwhile.
+        still_open = (
+            ReasonRequest.objects.filter(customer=customer, answered_at__isnull=True, expires_at__gt=timezone.now())
+            .order_by("-created_at")
+            .first()
+        )
+        if still_open is not None:
+            asked_on = timezone.localdate(still_open.sent_at or still_open.created_at, timezone.get_default_timezone())
+            raise ValidationError(
+                f"The “why did you choose us?” link sent on {formats.date_format(asked_on)} is still open"
+                f" (it works until {formats.date_format(still_open.last_day)}): no new email was sent.",
+                code="open",
+            )
+        return reason_request_create(customer=customer, user=user)
 
 
 def reason_request_resend(*, request: ReasonRequest) -> bool:

@@ -66,7 +66,7 @@ def reason_request_email(request: ReasonRequest, token: str) -> EmailMultiAltern
             "customer_name": customer.name,
             "company_name": settings.COMPANY_NAME,
             "url": settings.SITE_URL + reverse("reason-answer", args=[token]),
-            "expires_at": request.expires_at,
+            "last_day": request.last_day,  # the link works through it (it expires at the midnight after)
         }
         subject = render_to_string("emails/reason_request.subject.txt", context)
         text = render_to_string("emails/reason_request.txt", context)

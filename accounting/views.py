@@ -95,7 +95,7 @@ def customer_reason(request, pk: int):
 def customer_reason_request(request, pk: int):
     customer = selectors.customer_get(pk)
     try:
-        services.reason_request_create(customer=customer, user=request.user)
+        services.reason_request_ask(customer=customer, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from ..models import Customer, ReasonCategory
-from ..services import customers_refresh_entities, reason_assignment_error
+from ..services import customers_lock_tree, customers_refresh_entities, reason_assignment_error
 from . import cells
 from .columns import CUSTOMER_COLUMNS
 from .ledger import Counts
@@ -105,7 +105,10 @@ def import_customers(source: RowSource, problems: Problems, batch_id: int) -> Co
     _check_answers(parsed, bad_reason, reasons, problems)
     ids = _existing_ids(parsed.keys() | {c[r] for _, c in parsed.values() for r in REFERENCES if r in c})
     _check_references(parsed, ids, problems)
-    if not problems:
+    if not problems and any("parent" in clean for _, clean in parsed.values()):
+        # Under the lock of entity moves until the import commits (we are in its transaction), so
+        # the cycle check sees the parents as an edit at the same moment committed them.
+        customers_lock_tree()
         _check_parent_cycles(parsed, problems)
     if problems:
         return counts
