@@ -108,13 +108,27 @@ def _with_samples_by_group(by: str, params: NpsParams) -> list[tuple[str, NpsCou
 
 
 def latest_verbatims(params: NpsParams) -> list[Response]:
-    """The latest answers with a comment; the template never names the customer of an anonymous survey."""
+    """The latest answers with a comment, unlinked for an anonymous survey (SPEC §1): never its
+    customer (the template), nor its touchpoint, segment or language, and none at all under a
+    segment filter, which would tie them to that segment again."""
     responses = responses_in(params.period, kind=params.survey_type, survey=params.survey,
                              segment=params.segment, counting=params.counting)
-    return list(
+    if params.segment is not None:
+        responses = responses.filter(survey__anonymous=False)
+    verbatims = list(
         responses.exclude(reason="", suggestion="").select_related("survey", "customer")
         .order_by("-answered_at", "-id")[:VERBATIMS]
     )
+    for response in verbatims:
+        if response.survey.anonymous:
+            _unlink(response)
+    return verbatims
+
+
+def _unlink(response: Response) -> None:
+    """Blank, on this read-only copy (never saved), what would tie the answer to its customer:
+    the page and its CSV then show an anonymous survey's verbatim without them."""
+    response.touchpoint = response.segment = response.language = ""
 
 
 # --- charts: plotly.js figures, drawn by static/js/charts.js ---------------------------------

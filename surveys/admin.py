@@ -130,7 +130,9 @@ RESPONSE_FIELDS = [
     "updated_at", "touchpoint", "segment", "language", "source", "followed_up_at", "followed_up_by",
     "follow_up_note",
 ]
-IDENTIFYING = {"invitation", "customer"}
+# The touchpoint, segment and language point to the customer too: an invitation lists its customer
+# with its touchpoint, and a segment may hold a single customer.
+IDENTIFYING = {"invitation", "customer", "touchpoint", "segment", "language"}
 
 
 class AnonymityFilter(admin.SimpleListFilter):
@@ -150,8 +152,8 @@ class AnonymityFilter(admin.SimpleListFilter):
 class ResponseAdmin(DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin, HistoryAdmin):
     """Searchable by the answer's text only: a search by customer would single out an anonymous answer."""
 
-    list_display = ["id", "survey", "score", "category", "customer_shown", "touchpoint", "segment", "source",
-                    "answered_at", "followed_up_at"]
+    list_display = ["id", "survey", "score", "category", "customer_shown", "touchpoint_shown", "segment_shown",
+                    "source", "answered_at", "followed_up_at"]
     list_filter = ["category", "source", AnonymityFilter, "survey__kind", "survey"]
     search_fields = ["reason", "suggestion"]
     list_select_related = ["survey", "customer"]
@@ -169,6 +171,14 @@ class ResponseAdmin(DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin, HistoryAdmin):
     @admin.display(description="customer")
     def customer_shown(self, obj):
         return "(anonymous)" if obj.survey.anonymous else obj.customer.external_id
+
+    @admin.display(description="touchpoint")
+    def touchpoint_shown(self, obj):
+        return "(anonymous)" if obj.survey.anonymous else obj.touchpoint
+
+    @admin.display(description="segment")
+    def segment_shown(self, obj):
+        return "(anonymous)" if obj.survey.anonymous else obj.segment
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # A past version carries the customer column too; an anonymous survey's are not shown.

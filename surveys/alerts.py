@@ -13,7 +13,8 @@ response at once, so a task run again (after a worker died between the parts, or
 delivered twice) sends only what is still missing, and nothing once the alert is done.
 Permanent failures (a 4xx or a redirect from the webhook, a webhook URL refused by the SSRF
 guard of `webhook_urls`, an address the SMTP server refuses) are logged and dropped. For an
-anonymous survey neither channel carries anything that names the customer.
+anonymous survey neither channel carries anything that names the customer, nor the answer's
+touchpoint, segment or language.
 """
 
 import datetime as dt
@@ -136,12 +137,18 @@ def response_url(response: Response) -> str:
 
 
 def alert_context(response: Response) -> dict:
+    """What an alert shows. An anonymous survey's answer names no customer, nor carries what
+    would point to one: its touchpoint (listed with each invitation's customer), its segment
+    (which may hold a single customer) or its language."""
     anonymous = response.survey.anonymous
     return {
         "response": response,
         "survey": response.survey,
         "customer": None if anonymous else response.customer,
         "reference": "" if anonymous else response.invitation.reference,
+        "touchpoint": None if anonymous else response.touchpoint,
+        "segment": None if anonymous else response.segment,
+        "language": None if anonymous else response.language,
         "url": response_url(response),
         "company": settings.COMPANY_NAME,
     }
@@ -196,9 +203,9 @@ def webhook_payload(response: Response) -> dict:
         "reason": response.reason,
         "suggestion": response.suggestion,
         "answered_at": response.answered_at.isoformat(),
-        "touchpoint": response.touchpoint,
-        "segment": response.segment,
-        "language": response.language,
+        "touchpoint": context["touchpoint"],
+        "segment": context["segment"],
+        "language": context["language"],
         "url": context["url"],
     }
     if not response.survey.anonymous:

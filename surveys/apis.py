@@ -1,8 +1,8 @@
 """REST API of the surveys app (SPEC §7): surveys, invitations (POST = transactional trigger) and
 responses (PATCH = follow-up only).
 
-Anonymous surveys: a response never carries its customer or invitation, and an invitation never
-says whether it was answered (see surveys.selectors).
+Anonymous surveys: a response never carries its customer, invitation, touchpoint, segment or
+language, and an invitation never says whether it was answered (see surveys.selectors).
 """
 
 from copy import copy
@@ -318,6 +318,11 @@ class InvitationViewSet(MethodsBeforeRolesMixin, mixins.CreateModelMixin, viewse
 class ResponseSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
     customer = serializers.SerializerMethodField(help_text="External id; null for an anonymous survey.")
     invitation = serializers.SerializerMethodField(help_text="Null for an anonymous survey.")
+    touchpoint = serializers.SerializerMethodField(help_text="Null for an anonymous survey.")
+    segment = serializers.SerializerMethodField(
+        help_text="The customer's segment when answering; null for an anonymous survey."
+    )
+    language = serializers.SerializerMethodField(help_text="Null for an anonymous survey.")
     followed_up_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     followed_up = serializers.BooleanField(
         write_only=True, required=False, help_text="true: mark followed up now; false: reopen."
@@ -341,12 +346,30 @@ class ResponseSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
     def get_invitation(self, response):
         return selectors.response_identity(response).invitation_id
 
+    # An invitation lists its customer with its touchpoint, and a segment may hold one customer:
+    # an anonymous survey's answer carries neither (nor its language), or two reads would name them.
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_touchpoint(self, response):
+        return _unless_hidden(selectors.response_identity(response), "touchpoint")
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_segment(self, response):
+        return _unless_hidden(selectors.response_identity(response), "segment")
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_language(self, response):
+        return _unless_hidden(selectors.response_identity(response), "language")
+
     def update(self, instance, validated_data):
         # A note alone means "followed up"; `followed_up: false` reopens the response.
         default = instance.followed_up_at is not None or "follow_up_note" in validated_data
         done = validated_data.get("followed_up", default)
         note = validated_data.get("follow_up_note", instance.follow_up_note)
         return response_follow_up(response=instance, user=self.context["request"].user, note=note, done=done)
+
+
+def _unless_hidden(identity: selectors.Identity, name: str) -> str | None:
+    return None if identity.hidden else getattr(identity, name)
 
 
 @extend_schema_view(
@@ -359,7 +382,9 @@ class ResponseSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
     ),
 )
 class ResponseViewSet(MethodsBeforeRolesMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """NPS answers. Search (`search=`) looks in the reason and suggestion texts."""
+    """NPS answers. Search (`search=`) looks in the reason and suggestion texts. An anonymous
+    survey's answers are unlinked verbatims: no customer, invitation, touchpoint, segment or
+    language, and the touchpoint and segment filters never match them."""
 
     queryset = Response.objects.select_related("survey", "customer", "followed_up_by")
     serializer_class = ResponseSerializer

@@ -44,6 +44,12 @@ class ResponseFilter(FilterSet):
         field_name="answered_at__date", help_text="answered_after / answered_before, inclusive ISO dates."
     )
     followed_up = StrictBooleanFilter(method="filter_followed_up", help_text="Whether staff followed up.")
+    touchpoint = filters.CharFilter(
+        method="filter_named_only", help_text="Never matches an anonymous survey's responses."
+    )
+    segment = filters.CharFilter(
+        method="filter_named_only", help_text="Never matches an anonymous survey's responses."
+    )
 
     class Meta:
         model = Response
@@ -51,3 +57,7 @@ class ResponseFilter(FilterSet):
 
     def filter_followed_up(self, queryset, name, value):
         return queryset.filter(~Q(followed_up_at__isnull=value))
+
+    def filter_named_only(self, queryset, name, value):
+        # A match would tie an anonymous survey's answer to the touchpoint or segment it hides.
+        return queryset.filter(survey__anonymous=False, **{name: value})

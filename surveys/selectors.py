@@ -217,17 +217,21 @@ def response_list(filters: ResponseFilters | None = None) -> QuerySet:
         "followed_up_at__isnull": None if f.followed_up is None else not f.followed_up,
     }
     responses = responses.filter(**{k: v for k, v in conditions.items() if v is not None})
+    if f.touchpoint or f.segment:
+        # A match would tie an anonymous survey's answer to the touchpoint or segment it hides.
+        responses = responses.filter(survey__anonymous=False)
     if f.search:
         responses = responses.filter(Q(reason__icontains=f.search) | Q(suggestion__icontains=f.search))
     return responses.order_by("-answered_at", "-id")
 
 
 def response_touchpoints() -> list[str]:
-    return _distinct(Response.objects.exclude(touchpoint=""), "touchpoint")
+    """The touchpoint filter's choices: those of named surveys' answers, the only ones it matches."""
+    return _distinct(Response.objects.filter(survey__anonymous=False).exclude(touchpoint=""), "touchpoint")
 
 
 def response_segments() -> list[str]:
-    return _distinct(Response.objects.exclude(segment=""), "segment")
+    return _distinct(Response.objects.filter(survey__anonymous=False).exclude(segment=""), "segment")
 
 
 def _distinct(queryset: QuerySet, column: str) -> list[str]:
@@ -236,7 +240,11 @@ def _distinct(queryset: QuerySet, column: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Identity:
-    """Who answered, as far as the reader may know; all empty for an anonymous survey."""
+    """Who answered, as far as the reader may know; all empty for an anonymous survey.
+
+    The touchpoint, segment and language are the customer's too: an invitation lists its customer
+    with its touchpoint, and a segment may hold a single customer, so either names the author.
+    """
 
     customer_id: int | None = None
     external_id: str = ""
@@ -244,6 +252,9 @@ class Identity:
     email: str = ""
     invitation_id: int | None = None
     reference: str = ""
+    touchpoint: str = ""
+    segment: str = ""
+    language: str = ""
 
     @property
     def hidden(self) -> bool:
@@ -263,6 +274,9 @@ def response_identity(response: Response, *, with_invitation: bool = False) -> I
         email=invitation.email if invitation else customer.email,
         invitation_id=response.invitation_id,
         reference=invitation.reference if invitation else "",
+        touchpoint=response.touchpoint,
+        segment=response.segment,
+        language=response.language,
     )
 
 
@@ -273,13 +287,14 @@ EXPORT_HEADER = [
 
 
 def response_export_rows(responses: QuerySet):
-    """CSV rows of `response_list`; the customer columns stay empty for anonymous surveys."""
+    """CSV rows of `response_list`; the customer, touchpoint and segment columns stay empty for
+    anonymous surveys."""
     for response in responses.iterator(chunk_size=2000):
         identity = response_identity(response)
         yield [
             response.answered_at.isoformat(), response.survey.name, response.survey.kind,
             response.score, response.category, identity.external_id, identity.name,
-            response.touchpoint, response.segment, response.reason, response.suggestion,
+            identity.touchpoint, identity.segment, response.reason, response.suggestion,
             response.source,
             response.followed_up_at.isoformat() if response.followed_up_at else "",
             response.follow_up_note,
