@@ -277,6 +277,11 @@ def _send_after_commit(request_pk: int, token: str) -> None:
     transaction.on_commit(lambda: _enqueue_send(request_pk, token))
 
 
+def reason_task_argsrepr(request_pk: int) -> str:
+    """What a reason request's task message shows for its arguments: never the token."""
+    return f"({request_pk}, '<token>')"
+
+
 def _enqueue_send(request_pk: int, token: str) -> None:
     """Queue the email. The row is committed already: a broker that cannot take the message must
     not fail the page or the run that asked; the request stays unsent and a later daily run
@@ -285,8 +290,8 @@ def _enqueue_send(request_pk: int, token: str) -> None:
 
     try:
         # The token travels in the task message once; it is never stored in clear, and
-        # monitoring (flower, task results) sees a placeholder instead.
-        send_reason_request.apply_async((request_pk, token), argsrepr=f"({request_pk}, '<token>')")
+        # monitoring (flower, task results) and the worker's log see a placeholder instead.
+        send_reason_request.apply_async((request_pk, token), argsrepr=reason_task_argsrepr(request_pk))
     except Exception as exc:  # noqa: BLE001 - any failure to queue leaves the row for the next run
         logger.error("Reason request %s not queued, left for the next daily run: %r", request_pk, exc)
 

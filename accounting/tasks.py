@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from .models import Customer, ReasonRequest
-from .services import hash_token, reason_request_create, reason_request_resend
+from .services import hash_token, reason_request_create, reason_request_resend, reason_task_argsrepr
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,9 @@ def send_reason_request(self, request_id: int, token: str) -> str:
             MAX_SEND_RETRIES,
             countdown,
         )
-        raise self.retry(exc=exc, countdown=countdown) from exc
+        # Celery builds the retry's message from the request, without the first one's argsrepr:
+        # given again, or the worker would log repr(args), token included, when it arrives.
+        raise self.retry(exc=exc, countdown=countdown, argsrepr=reason_task_argsrepr(request_id)) from exc
     logger.info("Reason request %s sent", request_id)
     return "sent"
 
