@@ -181,7 +181,8 @@ class RevenueQuarter(models.Model):
         Customer, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
     quarter = models.DateField(help_text="First day of the quarter.")
-    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    # A ledger line holds up to 12 digits before the dot; a quarter sums any number of them.
+    amount = models.DecimalField(max_digits=22, decimal_places=2)
     positive_lines = models.IntegerField()
 
     class Meta:

@@ -58,11 +58,12 @@ class EarnedGrowthQuerySerializer(PeriodQuerySerializer):
 
 
 def _money(help_text: str = "") -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=16, decimal_places=2, help_text=help_text)
+    # No digit limit: a period sums any number of 12-digit lines, and ratios of such sums grow alike.
+    return serializers.DecimalField(max_digits=None, decimal_places=2, help_text=help_text)
 
 
 def _rate(help_text: str) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=20, decimal_places=6, allow_null=True, help_text=help_text)
+    return serializers.DecimalField(max_digits=None, decimal_places=6, allow_null=True, help_text=help_text)
 
 
 class EarnedGrowthReportSerializer(serializers.Serializer):

@@ -252,7 +252,9 @@ def _revenue_share(period: Period, responses, segment: str | None) -> Decimal | 
         total=Sum("amount"), held=Sum("amount", filter=Q(customer_id__in=respondents))
     )
     total, held = row["total"] or Decimal(0), row["held"] or Decimal(0)
-    if total <= 0:
+    if total <= 0 or not 0 <= held <= total:
+        # Credit notes can make either side net negative (respondents holding 100 of a total of
+        # 40): no share of anything then, so none is shown rather than 250 % or -30 %.
         return None
     return Decimal(held) / Decimal(total)
 

@@ -61,21 +61,29 @@ def shown_percent(rate: Decimal | None) -> str:
     return "n/a" if rate is None else f"{shown(rate * 100, 1) + 0:,}%"  # + 0: no "-0.0"
 
 
+# Below this many answers in either period the normal approximation behind the margin says little:
+# one promoter against one detractor has margins of 0, and a "significant" change of 200 points.
+MIN_RESPONSES_TO_JUDGE = 30
+
+
 @dataclass(frozen=True)
 class Change:
     difference: Decimal | None
     combined_margin: Decimal | None
     significant: bool
+    too_few: bool = False  # fewer than MIN_RESPONSES_TO_JUDGE answers in a period: not judged
 
 
 def change(before: tuple[int, int, int], after: tuple[int, int, int]) -> Change:
-    """NPS after − before, and whether it exceeds the combined margin √(m₁² + m₂²) of the two samples."""
+    """NPS after − before, and whether it is significant: it exceeds the combined margin
+    √(m₁² + m₂²) of the two samples (SPEC §5: only then), each of at least MIN_RESPONSES_TO_JUDGE."""
     nps_before, nps_after = nps(*before), nps(*after)
     if nps_before is None or nps_after is None:
         return Change(None, None, False)
     combined = _sqrt(margin_of_error(*before) ** 2 + margin_of_error(*after) ** 2)
     difference = nps_after - nps_before
-    return Change(difference, combined, abs(difference) > combined)
+    too_few = min(before[2], after[2]) < MIN_RESPONSES_TO_JUDGE
+    return Change(difference, combined, abs(difference) > combined and not too_few, too_few)
 
 
 def _sqrt(value: Decimal) -> Decimal:

@@ -90,7 +90,7 @@ def _headline(dashboard: NpsDashboard) -> dict:
         "ci": (f.shown(interval[0], 1), f.shown(interval[1], 1)) if interval else None,
         "prior_nps": f.shown(prior.counts.nps), "prior_margin": f.shown(prior.counts.margin_of_error, 1),
         "change": f.shown(change.difference, 1), "combined_margin": f.shown(change.combined_margin, 1),
-        "significant": change.significant,
+        "significant": change.significant, "too_few": change.too_few, "min_to_judge": f.MIN_RESPONSES_TO_JUDGE,
         "response_rate": current.sample.response_rate, "revenue_share": current.revenue_share,
         "suppressed": [(SuppressionReason(reason).label.lower(), n) for reason, n in current.sample.suppressed.items()
                        if n],

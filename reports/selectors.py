@@ -19,7 +19,7 @@ from django.utils import timezone
 from .earned_growth import MONEY_KEYS, EarnedGrowth, earned_growth_by_segment
 from .fingerprints import fingerprint_for, is_stale
 from .models import ReportSnapshot, SnapshotKind, SnapshotStatus
-from .periods import MONTH, QUARTER, YEAR, Period, last_periods, period_containing
+from .periods import MIN_YEAR, MONTH, QUARTER, YEAR, Period, last_periods, period_containing
 from .snapshots import snapshot_request
 
 KIND = SnapshotKind.EARNED_GROWTH
@@ -48,13 +48,15 @@ class DashboardParams:
 
     @property
     def trend_periods(self) -> list[Period]:
-        """The last 8 quarters, 3 years or 12 months, ending with the chosen period."""
-        return last_periods(self.period.kind, TREND_LENGTH[self.period.kind], self.period.end)
+        """The last 8 quarters, 3 years or 12 months, ending with the chosen period (none before
+        the first year a report takes: there is nothing to compute there)."""
+        periods = last_periods(self.period.kind, TREND_LENGTH[self.period.kind], self.period.end)
+        return [period for period in periods if period.start.year >= MIN_YEAR]
 
     @property
     def periods(self) -> list[Period]:
         """Every period the page reads a snapshot of, oldest first."""
-        return sorted({self.prior, *self.trend_periods})
+        return sorted(period for period in {self.prior, *self.trend_periods} if period.start.year >= MIN_YEAR)
 
     def query(self) -> dict:
         data = {"period": str(self.period), "compare": self.compare, "grain": self.grain}
