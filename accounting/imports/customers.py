@@ -179,17 +179,31 @@ def _check_parent_cycles(parsed, problems: Problems) -> None:
     for external_id, (_, clean) in parsed.items():
         if "parent" in clean:
             parent_of[external_id] = clean["parent"]
-    reported: set[str] = set()
-    for external_id, (number, clean) in parsed.items():
-        if "parent" not in clean or external_id in reported:
+    # Each customer is walked over once: a walk stops at a customer an earlier walk went through
+    # (its way up is known), so a deep hierarchy costs its size, not its size × depth².
+    walked: set[str] = set()
+    for external_id, (_, clean) in parsed.items():
+        if "parent" not in clean or external_id in walked:
             continue
-        path, node = [external_id], parent_of.get(external_id)
-        while node is not None and node not in path:
+        position: dict[str, int] = {}
+        path, node = [], external_id
+        while node is not None and node not in walked and node not in position:
+            position[node] = len(path)
             path.append(node)
             node = parent_of.get(node)
-        if node == external_id:
-            reported.update(path)
-            problems.add(number, "parent", f"parent cycle: {' → '.join([*path, external_id])}")
+        walked.update(path)
+        if node is not None and node in position:  # back on this walk: a new cycle
+            _report_cycle(path[position[node]:], parsed, parent_of, problems)
+
+
+def _report_cycle(cycle: list[str], parsed, parent_of: dict, problems: Problems) -> None:
+    """One error per cycle, on the first row of the file that gives a parent on it, the cycle from there."""
+    number, start = min((parsed[node][0], node) for node in cycle if node in parsed and "parent" in parsed[node][1])
+    chain, node = [start], parent_of[start]
+    while node != start:
+        chain.append(node)
+        node = parent_of[node]
+    problems.add(number, "parent", f"parent cycle: {' → '.join([*chain, start])}")
 
 
 def _write(parsed, ids, counts: Counts, problems: Problems, *, other_id: int) -> None:

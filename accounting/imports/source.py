@@ -42,9 +42,10 @@ def csv_rows(binary, columns: Sequence[str], problems: Problems) -> RowSource:
             binary.seek(0)
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
         reader = csv.reader(text, strict=True)
-        row_number = 1
+        row_number = 0  # the last row read; a malformed one is the next
         try:
             header = next(reader, None)
+            row_number = 1
             if header is None:
                 problems.add(None, "", "the file is empty: expected a header row")
                 return
@@ -80,7 +81,7 @@ def _first_undecodable_row(binary) -> int | None:
     if not (hasattr(binary, "seekable") and binary.seekable()):
         return None
     binary.seek(0)
-    lines = (line.decode("utf-8") for line in binary)
+    lines = (line.decode("utf-8") for line in _byte_lines(binary))
     number = 0
     try:
         for number, _row in enumerate(csv.reader(lines), start=1):  # noqa: B007 - used after the loop
@@ -90,6 +91,26 @@ def _first_undecodable_row(binary) -> int | None:
     except csv.Error:
         return None
     return None
+
+
+LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def _byte_lines(binary, chunk: int = 1 << 16):
+    """The file's lines, each with its ending, whichever a spreadsheet wrote: CRLF, LF, or a lone CR
+    (Excel for Mac's "CSV (Macintosh)"), which iterating over a binary file does not split."""
+    pending = b""
+    for block in iter(lambda: binary.read(chunk), b""):
+        pending += block
+        start = 0
+        for end in LINE_END.finditer(pending):
+            if end.group() == b"\r" and end.end() == len(pending):
+                break  # maybe the first half of a CRLF: wait for the next block
+            yield pending[start : end.end()]
+            start = end.end()
+        pending = pending[start:]
+    if pending:
+        yield pending
 
 
 def record_rows(records: object, columns: Sequence[str], problems: Problems) -> RowSource:
