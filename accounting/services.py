@@ -1,4 +1,5 @@
-"""Writes of the accounting app: entity roll-up, acquisition reasons and their emailed requests."""
+"""Writes of the accounting app: entity roll-up, acquisition reasons and their emailed requests,
+imports a dead process left running."""
 
 import hashlib
 import logging
@@ -11,13 +12,19 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import formats, timezone
 
-from .models import Customer, ReasonCategory, ReasonRequest
+from .models import Customer, ImportBatch, ImportStatus, ReasonCategory, ReasonRequest
 from .rollup_sql import ENTITY_LOCK
 
 logger = logging.getLogger(__name__)
 
 REFRESH_BATCH = 2000
 MAX_PARENT_DEPTH = 100
+# An import still running this long after it started belongs to a process that died (settings
+# IMPORT_STALE_HOURS): the largest files take minutes through the commands.
+IMPORT_STALE_HOURS = 6
+IMPORT_INTERRUPTED = (
+    "Interrupted: the process running this import stopped before it finished; nothing of it was written."
+)
 
 
 # Every customer's top ancestor, walked down from the roots: a customer in a cycle (which import
@@ -339,3 +346,20 @@ def reason_request_answer(*, token: str, reason: ReasonCategory, text: str = "")
         request.answered_at = timezone.now()
         request.save(update_fields=["answered_at"])
     return request
+
+
+def import_batches_fail_stale(*, hours: int | None = None) -> int:
+    """Mark failed the imports still running `hours` after they started; returns how many.
+
+    A batch row is committed before its import's transaction (`imports.runner`), so a process
+    killed mid-import (a web worker past gunicorn's timeout, a stopped command) leaves it "running"
+    for ever, while its rows were rolled back with the transaction. `finished_at` stays empty: when
+    it stopped is unknown. The conditional UPDATE spares a batch that finished meanwhile, and an
+    import still alive past the limit writes its real outcome over this one when it ends.
+    """
+    if hours is None:
+        hours = getattr(settings, "IMPORT_STALE_HOURS", IMPORT_STALE_HOURS)
+    started_before = timezone.now() - timedelta(hours=hours)
+    return ImportBatch.objects.filter(status=ImportStatus.RUNNING, started_at__lt=started_before).update(
+        status=ImportStatus.FAILED, message=IMPORT_INTERRUPTED
+    )

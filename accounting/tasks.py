@@ -1,4 +1,5 @@
-"""Background work of the accounting app: the emailed "why did you choose us?" requests.
+"""Background work of the accounting app: the emailed "why did you choose us?" requests, and the
+sweeper of imports a dead process left running.
 
 Tasks are thin: they take ids, re-fetch, check the row still needs the work, then act.
 
@@ -28,7 +29,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from .models import Customer, ReasonRequest
-from .services import hash_token, reason_request_create, reason_request_resend, reason_task_argsrepr
+from .services import (
+    hash_token,
+    import_batches_fail_stale,
+    reason_request_create,
+    reason_request_resend,
+    reason_task_argsrepr,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -217,3 +224,13 @@ def send_reason_requests_to_new_customers(days: int = 30) -> int:
     asked = sum(_ask_once(pk) for pk in ids)
     logger.info("Asked %s of %s new customers why they chose us", asked, len(ids))
     return asked
+
+
+@shared_task(ignore_result=True)
+def fail_stale_imports() -> int:
+    """Hourly: mark failed the imports a killed process left running (IMPORT_STALE_HOURS after
+    their start); returns how many. Running it again, or twice at once, changes nothing more."""
+    failed = import_batches_fail_stale()
+    if failed:
+        logger.warning("Marked failed %s import(s) left running by a process that stopped", failed)
+    return failed

@@ -1,12 +1,16 @@
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from knox.views import LoginView as KnoxLoginView
 from knox.views import LogoutView as KnoxLogoutView
-from rest_framework import permissions, serializers
+from rest_framework import permissions, serializers, status
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from .ratelimits import LOGIN_RETRY_AFTER_SECONDS, login_over_limit
 
@@ -28,6 +32,23 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+def exception_handler(exc, context):
+    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: DRF's, plus a JSON 413 for a body over the upload limit.
+
+    Django raises RequestDataTooBig when DRF reads a body over DATA_UPLOAD_MAX_MEMORY_SIZE (a bulk
+    import of a few hundred thousand lines); DRF let it through, and the client got Django's HTML
+    "Bad Request (400)" page with no word of why, and the log an error with its traceback.
+    """
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = (
+            f"The request body is larger than the limit of {limit} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE);"
+            " nothing was written. Split the batch into smaller requests."
+        )
+        return Response({"detail": detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    return drf_exception_handler(exc, context)
 
 
 class RateLimitedBasicAuthentication(BasicAuthentication):

@@ -161,6 +161,9 @@ STORAGES = {
 # Uploaded CSVs are streamed from a temporary file, never held whole in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=20 * 1024 * 1024)
+# An import still "running" this long after it started belongs to a process that died (a worker
+# killed mid-upload): the hourly sweeper marks it failed (accounting.services.import_batches_fail_stale).
+IMPORT_STALE_HOURS = env.int("IMPORT_STALE_HOURS", default=6)
 
 # --- Product settings -------------------------------------------------------------------------
 COMPANY_NAME = env.str("COMPANY_NAME", default="Example Co")
@@ -267,6 +270,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
+    # DRF's, answering a body over DATA_UPLOAD_MAX_MEMORY_SIZE with a JSON 413.
+    "EXCEPTION_HANDLER": "cxplatform.api_views.exception_handler",
 }
 REST_KNOX = {"TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=90)), "AUTO_REFRESH": False}
 SPECTACULAR_SETTINGS = {

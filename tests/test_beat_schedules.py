@@ -14,7 +14,7 @@ def test_every_beat_schedule_runs_a_registered_task():
 
     assert {
         "Detractor alert sweeper", "Survey sending sweeper", "Nightly report snapshots",
-        "Reason requests to new customers", "Report snapshot sweeper",
+        "Reason requests to new customers", "Report snapshot sweeper", "Stale import sweeper",
     } <= schedules.keys()
     assert {name: task for name, task in schedules.items() if task not in app.tasks} == {}
 
