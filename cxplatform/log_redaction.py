@@ -7,6 +7,7 @@ access log through `GunicornLogger` (gunicorn.conf.py names it).
 """
 
 import logging
+import os
 import re
 
 from gunicorn.glogging import Logger, SafeAtoms
@@ -40,5 +41,27 @@ class RedactedAtoms(SafeAtoms):
         return redact(value) if isinstance(value, str) else value
 
 
+# One JSON object a line (LOG_FORMAT=json), for settings.LOGGING and gunicorn's own log alike.
+JSON_FORMAT = "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"
+JSON_RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
+
+
+def json_formatter() -> logging.Formatter:
+    from pythonjsonlogger.json import JsonFormatter
+
+    return JsonFormatter(JSON_FORMAT, rename_fields=JSON_RENAMED)
+
+
 class GunicornLogger(Logger):
+    """The access log redacted; gunicorn's own log (workers booting, a worker timeout and its
+    traceback) in JSON too when LOG_FORMAT=json, and redacted like every other log."""
+
     atoms_wrapper_class = RedactedAtoms
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            if os.environ.get("LOG_FORMAT") == "json":
+                handler.setFormatter(json_formatter())
+            if not any(isinstance(f, RedactTokens) for f in handler.filters):
+                handler.addFilter(RedactTokens())

@@ -15,9 +15,11 @@ import environ
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
+from cxplatform.environment import StrictEnv
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+env = StrictEnv()  # a value that does not parse stops the start, naming its variable
 # `.env` holds the embedded demo's settings (`run.py demo` writes it: DEBUG on, emails to files).
 # `run.py serve` sets READ_DOTENV=0, so a real run never inherits them from a demo in the checkout.
 if env.bool("READ_DOTENV", default=True):
@@ -168,7 +170,7 @@ IMPORT_STALE_HOURS = env.int("IMPORT_STALE_HOURS", default=6)
 # --- Product settings -------------------------------------------------------------------------
 COMPANY_NAME = env.str("COMPANY_NAME", default="Example Co")
 REPORTING_CURRENCY = env.str("REPORTING_CURRENCY", default="EUR")
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env.url_of("SITE_URL", schemes=("https", "http"), default="http://127.0.0.1:8000").rstrip("/")
 REASON_LINK_VALID_DAYS = env.int("REASON_LINK_VALID_DAYS", default=30)
 
 # --- Surveys (SPEC §4) ---------------------------------------------------------------------------
@@ -205,7 +207,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{COMPANY_NAME} <cx@
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery --------------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_BROKER_URL = env.url_of("CELERY_BROKER_URL", schemes=("redis", "rediss", "amqp", "amqps"))
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -214,7 +216,17 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# A broker that accepts connections but never answers (a hung Redis, a half-open path) must fail
+# a publish or /healthz's check within seconds, not hold the web request until gunicorn kills it:
+# what was written is committed already, and the sweepers hand it over once the broker is back.
+BROKER_SOCKET_TIMEOUT_SECONDS = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 2 * 60 * 60,
+    "socket_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
+    "socket_connect_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_SOCKET_TIMEOUT_SECONDS
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_TASK_ALWAYS_EAGER:
@@ -224,7 +236,7 @@ if CELERY_TASK_ALWAYS_EAGER:
     )
 
 # --- Cache (rate limits need a shared cache in production) ---------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = env.url_of("REDIS_URL", schemes=("redis", "rediss", "unix"))
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "cxplatform.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -335,22 +347,18 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         # One JSON object a line for log collectors: LOG_FORMAT=json.
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
+        "json": {"()": "cxplatform.log_redaction.json_formatter"},
     },
     # Token pages carry the customer's credential in their path: no log line may show it.
     "filters": {"redact_tokens": {"()": "cxplatform.log_redaction.RedactTokens"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": env.str("LOG_FORMAT", default="plain"),
+            "formatter": env.choice("LOG_FORMAT", choices=("plain", "json"), default="plain"),
             "filters": ["redact_tokens"],
         },
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": env.log_level("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Not every 404 (each token guess would be a line); errors are logged, redacted.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},

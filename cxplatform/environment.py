@@ -1,0 +1,72 @@
+"""Settings read from the environment strictly: a value that does not parse stops the start with
+an error naming its variable, never a traceback deep in Django and never a silent default.
+
+django-environ reads any unknown boolean as false (EMAIL_USE_TLS=enabled would send the SMTP
+password in clear), and raises bare ValueErrors and KeyErrors for a bad number or database URL.
+"""
+
+import logging
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE = {"1", "true", "yes", "on", "y", "t"}
+FALSE = {"0", "false", "no", "off", "n", "f"}
+DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "sqlite")
+
+
+class StrictEnv(environ.Env):
+    def bool(self, var, default=environ.Env.NOTSET):
+        raw = self._raw(var)
+        if raw is None:
+            return super().bool(var, default=default)
+        value = raw.strip().lower()
+        if value in TRUE | FALSE:
+            return value in TRUE
+        raise ImproperlyConfigured(f"{var} must be true or false (1/0, yes/no, on/off), not {raw!r}.")
+
+    def int(self, var, default=environ.Env.NOTSET):
+        return self._number(var, default, super().int, "a whole number")
+
+    def float(self, var, default=environ.Env.NOTSET):
+        return self._number(var, default, super().float, "a number")
+
+    def db(self, var="DATABASE_URL", default=environ.Env.NOTSET, **kwargs):
+        raw = self._raw(var)
+        if raw is not None and urlsplit(raw).scheme not in DATABASE_SCHEMES:
+            raise ImproperlyConfigured(
+                f"{var} must be a postgres:// or sqlite:/// URL, such as "
+                f"postgres://user@127.0.0.1:5432/cxplatform, not {raw!r}."
+            )
+        return super().db(var, default=default, **kwargs)
+
+    def url_of(self, var, *, schemes: tuple[str, ...], default: str = "") -> str:
+        """A URL with one of `schemes`, or the default ("" for unset, when allowed)."""
+        value = self.str(var, default=default)
+        if value and urlsplit(value).scheme not in schemes:
+            raise ImproperlyConfigured(
+                f"{var} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, not {value!r}."
+            )
+        return value
+
+    def choice(self, var, *, choices: tuple[str, ...], default: str) -> str:
+        value = self.str(var, default=default)
+        if value not in choices:
+            raise ImproperlyConfigured(f"{var} must be one of {', '.join(choices)}, not {value!r}.")
+        return value
+
+    def log_level(self, var, *, default: str) -> str:
+        value = self.str(var, default=default).upper()
+        if not isinstance(logging.getLevelName(value), int):
+            raise ImproperlyConfigured(f"{var} must be a log level (DEBUG, INFO, WARNING, ERROR), not {value!r}.")
+        return value
+
+    def _number(self, var, default, parse, what: str):
+        try:
+            return parse(var, default=default)
+        except ValueError:
+            raise ImproperlyConfigured(f"{var} must be {what}, not {self._raw(var)!r}.") from None
+
+    def _raw(self, var) -> str | None:
+        return self.ENVIRON.get(var)

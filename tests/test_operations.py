@@ -1,0 +1,168 @@
+"""Running it for real: strict settings, a hung broker, log levels and gunicorn's own log in JSON.
+Regressions found by an audit of operations."""
+
+import io
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from cxplatform.environment import StrictEnv
+
+ROOT = Path(__file__).resolve().parents[1]
+PRODUCTION = {
+    "READ_DOTENV": "0", "DEBUG": "0", "CX_TESTING": "0", "SECRET_KEY": "operations-test-" + "x" * 50,
+    "ALLOWED_HOSTS": "cx.example.com", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/8",
+    "REDIS_URL": "redis://127.0.0.1:6379/9", "DATABASE_URL": "sqlite:///:memory:",
+}
+
+
+def strict(**values) -> StrictEnv:
+    env = StrictEnv()
+    env.ENVIRON = values
+    return env
+
+
+# --- settings: a bad value stops the start, naming its variable ------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("On", True), ("true", True),
+                                               ("0", False), ("no", False), ("off", False), ("False", False)])
+def test_a_boolean_in_a_usual_spelling_is_read(raw, expected):
+    assert strict(EMAIL_USE_TLS=raw).bool("EMAIL_USE_TLS", default=False) is expected
+
+
+def test_an_unknown_boolean_is_refused_not_read_as_off():
+    """EMAIL_USE_TLS=enabled was False: the SMTP password went out in clear."""
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_USE_TLS must be true or false"):
+        strict(EMAIL_USE_TLS="enabled").bool("EMAIL_USE_TLS", default=False)
+    assert strict().bool("EMAIL_USE_TLS", default=False) is False  # unset: the default
+
+
+def test_numbers_urls_and_choices_are_refused_by_name():
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_PORT must be a whole number, not 'smtp'"):
+        strict(EMAIL_PORT="smtp").int("EMAIL_PORT", default=25)
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL must be a postgres:// or sqlite:/// URL"):
+        strict(DATABASE_URL="127.0.0.1:5432/cx").db("DATABASE_URL")
+    with pytest.raises(ImproperlyConfigured, match="REDIS_URL must be a URL starting with redis://"):
+        strict(REDIS_URL="127.0.0.1:6379/1").url_of("REDIS_URL", schemes=("redis", "rediss"))
+    with pytest.raises(ImproperlyConfigured, match="LOG_FORMAT must be one of plain, json"):
+        strict(LOG_FORMAT="xml").choice("LOG_FORMAT", choices=("plain", "json"), default="plain")
+    with pytest.raises(ImproperlyConfigured, match="LOG_LEVEL must be a log level"):
+        strict(LOG_LEVEL="LOUD").log_level("LOG_LEVEL", default="INFO")
+    assert strict(REDIS_URL="").url_of("REDIS_URL", schemes=("redis",)) == ""
+
+
+def check(**extra) -> subprocess.CompletedProcess:
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(ROOT)), **PRODUCTION, **extra}
+    return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,  # noqa: S603
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("name", "value"), [("SITE_URL", "cx.example.com"), ("CELERY_BROKER_URL", "127.0.0.1:6379/0")])
+def test_the_settings_module_refuses_a_url_without_its_scheme(name, value):
+    """A SITE_URL without http(s):// made every emailed link broken, and passed `check --deploy`."""
+    result = check(**{name: value})
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith(f"django.core.exceptions.ImproperlyConfigured: {name}")
+
+
+# --- a broker that accepts connections and never answers -------------------------------------------
+
+
+@pytest.fixture
+def silent_broker():
+    """A hung Redis: the kernel accepts connections, nothing ever answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    held, stop = [], threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/8"
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+HEALTHZ_AND_ENQUEUE = """
+import django, json, os, time
+os.environ["DJANGO_SETTINGS_MODULE"] = "cxplatform.settings"
+django.setup()
+from django.test import Client
+from surveys.tasks import enqueue_senders
+start = time.monotonic()
+health = Client().get("/healthz")
+health_seconds = time.monotonic() - start
+start = time.monotonic()
+try:
+    enqueue_senders()
+except Exception:
+    pass
+print(json.dumps({"status": health.status_code, "body": health.json(), "health_seconds": health_seconds,
+                  "enqueue_seconds": time.monotonic() - start}))
+"""
+
+
+def test_a_hung_broker_fails_healthz_and_a_publish_within_seconds(silent_broker):
+    """They blocked in redis-py's read until gunicorn killed the worker (30 s, then a 500): a load
+    balancer took every web process out, and a launch answered 500 after its rows were committed."""
+    env = {**os.environ, "READ_DOTENV": "0", "DEBUG": "1", "CX_TESTING": "1", "CELERY_BROKER_URL": silent_broker,
+           "DATABASE_URL": "sqlite:///:memory:", "LOG_LEVEL": "ERROR"}
+    done = subprocess.run([sys.executable, "-c", HEALTHZ_AND_ENQUEUE], cwd=ROOT, env=env, capture_output=True,  # noqa: S603
+                          text=True, timeout=60)
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["status"] == 200 and outcome["body"]["status"] == "degraded"
+    assert outcome["health_seconds"] < 10 and outcome["enqueue_seconds"] < 10
+
+
+# --- logs -----------------------------------------------------------------------------------------
+
+
+def test_the_celery_loglevel_flag_sets_the_level(settings):
+    """Celery's `--loglevel` reached nothing: Django's LOGGING replaced its setup at INFO."""
+    from logging.config import dictConfig
+
+    from cxplatform.celery import use_django_logging
+
+    try:
+        use_django_logging(loglevel=logging.WARNING)
+        assert logging.getLogger().level == logging.WARNING
+    finally:
+        dictConfig(settings.LOGGING)
+
+
+def test_gunicorns_own_log_is_json_with_log_format_json(monkeypatch):
+    from gunicorn.config import Config
+
+    from cxplatform.log_redaction import GunicornLogger
+
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    logger = GunicornLogger(Config())
+    stream = io.StringIO()
+    for handler in logger.error_log.handlers:
+        handler.setStream(stream)
+    logger.error_log.info("Booting worker with pid: %s", 42)
+    logger.error_log.critical("WORKER TIMEOUT on GET /s/abcdefghijklmnop/")
+
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["level"] for line in lines] == ["INFO", "CRITICAL"]
+    assert lines[1]["message"] == "WORKER TIMEOUT on GET /s/[token]/"
