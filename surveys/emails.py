@@ -104,13 +104,12 @@ def _templates(
 
 
 def _days_valid(invitation: Invitation, *, reminder: bool) -> int:
-    """The days the link still works, as the email says: a reminder tells the days left, not the
-    survey's whole validity (the link expires when the first email's validity ends)."""
-    expiry_days = invitation.survey.expiry_days
+    """The days the link still works, as the email says: a reminder tells the days its link has
+    left (fixed when the first email went, whatever the survey's expiry became since)."""
     if not reminder or invitation.expires_at is None:
-        return expiry_days
+        return invitation.survey.expiry_days
     left = (invitation.expires_at - timezone.now()).total_seconds() / 86400
-    return min(expiry_days, max(1, math.ceil(left)))
+    return max(1, math.ceil(left))
 
 
 def _message_id(from_email: str) -> str:

@@ -9,9 +9,11 @@ an email or whose address bounced likewise.
 Suppression is decided in one query per launch (EXISTS sub-queries), rows are written with
 bulk_create, and sending is enqueued after commit. Reasons, first match wins: opted out, no email,
 bounced before, throttled. Throttled means an invitation to any survey was sent to the customer in
-the last `survey.throttle_days` days, or is queued or being sent right now (two launches on the
-same day must not email one customer twice). The second part holds whatever throttle_days is: 0
-turns off the window, not the protection against a retried or double-submitted launch.
+the last `survey.throttle_days` days (calendar days in the company's zone: today and the days
+before it, so a survey relaunched every N days reaches its customers again), or is queued or
+being sent right now (two launches on the same day must not email one customer twice). The second
+part holds whatever throttle_days is: 0 turns off the window, not the protection against a retried
+or double-submitted launch.
 
 Launches of one survey are serialized: each locks the survey row first (SELECT ... FOR UPDATE), so
 a second launch waits for the first to commit and then sees its queued rows as pending. On
@@ -38,7 +40,7 @@ import random
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
@@ -48,6 +50,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounting.models import Customer
+from accounting.selectors import customer_segment_exists, unknown_segment_message
 
 from .models import (
     AudienceKind,
@@ -111,10 +114,18 @@ def _draw_sample(ids: list[int], percent: Decimal, seed: str) -> list[int]:
     return sorted(random.Random(seed).sample(sorted(ids), size))
 
 
+def throttle_start(throttle_days: int, now):
+    """The first moment an earlier invitation still throttles a customer: "invited in the last N
+    days" counts calendar days in the company's zone, so a survey relaunched every N days at the
+    same hour (its emails sent seconds after the hour) is not throttled by its own last launch."""
+    first_day = timezone.localdate(now) - timedelta(days=throttle_days - 1)
+    return timezone.make_aware(datetime.combine(first_day, time.min))
+
+
 def _throttled(survey: Survey, now) -> Exists:
     pending = Q(state__in=[InvitationState.QUEUED, InvitationState.SENDING])
     if survey.throttle_days:
-        pending |= Q(sent_at__gte=now - timedelta(days=survey.throttle_days))
+        pending |= Q(sent_at__gte=throttle_start(survey.throttle_days, now))
     return Exists(Invitation.objects.filter(pending, customer=OuterRef("pk")))
 
 
@@ -190,6 +201,8 @@ def survey_launch(*, survey: Survey, user=None, segment: str | None = None, samp
     # Waits for a concurrent launch of this survey to commit, then reads the survey as it left it.
     survey.refresh_from_db(from_queryset=Survey.objects.select_for_update())
     _check_launchable(survey)
+    if segment is not None and not customer_segment_exists(segment):
+        raise ValidationError(unknown_segment_message(segment))  # a typo would launch to nobody
     _lock_customers()
     audience = _audience(survey, segment, sample_percent)
     now = timezone.now()

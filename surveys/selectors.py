@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from .alerts import ALERT_READER_PERMISSION
 from .models import (
@@ -25,6 +26,7 @@ from .models import (
     SuppressionReason,
     Survey,
     SurveyKind,
+    SurveyStatus,
 )
 from .sending import INTERRUPTED
 
@@ -126,6 +128,15 @@ def _progress_counts(prefix: str = "") -> dict[str, Count]:
 def survey_progress(survey: Survey) -> Progress:
     """One aggregate query over the survey's invitations."""
     return Progress(**Invitation.objects.filter(survey=survey).aggregate(**_progress_counts()))
+
+
+def survey_sending_now(survey: Survey) -> bool:
+    """Whether a worker is sending, or is about to send, some of the survey's invitations: queued
+    rows that are due (not a trigger delayed for days), of a survey that is not closed."""
+    if survey.status == SurveyStatus.CLOSED:
+        return survey.invitations.filter(state=InvitationState.SENDING).exists()
+    due = Q(state=InvitationState.SENDING) | Q(state=InvitationState.QUEUED, send_after__lte=timezone.now())
+    return survey.invitations.filter(due).exists()
 
 
 def launch_progress(launch: Launch) -> Progress:

@@ -34,7 +34,7 @@ from django.utils import timezone
 from accounting.tasks import is_transient
 
 from .emails import invitation_message
-from .models import Invitation, InvitationState, SuppressedAddress, SuppressionReason, Survey
+from .models import Invitation, InvitationState, SuppressedAddress, SuppressionReason, Survey, SurveyStatus
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,10 @@ def due_invitations(now=None, *, shard: int = 0, shards: int = 1):
     Shards only spread the work: each row is still claimed by its conditional UPDATE.
     """
     now = now or timezone.now()
-    due = Invitation.objects.filter(state=InvitationState.QUEUED, send_after__lte=now)
+    # A closed survey emails nobody: its queued rows wait (they go if it is opened again).
+    due = Invitation.objects.filter(state=InvitationState.QUEUED, send_after__lte=now).exclude(
+        survey__status=SurveyStatus.CLOSED
+    )
     if shards > 1:
         due = due.alias(shard_of=Mod("id", shards)).filter(shard_of=shard)
     return due
@@ -323,7 +326,8 @@ def reminders_due(now=None):
     """
     now = now or timezone.now()
     per_survey = Q(pk__in=[])
-    for survey in Survey.objects.filter(reminder_days__isnull=False).only("pk", "reminder_days"):
+    surveys = Survey.objects.filter(reminder_days__isnull=False).exclude(status=SurveyStatus.CLOSED)
+    for survey in surveys.only("pk", "reminder_days"):
         per_survey |= Q(survey=survey.pk, sent_at__lte=now - timedelta(days=survey.reminder_days))
     return (
         Invitation.objects.filter(

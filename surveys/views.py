@@ -20,7 +20,7 @@ from . import selectors
 from .emails import invitation_message
 from .followups import response_follow_up
 from .forms import FollowUpForm, LaunchForm, ResponseFilterForm, RetryFailedForm, SurveyForm
-from .launch import launch_refusal
+from .launch import launch_counts, launch_refusal
 from .launch import survey_launch as launch_service
 from .launch import survey_retry_failed as retry_failed_service
 from .models import Invitation
@@ -57,6 +57,7 @@ def survey_create(request):
     if _saving(request, form):
         survey = form.save()
         messages.success(request, f"Survey “{survey.name}” created.")
+        _warn_of_settings(request, survey)
         return redirect("surveys:survey-detail", pk=survey.pk)
     return _form_page(request, form)
 
@@ -69,8 +70,20 @@ def survey_edit(request, pk: int):
     if _saving(request, form):
         form.save()
         messages.success(request, f"Survey “{survey.name}” saved.")
+        _warn_of_settings(request, survey)
         return redirect("surveys:survey-detail", pk=survey.pk)
     return _form_page(request, form, survey=survey)
+
+
+def _warn_of_settings(request, survey) -> None:
+    """Allowed, but rarely meant: a relaunch inside the survey's own throttle suppresses everybody
+    the last launch reached (a rolling sample may want that; a monthly pulse does not)."""
+    if survey.repeat_days and survey.throttle_days > survey.repeat_days:
+        messages.warning(
+            request,
+            f"It relaunches every {survey.repeat_days} days but throttles for {survey.throttle_days}: each "
+            f"relaunch suppresses, as throttled, the customers the previous launches reached in that time.",
+        )
 
 
 def _saving(request, form) -> bool:
@@ -106,7 +119,7 @@ def _survey_page(request, survey, *, launch_form=None, status=200):
         "retry_form": RetryFailedForm(),
         "interrupted": selectors.survey_interrupted_count(survey) if progress.failed else 0,
         "launch_refusal": launch_refusal(survey),
-        "refresh_seconds": REFRESH_SECONDS if progress.in_flight else None,
+        "refresh_seconds": REFRESH_SECONDS if progress.in_flight and selectors.survey_sending_now(survey) else None,
     }
     return render(request, "surveys/survey_detail.html", context, status=status)
 
@@ -150,8 +163,25 @@ def survey_launch(request, pk: int):
     except ValidationError as exc:
         form.add_error(None, exc)
         return _survey_page(request, survey, launch_form=form, status=400)
-    messages.success(request, f"Launched to {launch.audience_size} customer(s); sending has started.")
+    _report_launch(request, launch)
     return redirect("surveys:survey-detail", pk=survey.pk)
+
+
+def _report_launch(request, launch) -> None:
+    counts = launch_counts(launch)
+    suppressed = sum(counts["suppressed"].values())
+    if counts["queued"]:
+        messages.success(
+            request, f"Launched to {counts['audience']} customer(s): {counts['queued']} queued for sending, "
+            f"{suppressed} suppressed."
+        )
+    elif counts["audience"]:
+        messages.warning(
+            request, f"Launched to {counts['audience']} customer(s), but nobody can be emailed: all {suppressed} "
+            "are suppressed (their reasons are below)."
+        )
+    else:
+        messages.warning(request, "Launched to nobody: the audience (or its sample) holds no customer.")
 
 
 @require_POST
