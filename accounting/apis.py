@@ -22,10 +22,9 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
-from cxplatform.api_filters import DjangoFilterBackend
+from cxplatform.api_filters import DjangoFilterBackend, OrderingFilter
 from cxplatform.api_parsers import JSONParser
 from cxplatform.api_serializers import WritableFieldsOnlyMixin
 

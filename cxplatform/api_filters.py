@@ -56,3 +56,15 @@ class SearchFilter(filters.SearchFilter):
             return super().get_search_terms(request)
         except serializers.ValidationError as exc:
             raise serializers.ValidationError({self.search_param: exc.detail}) from exc
+
+
+class OrderingFilter(filters.OrderingFilter):
+    """`ordering=`, with the primary key last: many rows share a date, a score or a name, and
+    without a unique last key PostgreSQL returns tied rows in a different order on each page, so
+    walking the pages listed some twice and others never."""
+
+    def get_ordering(self, request, queryset, view):
+        ordering = super().get_ordering(request, queryset, view)
+        if ordering and not any(field.lstrip("-") in ("pk", "id") for field in ordering):
+            ordering = [*ordering, "pk"]
+        return ordering

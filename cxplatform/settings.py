@@ -278,7 +278,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "cxplatform.api_filters.DjangoFilterBackend",
         "cxplatform.api_filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "cxplatform.api_filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
