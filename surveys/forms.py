@@ -4,8 +4,12 @@ and the follow-up note."""
 from decimal import Decimal
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 
-from .models import AudienceKind, ResponseCategory, Survey, SurveyKind
+from accounting.selectors import customer_segment_exists, unknown_segment_message
+
+from .models import REMINDER_AFTER_EXPIRY, AudienceKind, ResponseCategory, Survey, SurveyKind
 from .selectors import ResponseFilters, alert_owner_choices
 
 
@@ -29,7 +33,14 @@ class SurveyForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = alert_owner_choices()
+        choices = alert_owner_choices()
+        if self.instance.owner_id:
+            # An owner since deactivated (or made a viewer) stays until staff choose another, rather
+            # than being cleared by a save of something else; they get no alert meanwhile.
+            choices = get_user_model().objects.filter(
+                Q(pk__in=choices.values("pk")) | Q(pk=self.instance.owner_id)
+            ).order_by("username")
+        self.fields["owner"].queryset = choices
         self.fields["owner"].help_text = "Gets an email for each new detractor (active staff who may see responses)."
 
     def clean(self):
@@ -37,8 +48,14 @@ class SurveyForm(forms.ModelForm):
         audience = data.get("audience")
         if audience == AudienceKind.SEGMENT and not data.get("audience_segment"):
             self.add_error("audience_segment", "Name the segment this survey goes to.")
-        if audience == AudienceKind.SAMPLE and data.get("sample_percent") is None:
+        percent_missing = data.get("sample_percent") is None and "sample_percent" not in self.errors  # not "12,5"
+        if audience == AudienceKind.SAMPLE and percent_missing:
             self.add_error("sample_percent", "Give the percentage of the audience to sample.")
+        if {"audience", "audience_segment"} & set(self.changed_data):  # not on saves of anything else
+            self.check_segment(audience, data.get("audience_segment"))
+        reminder, expiry = data.get("reminder_days"), data.get("expiry_days")
+        if reminder is not None and expiry is not None and reminder >= expiry:
+            self.add_error("reminder_days", REMINDER_AFTER_EXPIRY)
         if audience not in (AudienceKind.SEGMENT, AudienceKind.SAMPLE) and data.get("audience_segment"):
             self.add_error("audience_segment", "Only a segment audience or a sample names a segment: clear it.")
         if audience != AudienceKind.SAMPLE and data.get("sample_percent") is not None:
@@ -50,6 +67,12 @@ class SurveyForm(forms.ModelForm):
         ):
             self.add_error(field, message)
         return data
+
+
+    def check_segment(self, audience, segment) -> None:
+        """A typo (SMBB for SMB) would make every launch, the daily relaunch too, refuse it."""
+        if segment and audience in (AudienceKind.SEGMENT, AudienceKind.SAMPLE) and not customer_segment_exists(segment):
+            self.add_error("audience_segment", unknown_segment_message(segment))
 
 
 class LaunchForm(forms.Form):
@@ -96,6 +119,12 @@ class ResponseFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["touchpoint"].choices = [("", "Any")] + [(t, t) for t in touchpoints]
         self.fields["segment"].choices = [("", "Any")] + [(s, s) for s in segments]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "This is before the “From” date: no answer could match.")
+        return data
 
     def filters(self) -> ResponseFilters:
         self.is_valid()

@@ -202,7 +202,7 @@ def survey_launch(*, survey: Survey, user=None, segment: str | None = None, samp
     survey.refresh_from_db(from_queryset=Survey.objects.select_for_update())
     _check_launchable(survey)
     if segment is not None and not customer_segment_exists(segment):
-        raise ValidationError(unknown_segment_message(segment))  # a typo would launch to nobody
+        raise ValidationError({"segment": unknown_segment_message(segment)})  # a typo would launch to nobody
     _lock_customers()
     audience = _audience(survey, segment, sample_percent)
     now = timezone.now()

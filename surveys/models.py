@@ -24,6 +24,10 @@ from accounting.models import Customer
 
 from .webhook_urls import validate_webhook_url
 
+REMINDER_AFTER_EXPIRY = (
+    "The reminder must come before the link expires: make the reminder days fewer than the expiry days."
+)
+
 
 def validate_one_line(value: str) -> None:
     """A text that goes into a mail header: a line break or other control character would break it."""
@@ -150,8 +154,7 @@ class Survey(models.Model):
             models.CheckConstraint(
                 condition=Q(reminder_days__isnull=True) | Q(reminder_days__lt=models.F("expiry_days")),
                 name="survey_reminder_before_expiry",
-                violation_error_message="The reminder must come before the link expires: "
-                "make the reminder days fewer than the expiry days.",
+                violation_error_message=REMINDER_AFTER_EXPIRY,
             ),
         ]
 

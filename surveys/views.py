@@ -161,7 +161,8 @@ def survey_launch(request, pk: int):
             sample_percent=form.cleaned_data["sample_percent"],
         )
     except ValidationError as exc:
-        form.add_error(None, exc)
+        form.add_error(None, exc)  # a dict of errors lands next to its fields (segment)
+        messages.error(request, "The survey was not launched; see the launch form below.")
         return _survey_page(request, survey, launch_form=form, status=400)
     _report_launch(request, launch)
     return redirect("surveys:survey-detail", pk=survey.pk)
@@ -221,8 +222,14 @@ def response_list(request):
 @require_GET_or_HEAD
 @requires("surveys.view_response")
 def response_export(request):
-    """The filtered list as CSV; anonymous surveys' rows carry no customer."""
-    responses = selectors.response_list(_response_filter_form(request).filters())
+    """The filtered list as CSV; anonymous surveys' rows carry no customer. A filter the form
+    refuses (a bookmarked segment renamed since) exports nothing: the list page says why (400)."""
+    form = _response_filter_form(request)
+    if not form.is_valid():
+        messages.error(request, "Nothing was exported: a filter is not valid (see above the list).")
+        page = _page(request, selectors.response_list(form.filters()), RESPONSES_PER_PAGE)
+        return render(request, "surveys/response_list.html", {"form": form, "page_obj": page}, status=400)
+    responses = selectors.response_list(form.filters())
     rows = selectors.response_export_rows(responses)
     filename = f"responses-{timezone.localdate():%Y-%m-%d}.csv"
     return csv_response(filename, selectors.EXPORT_HEADER, rows)
