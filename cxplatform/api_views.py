@@ -3,6 +3,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.defaults import page_not_found
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from knox.views import LoginView as KnoxLoginView
 from knox.views import LogoutView as KnoxLogoutView
@@ -12,6 +13,7 @@ from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .api_auth import TokenAuthentication
 from .ratelimits import LOGIN_RETRY_AFTER_SECONDS, login_over_limit
 
 TOKEN_RESPONSE = inline_serializer(
@@ -64,6 +66,25 @@ class RateLimitedBasicAuthentication(BasicAuthentication):
         return super().authenticate_credentials(userid, password, request)
 
 
+class BasicAuthScheme(OpenApiAuthenticationExtension):
+    """The login's HTTP Basic in the OpenAPI schema (drf-spectacular knows DRF's class, not ours)."""
+
+    target_class = "cxplatform.api_views.RateLimitedBasicAuthentication"
+    name = "basicAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "basic"}
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    target_class = "cxplatform.api_auth.TokenAuthentication"
+    name = "knoxApiToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "Token-based authentication with required prefix \"Token\""}
+
+
 class LoginView(KnoxLoginView):
     """POST with HTTP Basic credentials (or a session) to get an API token."""
 
@@ -78,7 +99,6 @@ class LoginView(KnoxLoginView):
             403: CSRF_FAILED,
             429: TOO_MANY_LOGINS,
         },
-        auth=[{"basicAuth": []}],
     )
     def post(self, request, format=None):  # noqa: A002 - knox's signature
         return super().post(request, format=format)
@@ -86,6 +106,8 @@ class LoginView(KnoxLoginView):
 
 class LogoutView(KnoxLogoutView):
     """Revoke the token used for this request."""
+
+    authentication_classes = [TokenAuthentication]
 
     @extend_schema(
         request=None,

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_save
 
 
 class CoreConfig(AppConfig):
@@ -7,7 +7,10 @@ class CoreConfig(AppConfig):
     verbose_name = "CX Platform"
 
     def ready(self):
+        from django.contrib.auth import get_user_model
+
         from . import checks  # noqa: F401  (registers the system checks)
+        from .api_auth import revoke_tokens_on_password_change
         from .audit import register_audited_models
         from .roles import sync_roles_after_migrate
         from .schedules import schedules_follow_time_zone_after_migrate
@@ -16,4 +19,5 @@ class CoreConfig(AppConfig):
         # permissions: the hook acts on the last app's signal, when every permission exists.
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="cx-sync-roles")
         post_migrate.connect(schedules_follow_time_zone_after_migrate, dispatch_uid="cx-schedules-time-zone")
+        pre_save.connect(revoke_tokens_on_password_change, sender=get_user_model(), dispatch_uid="cx-revoke-tokens")
         register_audited_models()

@@ -9,7 +9,8 @@ ledger is append-only.
 Survey responses are not in this log: what customers write is theirs, and an anonymous survey's
 answers must not be tied to anybody, here either. Their follow-ups by staff (who, when, the note)
 are in each response's own history (django-simple-history records the user of the request).
-Passwords never reach the log.
+Passwords never reach the log: a password set (by its user, or by an admin for someone else) is
+logged as a change of `password` with both values hidden, so who reset whose password is known.
 """
 
 from auditlog.middleware import AuditlogMiddleware as BaseAuditlogMiddleware
@@ -19,7 +20,10 @@ from django.utils.functional import SimpleLazyObject
 
 AUDITED = {
     # Roles are groups: who joined or left one is logged, as is any permission given to a user.
-    "auth.User": {"exclude_fields": ["password", "last_login"], "m2m_fields": {"groups", "user_permissions"}},
+    "auth.User": {
+        "exclude_fields": ["last_login"], "mask_fields": ["password"], "mask_callable": "cxplatform.audit.hidden",
+        "m2m_fields": {"groups", "user_permissions"},
+    },
     "auth.Group": {"m2m_fields": {"permissions"}},
     "accounting.Customer": {"exclude_fields": ["updated_at", "entity"]},
     "accounting.ReasonCategory": {},
@@ -32,6 +36,12 @@ AUDITED = {
     "django_celery_beat.SolarSchedule": {},
     "django_celery_beat.ClockedSchedule": {},
 }
+
+
+def hidden(value: str) -> str:
+    """A masked field's value in the log: that it changed, nothing of what it was (auditlog's own
+    mask keeps half of a password hash)."""
+    return "********"
 
 
 def register_audited_models() -> None:

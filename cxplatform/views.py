@@ -114,7 +114,7 @@ class LoginView(auth_views.LoginView):
 class PasswordChangeView(auth_views.PasswordChangeView):
     """Django's password change, its old-password check under the login limit and budget: a stolen
     session must not guess its way to the password. Over the limit, a 429 and the form again, the
-    old password not checked."""
+    old password not checked. A refused form answers 400, as every other staff form does."""
 
     def post(self, request, *args, **kwargs):
         if login_over_limit(request, request.user.get_username()):
@@ -122,6 +122,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             form.clean_old_password = _refuse_over_limit  # the field's check, which tests the password
             return too_many_login_attempts(self.render_to_response(self.get_context_data(form=form)))
         return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
 def admin_password_change(request, extra_context=None):

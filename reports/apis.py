@@ -14,7 +14,7 @@ from accounting.selectors import customer_segment_exists, unknown_segment_messag
 from surveys.models import Survey, SurveyKind
 
 from .earned_growth import ENTITY, GRAINS, earned_growth
-from .nps import ALL, LATEST, nps_report
+from .nps import ALL, LATEST, nps_report, series_conflict
 from .periods import PRIOR, YOY, parse_period
 from .segments import nps_segment_known
 
@@ -134,7 +134,10 @@ class NpsQuerySerializer(PeriodQuerySerializer):
     )
     type = serializers.ChoiceField(
         choices=SurveyKind.choices, required=False,
-        help_text="The series when no survey is given (default relationship); series are never mixed.",
+        help_text=(
+            "The series when no survey is given (default relationship); with a survey, its own series or"
+            " nothing (400 otherwise). Series are never mixed."
+        ),
     )
     counting = serializers.ChoiceField(
         choices=[(ALL, "Every answer"), (LATEST, "Each customer's latest answer")], default=ALL
@@ -145,6 +148,11 @@ class NpsQuerySerializer(PeriodQuerySerializer):
             return Survey.objects.get(pk=value)
         except Survey.DoesNotExist:
             raise serializers.ValidationError(f"No survey with id {value}.") from None
+
+    def validate(self, attrs):
+        if conflict := series_conflict(attrs.get("survey"), attrs.get("type")):
+            raise serializers.ValidationError({"type": conflict})
+        return attrs
 
     def validate_segment(self, value):
         if value and not nps_segment_known(value):

@@ -9,7 +9,7 @@ Decisions where the SPEC is silent:
   email reached the customer's server); response rate = responded / delivered, never / invited.
 - One series at a time: relationship and transactional answers are never in one number. Without
   a survey the report is of the relationship series unless `survey_type` says otherwise; with a
-  survey it is that survey's type.
+  survey it is that survey's type (a `survey_type` that contradicts it is refused).
 - Counting rule `latest`: of each customer's answers in the period (within the series, and the
   survey when one is chosen), only the latest counts.
 - A segment filter uses the segment copied onto each row: onto the response when the answer was
@@ -148,8 +148,19 @@ def period_bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
+def series_conflict(survey: Survey | None, survey_type: str | None) -> str | None:
+    """Why a survey and a series given together contradict each other (None if they do not): a
+    survey's answers are of its own series, and a report must not show one series under another's name."""
+    if survey is None or not survey_type or survey_type == survey.kind:
+        return None
+    kind = survey.get_kind_display().lower()
+    return f"{survey} is a {kind} survey: choose the {kind} series, or another survey."
+
+
 def _series(survey: Survey | None, survey_type: str | None) -> str:
     if survey is not None:
+        if conflict := series_conflict(survey, survey_type):
+            raise ValueError(conflict)
         return survey.kind
     kind = survey_type or SurveyKind.RELATIONSHIP
     if kind not in SurveyKind.values:

@@ -14,7 +14,7 @@ from surveys.models import SuppressionReason, Survey, SurveyKind
 
 from . import nps_formulas as f
 from .csv_export import csv_response
-from .nps import ALL, COUNTING_RULES, LATEST
+from .nps import ALL, COUNTING_RULES, LATEST, series_conflict
 from .nps_dashboard import NpsDashboard, NpsParams, nps_dashboard
 from .periods import parse_period
 from .selectors import default_period
@@ -46,6 +46,12 @@ class NpsForm(forms.Form):
             return parse_period(self.cleaned_data["period"])
         except ValueError as error:
             raise forms.ValidationError(str(error)) from error
+
+    def clean(self):
+        data = super().clean()
+        if conflict := series_conflict(data.get("survey"), data.get("type")):
+            self.add_error("type", conflict)  # else the page reports one series while the form shows the other
+        return data
 
     def params(self) -> NpsParams:
         data = self.cleaned_data

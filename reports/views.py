@@ -98,7 +98,10 @@ class DashboardForm(forms.Form):
 
 
 def _bad_request(request, form) -> HttpResponse:
-    if request.GET.get("format") == "csv" or request.method == "POST":
+    """The page with the errors, a refused Recompute too (a person pressed it); a CSV download, text."""
+    if request.method == "POST":
+        messages.error(request, "Nothing was recomputed: correct the options below.")
+    elif request.GET.get("format") == "csv":
         errors = "\n".join(f"{field}: {' '.join(problems)}" for field, problems in form.errors.items())
         return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
     return render(request, TEMPLATE, {"form": form}, status=400)
