@@ -123,7 +123,9 @@ def throttle_start(throttle_days: int, now):
 
 
 def _throttled(survey: Survey, now) -> Exists:
-    pending = Q(state__in=[InvitationState.QUEUED, InvitationState.SENDING])
+    # Queued rows of a closed survey wait and may never go: they do not hold the customer back.
+    waiting = Q(state=InvitationState.QUEUED) & ~Q(survey__status=SurveyStatus.CLOSED)
+    pending = Q(state=InvitationState.SENDING) | waiting
     if survey.throttle_days:
         pending |= Q(sent_at__gte=throttle_start(survey.throttle_days, now))
     return Exists(Invitation.objects.filter(pending, customer=OuterRef("pk")))
@@ -201,10 +203,11 @@ def survey_launch(*, survey: Survey, user=None, segment: str | None = None, samp
     # Waits for a concurrent launch of this survey to commit, then reads the survey as it left it.
     survey.refresh_from_db(from_queryset=Survey.objects.select_for_update())
     _check_launchable(survey)
-    if segment is not None and not customer_segment_exists(segment):
-        raise ValidationError({"segment": unknown_segment_message(segment)})  # a typo would launch to nobody
-    _lock_customers()
     audience = _audience(survey, segment, sample_percent)
+    if audience.segment and not customer_segment_exists(audience.segment):
+        # A typo, or a segment its customers have all left since it was saved: a launch to nobody.
+        raise ValidationError({"segment": unknown_segment_message(audience.segment)})
+    _lock_customers()
     now = timezone.now()
     rows = _customer_rows(audience_customers(audience), survey, now)
     seed = ""

@@ -166,3 +166,19 @@ def test_gunicorns_own_log_is_json_with_log_format_json(monkeypatch):
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["level"] for line in lines] == ["INFO", "CRITICAL"]
     assert lines[1]["message"] == "WORKER TIMEOUT on GET /s/[token]/"
+
+
+@pytest.mark.parametrize("raw", ["y", "t", "n", "f", "enabled"])
+def test_only_the_documented_boolean_spellings_are_read(raw):
+    with pytest.raises(ImproperlyConfigured, match="DEBUG must be true or false"):
+        strict(DEBUG=raw).bool("DEBUG", default=False)
+
+
+def test_a_bad_gunicorn_timeout_stops_the_start_naming_its_variable(monkeypatch):
+    import runpy
+
+    monkeypatch.setenv("GUNICORN_TIMEOUT", "abc")
+    with pytest.raises(SystemExit, match="GUNICORN_TIMEOUT must be a whole number of seconds"):
+        runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    monkeypatch.setenv("GUNICORN_TIMEOUT", "600")
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["timeout"] == 600

@@ -145,7 +145,7 @@ def test_the_admin_autocomplete_of_invitations_does_not_say_whether_one_was_answ
 
 
 def test_the_api_does_not_delete_a_survey_launched_to_nobody(api_client_as):
-    survey = SurveyFactory(audience="segment", audience_segment="Nobody")  # no customer in it
+    survey = SurveyFactory(audience="sample", sample_percent=1)  # of no customer: a launch to nobody
     api = api_client_as("admin")
     launched = api.post(reverse("api-survey-launch", args=[survey.pk]), {}, format="json")
     assert launched.status_code == 201, launched.content

@@ -243,3 +243,33 @@ def test_a_trigger_delayed_for_days_does_not_keep_the_page_sending(client_as, ap
     page = client_as("analyst").get(reverse("surveys:survey-detail", args=[survey.pk]))
 
     assert page.context["refresh_seconds"] is None, "refreshes every 15 s for a week with nothing to send"
+
+
+def test_a_closed_surveys_waiting_row_does_not_throttle_its_customer_for_ever(django_capture_on_commit_callbacks):
+    """A row queued on a survey closed since waits, maybe for good: it is no invitation, and it
+    suppressed the customer as throttled from every other survey while the survey stayed closed."""
+    customer = CustomerFactory()
+    with time_machine.travel(dt.datetime(2025, 1, 10, 9, tzinfo=UTC), tick=False):
+        closed = SurveyFactory(throttle_days=30)
+        InvitationFactory(survey=closed, customer=customer, state=InvitationState.QUEUED, sent_at=None)
+        Survey.objects.filter(pk=closed.pk).update(status=SurveyStatus.CLOSED)
+    other = SurveyFactory(throttle_days=30)
+    later = time_machine.travel(dt.datetime(2025, 4, 10, 9, tzinfo=UTC), tick=False)
+    with later, django_capture_on_commit_callbacks(execute=False):
+        survey_launch(survey=other)
+    row = Invitation.objects.get(survey=other, customer=customer)
+    assert (row.state, row.suppression_reason) == (InvitationState.QUEUED, "")
+
+
+def test_a_launch_to_a_stored_segment_its_customers_have_left_is_refused(django_capture_on_commit_callbacks):
+    from django.core.exceptions import ValidationError
+
+    from surveys.models import AudienceKind
+
+    customer = CustomerFactory(segment="SMB")
+    survey = SurveyFactory(throttle_days=0, audience=AudienceKind.SEGMENT, audience_segment="SMB")
+    customer.segment = "Enterprise"
+    customer.save()
+    with pytest.raises(ValidationError, match="SMB"), django_capture_on_commit_callbacks(execute=False):
+        survey_launch(survey=survey)
+    assert not Launch.objects.filter(survey=survey).exists()
