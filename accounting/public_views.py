@@ -70,7 +70,7 @@ class ReasonAnswerForm(forms.Form):
         data = super().clean()
         reason = data.get("reason")
         text = data.get("reason_text", "").strip()
-        if reason and reason.slug == ReasonCategory.OTHER_SLUG and not text:
+        if reason and reason.slug == ReasonCategory.OTHER_SLUG and not text and "reason_text" not in self.errors:
             self.add_error("reason_text", gettext("Please tell us what the other reason is."))
         return data
 

@@ -15,6 +15,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .api_auth import TokenAuthentication
 from .ratelimits import LOGIN_RETRY_AFTER_SECONDS, login_over_limit
+from .token_pages import link_not_found, token_address
 
 TOKEN_RESPONSE = inline_serializer(
     "ApiToken",
@@ -33,6 +34,8 @@ def not_found(request, exception=None):
     """The 404 handler: under /api/ a JSON body like DRF's, as the schema documents; elsewhere the page."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
+    if token_address(request.path):  # a customer's link, mangled (`%3Fscore=9`): their own page
+        return link_not_found(request)
     return page_not_found(request, exception)
 
 

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "cxplatform.token_pages.TokenAddressPrivacyMiddleware",  # outermost: sees every response
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -79,6 +80,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "cxplatform.urls"
+CSRF_FAILURE_VIEW = "cxplatform.error_pages.csrf_failure"  # a token page's in its customer's language
 WSGI_APPLICATION = "cxplatform.wsgi.application"
 
 TEMPLATES = [

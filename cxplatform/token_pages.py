@@ -3,6 +3,8 @@ acquisition reasons): headers that keep the token private, one "link not found" 
 budget of requests per client IP address (SURVEY_PUBLIC_RATE) for all of them, counted before
 the token is even looked up, so guessing tokens is slow on every one of these pages."""
 
+import re
+
 from django.conf import settings
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
@@ -12,6 +14,8 @@ from .ratelimits import over_limit
 LINK_NOT_FOUND_TEMPLATE = "public/link_not_found.html"
 RATE_LIMITED_TEMPLATE = "public/rate_limited.html"
 RATE_GROUP = "public:token-pages"
+# Every address that holds an emailed token: the answer and unsubscribe pages, the reason page.
+TOKEN_ADDRESS = re.compile(r"^/(s|why)/([^/]+)/")
 
 
 def private(response):
@@ -43,3 +47,44 @@ def rate_limited(request):
     response = render(request, RATE_LIMITED_TEMPLATE, status=429)
     response["Retry-After"] = "60"
     return private(response)
+
+
+def token_address(path: str) -> tuple[str, str] | None:
+    """("s" or "why", the token) when `path` holds an emailed token, else None."""
+    match = TOKEN_ADDRESS.match(path)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def token_page_language(path: str) -> str | None:
+    """The language the page at a token address speaks (the invitation's, the customer's), for
+    the error pages rendered before its view runs (an expired form's CSRF failure); None when the
+    path holds no token, or one that opens nothing."""
+    found = token_address(path)
+    if found is None:
+        return None
+    kind, token = found
+    if kind == "s":
+        from surveys.emails import invitation_language
+        from surveys.responses import invitation_find
+
+        invitation = invitation_find(token)
+        return invitation_language(invitation) if invitation is not None else None
+    from accounting.services import reason_request_find
+
+    reason_request = reason_request_find(token)
+    return reason_request.customer.language if reason_request is not None else None
+
+
+class TokenAddressPrivacyMiddleware:
+    """The private headers on every response at a token address, the ones no view renders too:
+    a 405 before the view, a CSRF failure, a 400, a 500, a 404 of a mangled link. The outermost
+    middleware, so that it sees what the others and Django's handlers answer."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if token_address(request.path):
+            private(response)
+        return response

@@ -115,8 +115,8 @@ def test_a_customer_whose_answer_form_expired_reads_why_in_their_language(langua
     """The answer page's POST is the form customers send; its CSRF failure is theirs to read."""
     from tests.factories import InvitationFactory
 
-    invitation = InvitationFactory()
-    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE=language)
+    invitation = InvitationFactory(language=language)
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")  # the invitation's language wins
     response = client.post(reverse("survey-answer", args=[invitation.token]), {"score": 9})
     assert response.status_code == 403
     assert title in response.content.decode()

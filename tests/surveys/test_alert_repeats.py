@@ -15,7 +15,7 @@ from surveys.alerts import ALERT_REQUEUE_AFTER, send_detractor_alert, sweep_detr
 from surveys.models import Response
 from tests.factories import InvitationFactory, ResponseFactory, SurveyFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 # Django's URLValidator takes Unicode labels of up to 63 characters; in IDNA this one is longer
 # than a DNS label may be, so the resolver cannot even be asked (UnicodeError, not OSError).
