@@ -362,6 +362,10 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         reason = validated_data.pop("reason", None)
+        if reason is not None and reason.pk == instance.reason_id and "reason_text" not in validated_data:
+            # The answer the customer has, sent back without its text (a client echoing what it read):
+            # nothing changes, the text and an admin's mapping included, as in an import.
+            reason = None
         if reason is None and "reason_text" in validated_data:
             # The text alone: a new answer to the same reason (an admin's mapping was of the old text).
             reason = instance.reason

@@ -3,6 +3,7 @@
 from pathlib import PurePath
 
 from django import forms
+from django.db.models import Q
 
 from .imports import COLUMNS
 from .models import ImportKind, ReasonCategory, ReasonKind
@@ -57,6 +58,15 @@ class CustomerReasonForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Required when the reason is Other.",
     )
+
+    def __init__(self, *args, current_reason_id: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if current_reason_id is not None:
+            # The customer's own category stays choosable once retired (a corrected text), as the
+            # import, the API and the admin accept it; and the form shows it.
+            self.fields["reason"].queryset = ReasonCategory.objects.filter(
+                Q(is_active=True) | Q(pk=current_reason_id)
+            ).order_by("order", "label")
 
     def clean(self):
         data = super().clean()

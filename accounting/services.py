@@ -7,9 +7,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Lower
 from django.utils import formats, timezone
 
 from .models import Customer, ImportBatch, ImportStatus, ReasonCategory, ReasonRequest
@@ -219,12 +222,32 @@ def reason_link_expiry(now: datetime) -> datetime:
     return timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time.min), zone)
 
 
+def _suppressed_addresses():
+    # The bounce and complaint list is the surveys app's (its webhooks fill it); read lazily, so
+    # that accounting, the base app, imports nothing of it.
+    return apps.get_model("surveys", "SuppressedAddress").objects
+
+
+def address_suppressed(email: str) -> bool:
+    """Whether an address bounced hard or complained: it is never emailed again, by any email."""
+    return bool(email) and _suppressed_addresses().filter(email=email.lower()).exists()
+
+
+def address_suppressed_expression(path: str) -> Exists:
+    """`address_suppressed` in a query, for the address at `path` (e.g. "email", "customer__email")."""
+    return Exists(_suppressed_addresses().filter(email=Lower(OuterRef(path))))
+
+
 def reason_request_create(*, customer: Customer, user=None) -> IssuedReasonRequest:
     """A new "why did you choose us?" link (256 random bits), emailed after commit."""
     if not customer.email:
         raise ValidationError({"email": f"Customer {customer.external_id} has no email address."})
     if customer.survey_opt_out:
         raise ValidationError({"email": f"Customer {customer.external_id} opted out of our emails."})
+    if address_suppressed(customer.email):
+        raise ValidationError(
+            {"email": f"{customer.email} bounced or complained before: it gets no more email from us."}
+        )
     token = secrets.token_urlsafe(32)
     request = ReasonRequest.objects.create(
         customer=customer,

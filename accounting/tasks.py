@@ -30,6 +30,8 @@ from django.utils import timezone, translation
 
 from .models import Customer, ReasonRequest
 from .services import (
+    address_suppressed,
+    address_suppressed_expression,
     hash_token,
     import_batches_fail_stale,
     reason_request_create,
@@ -103,6 +105,8 @@ def _skip_reason(request: ReasonRequest | None, token: str) -> str | None:
         return "no email"
     if request.customer.survey_opt_out:
         return "opted out"
+    if address_suppressed(request.customer.email):
+        return "address suppressed"  # bounced or complained since the link was made
     return None
 
 
@@ -165,6 +169,7 @@ def customers_to_ask(*, days: int):
             reason_requests__isnull=True,
         )
         .exclude(email="")
+        .exclude(address_suppressed_expression("email"))
         .order_by("pk")
     )
 
@@ -204,6 +209,7 @@ def reason_requests_to_resend():
             customer__survey_opt_out=False,
         )
         .exclude(customer__email="")
+        .exclude(address_suppressed_expression("customer__email"))
         .exclude(Exists(newer))
         .order_by("pk")
     )

@@ -57,7 +57,10 @@ def _customer_page(request, customer, *, reason_form=None, status=200):
         "reason_requests": selectors.customer_reason_requests(customer),
         "related_limit": selectors.RELATED_LIMIT,
         "reason_form": reason_form
-        or CustomerReasonForm(initial={"reason": customer.reason_id, "reason_text": customer.reason_text}),
+        or CustomerReasonForm(
+            initial={"reason": customer.reason_id, "reason_text": customer.reason_text},
+            current_reason_id=customer.reason_id,
+        ),
     }
     return render(request, "accounting/customer_detail.html", context, status=status)
 
@@ -72,7 +75,7 @@ def customer_detail(request, pk: int):
 @requires("accounting.change_customer")
 def customer_reason(request, pk: int):
     customer = selectors.customer_get(pk)
-    form = CustomerReasonForm(request.POST)
+    form = CustomerReasonForm(request.POST, current_reason_id=customer.reason_id)
     if form.is_valid():
         try:
             services.customer_set_reason(
