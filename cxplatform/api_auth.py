@@ -24,10 +24,10 @@ def revoke_tokens_on_password_change(sender, instance, raw=False, **kwargs) -> N
     """pre_save of the user model: a new password revokes the user's API tokens too, as Django ends
     their other sessions. Someone who fears a token leaked changes the password, and an admin who
     resets a password locks out whoever held the old one, on the API as in the pages."""
-    if raw or instance.pk is None:
+    # A password set anew, not the same one re-hashed: `set_password` keeps the raw password until
+    # the save, while a login that upgrades the hash (a new hasher, more iterations) clears it first.
+    if raw or instance.pk is None or getattr(instance, "_password", None) is None:
         return
-    stored = sender.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
-    if stored is not None and stored != instance.password:
-        from knox.models import AuthToken
+    from knox.models import AuthToken
 
-        AuthToken.objects.filter(user_id=instance.pk).delete()
+    AuthToken.objects.filter(user_id=instance.pk).delete()

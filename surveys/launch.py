@@ -122,13 +122,31 @@ def throttle_start(throttle_days: int, now):
     return timezone.make_aware(datetime.combine(first_day, time.min))
 
 
-def _throttled(survey: Survey, now) -> Exists:
+def survey_reopened(survey: Survey) -> int:
+    """A closed survey opened again: its waiting rows go out now, so each is checked against the
+    throttle as a launch would check it (while closed they held nobody back, and others may have
+    invited the customer since). Those of customers invited elsewhere are suppressed, throttled;
+    returns how many. One UPDATE."""
+    elsewhere = Invitation.objects.filter(customer=OuterRef("customer_id")).exclude(survey=survey)
+    throttled = _invited_within(survey, timezone.now(), elsewhere)
+    return (
+        Invitation.objects.filter(survey=survey, state=InvitationState.QUEUED)
+        .filter(throttled)
+        .update(state=InvitationState.SUPPRESSED, suppression_reason=SuppressionReason.THROTTLED)
+    )
+
+
+def _invited_within(survey: Survey, now, invitations: QuerySet) -> Exists:
     # Queued rows of a closed survey wait and may never go: they do not hold the customer back.
     waiting = Q(state=InvitationState.QUEUED) & ~Q(survey__status=SurveyStatus.CLOSED)
     pending = Q(state=InvitationState.SENDING) | waiting
     if survey.throttle_days:
         pending |= Q(sent_at__gte=throttle_start(survey.throttle_days, now))
-    return Exists(Invitation.objects.filter(pending, customer=OuterRef("pk")))
+    return Exists(invitations.filter(pending))
+
+
+def _throttled(survey: Survey, now) -> Exists:
+    return _invited_within(survey, now, Invitation.objects.filter(customer=OuterRef("pk")))
 
 
 def _with_suppression(customers: QuerySet, survey: Survey, now) -> QuerySet:

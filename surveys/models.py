@@ -162,6 +162,17 @@ class Survey(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        reopened = (
+            self.pk is not None and self.status != SurveyStatus.CLOSED
+            and Survey.objects.filter(pk=self.pk, status=SurveyStatus.CLOSED).exists()
+        )
+        self._save(*args, **kwargs)
+        if reopened:
+            from .launch import survey_reopened
+
+            survey_reopened(self)
+
+    def _save(self, *args, **kwargs):
         if self.anonymous and self.pk is not None:
             # Made anonymous: checked again under the row's lock, which an import of answers holds
             # until its answers are in (surveys.importing), so the two cannot cross.

@@ -170,3 +170,25 @@ def test_the_session_key_changes_at_login_and_logout_needs_a_post(admin):
     browser.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
     assert browser.cookies["sessionid"].value != before
     assert browser.get("/accounts/logout/").status_code == 405
+
+
+def test_a_login_that_upgrades_the_password_hash_keeps_the_users_api_tokens(client, settings):
+    """Django re-hashes an unchanged password at login when the hasher changed (an upgrade): no
+    password changed, so the user's integrations keep their tokens."""
+    from django.contrib.auth.hashers import make_password
+
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    user = UserFactory(username="dora", role="analyst")
+    user.password = make_password("s3cret-Passw0rd", hasher="md5")  # stored by the older hasher
+    user.save()
+    AuthToken.objects.create(user)
+
+    response = client.post(reverse("login"), {"username": "dora", "password": "s3cret-Passw0rd"})
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.password.startswith("pbkdf2_")  # re-hashed
+    assert AuthToken.objects.filter(user=user).count() == 1

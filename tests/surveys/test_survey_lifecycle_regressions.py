@@ -273,3 +273,28 @@ def test_a_launch_to_a_stored_segment_its_customers_have_left_is_refused(django_
     with pytest.raises(ValidationError, match="SMB"), django_capture_on_commit_callbacks(execute=False):
         survey_launch(survey=survey)
     assert not Launch.objects.filter(survey=survey).exists()
+
+
+def test_a_reopened_surveys_waiting_rows_are_throttled_by_invitations_sent_meanwhile(
+    client_as, django_capture_on_commit_callbacks
+):
+    """While closed, its queued row held nobody back, so another survey invited the customer;
+    opened again (by the edit form), that row must not email them a second time inside the throttle."""
+    customer = CustomerFactory()
+    first, second = SurveyFactory(throttle_days=30), SurveyFactory(throttle_days=30)
+    with django_capture_on_commit_callbacks(execute=False):
+        survey_launch(survey=first)
+    first.refresh_from_db()
+    client = client_as("admin")
+    edit = reverse("surveys:survey-edit", args=[first.pk])
+    assert client.post(edit, form_data(first, status="closed")).status_code == 302
+    with django_capture_on_commit_callbacks(execute=False):
+        survey_launch(survey=second)
+    sending.send_batch()
+    first.refresh_from_db()
+    assert client.post(edit, form_data(first, status="active")).status_code == 302
+    sending.send_batch()
+
+    assert [message.to for message in mail.outbox] == [[customer.email]]
+    waiting = Invitation.objects.get(survey=first, customer=customer)
+    assert (waiting.state, waiting.suppression_reason) == (InvitationState.SUPPRESSED, "throttled")
