@@ -23,14 +23,6 @@ def stored(customer):
 
 
 @pytest.fixture
-def retired(db):
-    category = reason("advertising")
-    category.is_active = False
-    category.save(update_fields=["is_active"])
-    return category
-
-
-@pytest.fixture
 def api(api_client_as):
     return api_client_as("analyst")
 
