@@ -92,3 +92,14 @@ def eager_retries():
     app.conf.task_eager_propagates = False
     yield
     app.conf.task_eager_propagates = True
+
+
+@pytest.fixture
+def empty_cache():
+    """Rate-limit counters start at zero: the cache keeps them across tests (login attempts, the
+    public pages' budget)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -13,17 +13,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _login_budget_unspent():
-    """Password attempts count against the login limit, which the cache keeps across tests."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache")]  # login attempts count
 
 PASSWORD = "correct horse battery staple"  # the factory's
 NEW_PASSWORD = "Fresh-unguessable-passphrase-42"

@@ -4,17 +4,7 @@ launch, follow-up, import); it kept Django's 200. The login page keeps 200 (test
 import pytest
 from django.urls import reverse
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _login_budget_unspent():
-    """Password attempts count against the login limit, which the cache keeps across tests."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache")]  # login attempts count
 
 NEW = "Another long pass 123"
 
