@@ -17,14 +17,13 @@ from rest_framework.response import Response as ApiResponse
 
 from accounting.apis import MethodsBeforeRolesMixin, SlugRelatedField, django_errors_as_400, documented
 from accounting.models import Customer
-from accounting.selectors import customer_segment_exists, unknown_segment_message
 from cxplatform.api_serializers import WritableFieldsOnlyMixin
 
 from . import selectors
 from .filters import InvitationFilter, ResponseFilter, SurveyFilter
 from .followups import response_follow_up
-from .launch import invitation_get_or_create_transactional, survey_launch, survey_retry_failed
-from .models import AudienceKind, Invitation, InvitationState, Response, SuppressionReason, Survey, SurveyKind
+from .launch import audience_segment_error, invitation_get_or_create_transactional, survey_launch, survey_retry_failed
+from .models import Invitation, InvitationState, Response, SuppressionReason, Survey, SurveyKind
 
 MAX_DELAY_MINUTES = 60 * 24 * 30
 
@@ -89,11 +88,10 @@ class SurveySerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
         with django_errors_as_400():
             candidate.validate_constraints()
         # A typo (SMBB for SMB) would make every launch refuse it; checked when the audience changes.
-        segment = candidate.audience_segment
-        if ({"audience", "audience_segment"} & data.keys() and segment
-                and candidate.audience in (AudienceKind.SEGMENT, AudienceKind.SAMPLE)
-                and not customer_segment_exists(segment)):
-            raise serializers.ValidationError({"audience_segment": [unknown_segment_message(segment)]})
+        if {"audience", "audience_segment"} & data.keys() and (
+            error := audience_segment_error(candidate.audience, candidate.audience_segment)
+        ):
+            raise serializers.ValidationError({"audience_segment": [error]})
         return data
 
     def create(self, validated_data):

@@ -7,8 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from accounting.selectors import customer_segment_exists, unknown_segment_message
-
+from .launch import audience_segment_error
 from .models import REMINDER_AFTER_EXPIRY, AudienceKind, ResponseCategory, Survey, SurveyKind
 from .selectors import ResponseFilters, alert_owner_choices
 
@@ -71,8 +70,8 @@ class SurveyForm(forms.ModelForm):
 
     def check_segment(self, audience, segment) -> None:
         """A typo (SMBB for SMB) would make every launch, the daily relaunch too, refuse it."""
-        if segment and audience in (AudienceKind.SEGMENT, AudienceKind.SAMPLE) and not customer_segment_exists(segment):
-            self.add_error("audience_segment", unknown_segment_message(segment))
+        if error := audience_segment_error(audience, segment):
+            self.add_error("audience_segment", error)
 
 
 class LaunchForm(forms.Form):

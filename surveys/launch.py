@@ -102,6 +102,15 @@ def _audience(survey: Survey, segment: str | None, sample_percent) -> Audience:
     return Audience(kind=kind, segment=segment or "", sample_percent=percent)
 
 
+def audience_segment_error(audience: str, segment: str) -> str | None:
+    """Why a survey may not go to `segment`: no customer carries it (a typo, or a segment its
+    customers have all left), so a launch would reach nobody. The form, the API and the launch
+    share it."""
+    if segment and audience in (AudienceKind.SEGMENT, AudienceKind.SAMPLE) and not customer_segment_exists(segment):
+        return unknown_segment_message(segment)
+    return None
+
+
 def audience_customers(audience: Audience) -> QuerySet:
     customers = Customer.objects.all()
     if audience.segment:
@@ -222,9 +231,8 @@ def survey_launch(*, survey: Survey, user=None, segment: str | None = None, samp
     survey.refresh_from_db(from_queryset=Survey.objects.select_for_update())
     _check_launchable(survey)
     audience = _audience(survey, segment, sample_percent)
-    if audience.segment and not customer_segment_exists(audience.segment):
-        # A typo, or a segment its customers have all left since it was saved: a launch to nobody.
-        raise ValidationError({"segment": unknown_segment_message(audience.segment)})
+    if error := audience_segment_error(audience.kind, audience.segment):
+        raise ValidationError({"segment": error})
     _lock_customers()
     now = timezone.now()
     rows = _customer_rows(audience_customers(audience), survey, now)
