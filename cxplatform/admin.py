@@ -3,6 +3,9 @@ django-celery-beat's bulk actions save task by task.
 
 - A user named by the audit log or an edit history would be set to null there by a delete (the
   records of this project refuse it by PROTECT): such a user is deactivated instead.
+- The last active admin (active, with staff status, in the admin role) cannot leave the role, lose
+  staff status, be deactivated or be deleted, and the three roles' groups cannot be deleted or
+  renamed: either would leave nobody able to manage users and roles.
 - Beat's enable, disable and toggle actions write with queryset.update(), which sends no signal:
   the audit log (cxplatform.audit) would never see a report or reminder schedule switched off.
 """
@@ -10,11 +13,19 @@ django-celery-beat's bulk actions save task by task.
 from auditlog.models import LogEntry
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 from simple_history.models import registered_models
+
+from .roles import ADMIN, ROLES
+
+LAST_ADMIN = "the last active admin"
+MAKE_ANOTHER_ADMIN = "make another user an admin (active, with staff status, in the admin role) first"
 
 
 def users_with_traces(users) -> set:
@@ -25,12 +36,74 @@ def users_with_traces(users) -> set:
     return found
 
 
+def active_admins():
+    """The users who can manage users and roles in the Django admin."""
+    return get_user_model().objects.filter(is_active=True, is_staff=True, groups__name=ADMIN)
+
+
+def last_admins_among(users) -> list:
+    """Those of `users` who are active admins, if no active admin would be left without them."""
+    pks = [user.pk for user in users]
+    if active_admins().exclude(pk__in=pks).exists():
+        return []
+    return list(active_admins().filter(pk__in=pks))
+
+
+class LastAdminKeepingUserChangeForm(UserChangeForm):
+    def clean(self):
+        data = super().clean()
+        user = self.instance
+        if user.pk is not None and not self._stays_an_admin(data) and last_admins_among([user]):
+            raise ValidationError(
+                f"{user} is {LAST_ADMIN}: nobody could manage users and roles any more. "
+                f"{MAKE_ANOTHER_ADMIN.capitalize()}."
+            )
+        return data
+
+    def _stays_an_admin(self, data) -> bool:
+        # A field this admin does not show (or that failed to validate) keeps the stored value.
+        groups = data.get("groups", self.instance.groups.all())
+        return bool(
+            data.get("is_active", self.instance.is_active)
+            and data.get("is_staff", self.instance.is_staff)
+            and any(group.name == ADMIN for group in groups)
+        )
+
+
 class RecordKeepingUserAdmin(UserAdmin):
+    form = LastAdminKeepingUserChangeForm
+
     def get_deleted_objects(self, objs, request):
         to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         traced = users_with_traces(objs)
-        protected = [*protected, *(f"{user}: named in the audit log or an edit history; deactivate instead"
-                                   for user in objs if user.pk in traced)]
+        protected = [
+            *protected,
+            *(
+                f"{user}: named in the audit log or an edit history; deactivate instead"
+                for user in objs
+                if user.pk in traced
+            ),
+        ]
+        protected += [f"{user}: {LAST_ADMIN}; {MAKE_ANOTHER_ADMIN}" for user in last_admins_among(objs)]
+        return to_delete, model_count, perms_needed, protected
+
+
+class RoleKeepingGroupAdmin(GroupAdmin):
+    """The roles' groups are named in code (cxplatform.roles): deleted or renamed, a role would lose
+    its users and rights (and be created empty again by the next migrate). Other groups stay editable."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.name in ROLES:
+            fields.append("name")
+        return fields
+
+    def get_deleted_objects(self, objs, request):
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        protected = [
+            *protected,
+            *(f"{group}: a role; roles cannot be deleted" for group in objs if group.name in ROLES),
+        ]
         return to_delete, model_count, perms_needed, protected
 
 
@@ -59,3 +132,5 @@ admin.site.unregister(PeriodicTask)
 admin.site.register(PeriodicTask, AuditedPeriodicTaskAdmin)
 admin.site.unregister(get_user_model())
 admin.site.register(get_user_model(), RecordKeepingUserAdmin)
+admin.site.unregister(Group)
+admin.site.register(Group, RoleKeepingGroupAdmin)

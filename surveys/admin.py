@@ -16,6 +16,8 @@ from django.db.models import Q
 from accounting.admin import DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin
 from cxplatform.history_admin import HistoryAdmin
 
+from .forms import limit_to_alert_owners
+from .launch import audience_segment_error
 from .models import DELIVERED_STATES, Invitation, InvitationState, Launch, Response, SuppressedAddress, Survey
 from .selectors import DELIVERED_LABEL, invitation_state_shown
 
@@ -23,7 +25,15 @@ from .selectors import DELIVERED_LABEL, invitation_state_shown
 
 
 class SurveyAdminForm(forms.ModelForm):
-    """The staff form's rules on a survey's kind and anonymity, for the admin and its reverts."""
+    """The staff form's rules on a survey's kind, anonymity, audience segment and owner, for the
+    admin and its reverts. "Changed" and "current" mean as stored: on a revert, the form's instance
+    and initial values are the past version's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stored = Survey.objects.filter(pk=self.instance.pk).first() if self.instance.pk else None
+        if "owner" in self.fields:
+            limit_to_alert_owners(self.fields["owner"], current_owner_id=self.stored and self.stored.owner_id)
 
     def clean(self):
         data = super().clean()
@@ -33,7 +43,16 @@ class SurveyAdminForm(forms.ModelForm):
         for field, message in errors:
             if field in self.fields:  # read-only ones (anonymity once promised) keep their stored value
                 self.add_error(field, message)
+        self.check_segment(data.get("audience"), data.get("audience_segment"))
         return data
+
+    def check_segment(self, audience, segment) -> None:
+        """A typo (SMBB for SMB) would make every launch, the daily relaunch too, refuse it; checked
+        only when the audience changes, as the staff form does."""
+        if self.stored is not None and (audience, segment) == (self.stored.audience, self.stored.audience_segment):
+            return
+        if error := audience_segment_error(audience, segment):
+            self.add_error("audience_segment", error)
 
 
 @admin.register(Survey)
@@ -43,7 +62,6 @@ class SurveyAdmin(HistoryAdmin):
     list_filter = ["kind", "status", "anonymous", "imported", "audience"]
     search_fields = ["name"]
     list_select_related = ["owner"]
-    autocomplete_fields = ["owner"]
     history_list_display = ["status", "anonymous", "audience"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # as the staff form does
 
@@ -61,8 +79,15 @@ class SurveyAdmin(HistoryAdmin):
 
 @admin.register(Launch)
 class LaunchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["survey", "launched_at", "launched_by", "audience", "audience_segment", "sample_percent",
-                    "audience_size"]
+    list_display = [
+        "survey",
+        "launched_at",
+        "launched_by",
+        "audience",
+        "audience_segment",
+        "sample_percent",
+        "audience_size",
+    ]
     list_filter = ["audience", "survey"]
     list_select_related = ["survey", "launched_by"]
     date_hierarchy = "launched_at"
@@ -90,9 +115,27 @@ class StateFilter(admin.SimpleListFilter):
 
 
 INVITATION_FIELDS = [
-    "survey", "launch", "customer", "email", "language", "touchpoint", "reference", "state_shown",
-    "suppression_reason", "send_after", "claimed_at", "sent_at", "attempts", "last_error", "message_id",
-    "reminder_claimed_at", "reminder_sent_at", "expires_at", "responded_at", "bounced_at", "created_at",
+    "survey",
+    "launch",
+    "customer",
+    "email",
+    "language",
+    "touchpoint",
+    "reference",
+    "state_shown",
+    "suppression_reason",
+    "send_after",
+    "claimed_at",
+    "sent_at",
+    "attempts",
+    "last_error",
+    "message_id",
+    "reminder_claimed_at",
+    "reminder_sent_at",
+    "expires_at",
+    "responded_at",
+    "bounced_at",
+    "created_at",
 ]
 # What would tell an anonymous survey's answered invitations from the others.
 ANSWER_REVEALING = {"reminder_claimed_at", "reminder_sent_at", "responded_at"}
@@ -102,8 +145,17 @@ ANSWER_REVEALING = {"reminder_claimed_at", "reminder_sent_at", "responded_at"}
 class InvitationAdmin(DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The token's salt and hash are never shown: with the salt and the secret key one has the link."""
 
-    list_display = ["id", "survey", "customer", "state_shown", "suppression_reason", "touchpoint", "reference",
-                    "sent_at", "created_at"]
+    list_display = [
+        "id",
+        "survey",
+        "customer",
+        "state_shown",
+        "suppression_reason",
+        "touchpoint",
+        "reference",
+        "sent_at",
+        "created_at",
+    ]
     list_filter = [StateFilter, "suppression_reason", "survey__kind", "survey"]
     search_fields = ["customer__external_id", "email", "reference"]
     list_select_related = ["survey", "customer"]
@@ -126,8 +178,21 @@ class InvitationAdmin(DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelA
 
 
 RESPONSE_FIELDS = [
-    "survey", "invitation", "customer", "score", "category", "reason", "suggestion", "answered_at",
-    "updated_at", "touchpoint", "segment", "language", "source", "followed_up_at", "followed_up_by",
+    "survey",
+    "invitation",
+    "customer",
+    "score",
+    "category",
+    "reason",
+    "suggestion",
+    "answered_at",
+    "updated_at",
+    "touchpoint",
+    "segment",
+    "language",
+    "source",
+    "followed_up_at",
+    "followed_up_by",
     "follow_up_note",
 ]
 # The touchpoint, segment and language point to the customer too: an invitation lists its customer
@@ -152,8 +217,18 @@ class AnonymityFilter(admin.SimpleListFilter):
 class ResponseAdmin(DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin, HistoryAdmin):
     """Searchable by the answer's text only: a search by customer would single out an anonymous answer."""
 
-    list_display = ["id", "survey", "score", "category", "customer_shown", "touchpoint_shown", "segment_shown",
-                    "source", "answered_at", "followed_up_at"]
+    list_display = [
+        "id",
+        "survey",
+        "score",
+        "category",
+        "customer_shown",
+        "touchpoint_shown",
+        "segment_shown",
+        "source",
+        "answered_at",
+        "followed_up_at",
+    ]
     list_filter = ["category", "source", AnonymityFilter, "survey__kind", "survey"]
     search_fields = ["reason", "suggestion"]
     list_select_related = ["survey", "customer"]
@@ -187,10 +262,27 @@ class ResponseAdmin(DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin, HistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
+class SuppressedAddressForm(forms.ModelForm):
+    class Meta:
+        model = SuppressedAddress
+        fields = ["email", "kind", "detail", "created_at"]
+
+    def clean_email(self):
+        # Stored lower-cased: Bob@Example.com is bob@example.com, whose row the unique email holds.
+        email = self.cleaned_data["email"].lower()
+        listed = SuppressedAddress.objects.filter(email=email).exclude(pk=self.instance.pk).first()
+        if listed is not None:
+            raise forms.ValidationError(
+                f"{email} is already suppressed ({listed.get_kind_display().lower()}): change that entry instead."
+            )
+        return email
+
+
 @admin.register(SuppressedAddress)
 class SuppressedAddressAdmin(admin.ModelAdmin):
     """Admins may lift a suppression (an address fixed) or add one (a customer asked by phone)."""
 
+    form = SuppressedAddressForm
     list_display = ["email", "kind", "created_at"]
     list_filter = ["kind"]
     search_fields = ["email"]

@@ -12,18 +12,55 @@ from .models import REMINDER_AFTER_EXPIRY, AudienceKind, ResponseCategory, Surve
 from .selectors import ResponseFilters, alert_owner_choices
 
 
+def limit_to_alert_owners(field: forms.ModelChoiceField, *, current_owner_id: int | None) -> None:
+    """Offer and accept as a survey's owner only the users its detractor alerts can go to, and its
+    current owner: one since deactivated (or made a viewer) stays until staff choose another, rather
+    than being cleared by a save of something else; they get no alert meanwhile. The staff form and
+    the admin share it."""
+    choices = alert_owner_choices()
+    if current_owner_id:
+        choices = (
+            get_user_model()
+            .objects.filter(Q(pk__in=choices.values("pk")) | Q(pk=current_owner_id))
+            .order_by("username")
+        )
+    field.queryset = choices
+    field.help_text = "Gets an email for each new detractor (active staff who may see responses)."
+    field.error_messages["invalid_choice"] = (
+        "Choose an active user who may see responses: detractor alerts are emailed only to them."
+    )
+
+
 class SurveyForm(forms.ModelForm):
     alert_webhook_url = forms.URLField(
-        label="Alert webhook URL", required=False, assume_scheme="https",
+        label="Alert webhook URL",
+        required=False,
+        assume_scheme="https",
         help_text=Survey._meta.get_field("alert_webhook_url").help_text,
     )
 
     class Meta:
         model = Survey
         fields = [
-            "name", "kind", "status", "question", "reason_prompt", "improve_prompt", "sender_name",
-            "sender_email", "language", "anonymous", "reminder_days", "expiry_days", "throttle_days",
-            "audience", "audience_segment", "sample_percent", "repeat_days", "next_launch_at", "owner",
+            "name",
+            "kind",
+            "status",
+            "question",
+            "reason_prompt",
+            "improve_prompt",
+            "sender_name",
+            "sender_email",
+            "language",
+            "anonymous",
+            "reminder_days",
+            "expiry_days",
+            "throttle_days",
+            "audience",
+            "audience_segment",
+            "sample_percent",
+            "repeat_days",
+            "next_launch_at",
+            "owner",
             "alert_webhook_url",
         ]
         # The browser's datetime-local input reads and sends ISO only: a localized value (German
@@ -32,15 +69,7 @@ class SurveyForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = alert_owner_choices()
-        if self.instance.owner_id:
-            # An owner since deactivated (or made a viewer) stays until staff choose another, rather
-            # than being cleared by a save of something else; they get no alert meanwhile.
-            choices = get_user_model().objects.filter(
-                Q(pk__in=choices.values("pk")) | Q(pk=self.instance.owner_id)
-            ).order_by("username")
-        self.fields["owner"].queryset = choices
-        self.fields["owner"].help_text = "Gets an email for each new detractor (active staff who may see responses)."
+        limit_to_alert_owners(self.fields["owner"], current_owner_id=self.instance.owner_id)
 
     def clean(self):
         data = super().clean()
@@ -67,7 +96,6 @@ class SurveyForm(forms.ModelForm):
             self.add_error(field, message)
         return data
 
-
     def check_segment(self, audience, segment) -> None:
         """A typo (SMBB for SMB) would make every launch, the daily relaunch too, refuse it."""
         if error := audience_segment_error(audience, segment):
@@ -83,7 +111,10 @@ class LaunchForm(forms.Form):
     )
     segment = forms.CharField(required=False, max_length=100, help_text="Empty: the survey's audience.")
     sample_percent = forms.DecimalField(
-        required=False, min_value=Decimal("0.01"), max_value=Decimal(100), decimal_places=2,
+        required=False,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(100),
+        decimal_places=2,
         help_text="Empty: the survey's audience.",
     )
 
@@ -100,7 +131,9 @@ class ResponseFilterForm(forms.Form):
     """GET filters of the response list; an invalid value is dropped, not an error page."""
 
     q = forms.CharField(
-        label="Search", required=False, max_length=200,
+        label="Search",
+        required=False,
+        max_length=200,
         widget=forms.SearchInput(attrs={"placeholder": "Words in the reason or suggestion"}),
     )
     survey = forms.ModelChoiceField(label="Survey", required=False, queryset=Survey.objects.order_by("name"))
