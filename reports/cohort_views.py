@@ -82,7 +82,7 @@ def cohorts(request):
 
 
 def _cohort_csv(report: CohortReport, table: str) -> HttpResponse:
-    segment = f"-{slugify(report.segment)}" if report.segment else ""
+    segment = f"-{slugify(report.segment) or 'segment'}" if report.segment else ""  # "日本" slugifies to ""
     name = f"cohorts-{table}-{report.by}-{report.grain}{segment}.csv"
     cohort_rows = report.rows + report.totals
     if table == "retention":

@@ -7,15 +7,28 @@ injection"). Numbers are written as numbers: a refund of -30.00 is data, not a f
 
 Every text cell is in double quotes too: a spreadsheet set to a semicolon separator (German and
 French locales) would otherwise split `x;=cmd|...` at the semicolon and start a cell with `=`.
+
+The file starts with a UTF-8 byte order mark: without it Excel reads a double-clicked .csv in the
+system's ANSI code page ("Zoë" becomes "ZoÃ«"). Times are the company's (TIME_ZONE), with their
+offset, as the pages, filters and periods show them.
 """
 
 import csv
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"
+
+
+def csv_datetime(value: dt.datetime | None) -> str:
+    """An aware datetime in the company's time zone, offset included: in UTC, 00:30 on 1 July in
+    Paris would read 30 June, outside the day the export was filtered to."""
+    return "" if value is None else timezone.localtime(value).isoformat()
 
 
 def csv_cell(value) -> str | int | float | Decimal:
@@ -24,6 +37,8 @@ def csv_cell(value) -> str | int | float | Decimal:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        return csv_datetime(value)
     if isinstance(value, int | float | Decimal):
         return value
     text = str(value)
@@ -42,6 +57,7 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence])
     writer = csv.writer(_Echo(), quoting=csv.QUOTE_NONNUMERIC)
 
     def lines():
+        yield BOM
         yield writer.writerow([csv_cell(name) for name in header])
         for row in rows:
             yield writer.writerow([csv_cell(value) for value in row])

@@ -23,7 +23,8 @@ from django.db.models import Count, Q
 from django.urls import NoReverseMatch, reverse
 
 from surveys.importing import KEY_PREFIX as IMPORTED_KEY_PREFIX
-from surveys.models import AudienceKind, Invitation, Launch, ResponseCategory, SurveyKind
+from surveys.models import AudienceKind, Invitation, Launch, Response, ResponseCategory, SurveyKind
+from surveys.selectors import responses_shown_one_by_one
 
 from .nps import NpsReport, period_bounds, responses_in
 
@@ -164,11 +165,25 @@ def _solicited_scores(report: NpsReport) -> Flag:
         hinted |= Q(reason__icontains=word) | Q(suggestion__icontains=word)
     candidates = responses.filter(hinted).only("id", "reason", "suggestion", "score")[:5000]
     found = [r for r in candidates if SOLICITED.search(r.reason) or SOLICITED.search(r.suggestion)]
+    listed = _shown_one_by_one(report, found)
     links = [(f"Score {r.score}: “{_excerpt(r.reason or r.suggestion)}”", _url("surveys:response-detail", r.pk))
-             for r in found[:VERBATIM_LIMIT]]
+             for r in listed[:VERBATIM_LIMIT]]
     detail = (f"{len(found)} verbatim(s) say the customer was asked for a high score." if found
               else "No verbatim mentions being asked for a high score.")
+    if len(listed) < len(found):
+        detail += " Those of anonymous surveys are counted, not listed: the filter would tie them to its group."
     return Flag("solicited_scores", "Verbatims mention being asked for a high score", bool(found), detail, links)
+
+
+def _shown_one_by_one(report: NpsReport, found: list) -> list:
+    """The matches the flag may quote, in their order: the same rule as the dashboard's verbatims."""
+    if not found:
+        return []
+    shown = responses_shown_one_by_one(
+        Response.objects.filter(pk__in=[r.pk for r in found]), segment=report.segment, touchpoint=report.touchpoint
+    )
+    shown_ids = set(shown.values_list("pk", flat=True))
+    return [r for r in found if r.pk in shown_ids]
 
 
 def _excerpt(text: str, length: int = 80) -> str:

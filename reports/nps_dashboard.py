@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from surveys.models import Response, Survey, SurveyKind
+from surveys.selectors import responses_shown_one_by_one
 
 from . import nps_formulas as f
 from .integrity import Flag, integrity_flags
@@ -113,8 +114,7 @@ def latest_verbatims(params: NpsParams) -> list[Response]:
     segment filter, which would tie them to that segment again."""
     responses = responses_in(params.period, kind=params.survey_type, survey=params.survey,
                              segment=params.segment, counting=params.counting)
-    if params.segment is not None:
-        responses = responses.filter(survey__anonymous=False)
+    responses = responses_shown_one_by_one(responses, segment=params.segment)
     verbatims = list(
         responses.exclude(reason="", suggestion="").select_related("survey", "customer")
         .order_by("-answered_at", "-id")[:VERBATIMS]

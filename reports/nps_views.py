@@ -13,7 +13,7 @@ from accounting.selectors import customer_segments
 from surveys.models import SuppressionReason, Survey, SurveyKind
 
 from . import nps_formulas as f
-from .csv_export import csv_response
+from .csv_export import csv_datetime, csv_response
 from .nps import ALL, COUNTING_RULES, LATEST, series_conflict
 from .nps_dashboard import NpsDashboard, NpsParams, nps_dashboard
 from .periods import parse_period
@@ -145,7 +145,7 @@ def _breakdown(by):
 def _verbatims(d):
     # Never the customer: the dashboard's verbatims are unlinked, whatever the survey.
     header = ["answered_at", "survey", "score", "category", "reason", "suggestion", "touchpoint", "segment"]
-    return header, ([r.answered_at.isoformat(), r.survey.name, r.score, r.category, r.reason, r.suggestion,
+    return header, ([csv_datetime(r.answered_at), r.survey.name, r.score, r.category, r.reason, r.suggestion,
                      r.touchpoint, r.segment] for r in d.verbatims)
 
 

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounting.selectors import customer_segments
 
 from . import selectors
-from .csv_export import csv_response
+from .csv_export import csv_datetime, csv_response
 from .earned_growth import CUSTOMER, ENTITY, EarnedGrowth
 from .fingerprints import reclassified
 from .models import SnapshotCompare, SnapshotStatus
@@ -544,7 +544,7 @@ def _csv(table: str, params: selectors.DashboardParams, dashboard: selectors.Das
                 str(item.period),
                 item.status,
                 item.stale if item.ready else None,
-                item.snapshot.computed_at.isoformat() if item.snapshot and item.snapshot.computed_at else None,
+                csv_datetime(item.snapshot.computed_at) if item.snapshot else None,
                 item.rate("nrr"),
                 item.rate("enc"),
                 item.rate("earned_growth_rate"),

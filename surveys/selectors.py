@@ -15,6 +15,8 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from reports.csv_export import csv_datetime
+
 from .alerts import ALERT_READER_PERMISSION
 from .models import (
     DELIVERED_STATES,
@@ -228,12 +230,20 @@ def response_list(filters: ResponseFilters | None = None) -> QuerySet:
         "followed_up_at__isnull": None if f.followed_up is None else not f.followed_up,
     }
     responses = responses.filter(**{k: v for k, v in conditions.items() if v is not None})
-    if f.touchpoint or f.segment:
-        # A match would tie an anonymous survey's answer to the touchpoint or segment it hides.
-        responses = responses.filter(survey__anonymous=False)
+    responses = responses_shown_one_by_one(responses, touchpoint=f.touchpoint, segment=f.segment)
     if f.search:
         responses = responses.filter(Q(reason__icontains=f.search) | Q(suggestion__icontains=f.search))
     return responses.order_by("-answered_at", "-id")
+
+
+def responses_shown_one_by_one(responses: QuerySet, *, touchpoint: str | None = None,
+                               segment: str | None = None) -> QuerySet:
+    """The answers a page or a CSV may list one by one under these filters: an anonymous survey's
+    answer matched by a touchpoint or segment would be tied to it (a segment may hold one customer).
+    Counts still take them all."""
+    if touchpoint or segment:
+        return responses.filter(survey__anonymous=False)
+    return responses
 
 
 def response_touchpoints() -> list[str]:
@@ -303,10 +313,10 @@ def response_export_rows(responses: QuerySet):
     for response in responses.iterator(chunk_size=2000):
         identity = response_identity(response)
         yield [
-            response.answered_at.isoformat(), response.survey.name, response.survey.kind,
+            csv_datetime(response.answered_at), response.survey.name, response.survey.kind,
             response.score, response.category, identity.external_id, identity.name,
             identity.touchpoint, identity.segment, response.reason, response.suggestion,
             response.source,
-            response.followed_up_at.isoformat() if response.followed_up_at else "",
+            csv_datetime(response.followed_up_at),
             response.follow_up_note,
         ]

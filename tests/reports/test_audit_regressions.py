@@ -37,7 +37,7 @@ def download(client, table) -> list[dict]:
     """The table's rows; QUOTE_NONNUMERIC reads every unquoted cell as a number and fails on text."""
     response = client.get("/reports/nps/", {"period": "2025-Q2", "format": "csv", "table": table})
     assert response.status_code == 200
-    body = b"".join(response.streaming_content).decode()
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(body), quoting=csv.QUOTE_NONNUMERIC))
 
 

@@ -322,7 +322,7 @@ def download(client, **params) -> list[list[str]]:
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
 
 
 @ON_AS_OF
@@ -381,7 +381,7 @@ def test_csv_cell_quotes_formula_starts(text):
 def test_text_cells_are_quoted_so_a_semicolon_locale_cannot_split_them():
     response = csv_response("t.csv", ["name", "amount"], [["x;=cmd|'/C calc'!A0", D("-5.00")]])
 
-    lines = b"".join(response.streaming_content).decode().splitlines()
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
 
     assert lines == ['"name","amount"', '"x;=cmd|\'/C calc\'!A0",-5.00']
 

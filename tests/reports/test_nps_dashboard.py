@@ -45,7 +45,7 @@ def test_it_shows_every_section(answers, client_as):
 def test_every_table_downloads_as_csv(answers, client_as, table):
     response = client_as("viewer").get(URL, {"period": "2025-Q2", "format": "csv", "table": table})
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    body = b"".join(response.streaming_content).decode()
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert len(body.splitlines()) >= 2
 
 
@@ -60,7 +60,7 @@ def test_verbatims_are_escaped_and_anonymous_ones_never_linked(client_as):
 def test_a_csv_cell_cannot_run_as_a_formula(client_as):
     answer(SurveyFactory(), 9, reason="=HYPERLINK(\"http://evil\")")
     response = client_as("viewer").get(URL, {"period": "2025-Q2", "format": "csv", "table": "verbatims"})
-    assert "'=HYPERLINK" in b"".join(response.streaming_content).decode()
+    assert "'=HYPERLINK" in b"".join(response.streaming_content).decode("utf-8-sig")
 
 
 def test_a_bad_period_is_explained(client_as):
@@ -111,7 +111,7 @@ def test_each_trend_period_carries_its_sample(sampled, client_as):
 def test_the_breakdown_csv_has_the_sample_columns(sampled, client_as):
     response = client_as("viewer").get(URL, {"period": "2025-Q2", "format": "csv", "table": "touchpoints"})
 
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     by_name = {row["touchpoint"]: row for row in rows}
     web = by_name["web"]
     assert (web["delivered"], web["responded"], web["response_rate"]) == ("10", "6", "0.6000")

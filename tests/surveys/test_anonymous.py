@@ -58,7 +58,7 @@ def test_the_survey_page_shows_totals_but_no_invitation_rows(client_as, survey, 
 def test_the_csv_export_leaves_the_customer_columns_empty(client_as, answer):
     response = client_as("admin").get(reverse("surveys:response-export"))
 
-    text = b"".join(response.streaming_content).decode()
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
     _assert_hidden(text)
     (row,) = csv.DictReader(io.StringIO(text))
     assert row["customer"] == "" and row["customer_name"] == "" and row["reason"] == "The manager shouts"

@@ -129,7 +129,7 @@ def test_the_csv_export_leaves_the_touchpoint_and_segment_empty(client_as, key_a
 
 
 def _csv(response):
-    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
 
 
 # --- Detractor alert -----------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def test_the_csv_export_follows_the_filters(client_as, answers):
     response = client_as("analyst").get(reverse("surveys:response-export"), {"band": "detractor"})
 
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert [(r["score"], r["category"], r["reason"]) for r in rows] == [("2", "detractor", "Slow delivery")]
     assert rows[0]["customer"] == answers["detractor"].customer.external_id
 
@@ -93,7 +93,7 @@ def test_the_csv_export_follows_the_filters(client_as, answers):
 def test_the_csv_export_defuses_formulas(client_as):
     ResponseFactory(invitation__survey=SurveyFactory(), reason="=HYPERLINK(\"http://x\")")
     response = client_as("analyst").get(reverse("surveys:response-export"))
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0]["reason"].startswith("'=")
 
 
