@@ -1,6 +1,8 @@
 """`manage.py earned_growth`: the Company A example of SPEC §3 from CSV files to the printed report."""
 
 import json
+import re
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -138,3 +140,49 @@ def test_the_table_rounds_half_away_from_zero_as_the_dashboard_does(db):
     pay(customer, "2025-03-10", "1.00")
     line = next(line for line in run("2025-03").splitlines() if line.startswith("Net revenue retention"))
     assert line.split()[-1] == "6.3%"
+
+
+LINE = re.compile(r"^(?P<indent> *)(?P<label>\S.*?)\s{2,}(?P<value>-?[\d,]+(?:\.\d+)?)$")
+
+
+def command_table(*args) -> list[str]:
+    out = StringIO()
+    call_command("earned_growth", *args, stdout=out)
+    return out.getvalue().splitlines()
+
+
+def parts_larger_than_their_whole(lines: list[str]) -> list[tuple[str, str]]:
+    """Every indented "of which" line whose value exceeds the line it is nested under."""
+    bad, parent = [], None
+    for line in lines:
+        match = LINE.match(line)
+        if not match:
+            parent = None
+            continue
+        value = Decimal(match["value"].replace(",", ""))
+        if not match["indent"]:
+            parent = (line, value)
+        elif match["label"].startswith("of which") and parent is not None and value > parent[1]:
+            bad.append((parent[0].strip(), line.strip()))
+    return bad
+
+
+def test_the_reactivated_line_stands_on_its_own_not_under_the_unknown_reason_line():
+    """Reactivated units are new units of every class (SPEC §3): nested under one class, a
+    reactivated earned customer read "Unknown-reason new revenue 0.00 / of which reactivated 50.00"."""
+    back = CustomerFactory(reason=reason("recommendation"))  # earned, back after a gap
+    pay(back, "2023-05-01", "40.00")
+    pay(back, "2025-05-01", "50.00")
+    steady = CustomerFactory(reason=reason("advertising"))
+    pay(steady, "2024-05-01", "100.00")
+    pay(steady, "2025-05-01", "100.00")
+
+    lines = command_table("2025")
+
+    # The figures themselves are right: 50 earned new, all of it reactivated, none unknown.
+    assert any(re.match(r"^Reactivated new revenue \(any reason\)\s+50\.00$", line) for line in lines), lines
+    assert any(re.match(r"^Earned new revenue\s+50\.00$", line) for line in lines), lines
+    assert any(re.match(r"^Unknown-reason new revenue\s+0\.00$", line) for line in lines), lines
+    # But the table reads "Unknown-reason new revenue 0.00 / of which reactivated 50.00" (and the
+    # same for the unit counts): a reader takes the reactivated customers for unknown-reason ones.
+    assert parts_larger_than_their_whole(lines) == []

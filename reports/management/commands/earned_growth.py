@@ -20,7 +20,8 @@ MONEY_LINES = (
     ("Earned new revenue", "earned_new_revenue"),
     ("Bought new revenue", "bought_new_revenue"),
     ("Unknown-reason new revenue", "unknown_new_revenue"),
-    ("  of which reactivated", "reactivated_revenue"),
+    # Reactivated units are new units of every class (SPEC §3), not a part of one of them.
+    ("Reactivated new revenue (any reason)", "reactivated_revenue"),
 )
 RATE_LINES = (
     ("Net revenue retention (NRR)", "nrr"),
@@ -71,7 +72,7 @@ def _table(report: EarnedGrowth) -> str:
     lines.append("")
     counts = [("Units in the prior cohort", report.cohort_units)]
     counts += [(f"New units, {kind} reason", count) for kind, count in report.new_units.items()]
-    counts.append(("  of which reactivated", report.reactivated_units))
+    counts.append(("Reactivated new units (any reason)", report.reactivated_units))
     lines += [f"{label:<{WIDTH}}{count:>16,}" for label, count in counts]
     lines += ["", *(f"Note: {note}" for note in report.notes)] if report.notes else []
     return "\n".join(lines)
