@@ -183,6 +183,5 @@ def test_the_reactivated_line_stands_on_its_own_not_under_the_unknown_reason_lin
     assert any(re.match(r"^Reactivated new revenue \(any reason\)\s+50\.00$", line) for line in lines), lines
     assert any(re.match(r"^Earned new revenue\s+50\.00$", line) for line in lines), lines
     assert any(re.match(r"^Unknown-reason new revenue\s+0\.00$", line) for line in lines), lines
-    # But the table reads "Unknown-reason new revenue 0.00 / of which reactivated 50.00" (and the
-    # same for the unit counts): a reader takes the reactivated customers for unknown-reason ones.
+    # No indented part of a line may exceed it (nor for the unit counts).
     assert parts_larger_than_their_whole(lines) == []
