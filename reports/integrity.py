@@ -16,10 +16,11 @@ Thresholds where the SPEC is silent:
 import math
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import NoReverseMatch, reverse
 
 from surveys.importing import KEY_PREFIX as IMPORTED_KEY_PREFIX
@@ -27,31 +28,65 @@ from surveys.models import AudienceKind, Invitation, Launch, Response, ResponseC
 from surveys.selectors import responses_shown_one_by_one
 
 from .nps import NpsReport, period_bounds, responses_in
+from .nps_formulas import shown_percent
 
-LOW_RESPONSE_RATE = 0.20
+LOW_RESPONSE_RATE = Decimal("0.2")  # exact: a float 0.20 is a hair above 1/5, and 20 % would be "under 20 %"
 SMALL_SAMPLE = 100
 CLUSTER_MIN_ANSWERS = 30
 CLUSTER_GAP = Fraction(1, 5)  # exact: 60 % against 40 % is a gap of 20 points, not 19.99…
 CLUSTER_Z = 3.0
 VERBATIM_LIMIT = 20
+CHUNK = 2000  # verbatims read from the database at a time
 
-# "asked me to give a 10", "told us to rate them 9 or 10", "on m'a demandé de mettre 10",
-# "man hat mich gebeten, 10 Punkte zu geben": a request, then a high score, in one sentence.
+
+def _within_a_sentence(chars: int) -> str:
+    return rf"[^.!?\n]{{0,{chars}}}"
+
+
+# A score, not a quantity: "a 10" but not "a 10 % discount", "10.5 kg", "10 euros" or "um 10 Uhr".
+_NOT_A_QUANTITY = (r"(?![.,]\d|\s*(%|€|\$|£|percent\b|per cent\b|euros?\b|eur\b|dollars?\b|pounds?\b|minut|min\b"
+                   r"|hours?\b|heures?\b|stunden?\b|uhr\b|days?\b|jours?\b|tage\b))")
+_EN_SCORE = rf"(\b(10|ten|9|nine)\b{_NOT_A_QUANTITY}|high|top|perfect|five stars|5 stars)"
+# What is asked "for" without a verb of scoring must be a score by itself: "for a 10", "for a 10 on
+# the survey", "for a perfect score", never "for a 10 minute call" or "for a top floor room".
+_EN_SCORE_ASKED_FOR = (rf"(\b(10|ten|9|nine)\b{_NOT_A_QUANTITY}(?!\s*[a-z])"
+                       r"|\b(10|ten|9|nine)\s+(on|in|from|for|if|when|because|and|out of|rating|score|stars?)\b"
+                       r"|\b(perfect|top|high|highest|best|maximum|full)\s+(score|rating|mark|marks|grade|review)"
+                       r"|\b(five|5)[\s-]stars?\b)")
+_FR_ASKED = r"(demand[ée]e?s?|pri[ée]e?s?|suppli[ée]e?s?)"
+_FR_SCORE = (rf"(\b(10|dix|9|neuf)\b{_NOT_A_QUANTITY}|bonne note|meilleure note|note parfaite|note maximale"
+             r"|note max\b|maximum|\b(5|cinq) étoiles)")
+# The same, asked for without a verb of scoring: "une note de 10", not "10 euros".
+_FR_SCORE_ASKED_FOR = (rf"(\b(une|la)\s+(note|évaluation)\s+(de\s+)?(10|dix|9|neuf)\b{_NOT_A_QUANTITY}"
+                       r"|meilleure note|note parfaite|note maximale|\b10\s*/\s*10\b|\b(5|cinq) étoiles)")
+_DE_SCORE = (rf"(\b(10|zehn|9|neun)\b{_NOT_A_QUANTITY}|bestnote|höchstnote|höchste|bestbewertung"
+             r"|volle punktzahl|\b(5|fünf) sterne|gute bewertung)")
+
+# A request and a high score, in one sentence: "asked me to give a 10", "asked me for a perfect
+# score", "told us to rate them 9 or 10", "on m'a demandé de mettre 10", "m'a demandé une note de
+# 10", "man hat mich gebeten, 10 Punkte zu geben", "hat mich um eine 10 gebeten".
 SOLICITED = re.compile(
-    r"(\b(asked|told|begged|pushed|reminded|wanted)\b[^.!?\n]{0,40}\b(give|rate|score|put|mark|leave)\b"
-    r"[^.!?\n]{0,30}(\b(10|ten|9|nine)\b|high|top|perfect|five stars|5 stars)"
-    r"|\bplease\b[^.!?\n]{0,20}\b(give|rate)\b[^.!?\n]{0,20}\b(10|ten)\b"
-    r"|\b(demand[ée]e?s?|pri[ée]e?s?|insist[ée]|dit)\b[^.!?\n]{0,40}\b(mettre|donner|noter)\b[^.!?\n]{0,30}"
-    r"(\b(10|dix|9|neuf)\b|bonne note|maximum)"
-    r"|\b(gebeten|gedrängt|aufgefordert|bat|sagte)\b[^.!?\n]{0,60}"
-    r"(\b(10|zehn|9|neun)\b|bestnote|höchste|gute bewertung))",
+    "|".join((
+        rf"\b(asked|told|begged|pushed|reminded|wanted)\b{_within_a_sentence(40)}"
+        rf"\b(give|rate|score|put|mark|leave)\b{_within_a_sentence(30)}{_EN_SCORE}",
+        rf"\b(ask|asks|asked|asking|begged)\b(\s+(me|us|him|her|them|everyone|customers))?\s+for\s+((a|an|the)\s+)?"
+        rf"{_EN_SCORE_ASKED_FOR}",
+        rf"\bplease\b{_within_a_sentence(20)}\b(give|rate)\b{_within_a_sentence(20)}\b(10|ten)\b{_NOT_A_QUANTITY}",
+        rf"\b({_FR_ASKED}|insist[ée]|dit)\b{_within_a_sentence(40)}"
+        rf"\b(mettre|donner|noter|attribuer)\b{_within_a_sentence(30)}{_FR_SCORE}",
+        rf"\b{_FR_ASKED}\b{_within_a_sentence(40)}{_FR_SCORE_ASKED_FOR}",
+        rf"\b(gebeten|gedrängt|aufgefordert|bat|sagte)\b{_within_a_sentence(60)}{_DE_SCORE}",
+        # German may put the request last: "um eine 10 gebeten".
+        rf"\bum\s+((eine|die|den|volle)\s+)?{_DE_SCORE}{_within_a_sentence(40)}\b(gebeten|bat|gedrängt)\b",
+    )),
     re.IGNORECASE,
 )
 # Words that must appear for a verbatim to be read at all: the database narrows, the regex decides.
-# One for each word of SOLICITED that can open a request (a test walks them).
+# One for each word of SOLICITED that can open a request (a test walks them), as narrow as it can
+# be without a word boundary, which LIKE lacks ("dit" also finds "credit": the regex sorts them).
 SOLICITED_HINTS = (
-    "ask", "told", "begged", "push", "remind", "want", "please", "demand", "pri", "insist", "dit",
-    "gebeten", "gedrängt", "aufgefordert", "bat", "sagte",
+    "ask", "told", "begged", "push", "remind", "wanted", "please", "demand", "prie", "prié", "suppli", "insist",
+    "dit", "gebeten", "gedrängt", "aufgefordert", "bat", "sagte",
 )
 
 
@@ -88,7 +123,7 @@ def _low_response_rate(report: NpsReport) -> Flag:
     raised = rate is not None and rate < LOW_RESPONSE_RATE
     detail = (
         "No invitation was delivered in this period." if rate is None
-        else f"{rate:.1%} of {report.sample.delivered:,} delivered invitations were answered "
+        else f"{shown_percent(rate)} of {report.sample.delivered:,} delivered invitations were answered "
         f"(threshold {LOW_RESPONSE_RATE:.0%}): the answers may not speak for the customers who stayed silent."
     )
     return Flag("low_response_rate", "Response rate under 20 %", raised, detail,
@@ -159,31 +194,36 @@ def _stands_out(n: int, top: int, total_n: int, total_top: int) -> bool:
 
 
 def _solicited_scores(report: NpsReport) -> Flag:
-    responses = _responses(report)
-    hinted = Q()
-    for word in SOLICITED_HINTS:
-        hinted |= Q(reason__icontains=word) | Q(suggestion__icontains=word)
-    candidates = responses.filter(hinted).only("id", "reason", "suggestion", "score")[:5000]
-    found = [r for r in candidates if SOLICITED.search(r.reason) or SOLICITED.search(r.suggestion)]
-    listed = _shown_one_by_one(report, found)
-    links = [(f"Score {r.score}: “{_excerpt(r.reason or r.suggestion)}”", _url("surveys:response-detail", r.pk))
-             for r in listed[:VERBATIM_LIMIT]]
-    detail = (f"{len(found)} verbatim(s) say the customer was asked for a high score." if found
+    """Every verbatim of the report read (one streaming query over those holding a hint), all
+    matches counted, the first VERBATIM_LIMIT of those that may be shown quoted, newest first."""
+    found = unlisted = 0
+    links = []
+    for pk, score, reason, suggestion, listable in _solicited_candidates(report).iterator(chunk_size=CHUNK):
+        if not (SOLICITED.search(reason) or SOLICITED.search(suggestion)):
+            continue
+        found += 1
+        unlisted += not listable
+        if listable and len(links) < VERBATIM_LIMIT:
+            links.append((f"Score {score}: “{_excerpt(reason or suggestion)}”", _url("surveys:response-detail", pk)))
+    detail = (f"{found} verbatim(s) say the customer was asked for a high score." if found
               else "No verbatim mentions being asked for a high score.")
-    if len(listed) < len(found):
+    if unlisted:
         detail += " Those of anonymous surveys are counted, not listed: the filter would tie them to its group."
     return Flag("solicited_scores", "Verbatims mention being asked for a high score", bool(found), detail, links)
 
 
-def _shown_one_by_one(report: NpsReport, found: list) -> list:
-    """The matches the flag may quote, in their order: the same rule as the dashboard's verbatims."""
-    if not found:
-        return []
-    shown = responses_shown_one_by_one(
-        Response.objects.filter(pk__in=[r.pk for r in found]), segment=report.segment, touchpoint=report.touchpoint
+def _solicited_candidates(report: NpsReport):
+    """(pk, score, reason, suggestion, listable) of the report's answers holding a hint, newest first;
+    listable by the same rule as the dashboard's verbatims."""
+    hinted = Q()
+    for word in SOLICITED_HINTS:
+        hinted |= Q(reason__icontains=word) | Q(suggestion__icontains=word)
+    shown = responses_shown_one_by_one(Response.objects.filter(pk=OuterRef("pk")),
+                                       segment=report.segment, touchpoint=report.touchpoint)
+    return (
+        _responses(report).filter(hinted).annotate(listable=Exists(shown))
+        .order_by("-answered_at", "-id").values_list("pk", "score", "reason", "suggestion", "listable")
     )
-    shown_ids = set(shown.values_list("pk", flat=True))
-    return [r for r in found if r.pk in shown_ids]
 
 
 def _excerpt(text: str, length: int = 80) -> str:

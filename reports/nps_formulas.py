@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 Z_95 = Decimal("1.96")
 HUNDRED = Decimal(100)
 _CONTEXT = Context(prec=28)
-PLACES = Decimal("0.0001")
+PLACES = 4  # of the figures in JSON and CSV
 
 
 def nps(promoters: int, detractors: int, responses: int) -> Decimal | None:
@@ -49,16 +49,18 @@ def adjusted_wald(promoters: int, detractors: int, responses: int) -> tuple[Deci
 
 
 def shown(value: Decimal | None, places: int = 0) -> Decimal | None:
-    """Rounded half away from zero for display (16.5 → 17, −16.5 → −17); exact values stay stored."""
+    """Rounded half away from zero for display (16.5 → 17, −16.5 → −17); exact values stay stored.
+
+    Never a negative zero: an NPS of −0.4 is shown "0", not "-0" (Decimal keeps the sign)."""
     if value is None:
         return None
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP) + 0
 
 
 def shown_percent(rate: Decimal | None) -> str:
     """A rate kept as a fraction, for the commands' tables: "6.3%" (one decimal, rounded as the
     dashboards round; Python's format rounds half to even), "n/a" when undefined."""
-    return "n/a" if rate is None else f"{shown(rate * 100, 1) + 0:,}%"  # + 0: no "-0.0"
+    return "n/a" if rate is None else f"{shown(rate * 100, 1):,}%"
 
 
 # Below this many answers in either period the normal approximation behind the margin says little:
@@ -91,10 +93,9 @@ def _sqrt(value: Decimal) -> Decimal:
 
 
 def quantized(value: Decimal | None) -> Decimal | None:
-    """To 4 places, as stored figures are shown in JSON and CSV; None stays None."""
-    if value is None:
-        return None
-    return value.quantize(PLACES) + 0  # + 0: no "-0.0000"
+    """To 4 places, as stored figures are shown in JSON and CSV, rounded half away from zero as
+    everywhere (0.78125 → 0.7813; Decimal's default would give 0.7812); None stays None."""
+    return shown(value, PLACES)
 
 
 def as_text(value: Decimal | None) -> str | None:

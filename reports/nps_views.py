@@ -9,7 +9,6 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from accounting.selectors import customer_segments
 from surveys.models import SuppressionReason, Survey, SurveyKind
 
 from . import nps_formulas as f
@@ -17,6 +16,7 @@ from .csv_export import csv_datetime, csv_response
 from .nps import ALL, COUNTING_RULES, LATEST, series_conflict
 from .nps_dashboard import NpsDashboard, NpsParams, nps_dashboard
 from .periods import parse_period
+from .segments import nps_segments
 from .selectors import default_period
 from .views import requires
 
@@ -67,7 +67,7 @@ class NpsForm(forms.Form):
 @require_safe
 @requires("reports.view_reports")
 def nps(request):
-    form = NpsForm(request.GET, segments=customer_segments())
+    form = NpsForm(request.GET, segments=nps_segments(request.GET.get("segment", "")))
     if not form.is_valid():
         if request.GET.get("format") == "csv":
             return HttpResponseBadRequest("\n".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),

@@ -5,7 +5,7 @@ The dashboards offer a list of segments instead, and snapshots keep working for 
 since emptied: the check is for what people type.
 """
 
-from accounting.selectors import customer_segment_exists
+from accounting.selectors import customer_segment_exists, customer_segments
 from surveys.models import Invitation, Response
 
 
@@ -14,3 +14,14 @@ def nps_segment_known(segment: str) -> bool:
     return customer_segment_exists(segment) or any(
         model.objects.filter(segment=segment).exists() for model in (Invitation, Response)
     )
+
+
+def nps_segments(requested: str = "") -> list[str]:
+    """The NPS dashboard's segment choices: customers' current segments, plus the one asked for when
+    it is a past segment nps_segment_known accepts (a link from the page's "By segment" table). Not
+    every segment ever copied onto invitations and answers: listing those would read both tables
+    in full on each page view."""
+    segments = customer_segments()
+    if requested and requested not in segments and nps_segment_known(requested):
+        segments = sorted([*segments, requested])
+    return segments

@@ -121,6 +121,14 @@ def test_a_sender_is_flagged_only_past_every_threshold(survey, sales, sender, re
         "They pushed me to rate them 10",
         "Der Verkäufer hat mich gedrängt, eine 10 zu geben",
         "Le vendeur a insisté pour me faire mettre 10",
+        # Asked "for" a score, a French noun, a German verb last, a German word for the top score.
+        "The salesperson asked for a 10",
+        "He asked me for a 10 on this survey",
+        "The agent asked me for a perfect score",
+        "Le vendeur m'a demandé une note de 10",
+        "On m'a demandé de donner la note maximale",
+        "Der Mitarbeiter hat mich um eine 10 gebeten",
+        "Ich wurde gebeten, die Höchstnote zu geben",
     ],
 )
 def test_verbatims_asking_for_a_high_score_are_flagged(survey, text):
@@ -130,8 +138,9 @@ def test_verbatims_asking_for_a_high_score_are_flagged(survey, text):
 
 
 # The words that open a request in SOLICITED: the database reads only verbatims holding a hint.
-OPENING_WORDS = ("asked", "told", "begged", "pushed", "reminded", "wanted", "please", "demandé", "prié", "insisté",
-                 "dit", "gebeten", "gedrängt", "aufgefordert", "bat", "sagte")
+OPENING_WORDS = ("ask", "asks", "asked", "asking", "told", "begged", "pushed", "reminded", "wanted", "please",
+                 "demandé", "prié", "prie", "supplié", "insisté", "dit", "gebeten", "gedrängt", "aufgefordert", "bat",
+                 "sagte")
 
 
 @pytest.mark.parametrize("word", OPENING_WORDS)
@@ -143,7 +152,24 @@ def test_a_gap_of_exactly_20_points_counts():
     assert _stands_out(100, 60, 1100, 460)  # 60 % against 40 % (z = 3.9): not lost to 0.6 - 0.4 < 0.2
 
 
-@pytest.mark.parametrize("text", ["I asked for a refund and got it", "Great service, ten out of ten", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I asked for a refund and got it",
+        "Great service, ten out of ten",
+        "",
+        "The price is fair",
+        "I asked for a 10% discount",
+        "I asked for a 10 minute call back",
+        "He asked for ten minutes more",
+        "They asked for the best price",
+        "I asked for a top floor room",
+        "On m'a demandé 10 euros de plus",
+        "J'ai demandé une facture de 10 euros",
+        "Ich habe um 10 Uhr um Rückruf gebeten",
+        "Ich habe 10 Minuten gewartet und um einen Rückruf gebeten",
+    ],
+)
 def test_ordinary_verbatims_are_not_flagged(text):
     assert not SOLICITED.search(text)
 
