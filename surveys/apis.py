@@ -153,13 +153,9 @@ class SurveyViewSet(MethodsBeforeRolesMixin, viewsets.ModelViewSet):
         return selectors.survey_list()
 
     def paginate_queryset(self, queryset):
+        # The progress of the page's surveys only, in one query, after the count of surveys alone.
         page = super().paginate_queryset(queryset)
         return None if page is None else selectors.with_progress(page)
-
-    def get_object(self):
-        survey = super().get_object()
-        survey.progress = selectors.Progress.from_object(survey)
-        return survey
 
     def perform_destroy(self, instance):
         # Its launches are records too, even one that reached nobody (the admin keeps them alike).

@@ -6,7 +6,7 @@ so the UI, the API, the CSV export and the admin hide the same things the same w
 """
 
 import datetime as dt
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -98,21 +98,16 @@ class Progress:
     def suppressed_by_reason(self) -> list[tuple[str, int]]:
         return [(label, getattr(self, value)) for value, label in SuppressionReason.choices]
 
-    @classmethod
-    def from_object(cls, obj) -> "Progress":
-        """From a survey annotated by `survey_list` (attributes named `inv_<field>`)."""
-        return cls(**{f.name: getattr(obj, f"inv_{f.name}") or 0 for f in fields(cls)})
 
-
-def _progress_counts(prefix: str = "") -> dict[str, Count]:
-    """COUNT(... FILTER ...) per progress field; `prefix` is the path to the invitations."""
+def _progress_counts() -> dict[str, Count]:
+    """COUNT(... FILTER ...) of invitations per progress field."""
 
     def count(**condition) -> Count:
-        return Count(f"{prefix}pk", filter=Q(**{f"{prefix}{k}": v for k, v in condition.items()}))
+        return Count("pk", filter=Q(**condition))
 
     states = InvitationState
     counts = {
-        "audience": Count(f"{prefix}pk"),
+        "audience": Count("pk"),
         # A row claimed by a worker ("sending") is still on its way: shown with the queue.
         "queued": count(state__in=[states.QUEUED, states.SENDING]),
         "sent": count(state=states.SENT),
@@ -159,21 +154,25 @@ def alert_owner_choices() -> QuerySet:
 
 
 def survey_list() -> QuerySet:
-    """Surveys with their progress counts (one GROUP BY) and last launch (a subquery)."""
+    """Surveys by name with their last launch (a subquery). No invitation is joined, so the
+    paginator counts surveys alone; `with_progress` adds the progress of one page's surveys."""
     last_launch = Launch.objects.filter(survey=OuterRef("pk")).order_by("-launched_at").values("launched_at")[:1]
-    counts = {f"inv_{name}": agg for name, agg in _progress_counts("invitations__").items()}
-    return (
-        Survey.objects.select_related("owner")
-        .annotate(**counts, last_launched_at=Subquery(last_launch))
-        .order_by("name")
-    )
+    return Survey.objects.select_related("owner").annotate(last_launched_at=Subquery(last_launch)).order_by("name")
 
 
 def with_progress(surveys) -> list[Survey]:
-    """Attach `progress` to each survey of a page of `survey_list()`."""
+    """Attach `progress` to each survey of a page of `survey_list()`: one aggregate query over the
+    invitations of these surveys only."""
     surveys = list(surveys)
+    rows = (
+        Invitation.objects.filter(survey__in=[survey.pk for survey in surveys])
+        .order_by()
+        .values("survey")
+        .annotate(**_progress_counts())
+    )
+    by_survey = {row.pop("survey"): Progress(**row) for row in rows}
     for survey in surveys:
-        survey.progress = Progress.from_object(survey)
+        survey.progress = by_survey.get(survey.pk, Progress())
     return surveys
 
 

@@ -17,7 +17,8 @@ def test_the_list_carries_each_survey_progress(api_client_as, django_assert_max_
         SurveyFactory(name=f"S{i}")
     api = api_client_as("analyst")
 
-    with django_assert_max_num_queries(6):  # token, user, permissions, count, page
+    # token (2), permissions (2), count, page, the progress of the page's surveys
+    with django_assert_max_num_queries(7):
         response = api.get(reverse("api-survey-list"), {"search": "NPS"})
 
     (item,) = response.json()["results"]

@@ -64,7 +64,7 @@ def test_the_list_takes_no_query_per_survey(client_as, django_assert_max_num_que
     client = client_as("analyst")
     for i in range(12):
         _invitations(SurveyFactory(name=f"S{i}"), sent=2)
-    # session, user, permissions (2), count, page: the same with 12 surveys as with 1.
+    # session, user, permissions (2), count, page, its progress: the same with 12 surveys as with 1.
     _list_queries(client, django_assert_max_num_queries, 8)
 
 
