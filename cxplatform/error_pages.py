@@ -1,11 +1,11 @@
-"""The 405 page: Django's `require_POST` and its kin answer a bare `HttpResponseNotAllowed`, an empty
-page in the browser of whoever opened a form's target (a launch link from the history, a bookmark).
-The other error pages are templates that Django's own handlers render (templates/400.html, 403.html,
-403_csrf.html, 404.html, 500.html)."""
+"""The 405 page and the 400 for a NUL in the query string. Django's `require_POST` and its kin
+answer a bare `HttpResponseNotAllowed`, an empty page in the browser of whoever opened a form's
+target (a launch link from the history, a bookmark). The other error pages are templates that
+Django's own handlers render (templates/400.html, 403.html, 403_csrf.html, 404.html, 500.html)."""
 
 from contextlib import nullcontext
 
-from django.http import HttpResponseNotAllowed
+from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from django.utils import translation
 
@@ -32,12 +32,37 @@ class MethodNotAllowedPageMiddleware:
         return page
 
 
+NUL_IN_QUERY = "The query string holds a NUL character (%00), which no parameter may contain."
+
+
+class NulInQueryStringMiddleware:
+    """A 400 for a NUL byte (`%00`) anywhere in the query string. PostgreSQL refuses NUL in text,
+    so a value that reached a query before any form saw it (a dashboard's choices, an admin list
+    filter) was a 500; no parameter of this project can hold one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not any("\x00" in text for key, values in request.GET.lists() for text in (key, *values)):
+            return self.get_response(request)
+        if request.path.startswith(API_PREFIX):
+            return JsonResponse({"detail": NUL_IN_QUERY}, status=400)
+        return _in_token_page_language(request, "400.html", status=400)
+
+
 def csrf_failure(request, reason=""):
     """CSRF_FAILURE_VIEW: templates/403_csrf.html, at a token address in the language of its page
     (the invitation's, the customer's), as the form the customer sent was."""
+    return _in_token_page_language(request, "403_csrf.html", status=403)
+
+
+def _in_token_page_language(request, template: str, *, status: int):
+    """At a token address, the page in the language of that token's page (the invitation's, the
+    customer's), not the browser's: the customer sent or opened it there."""
     language = token_page_language(request.path)
     with translation.override(language) if language else nullcontext():
-        response = render(request, "403_csrf.html", status=403)
+        response = render(request, template, status=status)
     if language:
         response["Content-Language"] = language
     return response

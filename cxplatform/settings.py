@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "cxplatform.error_pages.MethodNotAllowedPageMiddleware",  # a page for require_POST's empty 405
+    "cxplatform.error_pages.NulInQueryStringMiddleware",  # PostgreSQL refuses NUL: a 400, not a 500
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "cxplatform.audit.AuditlogMiddleware",  # auditlog's, knowing API tokens' users too
