@@ -83,12 +83,13 @@ class LaunchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "survey",
         "launched_at",
         "launched_by",
+        "via",
         "audience",
         "audience_segment",
         "sample_percent",
         "audience_size",
     ]
-    list_filter = ["audience", "survey"]
+    list_filter = ["via", "audience", "survey"]
     list_select_related = ["survey", "launched_by"]
     date_hierarchy = "launched_at"
 

@@ -23,7 +23,7 @@ from . import selectors
 from .filters import InvitationFilter, ResponseFilter, SurveyFilter
 from .followups import response_follow_up
 from .launch import audience_segment_error, invitation_get_or_create_transactional, survey_launch, survey_retry_failed
-from .models import Invitation, InvitationState, Response, SuppressionReason, Survey, SurveyKind
+from .models import Invitation, InvitationState, LaunchChannel, Response, SuppressionReason, Survey, SurveyKind
 
 MAX_DELAY_MINUTES = 60 * 24 * 30
 
@@ -113,6 +113,7 @@ class LaunchSerializer(serializers.Serializer):
     audience_segment = serializers.CharField()
     sample_percent = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
     audience_size = serializers.IntegerField()
+    via = serializers.ChoiceField(choices=LaunchChannel.choices, help_text="How it was launched.")
 
 
 class RetryFailedRequestSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
@@ -178,7 +179,8 @@ class SurveyViewSet(MethodsBeforeRolesMixin, viewsets.ModelViewSet):
         body.is_valid(raise_exception=True)
         with django_errors_as_400():
             launch = survey_launch(
-                survey=survey, user=request.user, segment=body.validated_data.get("segment") or None,
+                survey=survey, user=request.user, via=LaunchChannel.API,
+                segment=body.validated_data.get("segment") or None,
                 sample_percent=body.validated_data.get("sample_percent"),
             )
         return ApiResponse(LaunchSerializer(launch).data, status=status.HTTP_201_CREATED)

@@ -30,6 +30,7 @@ from .models import (
     Invitation,
     InvitationState,
     Launch,
+    LaunchChannel,
     Response,
     ResponseSource,
     SuppressedAddress,
@@ -115,7 +116,7 @@ def demo_surveys_load(*, customers, seed: int) -> dict:
         sent_at = dt.datetime.combine(quarter + dt.timedelta(days=45), dt.time(9), tzinfo=dt.UTC)
         launch = Launch.objects.create(
             survey=relationship, audience=AudienceKind.SAMPLE, sample_percent=Decimal("40"),
-            sample_seed=str(seed), launched_at=sent_at,
+            sample_seed=str(seed), launched_at=sent_at, via=LaunchChannel.COMMAND,
         )
         sample = [c for c in people if revenue[c.id].get(quarter, 0) > 0 and rng.random() < SAMPLE]
         launch.audience_size = len(sample)

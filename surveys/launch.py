@@ -57,6 +57,7 @@ from .models import (
     Invitation,
     InvitationState,
     Launch,
+    LaunchChannel,
     SuppressedAddress,
     SuppressionReason,
     Survey,
@@ -225,7 +226,9 @@ def _enqueue_sending(countdown: float = 0) -> None:
 
 
 @transaction.atomic
-def survey_launch(*, survey: Survey, user=None, segment: str | None = None, sample_percent=None) -> Launch:
+def survey_launch(
+    *, survey: Survey, user=None, via: str = LaunchChannel.SCHEDULE, segment: str | None = None, sample_percent=None
+) -> Launch:
     """Invite the survey's audience (or the given segment / sample): every customer gets a row."""
     # Waits for a concurrent launch of this survey to commit, then reads the survey as it left it.
     survey.refresh_from_db(from_queryset=Survey.objects.select_for_update())
@@ -245,7 +248,7 @@ def survey_launch(*, survey: Survey, user=None, segment: str | None = None, samp
     launch = Launch.objects.create(
         survey=survey, audience=audience.kind, audience_segment=audience.segment,
         sample_percent=audience.sample_percent, sample_seed=seed, launched_at=now,
-        launched_by=user, audience_size=len(rows),
+        launched_by=user, via=via, audience_size=len(rows),
     )
     invitations = [_new_invitation(survey, row, now=now, launch=launch, send_after=now) for row in rows]
     Invitation.objects.bulk_create(invitations, batch_size=BULK_BATCH)

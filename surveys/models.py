@@ -234,6 +234,13 @@ class Survey(models.Model):
         return formataddr((self.sender_name or default_name or settings.COMPANY_NAME, f"{local}@{punycode(domain)}"))
 
 
+class LaunchChannel(models.TextChoices):
+    PAGE = "page", "survey page"
+    API = "api", "API"
+    COMMAND = "command", "manage.py"
+    SCHEDULE = "schedule", "schedule"
+
+
 class Launch(models.Model):
     """One send of a survey to its audience: the sample, fixed when launched, for the audit."""
 
@@ -247,6 +254,8 @@ class Launch(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     audience_size = models.PositiveIntegerField(default=0)
+    # How it was launched: a command's launch has no user either, and is not the schedule's.
+    via = models.CharField(max_length=10, choices=LaunchChannel.choices, default=LaunchChannel.SCHEDULE)
 
     class Meta:
         ordering = ["-launched_at", "-id"]

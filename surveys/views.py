@@ -23,7 +23,7 @@ from .forms import FollowUpForm, LaunchForm, ResponseFilterForm, RetryFailedForm
 from .launch import launch_counts, launch_refusal
 from .launch import survey_launch as launch_service
 from .launch import survey_retry_failed as retry_failed_service
-from .models import Invitation
+from .models import Invitation, LaunchChannel
 
 SURVEYS_PER_PAGE = 50
 INVITATIONS_PER_PAGE = 50
@@ -157,7 +157,7 @@ def survey_launch(request, pk: int):
         return _survey_page(request, survey, launch_form=form, status=400)
     try:
         launch = launch_service(
-            survey=survey, user=request.user, segment=form.cleaned_data["segment"] or None,
+            survey=survey, user=request.user, via=LaunchChannel.PAGE, segment=form.cleaned_data["segment"] or None,
             sample_percent=form.cleaned_data["sample_percent"],
         )
     except ValidationError as exc:

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounting.selectors import customer_segment_exists, unknown_segment_message
 from surveys.launch import launch_counts, survey_launch
-from surveys.models import SuppressionReason, Survey, SurveyKind
+from surveys.models import LaunchChannel, SuppressionReason, Survey, SurveyKind
 
 
 def _percent(value: str) -> Decimal:
@@ -42,7 +42,7 @@ class Command(BaseCommand):
         if survey.kind != SurveyKind.RELATIONSHIP:
             raise CommandError(f"Survey {name!r} is {survey.kind}; only relationship surveys are launched.")
         try:
-            launch = survey_launch(survey=survey, segment=segment, sample_percent=percent)
+            launch = survey_launch(survey=survey, via=LaunchChannel.COMMAND, segment=segment, sample_percent=percent)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         self._report(survey, launch, created)
