@@ -5,7 +5,7 @@ Django's own handlers render (templates/400.html, 403.html, 403_csrf.html, 404.h
 
 from contextlib import nullcontext
 
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import render
 from django.utils import translation
 
@@ -32,11 +32,8 @@ class MethodNotAllowedPageMiddleware:
         return page
 
 
-NUL_IN_QUERY = "The query string holds a NUL character (%00), which no parameter may contain."
-
-
 class NulInQueryStringMiddleware:
-    """A 400 for a NUL byte (`%00`) anywhere in the query string. PostgreSQL refuses NUL in text,
+    """A 400 for a NUL byte (`%00`) anywhere in a page's query string. PostgreSQL refuses NUL in text,
     so a value that reached a query before any form saw it (a dashboard's choices, an admin list
     filter) was a 500; no parameter of this project can hold one."""
 
@@ -44,10 +41,10 @@ class NulInQueryStringMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not any("\x00" in text for key, values in request.GET.lists() for text in (key, *values)):
-            return self.get_response(request)
-        if request.path.startswith(API_PREFIX):
-            return JsonResponse({"detail": NUL_IN_QUERY}, status=400)
+        if request.path.startswith(API_PREFIX) or not any(
+            "\x00" in text for key, values in request.GET.lists() for text in (key, *values)
+        ):
+            return self.get_response(request)  # the API's filters answer their own 400, by field
         return _in_token_page_language(request, "400.html", status=400)
 
 
