@@ -15,17 +15,18 @@ report date) is left empty, never shown as 0. Acquisition cost per unit is also 
 by reason, over every unit, dated or not.
 
 The database does the work in two statements: the ORM builds the portable pieces (each unit's
-cohort and class; its revenue and costs per month, as a month index `year * 12 + month`), and an
-outer query joins them and aggregates by cohort, class and age bucket. Money is summed in integer
-cents, which is exact on SQLite as well as PostgreSQL.
+cohort, class and the first days of the months at each age; its ledger and cost lines), and an
+outer query keeps only the lines in the 24 months the report looks at, sums them per unit and
+then per cohort and class. Money is summed in integer cents, which is exact on SQLite as well as
+PostgreSQL.
 """
 
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import connection
-from django.db.models import BigIntegerField, F, Q, QuerySet, Sum
+from django.db import NotSupportedError, connection
+from django.db.models import BigIntegerField, Case, DateField, F, Func, Q, QuerySet, Sum, When
 from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractQuarter, ExtractYear, Round
 from django.utils import timezone
 
@@ -222,6 +223,38 @@ def _month_index(path: str):
     return ExtractYear(path) * 12 + ExtractMonth(path)
 
 
+class MonthStart(Func):
+    """The first day of the month `months` after the month of a date: ledger days are compared
+    with it as they are, where a month index would be computed for every line."""
+
+    output_field = DateField()
+
+    def __init__(self, expression, months: int):
+        super().__init__(expression)
+        self.months = months
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotSupportedError(f"MonthStart has no SQL for {connection.vendor}, only SQLite and PostgreSQL")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"DATE({sql}, 'start of month', %s)", [*params, f"+{self.months} months"]
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        start = f"DATE_TRUNC('month', CAST({sql} AS timestamp))"  # timestamp: no time zone moves the day
+        return f"CAST({start} + CAST(%s AS interval) AS date)", [*params, f"{self.months} months"]
+
+
+def _age_bounds() -> dict:
+    """Per age, the first day of the month at that age and of the month after it."""
+    bounds = {"month_0": MonthStart("acquired_on", 0)}
+    for age in AGES:
+        bounds[f"start_{age}"] = MonthStart("acquired_on", age)
+        bounds[f"end_{age}"] = MonthStart("acquired_on", age + 1)
+    return bounds
+
+
 def cents(path: str):
     """A money column as integer cents, so that sums are exact on every backend."""
     # ROUND first: SQLite keeps decimals as floats, and CAST alone truncates 28.999… to 28.
@@ -237,7 +270,7 @@ def _customer_unit(grain: str):
 
 
 def _units(*, grain: str, segment: str | None, by: str) -> QuerySet:
-    """Each unit with its acquisition month index, cohort, class and effective reason."""
+    """Each unit with its acquisition month index and age bounds, cohort, class and effective reason."""
     units = Customer.objects.order_by()
     if grain == ENTITY:
         # A customer whose entity has not been set yet is its own entity, as in the earned growth report.
@@ -245,36 +278,38 @@ def _units(*, grain: str, segment: str | None, by: str) -> QuerySet:
     if segment:
         units = units.filter(segment=segment)
     part = ExtractQuarter if by == QUARTER else ExtractMonth
+    bounds = _age_bounds()
     return units.annotate(
         acq_month=_month_index("acquired_on"),
+        **bounds,
         cohort_year=ExtractYear("acquired_on"),
         cohort_part=part("acquired_on"),
         kind=REASON_CLASS,
         reason_ref=Coalesce("reason_mapped_to_id", "reason_id"),
         reason_label=Coalesce("reason_mapped_to__label", "reason__label"),
         reason_order=Coalesce("reason_mapped_to__order", "reason__order"),
-    ).values("id", "acq_month", "cohort_year", "cohort_part", "kind", "reason_ref", "reason_label", "reason_order")
-
-
-def _revenue_by_month(grain: str) -> QuerySet:
-    return (
-        RevenueEntry.objects.order_by()
-        .annotate(unit=_ledger_unit(grain), ledger_month=_month_index("date"))
-        .values("unit", "ledger_month")
-        .annotate(revenue=Sum(cents("amount")))
+    ).values(
+        "id", "acq_month", *bounds, "cohort_year", "cohort_part", "kind", "reason_ref", "reason_label", "reason_order"
     )
 
 
-def _costs_by_month(grain: str) -> QuerySet:
+def _members(grain: str) -> QuerySet:
+    """Each customer with its unit: itself, or at entity grain its entity."""
+    return Customer.objects.order_by().values(customer=F("id"), unit=_customer_unit(grain))
+
+
+def _revenue_lines() -> QuerySet:
+    return RevenueEntry.objects.order_by().values("customer_id", day=F("date"), revenue=cents("amount"))
+
+
+def _cost_lines() -> QuerySet:
     acquisition = Q(kind=CostKind.ACQUISITION)
-    return (
-        CostEntry.objects.order_by()
-        .annotate(unit=_ledger_unit(grain), ledger_month=_month_index("date"))
-        .values("unit", "ledger_month")
-        .annotate(
-            serve=Coalesce(Sum(cents("amount"), filter=~acquisition), 0, output_field=BigIntegerField()),
-            acquisition=Coalesce(Sum(cents("amount"), filter=acquisition), 0, output_field=BigIntegerField()),
-        )
+    return CostEntry.objects.order_by().values(
+        "customer_id",
+        day=F("date"),
+        serve=Case(When(acquisition, then=0), default=cents("amount"), output_field=BigIntegerField()),
+        acquisition=Case(When(acquisition, then=cents("amount")), default=0, output_field=BigIntegerField()),
+        is_acquisition=Case(When(acquisition, then=1), default=0),
     )
 
 
@@ -309,37 +344,55 @@ def _compose(template: str, **parts: QuerySet) -> tuple[str, list]:
     return template.format(**{name: sql for name, (sql, _) in compiled.items()}), params
 
 
-def _measures() -> str:
+def _unit_measures() -> str:
     # Ages are constants of this module, not user input.
     measures = []
     for age in AGES:
-        measures.append(f"COUNT(CASE WHEN age = {age} AND revenue > 0 THEN 1 END) AS retained_{age}")
         measures.append(
-            f"COALESCE(SUM(CASE WHEN age BETWEEN 0 AND {age} THEN revenue - serve END), 0)"
-            f" - COALESCE(SUM(CASE WHEN age <= {age} THEN acquisition END), 0) AS net_{age}"
+            f"SUM(CASE WHEN l.day >= u.start_{age} AND l.day < u.end_{age} THEN l.revenue END) AS revenue_{age}"
         )
+        measures.append(f"SUM(CASE WHEN l.day < u.end_{age} THEN l.revenue - l.serve - l.acquisition END) AS net_{age}")
     return ",\n        ".join(measures)
 
 
-# One row per unit and month in `ledger` (revenue, costs), so "revenue > 0 at age a" is a monthly
-# total, refunds included, and counting rows counts units. Customer.acquisition_cost has no date:
-# its NULL month becomes the acquisition month, age 0. The ledger drives the join (each row finds
-# its unit by key) and units are counted apart: joining units to the ledger the other way round,
-# SQLite, which has no hash join, scanned the whole ledger once per unit (30 s on the demo).
+def _measures() -> str:
+    measures = []
+    for age in AGES:
+        measures.append(f"COUNT(CASE WHEN revenue_{age} > 0 THEN 1 END) AS retained_{age}")
+        measures.append(f"COALESCE(SUM(net_{age}), 0) AS net_{age}")
+    return ",\n        ".join(measures)
+
+
+# Only the lines the report looks at are read: revenue and costs to serve from the acquisition
+# month to the end of the month at the last age, and acquisition costs up to then, however early
+# (they may be dated before the acquisition). They are compared by day with each unit's age bounds,
+# so PostgreSQL can search the ledger's (customer, date) index and no line's month is computed.
+# Customer.acquisition_cost has no date: it counts in the acquisition month, age 0. Lines are
+# summed per unit, so "revenue > 0 at age a" is a monthly total, refunds included, then per cohort;
+# units are counted apart. Each line finds its customer's unit by key: joining units to the ledger
+# by scanning it, SQLite, which has no hash join, read the whole ledger once per unit (30 s on the
+# demo).
 _COHORT_SQL = """
 WITH units AS ({units}),
-ledger AS (
-    SELECT r.unit, r.ledger_month, r.revenue, 0 AS serve, 0 AS acquisition FROM ({revenue}) r
+members AS ({members}),
+lines AS (
+    SELECT m.unit, r.day, r.revenue, 0 AS serve, 0 AS acquisition
+    FROM ({revenue}) r JOIN members m ON m.customer = r.customer_id JOIN units u ON u.id = m.unit
+    WHERE r.day >= u.month_0 AND r.day < u.end_24
     UNION ALL
-    SELECT k.unit, k.ledger_month, 0, k.serve, k.acquisition FROM ({costs}) k
+    SELECT m.unit, k.day, 0, k.serve, k.acquisition
+    FROM ({costs}) k JOIN members m ON m.customer = k.customer_id JOIN units u ON u.id = m.unit
+    WHERE k.day < u.end_24 AND (k.day >= u.month_0 OR k.is_acquisition = 1)
     UNION ALL
-    SELECT a.unit, NULL, 0, 0, a.acquisition FROM ({customer_costs}) a
+    SELECT a.unit, u.month_0, 0, 0, a.acquisition
+    FROM ({customer_costs}) a JOIN units u ON u.id = a.unit
+    WHERE u.month_0 IS NOT NULL
 ),
-aged AS (
-    SELECT u.cohort_year, u.cohort_part, u.kind,
-        COALESCE(l.ledger_month, u.acq_month) - u.acq_month AS age, l.revenue, l.serve, l.acquisition
-    FROM ledger l JOIN units u ON u.id = l.unit
-    WHERE u.acq_month IS NOT NULL
+per_unit AS (
+    SELECT l.unit,
+        {unit_measures}
+    FROM lines l JOIN units u ON u.id = l.unit
+    GROUP BY l.unit
 ),
 counted AS (
     SELECT cohort_year, cohort_part, kind, COUNT(*) AS customers
@@ -349,7 +402,7 @@ counted AS (
 measured AS (
     SELECT cohort_year, cohort_part, kind,
         {measures}
-    FROM aged
+    FROM per_unit p JOIN units u ON u.id = p.unit
     GROUP BY cohort_year, cohort_part, kind
 )
 SELECT c.cohort_year, c.cohort_part, c.kind, c.customers,
@@ -382,12 +435,17 @@ def _outer_measures() -> str:
 
 
 def _cohort_sql(units: QuerySet, grain: str) -> tuple[str, list]:
-    template = _COHORT_SQL.replace("{measures}", _measures()).replace("{outer_measures}", _outer_measures())
+    template = (
+        _COHORT_SQL.replace("{unit_measures}", _unit_measures())
+        .replace("{measures}", _measures())
+        .replace("{outer_measures}", _outer_measures())
+    )
     return _compose(
         template,
         units=units,
-        revenue=_revenue_by_month(grain),
-        costs=_costs_by_month(grain),
+        members=_members(grain),
+        revenue=_revenue_lines(),
+        costs=_cost_lines(),
         customer_costs=_customer_acquisition_costs(grain),
     )
 
