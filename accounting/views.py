@@ -42,9 +42,11 @@ def _page(request, items, per_page: int):
 @requires("accounting.view_customer")
 def customer_list(request):
     form = CustomerFilterForm(request.GET, segments=selectors.customer_segments())
-    customers = selectors.customer_list(**form.filters())
-    page = _page(request, customers, CUSTOMERS_PER_PAGE)
-    return render(request, "accounting/customer_list.html", {"form": form, "page_obj": page})
+    filters = form.filters()
+    page = _page(request, selectors.customer_list(**filters), CUSTOMERS_PER_PAGE)
+    # An empty list without a filter means nothing was imported yet: the page says so, not "no match".
+    context = {"form": form, "page_obj": page, "filtered": any(filters.values())}
+    return render(request, "accounting/customer_list.html", context)
 
 
 def _customer_page(request, customer, *, reason_form=None, status=200):

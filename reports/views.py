@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST, require_safe
 
+from accounting.models import RevenueEntry
 from accounting.selectors import customer_segments
 
 from . import selectors
@@ -145,6 +146,8 @@ def earned_growth(request):
         "csv_query": urlencode(params.query() | {"format": "csv"}),
         "nav": _period_nav(params),
         "data": {"charts": _charts(bridge, trend, segment_rows)},
+        # First use: the figures are all "—", and the page says why instead of leaving it to guess.
+        "ledger_empty": not RevenueEntry.objects.exists(),
     }
     return render(request, TEMPLATE, context)
 
