@@ -120,11 +120,48 @@ def test_earned_customers_cost_less_to_acquire_than_bought_ones(loaded):
 def test_a_reset_deletes_only_demo_rows(loaded):
     own = RevenueEntryFactory(customer=CustomerFactory(external_id="C-REAL-1"))
 
-    demo(reset=True, customers=10)
+    demo(reset=True, customers=10, force=True)
 
     assert Customer.objects.filter(external_id__startswith="DEMO-").count() == 10
     assert RevenueEntry.objects.filter(pk=own.pk).exists()
     assert Customer.objects.filter(external_id="C-REAL-1").exists()
+
+
+def test_it_refuses_to_load_beside_real_customers():
+    CustomerFactory(external_id="C-REAL-1")
+
+    with pytest.raises(CommandError, match=r"customers that are not the demo's \(1 with .*--force"):
+        demo(customers=10)
+
+    assert not Customer.objects.filter(external_id__startswith="DEMO-").exists()
+    assert not get_user_model().objects.filter(username="admin").exists()  # nothing touched
+
+
+def test_it_refuses_a_reset_beside_real_customers(loaded):
+    CustomerFactory(external_id="C-REAL-1")
+
+    with pytest.raises(CommandError, match="--force"):
+        demo(reset=True)
+
+    assert fingerprint()["customers"] == loaded["customers"]
+
+
+def test_it_loads_beside_real_customers_when_forced():
+    CustomerFactory(external_id="C-REAL-1")
+
+    demo(customers=10, force=True)
+
+    assert Customer.objects.filter(external_id__startswith="DEMO-").count() == 10
+
+
+def test_a_re_run_beside_customers_added_since_loads_nothing_and_says_so(loaded):
+    """`run.py demo` runs the command at each start: customers added in the demo do not stop it."""
+    CustomerFactory(external_id="C-REAL-1")
+
+    output = demo()
+
+    assert "already loaded" in output and "nothing loaded" in output
+    assert fingerprint()["customers"] == loaded["customers"]
 
 
 def test_it_creates_the_three_logins_in_their_groups(loaded):

@@ -353,8 +353,58 @@ def test_a_migration_schedules_the_nightly_task_for_the_admin_to_edit(db):
 
     assert task.task == "reports.tasks.compute_periodic_snapshots" and task.enabled
     assert (task.crontab.minute, task.crontab.hour, str(task.crontab.timezone)) == ("30", "2", settings.TIME_ZONE)
-    assert json.loads(task.kwargs) == {"kinds": ["earned_growth"], "periods": ["year", "quarter", "month"]}
+    assert json.loads(task.kwargs) == {"kinds": ["earned_growth", "nps"], "periods": ["year", "quarter", "month"]}
     assert task.task in compute_periodic_snapshots.app.tasks
+
+
+@time_machine.travel(dt.datetime(2025, 8, 15, 12, tzinfo=dt.UTC), tick=False)
+def test_the_nightly_task_as_scheduled_computes_the_nps_snapshots_too(company_a, django_capture_on_commit_callbacks):
+    """Beat sends the task's stored kwargs, never none: 0003 stored earned growth alone, before NPS
+    snapshots existed, and the README says the nightly run keeps both."""
+    task = PeriodicTask.objects.get(name="Nightly report snapshots")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        compute_periodic_snapshots.apply(kwargs=json.loads(task.kwargs))  # what beat sends at 02:30
+
+    kinds = ReportSnapshot.objects.filter(period="2025").values_list("kind", flat=True)
+    assert sorted(kinds) == ["earned_growth", "nps"], "beat's nightly run computes no NPS snapshot"
+
+
+def nightly_kwargs_after_upgrade(kwargs: dict | str) -> dict | str:
+    """Run 0010 on the nightly task holding these kwargs; the kwargs it holds after."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    upgrade = import_module("reports.migrations.0010_nightly_snapshots_compute_nps")
+    stored = kwargs if isinstance(kwargs, str) else json.dumps(kwargs)
+    PeriodicTask.objects.filter(name="Nightly report snapshots").update(kwargs=stored)
+    upgrade.add_nps(apps, None)
+    kept = PeriodicTask.objects.get(name="Nightly report snapshots").kwargs
+    return kept if isinstance(kwargs, str) else json.loads(kept)
+
+
+def test_the_upgrade_adds_nps_to_the_nightly_kwargs_0003_stored_and_tells_beat(db):
+    from django_celery_beat.models import PeriodicTasks
+
+    before = PeriodicTasks.last_change()
+    old_default = {"kinds": ["earned_growth"], "periods": ["year", "quarter", "month"]}
+
+    with time_machine.travel(dt.timedelta(minutes=5)):
+        kwargs = nightly_kwargs_after_upgrade(old_default)
+
+    assert kwargs == {"kinds": ["earned_growth", "nps"], "periods": ["year", "quarter", "month"]}
+    assert PeriodicTasks.last_change() > before  # a running beat reloads its schedule
+
+
+@pytest.mark.parametrize("edited", [
+    {"kinds": ["earned_growth"], "periods": ["year"]},
+    {"kinds": ["nps"], "periods": ["year", "quarter", "month"]},
+    {},
+    "not JSON",
+])
+def test_the_upgrade_keeps_nightly_kwargs_an_admin_edited(db, edited):
+    assert nightly_kwargs_after_upgrade(edited) == edited
 
 
 # --- admin ---------------------------------------------------------------------------------------

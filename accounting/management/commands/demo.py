@@ -46,10 +46,28 @@ def analyze_demo_tables() -> None:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 
+def would_load(*, reset: bool) -> bool:
+    """Whether this run writes demo rows: a re-run on loaded demo data writes none."""
+    return reset or not demo_exists() or not demo_surveys_exist()
+
+
+def refuse_beside_real_customers() -> None:
+    # The demo's customers, ledger and answers would count in the same reports as the real ones.
+    real = Customer.objects.exclude(external_id__startswith=DEMO_PREFIX).count()
+    if real:
+        raise CommandError(
+            f"This database holds customers that are not the demo's ({real} with an external id "
+            f"not starting {DEMO_PREFIX}): the demo's made-up customers, ledger and survey answers "
+            "would count in the same reports. Load the demo into an empty database, or add "
+            "--force to load it here anyway."
+        )
+
+
 class Command(BaseCommand):
     help = (
         "Load a realistic, deterministic demo data set (customers, revenue and costs) and the "
-        "logins admin / analyst / viewer. Does nothing if demo data exists, unless --reset."
+        "logins admin / analyst / viewer. Does nothing if demo data exists, unless --reset. "
+        "Refuses to load into a database that holds other customers, unless --force."
     )
 
     def add_arguments(self, parser):
@@ -66,11 +84,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-users", action="store_true", help="leave the admin / analyst / viewer logins alone"
         )
+        parser.add_argument(
+            "--force", action="store_true",
+            help="load even though the database holds customers that are not the demo's: they "
+                 "would share every report with the demo customers",
+        )
 
-    def handle(self, *args, customers, years, until, seed, reset, no_users, **options):
+    def handle(self, *args, customers, years, until, seed, reset, no_users, force, **options):
         last_month = parse_month(until) if until else last_full_month()
         if customers < 1 or not 1 <= years <= 20:
             raise CommandError("--customers must be at least 1 and --years between 1 and 20.")
+        if not force and would_load(reset=reset):
+            refuse_beside_real_customers()
         if reset:
             self.reset()
         if demo_exists():
