@@ -197,6 +197,8 @@ SURVEY_PUBLIC_RATE = env.str("SURVEY_PUBLIC_RATE", default="60/m")
 ANYMAIL = {"WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="")}
 # Detractor alert webhooks go to public addresses only (surveys/webhook_urls.py); on for local receivers.
 ALERT_WEBHOOK_ALLOW_PRIVATE = env.bool("ALERT_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Signs each alert webhook (X-CX-Signature) so that its receiver can tell it came from here.
+ALERT_WEBHOOK_SECRET = env("ALERT_WEBHOOK_SECRET", default="")
 
 # --- Email (Django's own names) ----------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")

@@ -18,10 +18,13 @@ touchpoint, segment or language.
 """
 
 import datetime as dt
+import hashlib
+import hmac
 import http.client
 import json
 import logging
 import smtplib
+import time
 
 from celery import shared_task
 from django.conf import settings
@@ -40,6 +43,8 @@ logger = logging.getLogger(__name__)
 PARTS = ("email", "webhook")
 DELIVERED_AT = {"email": "alert_emailed_at", "webhook": "alert_posted_at"}
 WEBHOOK_TIMEOUT_SECONDS = 10
+TIMESTAMP_HEADER = "X-CX-Timestamp"
+SIGNATURE_HEADER = "X-CX-Signature"
 MAX_RETRIES = 6
 MAX_BACKOFF_SECONDS = 60 * 60
 # Longer than the task's whole retry schedule (30 s doubling six times: ~32 minutes).
@@ -220,16 +225,25 @@ def webhook_payload(response: Response) -> dict:
     return payload
 
 
+def webhook_headers(body: bytes, *, now: float | None = None) -> dict:
+    """With ALERT_WEBHOOK_SECRET set, an HMAC-SHA256 of "<timestamp>.<body>" under it: the receiver
+    recomputes it to know the alert came from this platform, and refuses old timestamps (a replay)."""
+    headers = {"Content-Type": "application/json", "User-Agent": "cx-platform-alerts/1"}
+    if secret := settings.ALERT_WEBHOOK_SECRET:
+        timestamp = str(int(time.time() if now is None else now))
+        signed = timestamp.encode() + b"." + body
+        headers[TIMESTAMP_HEADER] = timestamp
+        headers[SIGNATURE_HEADER] = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return headers
+
+
 def _post_webhook(response: Response) -> bool:
     url = response.survey.alert_webhook_url
     if not url:
         return False
     try:
-        status = webhook_urls.post(
-            url, json.dumps(webhook_payload(response)).encode(),
-            headers={"Content-Type": "application/json", "User-Agent": "cx-platform-alerts/1"},
-            timeout=WEBHOOK_TIMEOUT_SECONDS,
-        )
+        body = json.dumps(webhook_payload(response)).encode()
+        status = webhook_urls.post(url, body, headers=webhook_headers(body), timeout=WEBHOOK_TIMEOUT_SECONDS)
     except webhook_urls.RefusedURL as exc:  # SSRF guard: permanent, never retried
         logger.error("Survey %s: webhook URL refused, not posting: %s", response.survey_id, exc)
         return False
