@@ -17,18 +17,21 @@ Decisions where the SPEC is silent:
   changes neither past samples nor past answers. A customer moved between the invitation and the
   answer counts in the old segment's sample and the new one's answers.
 - Revenue share: the ledger revenue dated in the period of the customers who answered, over all
-  ledger revenue dated in the period (of the segment's customers when a segment is chosen).
+  ledger revenue dated in the period (of the segment's customers when a segment is chosen). A trend
+  period or a breakdown row gets the share the report filtered to it would show (a segment's row:
+  over that segment's revenue), all periods or all rows of a breakdown in one statement.
 """
 
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth, TruncQuarter, TruncYear
 from django.utils import timezone
 
-from accounting.models import RevenueEntry
+from accounting.models import Customer, RevenueEntry
 from surveys.models import (
     DELIVERED_STATES,
     Invitation,
@@ -41,6 +44,7 @@ from surveys.models import (
 )
 
 from . import nps_formulas as f
+from .earned_growth import money_sql, to_money
 from .periods import Period
 
 ALL, LATEST = "all", "latest"
@@ -90,10 +94,17 @@ class NpsSample:
     bounced: int = 0
     failed: int = 0
     responded: int = 0
+    # SPEC §5 counts it in the sample; set once the respondents are known (None: no share to show).
+    revenue_share: Decimal | None = None
 
     @property
     def suppressed_total(self) -> int:
         return sum(self.suppressed.values())
+
+    @property
+    def suppressed_by_label(self) -> list[tuple[str, int]]:
+        """The reasons that held back at least one invitation, by their label."""
+        return [(SuppressionReason(reason).label, n) for reason, n in self.suppressed.items() if n]
 
     @property
     def response_rate(self) -> Decimal | None:
@@ -108,10 +119,13 @@ class NpsReport:
     counts: NpsCounts
     sample: NpsSample
     distribution: list[int]
-    revenue_share: Decimal | None
     survey: Survey | None = None
     segment: str | None = None
     touchpoint: str | None = None
+
+    @property
+    def revenue_share(self) -> Decimal | None:
+        return self.sample.revenue_share
 
     def as_json(self) -> dict:
         """The JSON of SPEC §7 (rates as fractions), with the scope and the sample beside it."""
@@ -251,23 +265,33 @@ def _sample(period: Period, *, kind, survey, segment, touchpoint) -> NpsSample:
     return _sample_from(invitations.aggregate(**_sample_expressions()))
 
 
-def _revenue_share(period: Period, responses, segment: str | None) -> Decimal | None:
-    ledger = RevenueEntry.objects.filter(date__gte=period.start, date__lte=period.end)
-    respondents = responses.order_by().values("customer_id")
+def _revenue_sums(period: Period, respondents, segment: str | None) -> dict:
+    """The period's ledger revenue (`total`) and the respondents' part of it (`held`).
+
+    The ledger has no copy of the segment: a segment's revenue is that of its customers now, plus
+    that of the customers who answered in it (and have moved on since), so that a move after the
+    answer changes neither side."""
+    in_period = Q(date__gte=period.start, date__lte=period.end)
+    held = in_period & Q(customer_id__in=respondents)
+    total = in_period
     if segment is not None:
-        # The ledger has no copy of the segment: the segment's revenue is that of its customers
-        # now, plus that of the customers who answered in it (and have moved on since), so that a
-        # move after the answer changes neither side.
-        ledger = ledger.filter(Q(customer__segment=segment) | Q(customer_id__in=respondents))
-    row = ledger.aggregate(
-        total=Sum("amount"), held=Sum("amount", filter=Q(customer_id__in=respondents))
-    )
-    total, held = row["total"] or Decimal(0), row["held"] or Decimal(0)
+        total &= Q(customer__segment=segment) | Q(customer_id__in=respondents)
+    return {"total": Sum("amount", filter=total), "held": Sum("amount", filter=held)}
+
+
+def _share(held, total) -> Decimal | None:
+    held, total = Decimal(held or 0), Decimal(total or 0)
     if total <= 0 or not 0 <= held <= total:
         # Credit notes can make either side net negative (respondents holding 100 of a total of
         # 40): no share of anything then, so none is shown rather than 250 % or -30 %.
         return None
-    return Decimal(held) / Decimal(total)
+    return held / total
+
+
+def _revenue_share(period: Period, responses, segment: str | None) -> Decimal | None:
+    sums = _revenue_sums(period, responses.order_by().values("customer_id"), segment)
+    row = RevenueEntry.objects.filter(date__gte=period.start, date__lte=period.end).aggregate(**sums)
+    return _share(row["held"], row["total"])
 
 
 def nps_report(
@@ -280,11 +304,11 @@ def nps_report(
         period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint, counting=counting
     )
     counts, distribution = _counts_and_distribution(responses)
+    sample = _sample(period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint)
+    sample.revenue_share = _revenue_share(period, responses, segment)
     return NpsReport(
         period=period, survey_type=kind, counting=counting, counts=counts, distribution=distribution,
-        sample=_sample(period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint),
-        revenue_share=_revenue_share(period, responses, segment),
-        survey=survey, segment=segment, touchpoint=touchpoint,
+        sample=sample, survey=survey, segment=segment, touchpoint=touchpoint,
     )
 
 
@@ -293,13 +317,15 @@ BREAKDOWNS = {"segment": "segment", "touchpoint": "touchpoint", "survey": "surve
 
 def nps_breakdown(
     *, period: Period, by: str, survey: Survey | None = None, survey_type: str | None = None,
-    segment: str | None = None, counting: str = ALL,
+    segment: str | None = None, touchpoint: str | None = None, counting: str = ALL,
 ) -> list[tuple[str, NpsCounts]]:
     """NPS counts per segment, touchpoint or survey in one grouped query, largest groups first."""
     if by not in BREAKDOWNS:
         raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
     kind = _series(survey, survey_type)
-    responses = responses_in(period, kind=kind, survey=survey, segment=segment, counting=counting)
+    responses = responses_in(
+        period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint, counting=counting
+    )
     rows = responses.order_by().values(BREAKDOWNS[by]).annotate(**_count_expressions()).order_by("-responses")
     return [(row.pop(BREAKDOWNS[by]) or "", NpsCounts(**row)) for row in rows]
 
@@ -311,16 +337,81 @@ SAMPLE_GROUPS = {"segment": "segment", "touchpoint": "touchpoint", "survey": "su
 
 def sample_breakdown(
     *, period: Period, by: str, survey: Survey | None = None, survey_type: str | None = None,
-    segment: str | None = None,
+    segment: str | None = None, touchpoint: str | None = None,
 ) -> dict[str, NpsSample]:
     """The sample (invited, suppressed, delivered, ..., responded) per segment, touchpoint or survey:
     one grouped query over the invitations."""
     if by not in SAMPLE_GROUPS:
         raise ValueError(f"breakdown must be one of {', '.join(SAMPLE_GROUPS)}, not {by!r}")
     start, end = period_bounds(period)
-    invitations = _invitations_in(start, end, kind=_series(survey, survey_type), survey=survey, segment=segment)
+    invitations = _invitations_in(
+        start, end, kind=_series(survey, survey_type), survey=survey, segment=segment, touchpoint=touchpoint
+    )
     rows = invitations.order_by().values(SAMPLE_GROUPS[by]).annotate(**_sample_expressions())
     return {row.pop(SAMPLE_GROUPS[by]) or "": _sample_from(row) for row in rows}
+
+
+def revenue_share_breakdown(
+    *, period: Period, by: str, groups: list[str], survey: Survey | None = None, survey_type: str | None = None,
+    segment: str | None = None, touchpoint: str | None = None, counting: str = ALL,
+) -> dict[str, Decimal | None]:
+    """The revenue share of each group's respondents (0 for a group invited but silent), as the
+    report filtered to that group shows it: a segment's row over that segment's revenue. One statement."""
+    if by not in BREAKDOWNS:
+        raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
+    respondents = responses_in(
+        period, kind=_series(survey, survey_type), survey=survey, segment=segment, touchpoint=touchpoint,
+        counting=counting,
+    )
+    held, outside, by_segment = _revenue_by_group(period, respondents, by=by, segment=segment)
+    shares = {}
+    for group in groups:
+        scope = group if by == "segment" else segment
+        total = _scope_revenue(by_segment, scope) + (outside.get(group, 0) if scope is not None else 0)
+        shares[group] = _share(held.get(group, 0), total)
+    return shares
+
+
+def _scope_revenue(by_segment: dict[str, Decimal], segment: str | None) -> Decimal:
+    """The period's revenue of a segment's customers now, or of every customer."""
+    if segment is None:
+        return sum(by_segment.values(), Decimal(0))
+    return by_segment.get(segment, Decimal(0))
+
+
+def _revenue_by_group(period: Period, respondents, *, by: str, segment: str | None) -> tuple[dict, dict, dict]:
+    """Per group: the revenue its respondents hold (each customer once), and the part of it held by
+    respondents now outside the group's segment scope (they still count in that segment's revenue);
+    per current segment: the period's revenue. Money exact, as in the loyalty economics."""
+    pairs, pair_params = (
+        respondents.order_by().annotate(grp=F(BREAKDOWNS[by])).values("grp", "customer_id").distinct()
+        .query.sql_with_params()
+    )
+    revenue, customers = RevenueEntry._meta.db_table, Customer._meta.db_table
+    scope = "s.grp" if by == "segment" else "%s"
+    sql = f"""
+    WITH respondents AS ({pairs}),
+    money AS (
+        SELECT r.customer_id, SUM({money_sql("r.amount")}) AS amount
+        FROM {revenue} r WHERE r.date BETWEEN %s AND %s GROUP BY r.customer_id
+    )
+    SELECT 'group', s.grp, SUM(m.amount), SUM(CASE WHEN c.segment = {scope} THEN 0 ELSE m.amount END)
+    FROM respondents s JOIN money m ON m.customer_id = s.customer_id JOIN {customers} c ON c.id = s.customer_id
+    GROUP BY s.grp
+    UNION ALL
+    SELECT 'segment', c.segment, SUM(m.amount), 0 FROM money m JOIN {customers} c ON c.id = m.customer_id
+    GROUP BY c.segment
+    """  # noqa: S608 - table names from model metadata, the respondents' SQL from the ORM, values as parameters
+    params = [*pair_params, period.start, period.end, *([] if by == "segment" else [segment or ""])]
+    held, outside, by_segment = {}, {}, {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for kind, name, amount, moved in cursor.fetchall():
+            if kind == "group":
+                held[name or ""], outside[name or ""] = to_money(amount), to_money(moved)
+            else:
+                by_segment[name or ""] = to_money(amount)
+    return held, outside, by_segment
 
 
 TRUNCATE = {"year": TruncYear, "quarter": TruncQuarter, "month": TruncMonth}
@@ -328,7 +419,7 @@ TRUNCATE = {"year": TruncYear, "quarter": TruncQuarter, "month": TruncMonth}
 
 def sample_trend(
     *, periods: list[Period], survey: Survey | None = None, survey_type: str | None = None,
-    segment: str | None = None,
+    segment: str | None = None, touchpoint: str | None = None,
 ) -> list[NpsSample]:
     """The sample of each of consecutive periods of one kind, in one query grouped by period."""
     if not periods:
@@ -336,18 +427,40 @@ def sample_trend(
     start, _ = period_bounds(periods[0])
     _, end = period_bounds(periods[-1])
     bucket = TRUNCATE[periods[0].kind]("day", tzinfo=timezone.get_current_timezone())
-    invitations = _invitations_in(start, end, kind=_series(survey, survey_type), survey=survey, segment=segment)
+    invitations = _invitations_in(
+        start, end, kind=_series(survey, survey_type), survey=survey, segment=segment, touchpoint=touchpoint
+    )
     rows = invitations.annotate(bucket=bucket).order_by().values("bucket").annotate(**_sample_expressions())
     by_start = {_as_date(row.pop("bucket")): _sample_from(row) for row in rows}
     return [by_start.get(period.start, NpsSample()) for period in periods]
 
 
+def revenue_share_trend(
+    *, periods: list[Period], survey: Survey | None = None, survey_type: str | None = None,
+    segment: str | None = None, touchpoint: str | None = None, counting: str = ALL,
+) -> list[Decimal | None]:
+    """The revenue share of each period's respondents, computed as the headline's: one query over
+    the ledger of the whole span, two filtered sums per period."""
+    if not periods:
+        return []
+    kind = _series(survey, survey_type)
+    sums = {}
+    for index, period in enumerate(periods):
+        responses = responses_in(period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint,
+                                 counting=counting)
+        for name, total in _revenue_sums(period, responses.order_by().values("customer_id"), segment).items():
+            sums[f"{name}{index}"] = total
+    row = RevenueEntry.objects.filter(date__gte=periods[0].start, date__lte=periods[-1].end).aggregate(**sums)
+    return [_share(row[f"held{index}"], row[f"total{index}"]) for index in range(len(periods))]
+
+
 def nps_trend(
     *, periods: list[Period], survey: Survey | None = None, survey_type: str | None = None,
-    segment: str | None = None, counting: str = ALL,
+    segment: str | None = None, touchpoint: str | None = None, counting: str = ALL,
 ) -> list[tuple[Period, NpsCounts]]:
     """NPS counts for consecutive periods of one kind, in one query grouped by period."""
-    rows = _trend_rows(periods, survey=survey, survey_type=survey_type, segment=segment, counting=counting)
+    rows = _trend_rows(periods, survey=survey, survey_type=survey_type, segment=segment, touchpoint=touchpoint,
+                       counting=counting)
     by_start = {start: counts for (start, _), counts in rows.items()}
     return [(period, by_start.get(period.start, NpsCounts())) for period in periods]
 
@@ -364,13 +477,14 @@ def nps_trend_by(
     return {group: [(period, rows.get((period.start, group), NpsCounts())) for period in periods] for group in groups}
 
 
-def _trend_rows(periods, *, survey, survey_type, counting, segment=None, by=None) -> dict:
+def _trend_rows(periods, *, survey, survey_type, counting, segment=None, touchpoint=None, by=None) -> dict:
     if not periods:
         return {}
     kind = _series(survey, survey_type)
     span = Period(periods[0].start, periods[-1].end, periods[0].kind)
     bucket = TRUNCATE[span.kind]("answered_at", tzinfo=timezone.get_current_timezone())
-    responses = responses_in(span, kind=kind, survey=survey, segment=segment).annotate(bucket=bucket)
+    responses = responses_in(span, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint)
+    responses = responses.annotate(bucket=bucket)
     if counting == LATEST:
         later = (
             Response.objects.filter(survey__kind=kind, customer=OuterRef("customer"))

@@ -1,12 +1,16 @@
 """What the NPS dashboard shows (SPEC §5), assembled from the NPS engine, one series at a time.
 
 It reads live: every figure is one grouped count over indexed responses and invitations (the
-benchmark in bench/nps.py measures it), so the page is never behind the answers. The nightly
-NPS snapshots keep the figures of each period for the API and for reproducing a past report.
+benchmark in bench/nps.py measures it), so the page is never behind the answers, and it says when
+it computed them. The nightly NPS snapshots keep the figures of each period for the API and for
+reproducing a past report.
 """
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+from django.utils import timezone
 
 from surveys.models import Response, Survey, SurveyKind
 from surveys.selectors import responses_shown_one_by_one
@@ -23,12 +27,15 @@ from .nps import (
     nps_report,
     nps_trend,
     responses_in,
+    revenue_share_breakdown,
+    revenue_share_trend,
     sample_breakdown,
     sample_trend,
 )
 from .periods import MONTH, QUARTER, YEAR, Period
 
 TREND_LENGTH = {YEAR: 3, QUARTER: 8, MONTH: 12}
+NPS_FLOOR, NPS_CEILING = Decimal(-100), Decimal(100)
 VERBATIMS = 10
 COLORS = {"nps": "#1f5fbf", "band": "rgba(31, 95, 191, 0.18)", "promoter": "#1e7b3a",
           "passive": "#8a93a3", "detractor": "#b3261e"}
@@ -40,6 +47,7 @@ class NpsParams:
     survey_type: str = SurveyKind.RELATIONSHIP
     survey: Survey | None = None
     segment: str | None = None
+    touchpoint: str | None = None
     counting: str = ALL
 
     @property
@@ -48,7 +56,8 @@ class NpsParams:
 
     def sample_filters(self) -> dict:
         """What narrows the invitations of a sample (the counting rule is for answers only)."""
-        return {"survey": self.survey, "survey_type": self.survey_type, "segment": self.segment}
+        return {"survey": self.survey, "survey_type": self.survey_type, "segment": self.segment,
+                "touchpoint": self.touchpoint}
 
     def filters(self) -> dict:
         return {**self.sample_filters(), "counting": self.counting}
@@ -66,10 +75,12 @@ class NpsDashboard:
     verbatims: list[Response]
     flags: list[Flag]
     loyalty: list[LoyaltyRow]
+    computed_at: dt.datetime  # the page says when: its figures are live, not a snapshot's
     charts: dict = field(default_factory=dict)
 
 
 def nps_dashboard(params: NpsParams) -> NpsDashboard:
+    computed_at = timezone.now()
     filters = params.filters()
     current = nps_report(period=params.period, **filters)
     prior = nps_report(period=params.prior, **filters)
@@ -84,16 +95,26 @@ def nps_dashboard(params: NpsParams) -> NpsDashboard:
         breakdowns={by: _with_samples_by_group(by, params) for by in ("segment", "touchpoint", "survey")},
         verbatims=latest_verbatims(params),
         flags=integrity_flags(current),
-        loyalty=loyalty_economics(period=params.period, segment=params.segment, survey=params.survey)
-        if params.survey_type == SurveyKind.RELATIONSHIP else [],
+        loyalty=_loyalty(params),
+        computed_at=computed_at,
     )
     dashboard.charts = _charts(dashboard)
     return dashboard
 
 
+def _loyalty(params: NpsParams) -> list[LoyaltyRow]:
+    """Of the relationship series only; not by touchpoint (a customer's loyalty is not one
+    touchpoint's), so none under a touchpoint filter rather than figures that ignore it."""
+    if params.survey_type != SurveyKind.RELATIONSHIP or params.touchpoint is not None:
+        return []
+    return loyalty_economics(period=params.period, segment=params.segment, survey=params.survey)
+
+
 def _with_samples_by_period(periods: list[Period], params: NpsParams) -> list[tuple[Period, NpsCounts, NpsSample]]:
     counts = nps_trend(periods=periods, **params.filters())
     samples = sample_trend(periods=periods, **params.sample_filters())
+    for sample, share in zip(samples, revenue_share_trend(periods=periods, **params.filters()), strict=True):
+        sample.revenue_share = share
     return [(period, period_counts, sample) for (period, period_counts), sample in zip(counts, samples, strict=True)]
 
 
@@ -103,18 +124,23 @@ def _with_samples_by_group(by: str, params: NpsParams) -> list[tuple[str, NpsCou
     samples = sample_breakdown(period=params.period, by=by, **params.sample_filters())
     answered = {name for name, _ in counts}
     silent = sorted(name for name in samples if name not in answered)
-    return [(name, group, samples.get(name, NpsSample())) for name, group in counts] + [
+    rows = [(name, group, samples.get(name, NpsSample())) for name, group in counts] + [
         (name, NpsCounts(), samples[name]) for name in silent
     ]
+    groups = [name for name, _, _ in rows]
+    shares = revenue_share_breakdown(period=params.period, by=by, groups=groups, **params.filters())
+    for name, _, sample in rows:
+        sample.revenue_share = shares[name]
+    return rows
 
 
 def latest_verbatims(params: NpsParams) -> list[Response]:
     """The latest answers with a comment, unlinked for an anonymous survey (SPEC §1): never its
     customer (the template), nor its touchpoint, segment or language, and none at all under a
-    segment filter, which would tie them to that segment again."""
+    segment or touchpoint filter, which would tie them to that segment or touchpoint again."""
     responses = responses_in(params.period, kind=params.survey_type, survey=params.survey,
-                             segment=params.segment, counting=params.counting)
-    responses = responses_shown_one_by_one(responses, segment=params.segment)
+                             segment=params.segment, touchpoint=params.touchpoint, counting=params.counting)
+    responses = responses_shown_one_by_one(responses, segment=params.segment, touchpoint=params.touchpoint)
     verbatims = list(
         responses.exclude(reason="", suggestion="").select_related("survey", "customer")
         .order_by("-answered_at", "-id")[:VERBATIMS]
@@ -148,17 +174,24 @@ def _layout(**extra) -> dict:
             "plot_bgcolor": "rgba(0,0,0,0)", "font": {"family": "system-ui, sans-serif", "size": 12}, **extra}
 
 
+def _margin_band(counts: NpsCounts) -> tuple[float | None, float | None]:
+    """NPS ± its margin of error, as the table beside the chart gives them, within the scale's ±100."""
+    if counts.nps is None:
+        return None, None
+    low, high = counts.nps - counts.margin_of_error, counts.nps + counts.margin_of_error
+    return _float(max(low, NPS_FLOOR)), _float(min(high, NPS_CEILING))
+
+
 def _trend_chart(trend: list[tuple[Period, NpsCounts, NpsSample]]) -> dict:
     labels = [str(period) for period, _, _ in trend]
-    intervals = [counts.interval for _, counts, _ in trend]
-    high = [_float(interval[1]) if interval else None for interval in intervals]
-    low = [_float(interval[0]) if interval else None for interval in intervals]
+    bands = [_margin_band(counts) for _, counts, _ in trend]
+    low, high = [band[0] for band in bands], [band[1] for band in bands]
     return {
         "data": [
             {"x": labels, "y": high, "type": "scatter", "mode": "lines", "line": {"width": 0},
              "hoverinfo": "skip", "showlegend": False},
             {"x": labels, "y": low, "type": "scatter", "mode": "lines", "line": {"width": 0},
-             "fill": "tonexty", "fillcolor": COLORS["band"], "name": "95% interval (adjusted Wald)"},
+             "fill": "tonexty", "fillcolor": COLORS["band"], "name": "± 95% margin of error"},
             {"x": labels, "y": [_float(counts.nps) for _, counts, _ in trend], "type": "scatter",
              "mode": "lines+markers", "name": "NPS", "line": {"color": COLORS["nps"], "width": 3},
              "text": [f"n = {counts.responses} of {sample.delivered} delivered" for _, counts, sample in trend]},

@@ -1,6 +1,11 @@
 """The NPS dashboard (SPEC §5): headline with margin and sample, trend with its band, the 0–10
 distribution, breakdowns, latest verbatims, integrity flags and loyalty economics; a CSV of every
-table (`?format=csv&table=<name>`)."""
+table (`?format=csv&table=<name>`).
+
+Each CSV states its scope, since two downloads of one period look alike otherwise: the file name
+carries the series and the counting rule, and constant columns carry the series, the counting rule
+and the segment, touchpoint and survey filters (as the API's JSON), bar the one a breakdown's own
+first column already names."""
 
 from urllib.parse import urlencode
 
@@ -9,7 +14,7 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from surveys.models import SuppressionReason, Survey, SurveyKind
+from surveys.models import Response, SuppressionReason, Survey, SurveyKind
 
 from . import nps_formulas as f
 from .csv_export import csv_datetime, csv_response
@@ -21,7 +26,9 @@ from .selectors import default_period
 from .views import requires
 
 TEMPLATE = "reports/nps.html"
-TABLES = ("trend", "distribution", "segments", "touchpoints", "surveys", "verbatims", "integrity", "loyalty")
+TABLES = ("trend", "sample", "distribution", "segments", "touchpoints", "surveys", "verbatims", "integrity",
+          "loyalty")
+TOUCHPOINT_LENGTH = Response._meta.get_field("touchpoint").max_length
 
 
 class NpsForm(forms.Form):
@@ -31,6 +38,8 @@ class NpsForm(forms.Form):
     survey = forms.ModelChoiceField(queryset=Survey.objects.order_by("name"), required=False,
                                     empty_label="All surveys of the series")
     segment = forms.ChoiceField(required=False)
+    touchpoint = forms.CharField(max_length=TOUCHPOINT_LENGTH, required=False,
+                                 widget=forms.TextInput(attrs={"placeholder": "All touchpoints", "size": 12}))
     counting = forms.ChoiceField(choices=[(ALL, "Every answer"), (LATEST, "Latest per customer")], required=False)
     format = forms.ChoiceField(required=False, choices=[("", "HTML"), ("csv", "CSV")])
     table = forms.ChoiceField(required=False, choices=[("", "")] + [(name, name) for name in TABLES])
@@ -59,7 +68,7 @@ class NpsForm(forms.Form):
         return NpsParams(
             period=data["period"],
             survey_type=survey.kind if survey else (data["type"] or SurveyKind.RELATIONSHIP),
-            survey=survey, segment=data["segment"] or None,
+            survey=survey, segment=data["segment"] or None, touchpoint=data["touchpoint"] or None,
             counting=data["counting"] if data["counting"] in COUNTING_RULES else ALL,
         )
 
@@ -77,14 +86,27 @@ def nps(request):
     if form.cleaned_data["format"] == "csv":
         name = form.cleaned_data["table"] or TABLES[0]
         header, rows = TABLE_BUILDERS[name](dashboard)
-        return csv_response(f"nps-{name}-{dashboard.params.period}.csv", header, rows)
+        return csv_response(csv_filename(name, dashboard.params), header, rows)
     query = {key: value for key, value in request.GET.items() if key not in ("format", "table")}
     context = {
         "form": form, "params": dashboard.params, "dashboard": dashboard,
         "headline": _headline(dashboard), "csv_query": urlencode(query | {"format": "csv"}),
+        # A breakdown row links to the page filtered to it: the same query, that filter replaced.
+        "segment_query": _query_without(query, "segment"), "touchpoint_query": _query_without(query, "touchpoint"),
         "data": {"charts": dashboard.charts},
     }
     return render(request, TEMPLATE, context)
+
+
+def _query_without(query: dict, key: str) -> str:
+    rest = urlencode({name: value for name, value in query.items() if name != key})
+    return f"{rest}&" if rest else ""
+
+
+def csv_filename(table: str, params: NpsParams) -> str:
+    """e.g. nps-trend-2025-Q2-transactional-latest.csv: the series and counting rule always named,
+    so the files of one period never share a name across them."""
+    return f"nps-{table}-{params.period}-{params.survey_type}-{params.counting}.csv"
 
 
 def _headline(dashboard: NpsDashboard) -> dict:
@@ -98,8 +120,7 @@ def _headline(dashboard: NpsDashboard) -> dict:
         "change": f.shown(change.difference, 1), "combined_margin": f.shown(change.combined_margin, 1),
         "significant": change.significant, "too_few": change.too_few, "min_to_judge": f.MIN_RESPONSES_TO_JUDGE,
         "response_rate": current.sample.response_rate, "revenue_share": current.revenue_share,
-        "suppressed": [(SuppressionReason(reason).label.lower(), n) for reason, n in current.sample.suppressed.items()
-                       if n],
+        "suppressed": [(label.lower(), n) for label, n in current.sample.suppressed_by_label],
     }
 
 
@@ -116,55 +137,79 @@ def _counts_row(counts):
 
 
 COUNT_HEADER = ["responses", "promoters", "passives", "detractors", "nps", "margin_of_error", "ci_low", "ci_high"]
-SAMPLE_HEADER = ["invited", "suppressed", "delivered", "bounced", "failed", "responded", "response_rate"]
+# SPEC §5's sample, the suppressed invitations by reason too, as the API's JSON gives it.
+SAMPLE_HEADER = ["invited", "suppressed", *(f"suppressed_{reason}" for reason in SuppressionReason.values),
+                 "delivered", "bounced", "failed", "responded", "response_rate", "revenue_share_of_respondents"]
 
 
 def _sample_row(sample):
-    return [sample.invited, sample.suppressed_total, sample.delivered, sample.bounced, sample.failed,
-            sample.responded, f.quantized(sample.response_rate)]
+    return [sample.invited, sample.suppressed_total,
+            *(sample.suppressed.get(reason, 0) for reason in SuppressionReason.values),
+            sample.delivered, sample.bounced, sample.failed, sample.responded,
+            f.quantized(sample.response_rate), f.quantized(sample.revenue_share)]
+
+
+def _with_scope(header, rows, params: NpsParams, *, omit=(), counting=None):
+    """The table with the report's scope in constant columns (a filter left empty: all of them).
+    `omit`: the filters a per-row column of the table already names."""
+    scope = {
+        "survey_type": params.survey_type, "counting": counting or params.counting, "segment": params.segment,
+        "touchpoint": params.touchpoint, "survey": params.survey.pk if params.survey else None,
+    }
+    scope = {name: value for name, value in scope.items() if name not in omit}
+    return [*header, *scope], ([*row, *scope.values()] for row in rows)
 
 
 def _trend(d):
-    return ["period", *COUNT_HEADER, *SAMPLE_HEADER], (
+    return _with_scope(["period", *COUNT_HEADER, *SAMPLE_HEADER], (
         [str(period), *_counts_row(counts), *_sample_row(sample)] for period, counts, sample in d.trend
-    )
+    ), d.params)
+
+
+def _headline_sample(d):
+    current = d.current
+    return _with_scope(["period", *COUNT_HEADER, *SAMPLE_HEADER], [
+        [str(current.period), *_counts_row(current.counts), *_sample_row(current.sample)]
+    ], d.params)
 
 
 def _distribution(d):
-    return ["score", "answers"], enumerate(d.current.distribution)
+    return _with_scope(["score", "answers"], ([score, n] for score, n in enumerate(d.current.distribution)), d.params)
 
 
 def _breakdown(by):
     def build(d):
-        return [by, *COUNT_HEADER, *SAMPLE_HEADER], (
+        return _with_scope([by, *COUNT_HEADER, *SAMPLE_HEADER], (
             [name, *_counts_row(counts), *_sample_row(sample)] for name, counts, sample in d.breakdowns[by]
-        )
+        ), d.params, omit=(by,))
     return build
 
 
 def _verbatims(d):
     # Never the customer: the dashboard's verbatims are unlinked, whatever the survey.
     header = ["answered_at", "survey", "score", "category", "reason", "suggestion", "touchpoint", "segment"]
-    return header, ([csv_datetime(r.answered_at), r.survey.name, r.score, r.category, r.reason, r.suggestion,
-                     r.touchpoint, r.segment] for r in d.verbatims)
+    return _with_scope(header, ([csv_datetime(r.answered_at), r.survey.name, r.score, r.category, r.reason,
+                                 r.suggestion, r.touchpoint, r.segment] for r in d.verbatims),
+                       d.params, omit=("survey", "touchpoint", "segment"))
 
 
 def _integrity(d):
-    return ["flag", "raised", "detail", "evidence"], (
+    return _with_scope(["flag", "raised", "detail", "evidence"], (
         [flag.title, flag.raised, flag.detail, " | ".join(label for label, _ in flag.links)] for flag in d.flags
-    )
+    ), d.params)
 
 
 def _loyalty(d):
     header = ["category", "customers", "revenue", "next_revenue", "nrr", "churned_customers", "churned_revenue",
               "referrals", "referred_revenue"]
-    return header, ([row.category, row.customers, row.revenue, row.next_revenue, f.quantized(row.nrr),
-                     row.churned_customers, row.churned_revenue, row.referrals, row.referred_revenue]
-                    for row in d.loyalty)
+    rows = ([row.category, row.customers, row.revenue, row.next_revenue, f.quantized(row.nrr),
+             row.churned_customers, row.churned_revenue, row.referrals, row.referred_revenue] for row in d.loyalty)
+    # Loyalty economics count each customer's latest answer, whatever the page's counting rule.
+    return _with_scope(header, rows, d.params, counting=LATEST)
 
 
 TABLE_BUILDERS = {
-    "trend": _trend, "distribution": _distribution, "segments": _breakdown("segment"),
+    "trend": _trend, "sample": _headline_sample, "distribution": _distribution, "segments": _breakdown("segment"),
     "touchpoints": _breakdown("touchpoint"), "surveys": _breakdown("survey"), "verbatims": _verbatims,
     "integrity": _integrity, "loyalty": _loyalty,
 }
