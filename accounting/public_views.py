@@ -28,7 +28,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from cxplatform.token_pages import link_not_found, over_public_limit, private, rate_limited
+from cxplatform.token_pages import TextareaField, link_not_found, over_public_limit, private, rate_limited
 
 from .models import ReasonCategory, ReasonRequest
 from .services import (
@@ -60,7 +60,7 @@ class ReasonAnswerForm(forms.Form):
             "invalid_choice": _("Please choose one of the listed reasons."),
         },
     )
-    reason_text = forms.CharField(
+    reason_text = TextareaField(
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),

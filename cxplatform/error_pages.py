@@ -25,11 +25,17 @@ class MethodNotAllowedPageMiddleware:
         empty = isinstance(response, HttpResponseNotAllowed) and not response.content
         if not empty or request.path.startswith(API_PREFIX):
             return response
-        # A customer's link (another method than the page's) gets no staff wording.
-        template = "405_public.html" if token_address(request.path) else "405.html"
-        page = render(request, template, status=405)
+        page = self._page(request)
         page["Allow"] = response["Allow"]
         return page
+
+    @staticmethod
+    def _page(request):
+        # A customer's link (another method than the page's) gets no staff wording, in the
+        # language of its page, as its 400 and CSRF 403 are.
+        if token_address(request.path):
+            return _in_token_page_language(request, "405_public.html", status=405)
+        return render(request, "405.html", status=405)
 
 
 class NulInQueryStringMiddleware:

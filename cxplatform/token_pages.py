@@ -5,6 +5,7 @@ the token is even looked up, so guessing tokens is slow on every one of these pa
 
 import re
 
+from django import forms
 from django.conf import settings
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
@@ -15,7 +16,22 @@ LINK_NOT_FOUND_TEMPLATE = "public/link_not_found.html"
 RATE_LIMITED_TEMPLATE = "public/rate_limited.html"
 RATE_GROUP = "public:token-pages"
 # Every address that holds an emailed token: the answer and unsubscribe pages, the reason page.
-TOKEN_ADDRESS = re.compile(r"^/(s|why)/([^/]+)/")
+# The token may be empty (`/s//`, a link whose token a mail client or a template lost): that is
+# a customer's link too, and gets their "link not found" page, not the staff's 404.
+TOKEN_ADDRESS = re.compile(r"^/(s|why)/([^/]*)/")
+
+
+class TextareaField(forms.CharField):
+    """The text of a token page's textarea, its line breaks counted as the browser counts them.
+
+    A browser counts a line break as one character against the textarea's maxlength but submits
+    it as CRLF (two): a text that fitted the box would be refused as too long. Line breaks become
+    LF before max_length is checked (and so are stored as LF).
+    """
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        return text.replace("\r\n", "\n") if text else text
 
 
 def private(response):

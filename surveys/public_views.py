@@ -3,8 +3,11 @@
 `/s/<token>/` (the email's score links add `?score=N`):
 
 - open: GET shows the 0-10 question with that score preselected and writes nothing (mail
-  scanners open every link). A valid POST (CSRF-protected) stores the answer and thanks (200).
-- answered, within SURVEY_EDIT_WINDOW_HOURS: the form again, filled in; a POST updates the answer.
+  scanners open every link). A valid POST (CSRF-protected) stores the answer and redirects (303)
+  to `?thanks=recorded`, a GET that thanks: a refresh or the back button never sends it again.
+- answered, within SURVEY_EDIT_WINDOW_HOURS: the form again, filled in; a POST updates the answer
+  (`?thanks=updated`); the same answer sent again writes nothing (`?thanks=recorded`). The thanks
+  GET of a link not answered yet shows the form: it never thanks for what was not sent.
 - answered, later: "you have already answered" (200) on GET and POST; nothing changes.
 - expired: "this link has expired" (410) on GET and POST; nothing changes.
 - unknown or malformed token: one fixed "link not found" page (404), byte for byte the same.
@@ -23,17 +26,19 @@ from functools import wraps
 
 from django import forms
 from django.conf import settings
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from cxplatform.token_pages import link_not_found, over_public_limit, private, rate_limited
+from cxplatform.token_pages import TextareaField, link_not_found, over_public_limit, private, rate_limited
 
 from .emails import invitation_language
 from .models import Invitation
 from .responses import (
+    AnswerOutcome,
     InvitationPageState,
     ResponseClosed,
     edit_deadline,
@@ -51,7 +56,9 @@ STATE_PAGES = {
     InvitationPageState.USED: ("surveys/public/already_answered.html", 200),
     InvitationPageState.EXPIRED: ("surveys/public/expired.html", 410),
 }
-
+# `?thanks=...`: the GET a stored answer redirects to, with what the answer did.
+THANKS_PARAM = "thanks"
+THANKS_RECORDED, THANKS_UPDATED = "recorded", "updated"
 
 
 def invitation_page(view):
@@ -89,8 +96,8 @@ class AnswerForm(forms.Form):
             "invalid_choice": _("Please choose a score from 0 to 10."),
         },
     )
-    reason = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
-    suggestion = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
+    reason = TextareaField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
+    suggestion = TextareaField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
 
     def __init__(self, *args, survey, **kwargs):
         super().__init__(*args, **kwargs)
@@ -145,11 +152,32 @@ def _form_page(request, invitation: Invitation, form: AnswerForm):
     return render(request, "surveys/public/answer.html", context)
 
 
+def _thanks_redirect(request, outcome: str):
+    """303 to the thank-you GET (POST-redirect-GET): refreshing that page resends nothing."""
+    thanks = THANKS_UPDATED if outcome == AnswerOutcome.UPDATED else THANKS_RECORDED
+    return HttpResponseRedirect(f"{request.path}?{THANKS_PARAM}={thanks}", status=303)
+
+
 def _thanks_page(request, invitation: Invitation, response):
     # The response keeps the time of the first answer, which starts the edit window.
     edit_until = response.answered_at + dt.timedelta(hours=settings.SURVEY_EDIT_WINDOW_HOURS)
-    context = {"response": response, "edit_until": edit_until, "survey": invitation.survey}
+    context = {
+        "response": response,
+        "edit_until": edit_until,
+        "survey": invitation.survey,
+        "updated": request.GET.get(THANKS_PARAM) == THANKS_UPDATED,
+    }
     return render(request, "surveys/public/thanks.html", context)
+
+
+def _get_page(request, invitation: Invitation):
+    """The thank-you page after an answer, else the form; neither writes anything."""
+    if THANKS_PARAM in request.GET:
+        response = invitation_response(invitation)
+        if response is not None:  # a thanks address of a link not answered: the form, no thanks
+            return _thanks_page(request, invitation, response)
+    form = AnswerForm(initial=_initial(request, invitation), survey=invitation.survey)
+    return _form_page(request, invitation, form)
 
 
 @invitation_page
@@ -159,15 +187,14 @@ def survey_answer(request, invitation: Invitation):
     if state in STATE_PAGES:
         template, status = STATE_PAGES[state]
         return render(request, template, {"survey": invitation.survey}, status=status)
-    survey = invitation.survey
     if request.method != "POST":
-        return _form_page(request, invitation, AnswerForm(initial=_initial(request, invitation), survey=survey))
-    form = AnswerForm(request.POST, survey=survey)
+        return _get_page(request, invitation)
+    form = AnswerForm(request.POST, survey=invitation.survey)
     if not form.is_valid():
         return _form_page(request, invitation, form)
     data = form.cleaned_data
     try:
-        response = response_submit(
+        submitted = response_submit(
             invitation=invitation,
             score=data["score"],
             reason=data.get("reason", "").strip(),
@@ -176,7 +203,7 @@ def survey_answer(request, invitation: Invitation):
     except ResponseClosed as exc:  # expired or closed between our check and the row lock
         template, status = STATE_PAGES[exc.state]
         return render(request, template, {"survey": invitation.survey}, status=status)
-    return _thanks_page(request, invitation, response)
+    return _thanks_redirect(request, submitted.outcome)
 
 
 # CSRF-exempt on purpose, and only this view: RFC 8058 one-click unsubscribes arrive as a POST

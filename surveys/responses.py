@@ -5,7 +5,8 @@ States of an invitation as its page sees them:
 
 - open: not answered, not expired: the form.
 - editable: answered less than SURVEY_EDIT_WINDOW_HOURS ago: the form again, filled in; a POST
-  updates the response (simple-history keeps the previous version).
+  updates the response (simple-history keeps the previous version). The same answer sent again
+  (a resent form, "Update" with nothing changed) writes nothing: no new version, no alert.
 - used: answered longer ago: "already answered", nothing changes.
 - expired: never answered and past its expiry: "this link has expired", nothing changes.
 
@@ -17,6 +18,7 @@ stored; the OneToOne constraint on Response catches any writer that skips the lo
 
 import datetime as dt
 import logging
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -58,6 +60,17 @@ MAX_TOKEN_LENGTH = 100
 
 class InvitationPageState:
     OPEN, EDITABLE, USED, EXPIRED = "open", "editable", "used", "expired"
+
+
+class AnswerOutcome:
+    """What a submitted answer did to the invitation's one response."""
+
+    CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+class SubmittedAnswer(NamedTuple):
+    response: Response
+    outcome: str  # an AnswerOutcome
 
 
 class ResponseClosed(ValidationError):
@@ -132,8 +145,11 @@ def invitation_response(invitation: Invitation) -> Response | None:
         return None
 
 
-def response_submit(*, invitation: Invitation, score: int, reason: str = "", suggestion: str = "") -> Response:
-    """Store the answer to an invitation, or edit it within the edit window.
+def response_submit(
+    *, invitation: Invitation, score: int, reason: str = "", suggestion: str = ""
+) -> SubmittedAnswer:
+    """Store the answer to an invitation, or edit it within the edit window; an edit that changes
+    nothing is not saved. Returns the response and what was done to it.
 
     Raises ResponseClosed (nothing written) when the invitation is expired or its window closed.
     """
@@ -151,14 +167,14 @@ def response_submit(*, invitation: Invitation, score: int, reason: str = "", sug
 LOCKED_FIELDS = ("id", "survey_id", "customer_id", "state", "responded_at", "expires_at", "touchpoint", "language")
 
 
-def _submit(invitation: Invitation, answer: dict, *, look_up: bool) -> Response:
+def _submit(invitation: Invitation, answer: dict, *, look_up: bool) -> SubmittedAnswer:
     with transaction.atomic():
         detractor = category_for(answer["score"]) == ResponseCategory.DETRACTOR
         if not look_up and _claim_open(invitation):
             response = _response_create(invitation, answer, at=invitation.responded_at, mark=False, alert=detractor)
             if detractor:
                 _alert_on_commit(response)
-            return response
+            return SubmittedAnswer(response, AnswerOutcome.CREATED)
         locked = Invitation.objects.select_for_update().only(*LOCKED_FIELDS).get(pk=invitation.pk)
         locked.survey, locked.customer = invitation.survey, invitation.customer
         state = invitation_state(locked)
@@ -169,14 +185,18 @@ def _submit(invitation: Invitation, answer: dict, *, look_up: bool) -> Response:
         # An alert for each answer that becomes a detractor's, not for edits that stay one.
         alert = detractor and (existing is None or existing.category != ResponseCategory.DETRACTOR)
         if existing is None:
-            response = _response_create(locked, answer, alert=alert)
+            response, outcome = _response_create(locked, answer, alert=alert), AnswerOutcome.CREATED
+        elif _answer_unchanged(existing, answer):
+            # A resent form: another history version and a new updated_at would record an edit
+            # that never was (and an unchanged detractor's answer has had its alert already).
+            response, outcome, alert = existing, AnswerOutcome.UNCHANGED, False
         else:
-            response = _response_update(existing, answer, alert=alert)
-            if locked.responded_at is None:  # stored by a writer that left the invitation as it was
-                _invitation_mark_responded(locked, existing.answered_at)
+            response, outcome = _response_update(existing, answer, alert=alert), AnswerOutcome.UPDATED
+        if existing is not None and locked.responded_at is None:
+            _invitation_mark_responded(locked, existing.answered_at)  # stored by a writer that left it as it was
         if alert:
             _alert_on_commit(response)
-    return response
+    return SubmittedAnswer(response, outcome)
 
 
 def _claim_open(invitation: Invitation) -> bool:
@@ -227,6 +247,10 @@ def _invitation_mark_responded(invitation: Invitation, at: dt.datetime) -> None:
     invitation.state = InvitationState.RESPONDED
     invitation.responded_at = at
     invitation.save(update_fields=["state", "responded_at"])
+
+
+def _answer_unchanged(response: Response, answer: dict) -> bool:
+    return all(getattr(response, field) == value for field, value in answer.items())
 
 
 def _response_update(response: Response, answer: dict, *, alert: bool) -> Response:

@@ -226,7 +226,7 @@ def test_an_alert_the_broker_refused_is_sent_by_the_sweeper_once(client, owner, 
     with refusing, django_capture_on_commit_callbacks(execute=True):
         page = answer(client, invitation, 2, reason="Broken")
 
-    assert page.status_code == 200  # the customer's answer is taken all the same
+    assert page.status_code == 303  # the customer's answer is taken all the same: off to the thanks
     assert mail.outbox == []
     refused = stored(invitation)
     assert refused.alert_due and refused.alert_enqueued_at is None

@@ -32,8 +32,9 @@ def url(token):
 
 
 def answer(client, invitation, score, reason="", suggestion=""):
+    """Post an answer and follow its redirect: the page the customer then sees."""
     data = {"score": score, "reason": reason, "suggestion": suggestion}
-    return client.post(url(invitation.token), data)
+    return client.post(url(invitation.token), data, follow=True)
 
 
 def checked_score(html):
@@ -111,8 +112,9 @@ def test_a_head_request_changes_nothing(client, invitation):
 def test_a_post_stores_one_response_with_its_category(client, invitation):
     response = answer(client, invitation, 9, reason="Fast support", suggestion="Cheaper plans")
 
+    assert response.redirect_chain == [(url(invitation.token) + "?thanks=recorded", 303)]
     assert response.status_code == 200
-    assert "Thank you" in response.text
+    assert "Thank you" in response.text and "Your answer has been recorded" in response.text
     assert_private(response)
     stored = Response.objects.get()
     assert (stored.score, stored.category) == (9, "promoter")
@@ -136,7 +138,8 @@ def test_a_second_post_within_the_window_updates_the_answer(client, invitation):
     answer(client, invitation, 9, reason="first")
     response = answer(client, invitation, 4, reason="second thoughts")
 
-    assert response.status_code == 200
+    assert response.redirect_chain == [(url(invitation.token) + "?thanks=updated", 303)]
+    assert "Your answer has been updated" in response.text
     stored = Response.objects.get()
     assert (stored.score, stored.category, stored.reason) == (4, "detractor", "second thoughts")
     assert [h.score for h in stored.history.order_by("history_date")] == [9, 4]
@@ -222,7 +225,7 @@ def test_the_answer_form_is_csrf_protected(invitation):
     page = strict.get(url(invitation.token))
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     accepted = strict.post(url(invitation.token), {"score": 9, "csrfmiddlewaretoken": csrf})
-    assert accepted.status_code == 200
+    assert accepted.status_code == 303
     assert Response.objects.count() == 1
 
 

@@ -21,9 +21,10 @@ def test_the_answer_page_fails_open_when_the_rate_limit_cache_is_down(client, se
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": dead}}
     invitation = InvitationFactory()
 
-    page = client.post(f"/s/{invitation.token}/", {"score": 9, "reason": "Friendly"})
+    page = client.post(f"/s/{invitation.token}/", {"score": 9, "reason": "Friendly"}, follow=True)
     unsubscribe = client.post(f"/s/{invitation.token}/unsubscribe/")
 
+    assert page.redirect_chain[0][1] == 303
     assert page.status_code == 200 and "Your answer has been recorded" in page.content.decode()
     assert Response.objects.get(invitation=invitation).reason == "Friendly"
     assert unsubscribe.status_code == 200

@@ -28,7 +28,8 @@ def alerts():
 
 
 def submit(invitation, score, reason="", suggestion=""):
-    return svc.response_submit(invitation=invitation, score=score, reason=reason, suggestion=suggestion)
+    submitted = svc.response_submit(invitation=invitation, score=score, reason=reason, suggestion=suggestion)
+    return submitted.response
 
 
 def test_it_finds_an_invitation_by_token_and_nothing_else(invitation):
