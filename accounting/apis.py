@@ -379,6 +379,9 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
         if moved:
             services.customers_refresh_entities()
             customer.refresh_from_db(fields=["entity"])
+        elif customer.entity_id == customer.pk:
+            # Its own entity: the copy loaded with it still has the external_id from before a rename.
+            customer.entity = customer
         return customer
 
     def _lock_tree_and_check(self, parent):
@@ -400,7 +403,11 @@ class CustomerReasonSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
         slug_field="slug", queryset=ReasonCategory.objects.all(),
         help_text="Slug of an active category; the customer's current one is also accepted.",
     )
-    reason_text = serializers.CharField(required=False, allow_blank=True, default="")
+    reason_text = serializers.CharField(
+        required=False, allow_blank=True,
+        help_text="The customer's words ('other' needs them). Left out with the reason the customer"
+        " has, nothing changes; with another reason, the new answer has no text.",
+    )
 
 
 class CustomerRowSerializer(serializers.Serializer):
@@ -483,13 +490,13 @@ class CustomerViewSet(
         customer = self.get_object()
         answer = self.get_serializer(data=request.data)
         answer.is_valid(raise_exception=True)
-        with django_errors_as_400():
-            services.customer_set_reason(
-                customer=customer,
-                reason=answer.validated_data["reason"],
-                text=answer.validated_data["reason_text"],
-                source="api",
-            )
+        reason, text = answer.validated_data["reason"], answer.validated_data.get("reason_text")
+        # The answer the customer has, sent back without its text (a client echoing what it read):
+        # nothing changes, the text, its source and date and an admin's mapping included, as PATCH.
+        echo = text is None and reason.pk == customer.reason_id
+        if not echo:
+            with django_errors_as_400():
+                services.customer_set_reason(customer=customer, reason=reason, text=text or "", source="api")
         return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
 
 

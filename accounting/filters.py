@@ -2,7 +2,7 @@
 
 from django_filters import rest_framework as filters
 
-from cxplatform.api_filters import FilterSet
+from cxplatform.api_filters import FilterSet, IsoDateFromToRangeFilter
 
 from .models import (
     CostEntry,
@@ -29,8 +29,8 @@ class CustomerFilter(FilterSet):
         help_text="Class of the acquisition reason (the admin's mapping if any, else the answer);"
         " no answer or an unmapped 'other' is unknown.",
     )
-    acquired_on = filters.DateFromToRangeFilter(
-        help_text="acquired_on_after / acquired_on_before, inclusive ISO dates."
+    acquired_on = IsoDateFromToRangeFilter(
+        help_text="acquired_on_after / acquired_on_before, inclusive dates as YYYY-MM-DD."
     )
 
     class Meta:
@@ -49,7 +49,7 @@ class LedgerFilter(FilterSet):
         field_name="customer__entity__external_id",
         help_text="External id of the customer entity (top ancestor): all its members' lines.",
     )
-    date = filters.DateFromToRangeFilter(help_text="date_after / date_before, inclusive ISO dates.")
+    date = IsoDateFromToRangeFilter(help_text="date_after / date_before, inclusive dates as YYYY-MM-DD.")
 
 
 class RevenueFilter(LedgerFilter):

@@ -1,7 +1,12 @@
 """Filter backends of the REST API (REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"])."""
 
+import re
+
 from django import forms
 from django.db import models
+from django.forms.utils import ErrorDict
+from django.utils.translation import gettext_lazy as _
+from django_filters import fields as filter_fields
 from django_filters import rest_framework as django_filters
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters, serializers
@@ -29,13 +34,86 @@ class StrictBooleanFilter(django_filters.TypedChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
+# ASCII digits only: Python's \d also takes Arabic-Indic and other digits.
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+class IsoDateField(forms.DateField):
+    """A date as YYYY-MM-DD only.
+
+    Django's DateField reads the formats of the request's language (LocaleMiddleware follows
+    Accept-Language): `05/01/2025` was 1 May in English and 5 January in French, so the same
+    request of an integration returned other rows depending on a header."""
+
+    input_formats = ["%Y-%m-%d"]
+    default_error_messages = {
+        "invalid": _("Enter a date as YYYY-MM-DD."),
+        "no_such_day": _("%(value)s is not a valid calendar date."),
+    }
+
+    def strptime(self, value, format):
+        if not _ISO_DATE.fullmatch(value):  # strptime alone also takes 2025-1-5
+            raise ValueError(value)
+        try:
+            return super().strptime(value, format)
+        except ValueError:
+            raise forms.ValidationError(
+                self.error_messages["no_such_day"], code="no_such_day", params={"value": value}
+            ) from None
+
+
+class IsoDateFilter(django_filters.DateFilter):
+    field_class = IsoDateField
+
+
+class IsoDateRangeField(filter_fields.DateRangeField):
+    def __init__(self, *args, **kwargs):
+        # RangeField's own __init__, with ISO date fields instead of DateRangeField's
+        super(filter_fields.DateRangeField, self).__init__((IsoDateField(), IsoDateField()), *args, **kwargs)
+
+
+class IsoDateFromToRangeFilter(django_filters.DateFromToRangeFilter):
+    """`<name>_after` / `<name>_before`, inclusive dates as YYYY-MM-DD (see IsoDateField)."""
+
+    field_class = IsoDateRangeField
+
+
 class FilterSet(django_filters.FilterSet):
-    """The API's filter sets: a model's boolean fields filter strictly."""
+    """The API's filter sets: a model's boolean fields filter strictly, its dates are ISO dates,
+    and a bad bound of a range is a 400 keyed by its own parameter."""
 
     FILTER_DEFAULTS = {
         **django_filters.FilterSet.FILTER_DEFAULTS,
         models.BooleanField: {"filter_class": StrictBooleanFilter},
+        models.DateField: {"filter_class": IsoDateFilter},
     }
+
+    @property
+    def errors(self) -> ErrorDict:
+        # A range is one form field for two parameters; its errors came back under `date`, a
+        # parameter no client sends, instead of `date_after` or `date_before`.
+        errors = ErrorDict(self.form.errors)
+        for name, field in self.form.fields.items():
+            if name in errors and isinstance(field, filter_fields.RangeField):
+                by_parameter = _range_errors_by_parameter(self.form[name])
+                if by_parameter:
+                    del errors[name]
+                    errors.update(by_parameter)
+        return errors
+
+
+def _range_errors_by_parameter(bound_field) -> dict:
+    """Each bound of a range cleaned on its own, its errors under its parameter's name."""
+    field, widget = bound_field.field, bound_field.field.widget
+    values = widget.value_from_datadict(bound_field.form.data, bound_field.form.files, bound_field.html_name)
+    errors = {}
+    for suffix, bound, value in zip(widget.suffixes, field.fields, values, strict=True):
+        try:
+            bound.clean(value)
+        except forms.ValidationError as exc:
+            parameter = f"{bound_field.html_name}_{suffix}" if suffix else bound_field.html_name
+            errors[parameter] = bound_field.form.error_class(exc.error_list)
+    return errors
 
 
 class DjangoFilterBackend(django_filters.DjangoFilterBackend):

@@ -3,7 +3,7 @@
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
-from cxplatform.api_filters import FilterSet, StrictBooleanFilter
+from cxplatform.api_filters import FilterSet, IsoDateFromToRangeFilter, StrictBooleanFilter
 
 from .models import DELIVERED_STATES, Invitation, InvitationState, Response, ResponseCategory, Survey, SurveyKind
 
@@ -40,8 +40,8 @@ class ResponseFilter(FilterSet):
         field_name="category", choices=ResponseCategory.choices,
         help_text="promoter (9-10), passive (7-8) or detractor (0-6).",
     )
-    answered = filters.DateFromToRangeFilter(
-        field_name="answered_at__date", help_text="answered_after / answered_before, inclusive ISO dates."
+    answered = IsoDateFromToRangeFilter(
+        field_name="answered_at__date", help_text="answered_after / answered_before, inclusive dates as YYYY-MM-DD."
     )
     followed_up = StrictBooleanFilter(method="filter_followed_up", help_text="Whether staff followed up.")
     touchpoint = filters.CharFilter(

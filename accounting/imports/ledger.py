@@ -40,24 +40,27 @@ STAGE_INSERT_ATTEMPTS = 5  # a deadlock with a fast path: each retry finds that 
 @dataclass(frozen=True)
 class LedgerKind:
     model: type
-    extra_columns: tuple[str, ...]  # after customer, date, amount, external_ref
-    clean_extra: Callable[[list[str]], list[str]]
+    # The columns after customer, date, amount, external_ref, each with the parser of its cell.
+    extra: tuple[tuple[str, Callable[[str], str]], ...]
+
+    @property
+    def extra_columns(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.extra)
 
 
-def _revenue_extra(values: list[str]) -> list[str]:
-    return [cells.text(values[0], 200)]
+def _text_200(value: str) -> str:
+    return cells.text(value, 200)
 
 
 _COST_KINDS = dict(CostKind.choices)
 
 
-def _cost_extra(values: list[str]) -> list[str]:
-    kind = values[0] or CostKind.SERVE
-    return [cells.choice(kind, _COST_KINDS, "cost kind"), cells.text(values[1], 200)]
+def _cost_kind(value: str) -> str:
+    return cells.choice(value or CostKind.SERVE, _COST_KINDS, "cost kind")
 
 
-REVENUE = LedgerKind(RevenueEntry, ("product",), _revenue_extra)
-COSTS = LedgerKind(CostEntry, ("kind", "description"), _cost_extra)
+REVENUE = LedgerKind(RevenueEntry, (("product", _text_200),))
+COSTS = LedgerKind(CostEntry, (("kind", _cost_kind), ("description", _text_200)))
 
 
 @dataclass
@@ -70,7 +73,6 @@ class Counts:
 
 def _checked(kind: LedgerKind, rows: Iterator, customer_ids: dict, problems: Problems, counts: Counts):
     """Yield (row, customer_id, date, amount, external_ref, *extra) for every valid row."""
-    extra_names = kind.extra_columns
     for number, values in rows:
         counts.total += 1
         customer, date, amount, ref = values[:4]
@@ -95,12 +97,13 @@ def _checked(kind: LedgerKind, rows: Iterator, customer_ids: dict, problems: Pro
         except CellError as exc:
             problems.add(number, "external_ref", str(exc))
             ok = False
-        try:
-            extra = kind.clean_extra(values[4:])
-        except CellError as exc:
-            # the cleaner names no column; the message says which value was wrong
-            problems.add(number, extra_names[0] if len(extra_names) == 1 else "/".join(extra_names), str(exc))
-            ok = False
+        extra = []
+        for (name, parse), value in zip(kind.extra, values[4:], strict=True):
+            try:
+                extra.append(parse(value))
+            except CellError as exc:
+                problems.add(number, name, str(exc))
+                ok = False
         if ok:
             yield (number, customer_id, date, amount, ref, *extra)
 

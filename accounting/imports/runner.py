@@ -49,11 +49,15 @@ def import_file(*, kind: str, file, filename: str = "", source: str, user=None) 
 
 
 def import_records(*, kind: str, records, source: str = "api", user=None) -> ImportBatch:
-    """Import a list of records keyed by the CSV columns (the API bulk endpoints)."""
+    """Import a list of records keyed by the CSV columns (the API bulk endpoints).
+
+    A record of the wrong shape does not stop the validation: a rejected request lists every
+    error of every row at once, the shape's and the values'."""
     _check_kind(kind)
     batch = _start(kind, source, "", user, sha256="")
-    problems = Problems()
-    return _run(batch, record_rows(records, COLUMNS[kind], problems), problems)
+    shape = Problems()
+    rows = record_rows(records, COLUMNS[kind], shape)
+    return _run(batch, rows, Problems(), shape=shape)
 
 
 def _check_kind(kind: str) -> None:
@@ -61,12 +65,14 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"unknown import kind {kind!r}; expected one of {', '.join(COLUMNS)}")
 
 
-def _run(batch: ImportBatch, source: RowSource, problems: Problems) -> ImportBatch:
+def _run(batch: ImportBatch, source: RowSource, problems: Problems, shape: Problems | None = None) -> ImportBatch:
+    """`shape`: the problems record_rows found before any row was validated (see `_with_shape`)."""
     counts = Counts()
     try:
         with transaction.atomic():
-            if not problems:  # record_rows may already have found some
-                counts = _load(batch.kind, source, problems, batch.pk)
+            counts = _load(batch.kind, source, problems, batch.pk)
+            if shape:
+                problems = _with_shape(shape, problems)
             if problems:
                 raise Rejected
     except Rejected:
@@ -75,6 +81,20 @@ def _run(batch: ImportBatch, source: RowSource, problems: Problems) -> ImportBat
         logger.exception("import #%s failed", batch.pk)
         return _finish(batch, ImportStatus.FAILED, Counts(), problems, f"Import failed: {exc}")
     return _finish(batch, ImportStatus.SUCCEEDED, counts, problems, _done_message(counts))
+
+
+def _with_shape(shape: Problems, values: Problems) -> Problems:
+    """Every problem of the records. A cell of the wrong shape went to the validators emptied:
+    its own problem stands, not theirs of the empty cell ("a value is required")."""
+    emptied = {(row, column) for row, column, _ in shape.listed}
+    merged = Problems()
+    for row, column, message in shape.listed:
+        merged.add(row, column, message)
+    for row, column, message in values.listed:
+        if (row, column) not in emptied:
+            merged.add(row, column, message)
+    merged.count += (shape.count - len(shape.listed)) + (values.count - len(values.listed))  # beyond the list
+    return merged
 
 
 def _done_message(counts: Counts) -> str:

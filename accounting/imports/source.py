@@ -114,7 +114,13 @@ def _byte_lines(binary, chunk: int = 1 << 16):
 
 
 def record_rows(records: object, columns: Sequence[str], problems: Problems) -> RowSource:
-    """Records of the API bulk endpoints: a list of objects keyed by the CSV columns."""
+    """Records of the API bulk endpoints: a list of objects keyed by the CSV columns.
+
+    A record's shape problems (an unknown key, a cell that is a list or a boolean or that the
+    database cannot store) are reported here, at once. The record still goes on to the validators
+    with each such cell emptied, so that one response lists the other cells' errors and every
+    other row's too: the caller sets aside what the validators then say of an emptied cell.
+    """
     if not isinstance(records, list):
         problems.add(None, "", "expected a JSON list of objects")
         records = []
@@ -123,11 +129,10 @@ def record_rows(records: object, columns: Sequence[str], problems: Problems) -> 
         if not isinstance(record, dict):
             problems.add(number, "", "expected an object")
             continue
-        for key in record.keys() - set(columns):
-            problems.add(number, str(key), f"unknown field '{key}'; expected: {', '.join(columns)}")
-        cells = _record_cells(number, record, columns, problems)
-        if cells is not None and not _unstorable_problems(number, columns, cells, problems):
-            checked.append((number, cells))
+        for key in record:
+            if key not in columns:
+                problems.add(number, str(key), f"unknown field '{key}'; expected: {', '.join(columns)}")
+        checked.append((number, [_record_cell(number, name, record.get(name), problems) for name in columns]))
 
     def rows() -> Rows:
         yield from checked
@@ -141,32 +146,39 @@ def record_rows(records: object, columns: Sequence[str], problems: Problems) -> 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
+def _unstorable(cell: str) -> str | None:
+    """Why the database cannot store the cell, or None."""
+    found = _UNSTORABLE.search(cell)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "contains a NUL character"
+    return "contains a lone surrogate (\\ud800-\\udfff), which is not Unicode text"
+
+
 def _unstorable_problems(number: int, columns: Sequence[str], cells: list[str], problems: Problems) -> bool:
     """A cell the database cannot store is the row's problem, reported by row and column."""
     bad = False
     for name, cell in zip(columns, cells, strict=True):
-        found = _UNSTORABLE.search(cell)
-        if found is None:
-            continue
-        bad = True
-        if found.group() == "\x00":
-            problems.add(number, name, "contains a NUL character")
-        else:
-            problems.add(number, name, "contains a lone surrogate (\\ud800-\\udfff), which is not Unicode text")
+        message = _unstorable(cell)
+        if message is not None:
+            problems.add(number, name, message)
+            bad = True
     return bad
 
 
-def _record_cells(number: int, record: dict, columns: Sequence[str], problems: Problems) -> list[str] | None:
-    """A record's values as the cells of a CSV row, or None with a problem for each value that is
-    no text or number (a list was stored as its Python repr, true as the text "true")."""
-    cells = []
-    for name in columns:
-        value = record.get(name)
-        if (kind := _not_a_cell(value)) is not None:
-            problems.add(number, name, f"expected text or a number, not {kind}")
-        else:
-            cells.append("" if value is None else str(value).strip())
-    return cells if len(cells) == len(columns) else None
+def _record_cell(number: int, name: str, value, problems: Problems) -> str:
+    """A record's value as the text of a CSV cell; empty, with a problem, for a value that is no
+    text or number (a list was stored as its Python repr, true as the text "true") or that the
+    database cannot store."""
+    if (kind := _not_a_cell(value)) is not None:
+        problems.add(number, name, f"expected text or a number, not {kind}")
+        return ""
+    cell = "" if value is None else str(value).strip()
+    if (message := _unstorable(cell)) is not None:
+        problems.add(number, name, message)
+        return ""
+    return cell
 
 
 def _not_a_cell(value) -> str | None:
