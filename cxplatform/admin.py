@@ -16,7 +16,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
@@ -41,8 +42,17 @@ def active_admins():
     return get_user_model().objects.filter(is_active=True, is_staff=True, groups__name=ADMIN)
 
 
+def _wait_for_other_admin_changes() -> None:
+    """Two admins taking the role from each other at once would each count the other as the one
+    who remains, and both commit. A lock on the admin role's row, held until the change commits,
+    puts such changes one after the other, so the second one counts what the first left."""
+    if transaction.get_connection().in_atomic_block:  # the admin's change and delete views are atomic
+        Group.objects.select_for_update().filter(name=ADMIN).first()
+
+
 def last_admins_among(users) -> list:
     """Those of `users` who are active admins, if no active admin would be left without them."""
+    _wait_for_other_admin_changes()
     pks = [user.pk for user in users]
     if active_admins().exclude(pk__in=pks).exists():
         return []
@@ -86,6 +96,13 @@ class RecordKeepingUserAdmin(UserAdmin):
         ]
         protected += [f"{user}: {LAST_ADMIN}; {MAKE_ANOTHER_ADMIN}" for user in last_admins_among(objs)]
         return to_delete, model_count, perms_needed, protected
+
+    def delete_queryset(self, request, queryset):
+        """The bulk delete confirms outside a transaction: checked again under the lock."""
+        with transaction.atomic():
+            if last := last_admins_among(list(queryset)):
+                raise PermissionDenied(f"{', '.join(map(str, last))}: {LAST_ADMIN}; {MAKE_ANOTHER_ADMIN}")
+            super().delete_queryset(request, queryset)
 
 
 class RoleKeepingGroupAdmin(GroupAdmin):

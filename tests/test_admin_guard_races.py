@@ -1,0 +1,104 @@
+"""The last-admin guard of the Django admin under concurrency (PostgreSQL).
+
+Two admins, at the same moment, each take the admin role from the other (or deactivate the other)
+through the admin's change form. Each form's check counted the *other* admin as the one who
+remains, without locking anything, so both passed and nobody was left able to manage users and
+roles; a lock on the admin role's row now puts the second change after the first, which it refuses.
+"""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from cxplatform.admin import active_admins
+from cxplatform.roles import sync_roles
+from tests.concurrency import while_first_is_held
+from tests.factories import UserFactory
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="races need PostgreSQL"),
+]
+
+
+@pytest.fixture(autouse=True)
+def roles():
+    sync_roles()
+
+
+def _form_data(client, url, **changes):
+    form = client.get(url).context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if value is None or value is False:
+            continue
+        if hasattr(value, "pk"):
+            value = value.pk
+        if isinstance(value, list | tuple) or hasattr(value, "all"):
+            value = [getattr(v, "pk", v) for v in (value.all() if hasattr(value, "all") else value)]
+        data[name] = value
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    data.pop("password", None)
+    for key in ("date_joined", "last_login"):
+        data.pop(key, None)
+    data.update(
+        {
+            "date_joined_0": "2025-01-01",
+            "date_joined_1": "00:00:00",
+            "initial-date_joined_0": "2025-01-01",
+            "initial-date_joined_1": "00:00:00",
+        }
+    )
+    return data
+
+
+def _two_admins():
+    alice = UserFactory(username="alice", role="admin")
+    dora = UserFactory(username="dora", role="admin")
+    as_alice, as_dora = Client(), Client()
+    as_alice.force_login(alice)
+    as_dora.force_login(dora)
+    return alice, dora, as_alice, as_dora
+
+
+def _post(client, user, data):
+    url = reverse("admin:auth_user_change", args=[user.pk])
+    return lambda: client.post(url, data).status_code
+
+
+def _change(client, user, **changes):
+    return _post(client, user, _form_data(client, reverse("admin:auth_user_change", args=[user.pk]), **changes))
+
+
+def test_two_admins_demoting_each_other_at_once_leave_an_admin():
+    alice, dora, as_alice, as_dora = _two_admins()
+    analyst = Group.objects.get(name="analyst").pk
+    alice_demotes_dora = _change(as_alice, dora, groups=[analyst])
+    dora_demotes_alice = _change(as_dora, alice, groups=[analyst])
+
+    outcome = while_first_is_held(alice_demotes_dora, dora_demotes_alice)
+
+    assert outcome.error is None, outcome.error
+    assert active_admins().exists(), (
+        f"both demotions passed the last-admin check (second answered {outcome.result}): "
+        "no active admin is left to manage users and roles"
+    )
+
+
+def test_two_admins_deactivating_each_other_at_once_leave_an_admin():
+    alice, dora, as_alice, as_dora = _two_admins()
+    alice_deactivates_dora = _change(as_alice, dora, is_active=None)
+    dora_deactivates_alice = _change(as_dora, alice, is_active=None)
+
+    outcome = while_first_is_held(alice_deactivates_dora, dora_deactivates_alice)
+
+    assert outcome.error is None, outcome.error
+    assert active_admins().exists(), "both deactivations passed the last-admin check: no active admin left"
+
