@@ -218,20 +218,21 @@ COMPUTERS = {SnapshotKind.EARNED_GROWTH: _earned_growth_figures, SnapshotKind.NP
 
 def snapshots_request_periodic(*, kinds: list[str], periods: list[str], today=None) -> list[ReportSnapshot]:
     """Request the current and the last period of each period kind (year, quarter, month), at
-    entity grain, against the prior period, for all customers; and every existing snapshot of a
-    segment for those periods and kinds, whatever its grain and comparison (customers move between
-    segments). Idempotent: the rows are upserted."""
+    entity grain, against the prior period, for all customers; and every other existing snapshot of
+    those periods and kinds, whatever its segment, grain and comparison (a page view made it once:
+    customer grain, a yoy comparison, a segment, whose customers move). Idempotent: the rows are
+    upserted."""
     today = today or timezone.localdate()
     recent = [str(period) for period_kind in periods for period in last_periods(period_kind, 2, today)]
-    segments = (
+    others = (
         ReportSnapshot.objects.filter(kind__in=kinds, period__in=recent)
-        .exclude(segment="")
+        .exclude(segment="", grain=SnapshotGrain.ENTITY, compare=SnapshotCompare.PRIOR)  # requested above
         .order_by("kind", "period", "segment", "grain", "compare")
         .values("kind", "period", "compare", "grain", "segment")
     )
     return [
         *(snapshot_request(kind=kind, period=period) for kind in kinds for period in recent),
-        *(snapshot_request(**params) for params in list(segments)),
+        *(snapshot_request(**params) for params in list(others)),
     ]
 
 

@@ -166,9 +166,11 @@ def earned_growth_recompute(request):
             period=period, compare=params.compare, grain=params.grain, segment=params.segment, user=request.user
         )
     found = selectors.dashboard_snapshots(params)
-    done = all(found[period].status == SnapshotStatus.DONE for period in periods if period in found)
+    statuses = [found[period].status for period in periods if period in found]
     others = f" and {len(periods) - 1} other period{'s' if len(periods) > 2 else ''}" if len(periods) > 1 else ""
-    if done:
+    if SnapshotStatus.FAILED in statuses:  # computed within the request (eager mode), and it failed
+        messages.error(request, f"Recompute of {params.period}{others} failed: see the error on the page.")
+    elif all(status == SnapshotStatus.DONE for status in statuses):
         messages.success(request, f"Recomputed {params.period}{others}.")
     else:
         messages.info(request, f"Recompute of {params.period}{others} requested: the figures update when it is done.")
