@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db.models import (
     Case,
     CharField,
+    Count,
     DecimalField,
     F,
     OuterRef,
@@ -18,6 +19,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, ExtractYear
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from .models import (
     CostEntry,
@@ -66,7 +68,7 @@ def customer_list(*, search: str = "", segment: str = "", reason_class: str = ""
     )
     if search:
         customers = customers.filter(
-            Q(external_id__icontains=search) | Q(name__icontains=search) | Q(email__icontains=search)
+            Q(external_id__ifind=search) | Q(name__ifind=search) | Q(email__ifind=search)
         )
     if segment:
         customers = customers.filter(segment=segment)
@@ -91,7 +93,10 @@ def unknown_segment_message(segment: str) -> str:
 
 def customer_get(pk: int) -> Customer:
     """The customer page's customer with everything it shows about it; 404 when unknown."""
-    queryset = Customer.objects.select_related("reason", "reason_mapped_to", "parent", "entity", "referred_by")
+    # The entity's answer too: a member's revenue counts in reports under its entity's class.
+    queryset = Customer.objects.select_related(
+        "reason", "reason_mapped_to", "parent", "entity__reason", "entity__reason_mapped_to", "referred_by"
+    )
     return get_object_or_404(queryset, pk=pk)
 
 
@@ -112,6 +117,8 @@ class LedgerYear:
     year: int
     revenue: Decimal = ZERO
     costs: Decimal = ZERO
+    revenue_lines: int = 0
+    costs_lines: int = 0
 
     @property
     def profit(self) -> Decimal:
@@ -134,26 +141,53 @@ class LedgerTotals:
     def profit(self) -> Decimal:
         return self.revenue - self.costs
 
+    @property
+    def revenue_lines(self) -> int:
+        return sum(y.revenue_lines for y in self.years)
 
-def _yearly_sums(model, customer: Customer, label: str) -> QuerySet:
+
+def _yearly_sums(model, label: str, **lines) -> QuerySet:
     return (
-        model.objects.filter(customer=customer)
+        model.objects.filter(**lines)
         .order_by()
         .annotate(year=ExtractYear("date"))
         .values("year")
-        .annotate(total=Sum("amount"), ledger=Value(label, output_field=CharField()))
-        .values_list("year", "ledger", "total")
+        .annotate(total=Sum("amount"), count=Count("id"), ledger=Value(label, output_field=CharField()))
+        .values_list("year", "ledger", "total", "count")
     )
 
 
-def customer_ledger_by_year(customer: Customer) -> LedgerTotals:
-    """Revenue and costs per calendar year, newest first, in one aggregate query (a UNION)."""
-    rows = _yearly_sums(RevenueEntry, customer, "revenue").union(_yearly_sums(CostEntry, customer, "costs"), all=True)
+def _ledger_by_year(**lines) -> LedgerTotals:
+    """Revenue and costs per calendar year of the `lines`, newest first, in one query (a UNION).
+
+    The number of lines comes with the sums: the scan reads them anyway.
+    """
+    rows = _yearly_sums(RevenueEntry, "revenue", **lines).union(_yearly_sums(CostEntry, "costs", **lines), all=True)
     years: dict[int, LedgerYear] = {}
-    for year, ledger, total in rows:
+    for year, ledger, total, count in rows:
         entry = years.setdefault(year, LedgerYear(year=year))
         setattr(entry, ledger, Decimal(total or 0).quantize(ZERO))
+        setattr(entry, f"{ledger}_lines", count)
     return LedgerTotals(years=sorted(years.values(), key=lambda y: y.year, reverse=True))
+
+
+def customer_ledger_by_year(customer: Customer) -> LedgerTotals:
+    """The customer's own lines per year."""
+    return _ledger_by_year(customer=customer)
+
+
+def customer_is_entity_with_members(customer: Customer, children: list[Customer]) -> bool:
+    """A top ancestor with children: its page adds the ledger the reports read for it.
+
+    Decided from what the page loaded already: the members of an entity are its whole tree, so it
+    has some exactly when it has children.
+    """
+    return customer.entity_id == customer.pk and bool(children)
+
+
+def entity_ledger_by_year(entity: Customer) -> LedgerTotals:
+    """Every member's lines per year (the entity's own included): the unit of the reports."""
+    return _ledger_by_year(customer__entity=entity)
 
 
 def customer_recent_revenue(customer: Customer, *, limit: int = 50) -> list[RevenueEntry]:
@@ -163,6 +197,26 @@ def customer_recent_revenue(customer: Customer, *, limit: int = 50) -> list[Reve
 def customer_reason_requests(customer: Customer, *, limit: int = 5) -> list[ReasonRequest]:
     requests = customer.reason_requests.select_related("created_by").order_by("-created_at")
     return list(requests[:limit])
+
+
+def _local_date(moment):
+    return timezone.localdate(moment, timezone.get_default_timezone()).isoformat()
+
+
+def reason_request_status(latest: ReasonRequest | None) -> str:
+    """What the page says in place of a reason not given yet, from the latest request (if any)."""
+    if latest is None:
+        return "not asked yet"
+    if latest.answered_at is not None:
+        return f"none recorded — the link was answered on {_local_date(latest.answered_at)}"
+    if latest.is_expired:
+        return f"no answer — link expired on {_local_date(latest.expires_at)}"
+    works_until = latest.last_day.isoformat()
+    if latest.sent_at is None:
+        # The daily run sends it again (README, Acquisition reason capture).
+        made_on = _local_date(latest.created_at)
+        return f"no answer yet — link made on {made_on}, not emailed yet, works until {works_until}"
+    return f"no answer yet — asked on {_local_date(latest.sent_at)}, link works until {works_until}"
 
 
 def import_list() -> QuerySet:

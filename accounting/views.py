@@ -50,13 +50,22 @@ def customer_list(request):
 
 
 def _customer_page(request, customer, *, reason_form=None, status=200):
+    children = selectors.customer_children(customer)
+    reason_requests = selectors.customer_reason_requests(customer)
     context = {
         "customer": customer,
-        "children": selectors.customer_children(customer),
+        "children": children,
         "referrals": selectors.customer_referrals(customer),
         "ledger": selectors.customer_ledger_by_year(customer),
+        # What the reports count for an entity: all its members' lines (one more query, entities only).
+        "entity_ledger": (
+            selectors.entity_ledger_by_year(customer)
+            if selectors.customer_is_entity_with_members(customer, children)
+            else None
+        ),
         "recent_revenue": selectors.customer_recent_revenue(customer),
-        "reason_requests": selectors.customer_reason_requests(customer),
+        "reason_requests": reason_requests,
+        "reason_status": selectors.reason_request_status(reason_requests[0] if reason_requests else None),
         "related_limit": selectors.RELATED_LIMIT,
         "reason_form": reason_form
         or CustomerReasonForm(

@@ -14,6 +14,7 @@ class CoreConfig(AppConfig):
         from .audit import register_audited_models
         from .roles import sync_roles_after_migrate
         from .schedules import schedules_follow_time_zone_after_migrate
+        from .text_search import register_text_search
 
         # post_migrate fires once per app, in INSTALLED_APPS order, each creating its own
         # permissions: the hook acts on the last app's signal, when every permission exists.
@@ -21,3 +22,4 @@ class CoreConfig(AppConfig):
         post_migrate.connect(schedules_follow_time_zone_after_migrate, dispatch_uid="cx-schedules-time-zone")
         pre_save.connect(revoke_tokens_on_password_change, sender=get_user_model(), dispatch_uid="cx-revoke-tokens")
         register_audited_models()
+        register_text_search()  # the `ifind` lookup of staff search boxes

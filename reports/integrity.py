@@ -217,7 +217,7 @@ def _solicited_candidates(report: NpsReport):
     listable by the same rule as the dashboard's verbatims."""
     hinted = Q()
     for word in SOLICITED_HINTS:
-        hinted |= Q(reason__icontains=word) | Q(suggestion__icontains=word)
+        hinted |= Q(reason__ifind=word) | Q(suggestion__ifind=word)
     shown = responses_shown_one_by_one(Response.objects.filter(pk=OuterRef("pk")),
                                        segment=report.segment, touchpoint=report.touchpoint)
     return (

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from .launch import audience_segment_error
-from .models import REMINDER_AFTER_EXPIRY, AudienceKind, ResponseCategory, Survey, SurveyKind
+from .models import KIND_LOCKED, REMINDER_AFTER_EXPIRY, AudienceKind, ResponseCategory, Survey, SurveyKind
 from .selectors import ResponseFilters, alert_owner_choices
 
 
@@ -70,6 +70,23 @@ class SurveyForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         limit_to_alert_owners(self.fields["owner"], current_owner_id=self.instance.owner_id)
+        if self.instance.pk is not None:
+            self.lock_settings_in_use()
+
+    def lock_settings_in_use(self) -> None:
+        """Show as locked, with the reason, what this survey may no longer change, rather than
+        refuse it after a submit: its kind once customers were invited; its anonymity when the
+        other value would be refused (once anonymous; holding imported answers that name customers)."""
+        survey = self.instance
+        if survey.invitations.exists():
+            self.lock("kind", KIND_LOCKED)
+        if reason := survey.anonymity_error(anonymous=not survey.anonymous):
+            self.lock("anonymous", reason)
+
+    def lock(self, name: str, reason: str) -> None:
+        """A disabled field keeps the stored value whatever is posted (browsers post none)."""
+        self.fields[name].disabled = True
+        self.fields[name].help_text = reason
 
     def clean(self):
         data = super().clean()

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -27,6 +28,9 @@ from .webhook_urls import validate_webhook_url
 REMINDER_AFTER_EXPIRY = (
     "The reminder must come before the link expires: make the reminder days fewer than the expiry days."
 )
+# Its answers would move to the other series (SPEC §5: never mixed), past reports with them.
+KIND_LOCKED = "A survey that has invited customers keeps its kind; create a new survey instead."
+ANONYMITY_LOCKED = "An anonymous survey cannot be made non-anonymous."
 
 
 def validate_one_line(value: str) -> None:
@@ -97,7 +101,8 @@ class Survey(models.Model):
     )
     sample_percent = models.DecimalField(
         max_digits=5, decimal_places=2, null=True, blank=True,
-        validators=[MinValueValidator(0.01), MaxValueValidator(100)],
+        # Decimal bounds: the float 0.01 is a hair above Decimal("0.01"), which it would refuse.
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal(100))],
         help_text="A sample audience: this percentage of the active customers (of its segment, if named).",
     )
     # Recurring relationship surveys: the daily beat task launches a survey whose next launch is due.
@@ -199,8 +204,7 @@ class Survey(models.Model):
             return "repeat_days", "Transactional surveys are sent per event, not on a schedule."
         stored = Survey.objects.filter(pk=self.pk).values_list("kind", flat=True).first()  # None: unsaved
         if stored is not None and kind != stored and self.invitations.exists():
-            # Its answers would move to the other series (SPEC §5: never mixed), past reports with them.
-            return "kind", "A survey that has invited customers keeps its kind; create a new survey instead."
+            return "kind", KIND_LOCKED
         return None
 
     def anonymity_error(self, *, anonymous: bool) -> str | None:
@@ -212,7 +216,7 @@ class Survey(models.Model):
         """
         stored = Survey.objects.filter(pk=self.pk).values_list("anonymous", flat=True).first()  # None: unsaved
         if stored and not anonymous:
-            return "An anonymous survey cannot be made non-anonymous."
+            return ANONYMITY_LOCKED
         if anonymous and stored is False and self.responses.filter(source=ResponseSource.IMPORT).exists():
             return "This survey holds imported answers that name their customers: it cannot become anonymous."
         return None

@@ -76,6 +76,7 @@ class Progress:
     throttled: int = 0
     no_email: int = 0
     bounced_before: int = 0
+    reminded: int = 0  # reminders sent, whatever the invitation's state since
 
     @property
     def delivered(self) -> int:
@@ -116,6 +117,7 @@ def _progress_counts() -> dict[str, Count]:
         "bounced": count(state=states.BOUNCED),
         "expired": count(state=states.EXPIRED),
         "suppressed": count(state=states.SUPPRESSED),
+        "reminded": count(reminder_sent_at__isnull=False),
     }
     for reason in SuppressionReason.values:
         counts[reason] = count(state=states.SUPPRESSED, suppression_reason=reason)
@@ -231,7 +233,7 @@ def response_list(filters: ResponseFilters | None = None) -> QuerySet:
     responses = responses.filter(**{k: v for k, v in conditions.items() if v is not None})
     responses = responses_shown_one_by_one(responses, touchpoint=f.touchpoint, segment=f.segment)
     if f.search:
-        responses = responses.filter(Q(reason__icontains=f.search) | Q(suggestion__icontains=f.search))
+        responses = responses.filter(Q(reason__ifind=f.search) | Q(suggestion__ifind=f.search))
     return responses.order_by("-answered_at", "-id")
 
 

@@ -102,7 +102,7 @@ def test_an_anonymous_survey_stays_anonymous(client_as):
 
     response = client_as("admin").post(reverse("surveys:survey-edit", args=[survey.pk]), data)
 
-    assert response.status_code == 400
+    assert response.status_code == 302  # the locked (disabled) checkbox keeps the stored value
     survey.refresh_from_db()
     assert survey.anonymous
 
