@@ -95,7 +95,14 @@ def serve():
     env = serve_environment(dict(os.environ))
     sh(PY, "manage.py", "migrate", "--noinput", env=env, check=True)
     sh(PY, "manage.py", "collectstatic", "--noinput", "-v0", env=env, check=True)
-    return sh(PY, "-m", "honcho", "start", env=env).returncode
+    return sh(*honcho_start(), env=env).returncode
+
+
+def honcho_start(procfile_dir: Path = ROOT) -> list:
+    """honcho reads `.env` by default, and its values win over the environment for each process:
+    with a demo's `.env` in the checkout, serve would run with DEBUG on and emails to files. So no
+    env file at all."""
+    return [PY, "-m", "honcho", "start", "--env", os.devnull, "--app-root", procfile_dir]
 
 
 def test(extra):

@@ -6,6 +6,7 @@ password in clear), and raises bare ValueErrors and KeyErrors for a bad number o
 """
 
 import logging
+import re
 from urllib.parse import urlsplit
 
 import environ
@@ -14,6 +15,15 @@ from django.core.exceptions import ImproperlyConfigured
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off"}
 DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "sqlite")
+# django-ratelimit's count/period, its unit required and lower case: the library reads "10/M" or
+# "10/5" as per second, ignores anything after the unit and fails every request on "10/0m".
+RATE = re.compile(r"(?P<count>\d+)/(?P<multiple>\d*)[smhd]", re.ASCII)
+
+
+def is_rate(value: str) -> bool:
+    match = RATE.fullmatch(value)
+    # A count of 0 refuses every request; a period of 0 seconds is an error in each request.
+    return bool(match) and int(match["count"]) > 0 and int(match["multiple"] or 1) > 0
 
 
 class StrictEnv(environ.Env):
@@ -60,6 +70,16 @@ class StrictEnv(environ.Env):
         value = self.str(var, default=default).upper()
         if not isinstance(logging.getLevelName(value), int):
             raise ImproperlyConfigured(f"{var} must be a log level (DEBUG, INFO, WARNING, ERROR), not {value!r}.")
+        return value
+
+    def rate(self, var, *, default: str) -> str:
+        """A django-ratelimit rate such as 10/m or 100/5m: requests per period, at least one of each."""
+        value = self.str(var, default=default).strip()
+        if not is_rate(value):
+            raise ImproperlyConfigured(
+                f"{var} must be a rate as count/period, such as 10/m, 100/5m or 1000/h "
+                f"(period s, m, h or d; count and period at least 1), not {value!r}."
+            )
         return value
 
     def _number(self, var, default, parse, what: str):

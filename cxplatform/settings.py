@@ -132,7 +132,7 @@ PASSWORD_HASHERS = [
 LOGIN_URL = "login"
 # Login attempts per IP address and per username (django-ratelimit, shared through the cache), one
 # budget for the login page, the admin's login and the API's token login.
-LOGIN_RATE = env.str("LOGIN_RATE", default="10/m")
+LOGIN_RATE = env.rate("LOGIN_RATE", default="10/m")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -190,7 +190,7 @@ SURVEY_SENDING_STALE_MINUTES = env.int("SURVEY_SENDING_STALE_MINUTES", default=1
 # How long after answering a customer may change the answer from the same link.
 SURVEY_EDIT_WINDOW_HOURS = env.int("SURVEY_EDIT_WINDOW_HOURS", default=72)
 # Public token pages: requests per IP address.
-SURVEY_PUBLIC_RATE = env.str("SURVEY_PUBLIC_RATE", default="60/m")
+SURVEY_PUBLIC_RATE = env.rate("SURVEY_PUBLIC_RATE", default="60/m")
 # Bounce and complaint webhooks (django-anymail): "user:password" the provider sends.
 # The bounce and complaint webhooks are mounted only with a secret: without one anybody could
 # mark invitations bounced and suppress addresses (cxplatform/urls.py).
@@ -215,6 +215,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Celery --------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.url_of("CELERY_BROKER_URL", schemes=("redis", "rediss", "amqp", "amqps"))
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks still pass through a producer: with no broker kombu falls back to localhost and
+    # warns about it on the first task of each process. Nothing is sent to this one either.
+    CELERY_BROKER_WRITE_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"

@@ -74,6 +74,37 @@ def test_the_settings_module_refuses_a_url_without_its_scheme(name, value):
     assert result.stderr.strip().splitlines()[-1].startswith(f"django.core.exceptions.ImproperlyConfigured: {name}")
 
 
+@pytest.mark.parametrize("raw", ["10/m", "60/m", "100/5m", "5/s", "1000/h", "10/d", " 10/m "])
+def test_a_rate_in_django_ratelimits_spelling_is_read(raw):
+    from django_ratelimit.core import _split_rate
+
+    value = strict(LOGIN_RATE=raw).rate("LOGIN_RATE", default="10/m")
+    count, seconds = _split_rate(value)
+    assert count > 0 and seconds > 0
+    assert strict().rate("LOGIN_RATE", default="10/m") == "10/m"  # unset: the default
+
+
+@pytest.mark.parametrize("raw", ["ten per minute", "abc", "sixty/m", "", "10", "10/", "10/M", "10/5",
+                                 "10/minute", "10 / m", "0/m", "10/0m"])
+def test_a_rate_that_does_not_parse_is_refused_by_name(raw):
+    """LOGIN_RATE and SURVEY_PUBLIC_RATE were read unchecked: "abc" started, then every login or token
+    page was a 500; "10/M" and "10/5" silently meant per second, "10/minute" per minute by luck."""
+    with pytest.raises(ImproperlyConfigured, match="SURVEY_PUBLIC_RATE must be a rate as count/period"):
+        strict(SURVEY_PUBLIC_RATE=raw).rate("SURVEY_PUBLIC_RATE", default="60/m")
+
+
+@pytest.mark.parametrize(("name", "value"), [("LOGIN_RATE", "ten per minute"), ("LOGIN_RATE", "abc"),
+                                             ("SURVEY_PUBLIC_RATE", "x"), ("SURVEY_PUBLIC_RATE", "sixty/m")])
+def test_the_settings_module_refuses_a_rate_that_does_not_parse(name, value):
+    result = check(**{name: value})
+    assert result.returncode != 0, f"{name}={value!r} passed `manage.py check`"
+    assert result.stderr.strip().splitlines()[-1].startswith(f"django.core.exceptions.ImproperlyConfigured: {name}")
+
+
+def test_the_settings_module_reads_a_valid_rate():
+    assert check(LOGIN_RATE="100/5m", SURVEY_PUBLIC_RATE="60/m").returncode == 0
+
+
 # --- a broker that accepts connections and never answers -------------------------------------------
 
 

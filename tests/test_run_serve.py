@@ -47,3 +47,17 @@ def test_serve_runs_on_the_environment_alone_with_debug_off_and_a_kept_secret(tm
     secret.unlink()
     assert run.serve_environment({"SECRET_KEY": "from-the-environment"})["SECRET_KEY"] == "from-the-environment"
     assert not secret.exists()  # none made when the environment has one
+
+
+def test_serve_starts_the_processes_without_the_checkouts_dotenv(tmp_path):
+    """honcho reads `.env` by default and lets it win over the environment: the demo's DEBUG=1
+    reached every process of `serve`."""
+    (tmp_path / "Procfile").write_text(
+        'show: python3 -c "import os; print(\'DEBUG=\' + os.environ.get(\'DEBUG\', \'unset\'))"\n'
+    )
+    (tmp_path / ".env").write_text("DEBUG=1\n")
+    done = subprocess.run(  # noqa: S603 - our own interpreter and honcho
+        [str(part) for part in run.honcho_start(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
+        env={"PATH": os.environ["PATH"], "DEBUG": "0"}, timeout=60, check=False,
+    )
+    assert "DEBUG=0" in done.stdout, done.stdout + done.stderr
