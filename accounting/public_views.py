@@ -3,9 +3,11 @@
 `/why/<token>/`, for anyone holding the emailed link:
 
 - open link: GET shows the form (200) and writes nothing. A valid POST stores the answer and
-  shows the thank-you page (200); an invalid one shows the form again with its errors (200).
+  redirects (303) to `?thanks=recorded`, a GET that thanks: a reload or the back button never
+  posts again. An invalid POST shows the form again with its errors (200).
 - already answered: "you have already answered, thank you", status 200, on GET and POST alike;
-  nothing changes.
+  nothing changes. Its `?thanks=recorded` GET is the thank-you page; that of a link not answered
+  yet shows the form: it never thanks for what was not sent.
 - expired: "this link has expired", status 410, on GET and POST alike; nothing changes.
 - unknown or malformed token: one fixed "link not found" page, status 404, byte for byte the same.
 
@@ -22,6 +24,7 @@ nor to search engines. Pages speak the customer's language, whatever the browser
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext
@@ -42,6 +45,8 @@ TEMPLATES = {
     ReasonRequestState.ANSWERED: ("accounting/public/reason_answered.html", 200),
     ReasonRequestState.EXPIRED: ("accounting/public/reason_expired.html", 410),
 }
+# `?thanks=recorded`: the GET a stored answer redirects to, as on the survey answer page.
+THANKS_PARAM, THANKS_RECORDED = "thanks", "recorded"
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
@@ -80,8 +85,15 @@ def _state_page(request, state):
     return render(request, template, status=status)
 
 
+def _thanks_redirect(request):
+    """303 to the thank-you GET (POST-redirect-GET): reloading that page posts nothing again."""
+    return HttpResponseRedirect(f"{request.path}?{THANKS_PARAM}={THANKS_RECORDED}", status=303)
+
+
 def _answer(request, token, reason_request):
     state = reason_request_state(reason_request)
+    if state == ReasonRequestState.ANSWERED and request.method != "POST" and THANKS_PARAM in request.GET:
+        return render(request, "accounting/public/reason_thanks.html")
     if state != ReasonRequestState.OPEN:
         return _state_page(request, state)
     form = ReasonAnswerForm(request.POST if request.method == "POST" else None)
@@ -98,7 +110,7 @@ def _answer(request, token, reason_request):
                 return _state_page(request, exc.code)
             form.add_error(None, exc)
         else:
-            return render(request, "accounting/public/reason_thanks.html")
+            return _thanks_redirect(request)
     other = ReasonCategory.objects.filter(slug=ReasonCategory.OTHER_SLUG, is_active=True).first()
     context = {"form": form, "other_value": str(other.pk) if other else ""}
     return render(request, "accounting/public/reason_form.html", context)

@@ -8,6 +8,10 @@ For the customers who answered the relationship survey in period C, grouped by t
 - referrals: customers they referred who were acquired in C or N, and those customers' revenue
   in C and N together.
 
+While N is not over (today, in TIME_ZONE, is on or before its last day) its revenue is the revenue
+so far, and a customer not billed yet in N counts as churned: each row says so
+(`next_period_complete`), for the page and the CSV to tell the reader.
+
 One statement: the respondents are the NPS engine's own query (so the counting rules are the
 same), joined to per-customer sums of the ledger and of referrals. Money is exact as in the
 earned growth engine (integer cents on SQLite).
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
+from django.utils import timezone
 
 from accounting.models import Customer, RevenueEntry
 from surveys.models import ResponseCategory, SurveyKind
@@ -36,6 +41,7 @@ class LoyaltyRow:
     churned_revenue: Decimal
     referrals: int
     referred_revenue: Decimal
+    next_period_complete: bool
 
     @property
     def nrr(self) -> Decimal | None:
@@ -103,12 +109,19 @@ def loyalty_economics(*, period: Period, segment: str | None = None, survey=None
         names = [column[0] for column in cursor.description]
         rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     found = {row["category"]: row for row in rows}
-    return [_row(category, found.get(category)) for category in ResponseCategory.values]
+    complete = next_period_complete(period)
+    return [_row(category, found.get(category), complete) for category in ResponseCategory.values]
 
 
-def _row(category: str, row: dict | None) -> LoyaltyRow:
+def next_period_complete(period: Period) -> bool:
+    """Whether the period after `period` is over, so its revenue and churn are final."""
+    return timezone.localdate() > period.next().end
+
+
+def _row(category: str, row: dict | None, complete: bool) -> LoyaltyRow:
     if row is None:
-        return LoyaltyRow(category, 0, *(Decimal("0.00"),) * 2, 0, Decimal("0.00"), 0, Decimal("0.00"))
+        zero = Decimal("0.00")
+        return LoyaltyRow(category, 0, zero, zero, 0, zero, 0, zero, next_period_complete=complete)
     for key in MONEY:
         row[key] = to_money(row[key])
-    return LoyaltyRow(**row)
+    return LoyaltyRow(**row, next_period_complete=complete)

@@ -200,10 +200,12 @@ def _integrity(d):
 
 
 def _loyalty(d):
+    # next_period_complete false: next_revenue and churn are so far, the next period not being over.
     header = ["category", "customers", "revenue", "next_revenue", "nrr", "churned_customers", "churned_revenue",
-              "referrals", "referred_revenue"]
+              "referrals", "referred_revenue", "next_period_complete"]
     rows = ([row.category, row.customers, row.revenue, row.next_revenue, f.quantized(row.nrr),
-             row.churned_customers, row.churned_revenue, row.referrals, row.referred_revenue] for row in d.loyalty)
+             row.churned_customers, row.churned_revenue, row.referrals, row.referred_revenue,
+             row.next_period_complete] for row in d.loyalty)
     # Loyalty economics count each customer's latest answer, whatever the page's counting rule.
     return _with_scope(header, rows, d.params, counting=LATEST)
 

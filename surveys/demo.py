@@ -10,7 +10,13 @@ are suppressed with their reason, some emails bounce, and most invitations go un
 
 Drawn from one `random.Random(seed)` in a fixed order over customers sorted by id, so the same
 seed gives the same surveys. Written with bulk inserts (no per-row save: tokens and categories are
-set here as the model's save() would).
+set here as the model's save() would). A customer's revenue in a quarter the ledger holds only in
+part (the data end mid-quarter) counts as for a full one, so the last surveyed quarter tells the
+same story as the others.
+
+Every invitation drawn so is dated in the past and has expired. So that the demo leaves a link to
+open, `demo_live_invitations` then triggers the transactional survey for a few current customers
+through the normal path: queued, and sent by the sending task through EMAIL_BACKEND.
 """
 
 import datetime as dt
@@ -19,12 +25,13 @@ from decimal import Decimal
 from random import Random
 
 from django.db import transaction
-from django.db.models import Sum
-from django.db.models.functions import TruncQuarter
+from django.db.models import Max, Min, Sum
+from django.db.models.functions import Lower, TruncQuarter
 from django.utils import timezone
 
 from accounting.models import Customer, RevenueEntry
 
+from .launch import invitation_get_or_create_transactional, throttle_start
 from .models import (
     AudienceKind,
     Invitation,
@@ -48,6 +55,7 @@ RELATIONSHIP_NAME = f"{DEMO_SURVEY_PREFIX}quarterly relationship survey"
 TRANSACTIONAL_NAME = f"{DEMO_SURVEY_PREFIX}after a support ticket or store visit"
 SAMPLE = 0.40
 BATCH = 5000
+LIVE_SAMPLE = 8
 
 REASONS = {
     "promoter": [
@@ -140,17 +148,65 @@ def demo_surveys_load(*, customers, seed: int) -> dict:
     return {"surveys": 2, "invitations": writer.invitations, "responses": writer.responses}
 
 
-def _quarterly_revenue(customers) -> dict[int, dict[dt.date, Decimal]]:
-    rows = (
-        RevenueEntry.objects.filter(customer__in=customers.values("pk"))
-        .annotate(quarter=TruncQuarter("date")).values("customer_id", "quarter").annotate(total=Sum("amount"))
+def demo_live_invitations(*, customers, seed: int) -> list[Invitation]:
+    """Invite a few current customers (LIVE_SAMPLE, drawn with the seed) to the transactional demo
+    survey, as after a support ticket today; their emails go out once the transaction commits
+    (inline in eager mode)."""
+    survey = Survey.objects.get(name=TRANSACTIONAL_NAME)
+    candidates = _live_candidates(customers, survey)
+    chosen = Random(seed * 7919 + 29).sample(candidates, k=min(LIVE_SAMPLE, len(candidates)))
+    with transaction.atomic():
+        return [
+            invitation_get_or_create_transactional(
+                survey=survey, customer=customer, touchpoint="support", reference=f"demo-live-{customer.external_id}",
+            )[0]
+            for customer in chosen
+        ]
+
+
+def _live_candidates(customers, survey: Survey) -> list[Customer]:
+    """Customers billed in the ledger's last month whom the send path would email today: with an
+    address that never bounced, not opted out, not invited within the survey's throttle."""
+    ledger = RevenueEntry.objects.filter(customer__in=customers.values("pk"))
+    last = ledger.aggregate(last=Max("date"))["last"]
+    if last is None:
+        return []
+    recently = Invitation.objects.filter(sent_at__gte=throttle_start(survey.throttle_days, timezone.now()))
+    return list(
+        customers.filter(pk__in=ledger.filter(date__gte=last.replace(day=1)).values("customer_id"))
+        .filter(survey_opt_out=False).exclude(email="")
+        .exclude(pk__in=recently.values("customer_id"))
+        .alias(address=Lower("email")).exclude(address__in=SuppressedAddress.objects.values("email"))
+        .order_by("id").only("id", "external_id")
     )
+
+
+def _quarterly_revenue(customers) -> dict[int, dict[dt.date, Decimal]]:
+    """Each customer's revenue by quarter, as for a full quarter: the ledger's first and last
+    quarters may hold one or two months only (`--until 2026-10` loads one month of Q4), and a
+    customer billed for one month of three would otherwise look as if they shrank."""
+    ledger = RevenueEntry.objects.filter(customer__in=customers.values("pk"))
+    span = ledger.aggregate(first=Min("date"), last=Max("date"))
+    rows = ledger.annotate(quarter=TruncQuarter("date")).values("customer_id", "quarter").annotate(total=Sum("amount"))
     revenue: dict[int, dict[dt.date, Decimal]] = defaultdict(dict)
     for row in rows:
         quarter = row["quarter"]
         quarter = quarter.date() if isinstance(quarter, dt.datetime) else quarter
-        revenue[row["customer_id"]][quarter] = row["total"]
+        months = _months_loaded(quarter, span["first"], span["last"])
+        total = Decimal(row["total"])
+        revenue[row["customer_id"]][quarter] = total if months == 3 else total * 3 / months
     return revenue
+
+
+def _months_loaded(quarter: dt.date, first: dt.date, last: dt.date) -> int:
+    """How many of the quarter's three months lie between the ledger's first and last month."""
+    start = max(_month_number(quarter), _month_number(first))
+    end = min(_month_number(quarter) + 2, _month_number(last))
+    return end - start + 1
+
+
+def _month_number(day: dt.date) -> int:
+    return day.year * 12 + day.month - 1
 
 
 def _next_quarter(quarter: dt.date) -> dt.date:

@@ -147,17 +147,50 @@ def test_the_form_page_is_kept_private(client, token):
 # --- Answering ------------------------------------------------------------------------------------
 
 
-def test_a_post_stores_the_answer_and_thanks_the_customer(client, customer, token):
+def test_a_post_stores_the_answer_and_redirects_to_a_thank_you_get(client, customer, token):
+    # It answered 200 with the thank-you page: a reload posted the form again.
     response = answer(client, token, reason("recommendation"))
 
-    assert response.status_code == 200
-    assert "Thank you" in response.text
-    assert_private(response)
+    assert response.status_code == 303
+    assert response["Location"] == f"{url(token)}?thanks=recorded"
+    assert response["Referrer-Policy"] == "same-origin" and "no-store" in response["Cache-Control"]
+    assert "noindex" in response["X-Robots-Tag"]
+    thanks = client.get(response["Location"])
+    assert thanks.status_code == 200
+    assert "Thank you" in thanks.text and "<form" not in thanks.text
+    assert_private(thanks)
     customer.refresh_from_db()
     assert customer.reason == reason("recommendation")
     assert customer.reason_source == "email"
     assert customer.reason_answered_at is not None
     assert ReasonRequest.objects.get(customer=customer).answered_at is not None
+
+
+def test_the_thank_you_page_speaks_the_customers_language(client, db):
+    token = reason_request_create(customer=CustomerFactory(language="fr")).token
+
+    response = client.post(url(token), {"reason": reason("recommendation").pk}, follow=True,
+                           HTTP_ACCEPT_LANGUAGE="de")
+
+    assert response.redirect_chain == [(f"{url(token)}?thanks=recorded", 303)]
+    assert '<html lang="fr">' in response.text and response["Content-Language"] == "fr"
+
+
+def test_the_thank_you_address_of_a_link_not_answered_shows_the_form(client, customer, token):
+    response = client.get(f"{url(token)}?thanks=recorded")
+
+    assert response.status_code == 200
+    assert QUESTION in response.text and "Thank you" not in response.text
+    assert ReasonRequest.objects.get(customer=customer).answered_at is None
+
+
+def test_the_thank_you_address_of_an_expired_link_says_it_expired(client, customer, token):
+    later = ReasonRequest.objects.get(customer=customer).expires_at + dt.timedelta(minutes=1)
+
+    with time_machine.travel(later, tick=False):
+        response = client.get(f"{url(token)}?thanks=recorded")
+
+    assert response.status_code == 410
 
 
 def test_a_second_post_gets_the_already_answered_page_and_changes_nothing(client, customer, token):
@@ -197,7 +230,7 @@ def test_other_needs_its_text(client, customer, token):
 def test_other_with_its_text_is_stored(client, customer, token):
     response = answer(client, token, reason("other"), text="  Saw your stand at a fair  ")
 
-    assert response.status_code == 200
+    assert response.status_code == 303
     customer.refresh_from_db()
     assert customer.reason == reason("other")
     assert customer.reason_text == "Saw your stand at a fair"

@@ -177,7 +177,7 @@ def test_an_other_reason_text_the_browser_allowed_is_accepted():
     other = ReasonCategory.objects.get(slug="other")
     text = "abc\r\n" * 450  # 1,800 characters as the browser counts them, 2,250 submitted
 
-    response = Client().post(url, {"reason": other.pk, "reason_text": text})
+    response = Client().post(url, {"reason": other.pk, "reason_text": text}, follow=True)
 
     assert "at most 2000 characters" not in response.text
     assert "Thank you" in response.text

@@ -4,6 +4,7 @@ import datetime as dt
 import os
 import re
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -21,8 +22,8 @@ from accounting.demo import (
     demo_users_reset,
 )
 from accounting.models import CostEntry, Customer, RevenueEntry
-from surveys.demo import demo_surveys_delete, demo_surveys_exist, demo_surveys_load
-from surveys.models import Invitation, Response
+from surveys.demo import demo_live_invitations, demo_surveys_delete, demo_surveys_exist, demo_surveys_load
+from surveys.models import Invitation, InvitationState, Response
 
 
 def parse_month(value: str) -> dt.date:
@@ -44,6 +45,15 @@ def analyze_demo_tables() -> None:
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
+def mailbox() -> str:
+    """Where EMAIL_BACKEND leaves the demo's emails, as the summary names it."""
+    if settings.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":
+        path = Path(settings.EMAIL_FILE_PATH)
+        shown = path.relative_to(settings.BASE_DIR) if path.is_relative_to(settings.BASE_DIR) else path
+        return f"{shown}{os.sep}"
+    return f"wherever EMAIL_BACKEND ({settings.EMAIL_BACKEND}) delivers"
 
 
 def would_load(*, reset: bool) -> bool:
@@ -107,6 +117,8 @@ class Command(BaseCommand):
             self.load(customers=customers, years=years, last_month=last_month, seed=seed)
         if not demo_surveys_exist():
             self.load_surveys(seed=seed)
+            # With the surveys only: a re-run, which loads nothing, emails nobody again.
+            self.send_live_invitations(seed=seed)
         analyze_demo_tables()
         if not no_users:
             self.logins(demo_users_reset(password=os.environ.get("DEMO_PASSWORD") or None))
@@ -144,6 +156,24 @@ class Command(BaseCommand):
             f"Loaded {counts['surveys']} demo surveys in {time.monotonic() - started:.1f} s: "
             f"{counts['invitations']} invitations, {counts['responses']} responses."
         ))
+
+    def send_live_invitations(self, *, seed):
+        invitations = demo_live_invitations(customers=demo_customers(), seed=seed)
+        if not invitations:
+            self.stdout.write("No current demo customer to email a survey link to.")
+            return
+        survey = invitations[0].survey
+        sent = Invitation.objects.filter(pk__in=[i.pk for i in invitations], state=InvitationState.SENT).count()
+        link = f"a link to {survey.name!r} (valid {survey.expiry_days} days)"
+        if sent:
+            self.stdout.write(self.style.SUCCESS(
+                f"Emailed {sent} demo customers {link}: open a survey link from {mailbox()}."
+            ))
+        else:  # a Celery worker sends them, or no commit has run the send yet
+            self.stdout.write(
+                f"Queued {len(invitations)} emails with {link} for the sending task: once sent, open a "
+                f"survey link from {mailbox()}."
+            )
 
     def logins(self, logins):
         self.stdout.write("")
