@@ -16,6 +16,7 @@ from cxplatform.admin import active_admins
 from cxplatform.roles import sync_roles
 from tests.concurrency import while_first_is_held
 from tests.factories import UserFactory
+from tests.form_data import admin_change_data
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -29,22 +30,8 @@ def roles():
 
 
 def _form_data(client, url, **changes):
-    form = client.get(url).context["adminform"].form
-    data = {}
-    for name, field in form.fields.items():
-        value = form.initial.get(name, field.initial)
-        if value is None or value is False:
-            continue
-        if hasattr(value, "pk"):
-            value = value.pk
-        if isinstance(value, list | tuple) or hasattr(value, "all"):
-            value = [getattr(v, "pk", v) for v in (value.all() if hasattr(value, "all") else value)]
-        data[name] = value
-    for name, value in changes.items():
-        if value is None:
-            data.pop(name, None)
-        else:
-            data[name] = value
+    """The user change page posted back, with `changes`; its password and dates as the form sends them."""
+    data = admin_change_data(client, url, **changes)
     data.pop("password", None)
     for key in ("date_joined", "last_login"):
         data.pop(key, None)

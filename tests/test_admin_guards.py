@@ -10,29 +10,9 @@ from django.urls import reverse
 
 from surveys.models import AudienceKind, SuppressedAddress
 from tests.factories import CustomerFactory, SurveyFactory, UserFactory
+from tests.form_data import admin_change_data
 
 pytestmark = pytest.mark.django_db
-
-
-def _form_data(client, url, **changes):
-    """What the admin's change page would post back unchanged, with `changes` applied (None: left out)."""
-    form = client.get(url).context["adminform"].form
-    data = {}
-    for name, field in form.fields.items():
-        value = form.initial.get(name, field.initial)
-        if value is None or value is False:
-            continue
-        if hasattr(value, "pk"):
-            value = value.pk
-        if isinstance(value, list | tuple) or hasattr(value, "all"):
-            value = [getattr(v, "pk", v) for v in (value.all() if hasattr(value, "all") else value)]
-        data[name] = value
-    for name, value in changes.items():
-        if value is None:
-            data.pop(name, None)
-        else:
-            data[name] = value
-    return data
 
 
 def _errors(response) -> str:
@@ -66,7 +46,7 @@ def test_adding_a_suppressed_address_already_listed_in_another_case_is_a_form_er
 
 
 def _suppressed_change_data(client, url, **changes):
-    data = _form_data(client, url, created_at=None, **changes)
+    data = admin_change_data(client, url, created_at=None, **changes)
     data.update({"created_at_0": "2025-01-01", "created_at_1": "10:00:00"})
     return data
 
@@ -107,7 +87,7 @@ def test_the_admin_refuses_a_survey_for_a_segment_no_customer_carries_as_the_sta
     client.force_login(admin)
     url = reverse("admin:surveys_survey_change", args=[survey.pk])
 
-    response = client.post(url, _form_data(client, url, audience=AudienceKind.SEGMENT, audience_segment="SMBB"))
+    response = client.post(url, admin_change_data(client, url, audience=AudienceKind.SEGMENT, audience_segment="SMBB"))
 
     assert response.status_code == 200, "a typo'd segment was saved: every launch and relaunch would refuse it"
     assert "SMBB" in str(response.context["adminform"].form.errors["audience_segment"])
@@ -121,7 +101,7 @@ def test_the_admin_saves_a_survey_for_a_segment_customers_carry(client, admin):
     client.force_login(admin)
     url = reverse("admin:surveys_survey_change", args=[survey.pk])
 
-    response = client.post(url, _form_data(client, url, audience=AudienceKind.SEGMENT, audience_segment="SMB"))
+    response = client.post(url, admin_change_data(client, url, audience=AudienceKind.SEGMENT, audience_segment="SMB"))
 
     assert response.status_code == 302
     survey.refresh_from_db()
@@ -133,7 +113,7 @@ def test_a_segment_its_customers_have_since_left_does_not_block_saving_something
     client.force_login(admin)
     url = reverse("admin:surveys_survey_change", args=[survey.pk])
 
-    response = client.post(url, _form_data(client, url, name="Pulse 2025"))
+    response = client.post(url, admin_change_data(client, url, name="Pulse 2025"))
 
     assert response.status_code == 302  # the segment is checked when the audience changes, as the staff form does
     survey.refresh_from_db()
@@ -146,7 +126,7 @@ def test_the_admin_refuses_a_detractor_alert_owner_who_may_not_see_responses(cli
     client.force_login(admin)
     url = reverse("admin:surveys_survey_change", args=[survey.pk])
 
-    response = client.post(url, _form_data(client, url, owner=viewer.pk))
+    response = client.post(url, admin_change_data(client, url, owner=viewer.pk))
 
     assert response.status_code == 200, "a viewer was made owner: the detractor alerts would never be emailed"
     assert "detractor alerts are emailed only to them" in str(response.context["adminform"].form.errors["owner"])
@@ -173,7 +153,7 @@ def test_an_owner_since_made_a_viewer_stays_until_staff_choose_another(client, a
     client.force_login(admin)
     url = reverse("admin:surveys_survey_change", args=[survey.pk])
 
-    response = client.post(url, _form_data(client, url, name="Pulse 2025"))
+    response = client.post(url, admin_change_data(client, url, name="Pulse 2025"))
 
     assert response.status_code == 302
     survey.refresh_from_db()
@@ -190,7 +170,7 @@ def test_a_revert_does_not_bring_back_an_owner_who_may_no_longer_see_responses(c
     client.force_login(admin)
     url = reverse("admin:surveys_survey_simple_history", args=[survey.pk, before.history_id])
 
-    response = client.post(url, _form_data(client, url))
+    response = client.post(url, admin_change_data(client, url))
 
     assert response.status_code == 200  # the current owner is the one kept acceptable, not the past version's
     survey.refresh_from_db()
@@ -202,7 +182,7 @@ def test_a_revert_does_not_bring_back_an_owner_who_may_no_longer_see_responses(c
 
 def _user_data(client, user, **changes):
     url = reverse("admin:auth_user_change", args=[user.pk])
-    data = _form_data(client, url, **changes)
+    data = admin_change_data(client, url, **changes)
     data.pop("password", None)
     for key in ("date_joined", "last_login"):
         data.pop(key, None)
@@ -361,7 +341,7 @@ def test_a_role_cannot_be_renamed_but_keeps_its_permissions_editable(client, adm
 
     response = client.post(
         url,
-        _form_data(
+        admin_change_data(
             client, url, name="readers", permissions=[*group.permissions.values_list("pk", flat=True), permission.pk]
         ),
     )
@@ -377,7 +357,7 @@ def test_other_groups_stay_editable_and_deletable_with_their_changes_audit_logge
     client.force_login(admin)
     change_url = reverse("admin:auth_group_change", args=[group.pk])
 
-    client.post(change_url, _form_data(client, change_url, name="seasonal"))
+    client.post(change_url, admin_change_data(client, change_url, name="seasonal"))
     group.refresh_from_db()
     response = client.post(reverse("admin:auth_group_delete", args=[group.pk]), {"post": "yes"})
 

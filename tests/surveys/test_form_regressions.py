@@ -8,23 +8,13 @@ from django.urls import reverse
 
 from surveys.models import Survey
 from tests.factories import CustomerFactory, ResponseFactory, SurveyFactory, UserFactory
+from tests.form_data import survey_form_data
 
 pytestmark = pytest.mark.django_db
 
 
 def _errors(html: str) -> list[str]:
     return re.findall(r'<ul class="errorlist[^"]*"[^>]*>.*?</ul>', html, re.S)
-
-
-def _survey_data(**changes):
-    data = dict(
-        name="Pulse", kind="relationship", status="draft", question="How likely {company}?", reason_prompt="Why?",
-        improve_prompt="Improve?", sender_name="", sender_email="", language="", reminder_days="",
-        expiry_days="14", throttle_days="0", audience="all", audience_segment="", sample_percent="",
-        repeat_days="", next_launch_at="", owner="", alert_webhook_url="",
-    )
-    data.update(changes)
-    return data
 
 
 def test_survey_form_refuses_a_segment_no_customer_carries(client_as):
@@ -34,7 +24,7 @@ def test_survey_form_refuses_a_segment_no_customer_carries(client_as):
     CustomerFactory(segment="SMB")
     response = client_as("admin").post(
         reverse("surveys:survey-create"),
-        _survey_data(audience="segment", audience_segment="SMBB", repeat_days="30"),
+        survey_form_data(audience="segment", audience_segment="SMBB", repeat_days="30"),
     )
     assert response.status_code == 400
     assert "audience_segment" in response.context["form"].errors
@@ -45,7 +35,7 @@ def test_reminder_after_expiry_error_is_next_to_the_reminder_field(client_as):
     """The reminder/expiry rule is a CheckConstraint without a field: its message lands at the top of
     the 20-field form (non-field errors), not beside "Reminder days"."""
     response = client_as("admin").post(
-        reverse("surveys:survey-create"), _survey_data(reminder_days="30", expiry_days="14")
+        reverse("surveys:survey-create"), survey_form_data(reminder_days="30", expiry_days="14")
     )
     assert response.status_code == 400
     errors = response.context["form"].errors
@@ -56,7 +46,7 @@ def test_sample_percent_with_a_comma_gets_one_clear_error(client_as):
     """'12,5' gets "Enter a number." plus "Give the percentage of the audience to sample." (clean()
     sees no value): the second contradicts what the user typed."""
     response = client_as("admin").post(
-        reverse("surveys:survey-create"), _survey_data(audience="sample", sample_percent="12,5")
+        reverse("surveys:survey-create"), survey_form_data(audience="sample", sample_percent="12,5")
     )
     assert response.status_code == 400
     messages = response.context["form"].errors["sample_percent"]

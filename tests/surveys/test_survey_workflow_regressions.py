@@ -26,24 +26,14 @@ from surveys.models import (
     SurveyKind,
 )
 from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory
+from tests.form_data import survey_form_data
 
 pytestmark = pytest.mark.django_db
 
 
-def _survey_data(**changes):
-    data = dict(
-        name="Pulse", kind="relationship", status="draft", question="How likely {company}?", reason_prompt="Why?",
-        improve_prompt="Improve?", sender_name="", sender_email="", language="", reminder_days="",
-        expiry_days="14", throttle_days="0", audience="all", audience_segment="", sample_percent="",
-        repeat_days="", next_launch_at="", owner="", alert_webhook_url="",
-    )
-    data.update(changes)
-    return data
-
-
 def _form_data(survey, **changes):
     """The edit form's fields for `survey`, with `changes`."""
-    return _survey_data(**{"name": survey.name, "kind": survey.kind, "status": survey.status, **changes})
+    return survey_form_data(**{"name": survey.name, "kind": survey.kind, "status": survey.status, **changes})
 
 
 # --- The smallest sample -------------------------------------------------------------------------
@@ -54,7 +44,7 @@ def test_the_survey_form_accepts_the_smallest_sample_it_advertises(client_as):
     float 0.01 (0.01000000000000000020…), so the form (and the admin) refused Decimal("0.01") with
     "Ensure this value is greater than or equal to 0.01."."""
     response = client_as("analyst").post(
-        reverse("surveys:survey-create"), _survey_data(audience="sample", sample_percent="0.01")
+        reverse("surveys:survey-create"), survey_form_data(audience="sample", sample_percent="0.01")
     )
     errors = response.context["form"].errors if response.status_code == 400 else {}
     assert response.status_code == 302, errors

@@ -1,0 +1,35 @@
+"""What a browser would post back from a form the tests fill in: the survey form's fields, and the
+Django admin's change page as it stands."""
+
+
+def survey_form_data(**changes) -> dict:
+    """Every field of the staff survey form, valid as they are, with `changes`."""
+    data = dict(
+        name="Pulse", kind="relationship", status="draft", question="How likely {company}?", reason_prompt="Why?",
+        improve_prompt="Improve?", sender_name="", sender_email="", language="", reminder_days="",
+        expiry_days="14", throttle_days="0", audience="all", audience_segment="", sample_percent="",
+        repeat_days="", next_launch_at="", owner="", alert_webhook_url="",
+    )
+    data.update(changes)
+    return data
+
+
+def admin_change_data(client, url, **changes) -> dict:
+    """What the admin's change page would post back unchanged, with `changes` applied (None: left out)."""
+    form = client.get(url).context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if value is None or value is False:
+            continue
+        if hasattr(value, "pk"):
+            value = value.pk
+        if isinstance(value, list | tuple) or hasattr(value, "all"):
+            value = [getattr(v, "pk", v) for v in (value.all() if hasattr(value, "all") else value)]
+        data[name] = value
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return data
