@@ -217,7 +217,10 @@ def _solicited_candidates(report: NpsReport):
     listable by the same rule as the dashboard's verbatims."""
     hinted = Q()
     for word in SOLICITED_HINTS:
-        hinted |= Q(reason__ifind=word) | Q(suggestion__ifind=word)
+        # An ASCII hint needs no more than LIKE's own case folding, which SQLite runs natively;
+        # ifind (a Python function there) only for hints with other letters ("prié", "gedrängt").
+        lookup = "icontains" if word.isascii() else "ifind"
+        hinted |= Q(**{f"reason__{lookup}": word}) | Q(**{f"suggestion__{lookup}": word})
     shown = responses_shown_one_by_one(Response.objects.filter(pk=OuterRef("pk")),
                                        segment=report.segment, touchpoint=report.touchpoint)
     return (

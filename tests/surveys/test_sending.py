@@ -1,6 +1,7 @@
 """Claim-and-send: batches, retries, the sweeper, reminders and expiry (locmem email backend)."""
 
 import datetime as dt
+import re
 import smtplib
 
 import pytest
@@ -310,3 +311,13 @@ def test_shards_split_the_rows_and_together_send_each_once(mailoutbox):
     sending.send_batch(shard=1, shards=2)  # nothing left: sends nothing twice
     assert len(mailoutbox) == 6
     assert set(Invitation.objects.values_list("state", flat=True)) == {InvitationState.SENT}
+
+
+def test_the_written_out_sent_statement_sets_every_field_the_orm_path_sets():
+    """SENT_AND_CLAIMED_SQL repeats _sent_fields by hand (the ORM built it too slowly): a field
+    added to one must reach the other, or a batch's messages would be marked sent without it."""
+    invitation = InvitationFactory()
+    assigned = set(re.findall(r"^\s+(\w+) = CASE", sending.SENT_AND_CLAIMED_SQL, re.M))
+    columns = {Invitation._meta.get_field(name).column for name in sending._sent_fields(invitation, "id")}
+    assert columns | {"claimed_at"} == assigned
+    assert f"UPDATE {Invitation._meta.db_table} SET" in sending.SENT_AND_CLAIMED_SQL
