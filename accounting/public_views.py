@@ -24,14 +24,21 @@ nor to search engines. Pages speak the customer's language, whatever the browser
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from cxplatform.token_pages import TextareaField, link_not_found, over_public_limit, private, rate_limited
+from cxplatform.token_pages import (
+    THANKS_PARAM,
+    TextareaField,
+    link_not_found,
+    over_public_limit,
+    private,
+    rate_limited,
+    thanks_redirect,
+)
 
 from .models import ReasonCategory, ReasonRequest
 from .services import (
@@ -46,9 +53,6 @@ TEMPLATES = {
     ReasonRequestState.EXPIRED: ("accounting/public/reason_expired.html", 410),
 }
 # `?thanks=recorded`: the GET a stored answer redirects to, as on the survey answer page.
-THANKS_PARAM, THANKS_RECORDED = "thanks", "recorded"
-
-
 class CategoryChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         # Seeded labels translate when the catalogue has them; admin-made ones show as written.
@@ -85,11 +89,6 @@ def _state_page(request, state):
     return render(request, template, status=status)
 
 
-def _thanks_redirect(request):
-    """303 to the thank-you GET (POST-redirect-GET): reloading that page posts nothing again."""
-    return HttpResponseRedirect(f"{request.path}?{THANKS_PARAM}={THANKS_RECORDED}", status=303)
-
-
 def _answer(request, token, reason_request):
     state = reason_request_state(reason_request)
     if state == ReasonRequestState.ANSWERED and request.method != "POST" and THANKS_PARAM in request.GET:
@@ -110,7 +109,7 @@ def _answer(request, token, reason_request):
                 return _state_page(request, exc.code)
             form.add_error(None, exc)
         else:
-            return _thanks_redirect(request)
+            return thanks_redirect(request)
     other = ReasonCategory.objects.filter(slug=ReasonCategory.OTHER_SLUG, is_active=True).first()
     context = {"form": form, "other_value": str(other.pk) if other else ""}
     return render(request, "accounting/public/reason_form.html", context)

@@ -7,6 +7,7 @@ import re
 
 from django import forms
 from django.conf import settings
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
@@ -32,6 +33,15 @@ class TextareaField(forms.CharField):
     def to_python(self, value):
         text = super().to_python(value)
         return text.replace("\r\n", "\n") if text else text
+
+
+# The thank-you address of a token page: `?thanks=recorded` (or `updated`) after a stored answer.
+THANKS_PARAM, THANKS_RECORDED, THANKS_UPDATED = "thanks", "recorded", "updated"
+
+
+def thanks_redirect(request, thanks: str = THANKS_RECORDED):
+    """303 to the page's thank-you GET (POST-redirect-GET): reloading it sends nothing again."""
+    return HttpResponseRedirect(f"{request.path}?{THANKS_PARAM}={thanks}", status=303)
 
 
 def private(response):

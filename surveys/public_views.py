@@ -26,14 +26,23 @@ from functools import wraps
 
 from django import forms
 from django.conf import settings
-from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from cxplatform.token_pages import TextareaField, link_not_found, over_public_limit, private, rate_limited
+from cxplatform.token_pages import (
+    THANKS_PARAM,
+    THANKS_RECORDED,
+    THANKS_UPDATED,
+    TextareaField,
+    link_not_found,
+    over_public_limit,
+    private,
+    rate_limited,
+    thanks_redirect,
+)
 
 from .emails import invitation_language
 from .models import Invitation
@@ -57,10 +66,6 @@ STATE_PAGES = {
     InvitationPageState.EXPIRED: ("surveys/public/expired.html", 410),
 }
 # `?thanks=...`: the GET a stored answer redirects to, with what the answer did.
-THANKS_PARAM = "thanks"
-THANKS_RECORDED, THANKS_UPDATED = "recorded", "updated"
-
-
 def invitation_page(view):
     """`view(request, invitation)` as the public page of one emailed invitation's token.
 
@@ -153,9 +158,7 @@ def _form_page(request, invitation: Invitation, form: AnswerForm):
 
 
 def _thanks_redirect(request, outcome: str):
-    """303 to the thank-you GET (POST-redirect-GET): refreshing that page resends nothing."""
-    thanks = THANKS_UPDATED if outcome == AnswerOutcome.UPDATED else THANKS_RECORDED
-    return HttpResponseRedirect(f"{request.path}?{THANKS_PARAM}={thanks}", status=303)
+    return thanks_redirect(request, THANKS_UPDATED if outcome == AnswerOutcome.UPDATED else THANKS_RECORDED)
 
 
 def _thanks_page(request, invitation: Invitation, response):
