@@ -1,6 +1,7 @@
 """Personas for every test: an admin, an analyst, a viewer, and anonymous customers."""
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
@@ -13,6 +14,15 @@ def fast_password_hashing(settings):
     """Argon2 costs ~0.1 s a hash by design; tests make and check passwords by the hundred.
     (tests/test_deploy_settings.py checks that production settings still hash with Argon2.)"""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def fresh_rate_limits(settings):
+    """The public token pages with a budget no test reaches by accident, and counters at zero."""
+    settings.SURVEY_PUBLIC_RATE = "1000/m"
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

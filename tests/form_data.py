@@ -33,3 +33,21 @@ def admin_change_data(client, url, **changes) -> dict:
         else:
             data[name] = value
     return data
+
+
+def admin_user_change_data(client, url, **changes) -> dict:
+    """The admin's user change page posted back, with `changes`; without the password hash, and with
+    the join date as the form's split date and time fields send it."""
+    data = admin_change_data(client, url, **changes)
+    data.pop("password", None)
+    for key in ("date_joined", "last_login"):
+        data.pop(key, None)
+    data.update(
+        {
+            "date_joined_0": "2025-01-01",
+            "date_joined_1": "00:00:00",
+            "initial-date_joined_0": "2025-01-01",
+            "initial-date_joined_1": "00:00:00",
+        }
+    )
+    return data

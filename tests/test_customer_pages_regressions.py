@@ -3,23 +3,13 @@ their language, no staff wording. Regressions found by an audit of the customer 
 
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from accounting.models import ReasonCategory
 from accounting.services import reason_request_create
 from tests.factories import CustomerFactory, InvitationFactory
 
-pytestmark = [pytest.mark.django_db]
-
-
-@pytest.fixture(autouse=True)
-def _budget(settings):
-    settings.SURVEY_PUBLIC_RATE = "1000/m"
-    settings.COMPANY_NAME = "Example Co"
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 
 def _invitation(language="en"):

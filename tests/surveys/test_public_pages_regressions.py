@@ -4,7 +4,6 @@ a token address, the answer's POST-redirect-GET, line breaks against maxlength, 
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from accounting.models import ReasonCategory
@@ -13,16 +12,7 @@ from surveys import responses as svc
 from surveys.models import Response
 from tests.factories import CustomerFactory, InvitationFactory
 
-pytestmark = [pytest.mark.django_db]
-
-
-@pytest.fixture(autouse=True)
-def _setup(settings):
-    settings.SURVEY_PUBLIC_RATE = "1000/m"
-    settings.COMPANY_NAME = "Example Co"
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 
 @pytest.fixture
