@@ -362,14 +362,11 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         reason = validated_data.pop("reason", None)
-        if reason is not None and reason.pk == instance.reason_id and "reason_text" not in validated_data:
-            # The answer the customer has, sent back without its text (a client echoing what it read):
-            # nothing changes, the text and an admin's mapping included, as in an import.
-            reason = None
         if reason is None and "reason_text" in validated_data:
             # The text alone: a new answer to the same reason (an admin's mapping was of the old text).
             reason = instance.reason
-        text = validated_data.pop("reason_text", "") if reason else None
+        # None when no text was sent: the reason the customer has, echoed, changes nothing.
+        text = validated_data.pop("reason_text", None)
         moved = "parent" in validated_data and validated_data["parent"] != instance.parent
         if moved:
             self._lock_tree_and_check(validated_data["parent"])
@@ -491,12 +488,9 @@ class CustomerViewSet(
         answer = self.get_serializer(data=request.data)
         answer.is_valid(raise_exception=True)
         reason, text = answer.validated_data["reason"], answer.validated_data.get("reason_text")
-        # The answer the customer has, sent back without its text (a client echoing what it read):
-        # nothing changes, the text, its source and date and an admin's mapping included, as PATCH.
-        echo = text is None and reason.pk == customer.reason_id
-        if not echo:
-            with django_errors_as_400():
-                services.customer_set_reason(customer=customer, reason=reason, text=text or "", source="api")
+        with django_errors_as_400():
+            # No text sent (None) and the reason the customer has: an echo, nothing changes.
+            services.customer_set_reason(customer=customer, reason=reason, text=text, source="api")
         return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
 
 

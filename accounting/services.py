@@ -143,13 +143,17 @@ def reason_assignment_error(*, reason: ReasonCategory, current_reason_id: int | 
 
 
 def customer_set_reason(
-    *, customer: Customer, reason: ReasonCategory, text: str = "", source: str
+    *, customer: Customer, reason: ReasonCategory, text: str | None = "", source: str
 ) -> Customer:
     """Record the acquisition reason. "Other" needs its free text; the text is kept as given.
 
     The answer the customer already has, sent again (an API client echoing what it read), changes
-    nothing: an admin's mapping of an "other" answer, its source and date stay.
+    nothing: an admin's mapping of an "other" answer, its source and date stay. `text=None` means
+    no text was sent at all: the reason the customer has, so sent, keeps its stored text too.
     """
+    if text is None and reason.pk == customer.reason_id:
+        return customer
+    text = text or ""
     error = reason_assignment_error(reason=reason, current_reason_id=customer.reason_id)
     if error is not None:
         raise ValidationError({"reason": error})

@@ -42,3 +42,29 @@ def test_it_accepts_the_inactive_reason_the_customer_already_has(retired):
 
     customer.refresh_from_db()
     assert (customer.reason, customer.reason_source) == (retired, "import")  # the same answer: no change
+
+
+def test_the_reason_it_has_sent_without_any_text_keeps_the_stored_answer():
+    """An API client echoing what it read sends the reason alone (text None): nothing changes."""
+    customer = CustomerFactory(reason=reason("other"), reason_text="a fair", reason_source="email")
+    mapped_to = reason("recommendation")
+    customer.reason_mapped_to = mapped_to
+    customer.save()
+
+    customer_set_reason(customer=customer, reason=reason("other"), text=None, source="api")
+
+    customer.refresh_from_db()
+    assert (customer.reason_text, customer.reason_source) == ("a fair", "email")
+    assert customer.reason_mapped_to == mapped_to
+
+
+def test_no_text_for_another_reason_is_a_new_answer_and_other_still_needs_its_text():
+    customer = CustomerFactory(reason=reason("promotion"), reason_text="", reason_source="email")
+
+    with pytest.raises(ValidationError) as raised:
+        customer_set_reason(customer=customer, reason=reason("other"), text=None, source="api")
+    assert raised.value.message_dict == {"reason_text": ["Please say what the other reason is."]}
+
+    customer_set_reason(customer=customer, reason=reason("recommendation"), text=None, source="api")
+    customer.refresh_from_db()
+    assert (customer.reason.slug, customer.reason_source) == ("recommendation", "api")
