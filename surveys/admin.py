@@ -17,7 +17,7 @@ from accounting.admin import DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin
 from cxplatform.history_admin import HistoryAdmin
 
 from .forms import limit_to_alert_owners
-from .launch import audience_segment_error
+from .launch import audience_change_error
 from .models import DELIVERED_STATES, Invitation, InvitationState, Launch, Response, SuppressedAddress, Survey
 from .selectors import DELIVERED_LABEL, invitation_state_shown
 
@@ -47,11 +47,8 @@ class SurveyAdminForm(forms.ModelForm):
         return data
 
     def check_segment(self, audience, segment) -> None:
-        """A typo (SMBB for SMB) would make every launch, the daily relaunch too, refuse it; checked
-        only when the audience changes, as the staff form does."""
-        if self.stored is not None and (audience, segment) == (self.stored.audience, self.stored.audience_segment):
-            return
-        if error := audience_segment_error(audience, segment):
+        """A typo (SMBB for SMB) would make every launch, the daily relaunch too, refuse it."""
+        if error := audience_change_error(self.stored, audience, segment):
             self.add_error("audience_segment", error)
 
 

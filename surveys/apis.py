@@ -22,7 +22,7 @@ from cxplatform.api_serializers import WritableFieldsOnlyMixin
 from . import selectors
 from .filters import InvitationFilter, ResponseFilter, SurveyFilter
 from .followups import response_follow_up
-from .launch import audience_segment_error, invitation_get_or_create_transactional, survey_launch, survey_retry_failed
+from .launch import audience_change_error, invitation_get_or_create_transactional, survey_launch, survey_retry_failed
 from .models import Invitation, InvitationState, LaunchChannel, Response, SuppressionReason, Survey, SurveyKind
 
 MAX_DELAY_MINUTES = 60 * 24 * 30
@@ -88,9 +88,7 @@ class SurveySerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
         with django_errors_as_400():
             candidate.validate_constraints()
         # A typo (SMBB for SMB) would make every launch refuse it; checked when the audience changes.
-        if {"audience", "audience_segment"} & data.keys() and (
-            error := audience_segment_error(candidate.audience, candidate.audience_segment)
-        ):
+        if error := audience_change_error(self.instance, candidate.audience, candidate.audience_segment):
             raise serializers.ValidationError({"audience_segment": [error]})
         return data
 

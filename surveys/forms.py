@@ -7,7 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from .launch import audience_segment_error
+from .launch import audience_change_error
 from .models import KIND_LOCKED, REMINDER_AFTER_EXPIRY, AudienceKind, ResponseCategory, Survey, SurveyKind
 from .selectors import ResponseFilters, alert_owner_choices
 
@@ -96,8 +96,7 @@ class SurveyForm(forms.ModelForm):
         percent_missing = data.get("sample_percent") is None and "sample_percent" not in self.errors  # not "12,5"
         if audience == AudienceKind.SAMPLE and percent_missing:
             self.add_error("sample_percent", "Give the percentage of the audience to sample.")
-        if {"audience", "audience_segment"} & set(self.changed_data):  # not on saves of anything else
-            self.check_segment(audience, data.get("audience_segment"))
+        self.check_segment(audience, data.get("audience_segment"))
         reminder, expiry = data.get("reminder_days"), data.get("expiry_days")
         if reminder is not None and expiry is not None and reminder >= expiry:
             self.add_error("reminder_days", REMINDER_AFTER_EXPIRY)
@@ -114,8 +113,10 @@ class SurveyForm(forms.ModelForm):
         return data
 
     def check_segment(self, audience, segment) -> None:
-        """A typo (SMBB for SMB) would make every launch, the daily relaunch too, refuse it."""
-        if error := audience_segment_error(audience, segment):
+        """A typo (SMBB for SMB) would make every launch, the daily relaunch too, refuse it.
+        `clean` runs before the instance takes the posted values: it is still as stored."""
+        stored = self.instance if self.instance.pk is not None else None
+        if error := audience_change_error(stored, audience, segment):
             self.add_error("audience_segment", error)
 
 

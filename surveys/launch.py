@@ -112,6 +112,15 @@ def audience_segment_error(audience: str, segment: str) -> str | None:
     return None
 
 
+def audience_change_error(stored: Survey | None, audience: str, segment: str) -> str | None:
+    """audience_segment_error for an edit: checked only when the audience differs from the one
+    stored, so a survey whose segment has since emptied stays editable in its other settings
+    (its launches say why they reach nobody). The staff form, the admin and the API share it."""
+    if stored is not None and (audience, segment or "") == (stored.audience, stored.audience_segment):
+        return None
+    return audience_segment_error(audience, segment)
+
+
 def audience_customers(audience: Audience) -> QuerySet:
     customers = Customer.objects.all()
     if audience.segment:

@@ -121,3 +121,31 @@ def test_the_api_refuses_a_survey_for_a_segment_no_customer_carries_but_not_othe
     stored = SurveyFactory(audience="segment", audience_segment="Gone")  # its customers left since
     renamed = api.patch(reverse("api-survey-detail", args=[stored.pk]), {"name": "Pulse 2"}, format="json")
     assert renamed.status_code == 200
+
+
+def test_a_survey_whose_segment_emptied_keeps_its_audience_on_a_full_api_put(api_client_as):
+    """A client sending back what it read (its segment, now without customers) changes nothing of
+    the audience: refused before, as if the segment had been typed anew; a new one is still checked."""
+    CustomerFactory(segment="SMB")
+    stored = SurveyFactory(audience="segment", audience_segment="Gone")
+    api = api_client_as("analyst")
+    read = api.get(reverse("api-survey-detail", args=[stored.pk])).json()
+
+    echoed = api.patch(reverse("api-survey-detail", args=[stored.pk]),
+                       {"name": "Pulse 2", "audience": read["audience"], "audience_segment": read["audience_segment"]},
+                       format="json")
+    typo = api.patch(reverse("api-survey-detail", args=[stored.pk]), {"audience_segment": "SMBB"}, format="json")
+
+    assert echoed.status_code == 200, echoed.json()
+    assert typo.status_code == 400 and "SMBB" in str(typo.json()["audience_segment"])
+
+
+def test_the_staff_form_saves_other_settings_of_a_survey_whose_segment_emptied(client_as):
+    stored = SurveyFactory(audience="segment", audience_segment="Gone")
+    response = client_as("admin").post(
+        reverse("surveys:survey-edit", args=[stored.pk]),
+        survey_form_data(name="Pulse 2", audience="segment", audience_segment="Gone"),
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    stored.refresh_from_db()
+    assert stored.name == "Pulse 2"
