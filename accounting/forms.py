@@ -11,6 +11,12 @@ from .models import ImportKind, ReasonCategory, ReasonKind
 # Enough of a file to tell a text CSV from a spreadsheet or other binary saved as .csv.
 SNIFF_BYTES = 4096
 
+# Workbooks renamed to .csv: an .xlsx/.ods is a zip, an old .xls an OLE2 compound file.
+SPREADSHEET_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+# Text that is not UTF-8: Excel's "Unicode Text" and other UTF-16/32 files (UTF-32 LE's BOM starts
+# with UTF-16 LE's).
+WIDE_TEXT_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+
 
 class CustomerFilterForm(forms.Form):
     """GET filters of the customer list; an invalid value is dropped, not an error page."""
@@ -77,6 +83,12 @@ class CustomerReasonForm(forms.Form):
         return data
 
 
+def _mostly_nul(head: bytes) -> bool:
+    """UTF-16 text without a BOM is about half NULs, UTF-32 three quarters; a CSV with a stray
+    NUL in a cell is not, and goes on to the importer, which names the cell."""
+    return head.count(b"\x00") * 4 > len(head)
+
+
 class ImportUploadForm(forms.Form):
     kind = forms.ChoiceField(label="What the file contains", choices=ImportKind.choices)
     file = forms.FileField(
@@ -95,11 +107,17 @@ class ImportUploadForm(forms.Form):
         upload.seek(0)
         if not head.strip():
             raise forms.ValidationError("The file is empty: expected a header row and data rows.")
-        if b"\x00" in head:
+        if head.startswith(SPREADSHEET_SIGNATURES):
             raise forms.ValidationError(
                 "This is not a CSV text file (it looks like a spreadsheet or another binary "
                 "file). Save it as “CSV UTF-8” and upload that."
             )
+        if head.startswith(WIDE_TEXT_BOMS) or _mostly_nul(head):
+            raise forms.ValidationError(
+                "This is not a CSV text file in UTF-8 (it looks like UTF-16 text, as Excel's "
+                "“Unicode Text” writes, or another binary file). Save it as “CSV UTF-8” and upload that."
+            )
+        # A few NULs in a text file are cells the importer reports by row and column.
         return upload
 
     @staticmethod

@@ -54,7 +54,7 @@ def csv_rows(binary, columns: Sequence[str], problems: Problems) -> RowSource:
                 return
             width = len(header)
             for row_number, row in enumerate(reader, start=2):  # noqa: B007 - used after the loop
-                if not row:  # a blank line
+                if _blank(row):
                     continue
                 if len(row) != width:
                     problems.add(row_number, "", f"expected {width} cells, found {len(row)}")
@@ -70,6 +70,13 @@ def csv_rows(binary, columns: Sequence[str], problems: Problems) -> RowSource:
             text.detach()  # leave the caller's file open
 
     return rows
+
+
+def _blank(row: list[str]) -> bool:
+    """A blank line, or a row of empty cells: Excel's "Save as CSV" writes `,,,,` for a row that
+    was formatted or cleared, a blank row in the spreadsheet, so it is no data row (whatever its
+    width). It keeps its number, so the rows after it are numbered as the spreadsheet shows them."""
+    return not any(cell.strip() for cell in row)
 
 
 def _first_undecodable_row(binary) -> int | None:
