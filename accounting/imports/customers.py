@@ -6,6 +6,8 @@ would hold it after the row (see `_answer`), by the rules of `services.customer_
 `parent` and `referred_by` may name customers created further down the same file. Customer files
 are parsed as they stream, but their rows are kept until the end: references and parent cycles can
 only be judged with every row known.
+
+Customer imports take turns (PostgreSQL): see `_take_turns`.
 """
 
 import datetime as dt
@@ -25,6 +27,9 @@ from .source import RowSource
 WRITE_BATCH = 1000
 ANALYZE_AFTER = 1000  # new customers in one file
 LOOKUP_CHUNK = 5000
+# Advisory lock key (two int4) of customer imports: "cxic" (the roll-up holds "cxrq",
+# surveys "cxin", "cxi1" and "cxir").
+IMPORTING_CUSTOMERS = 0x63786963
 EMAIL_MAX_LENGTH = Customer._meta.get_field("email").max_length
 
 
@@ -102,6 +107,7 @@ def import_customers(source: RowSource, problems: Problems, batch_id: int) -> Co
                     bad_reason.add(external_id)
         parsed[external_id] = (number, clean)
 
+    _take_turns()
     _check_answers(parsed, bad_reason, reasons, problems)
     ids = _existing_ids(parsed.keys() | {c[r] for _, c in parsed.values() for r in REFERENCES if r in c})
     _check_references(parsed, ids, problems)
@@ -114,6 +120,21 @@ def import_customers(source: RowSource, problems: Problems, batch_id: int) -> Co
         return counts
     _write(parsed, ids, counts, problems, other_id=reasons[ReasonCategory.OTHER_SLUG].id)
     return counts
+
+
+def _take_turns() -> None:
+    """One customer import at a time from here (after parsing) until commit.
+
+    Row locks cannot cover a customer another import is creating: uncommitted, it is not found,
+    so this import would build it as new, with defaults in its empty cells, and write them over
+    the other's values once that commits; it would also count it as added a second time. Waiting
+    here, every read below (checks, lookups, locks) sees what the other import committed.
+    Taken before the lock of entity moves (`customers_lock_tree`), which no holder of that lock
+    waits for, so the two never deadlock. SQLite runs one writing transaction at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [IMPORTING_CUSTOMERS])
 
 
 def _existing_ids(external_ids) -> dict[str, int]:
@@ -252,10 +273,15 @@ def _write(parsed, ids, counts: Counts, problems: Problems, *, other_id: int) ->
         "reason_answered_at", "reason_mapped_to", "segment", "acquisition_cost", "language",
         "updated_at",
     ]
+    # Known customers are upserted (a bulk update in one statement per batch: their rows are
+    # locked). New ones are plainly inserted: one created meanwhile by the API or the admin (they
+    # do not take turns with imports) fails the import, to be run again, rather than have this
+    # file's empty cells written over its values.
     Customer.objects.bulk_create(
-        changed, batch_size=WRITE_BATCH, update_conflicts=True,
+        [c for c in changed if c.pk is not None], batch_size=WRITE_BATCH, update_conflicts=True,
         unique_fields=["external_id"], update_fields=fields,
     )
+    Customer.objects.bulk_create([c for c in changed if c.pk is None], batch_size=WRITE_BATCH)
     ids.update(_existing_ids(parsed.keys()))
     dirty_ids = {c.external_id for c in changed}
     for external_id in _write_references(parsed, ids, existing):
