@@ -234,12 +234,12 @@ def _suppressed_addresses():
 
 def address_suppressed(email: str) -> bool:
     """Whether an address bounced hard or complained: it is never emailed again, by any email."""
-    return bool(email) and _suppressed_addresses().filter(email=email.lower()).exists()
+    return bool(email) and _suppressed_addresses().of_address(email.lower()).exists()
 
 
 def address_suppressed_expression(path: str) -> Exists:
     """`address_suppressed` in a query, for the address at `path` (e.g. "email", "customer__email")."""
-    return Exists(_suppressed_addresses().filter(email=Lower(OuterRef(path))))
+    return Exists(_suppressed_addresses().of_address(Lower(OuterRef(path))))
 
 
 def reason_request_create(*, customer: Customer, user=None) -> IssuedReasonRequest:

@@ -18,7 +18,16 @@ from cxplatform.history_admin import HistoryAdmin
 
 from .forms import limit_to_alert_owners
 from .launch import audience_change_error
-from .models import DELIVERED_STATES, Invitation, InvitationState, Launch, Response, SuppressedAddress, Survey
+from .models import (
+    DELIVERED_STATES,
+    Invitation,
+    InvitationState,
+    Launch,
+    Response,
+    SuppressedAddress,
+    Survey,
+    address_normalized,
+)
 from .selectors import DELIVERED_LABEL, invitation_state_shown
 
 # --- Surveys -------------------------------------------------------------------------------------
@@ -266,8 +275,9 @@ class SuppressedAddressForm(forms.ModelForm):
         fields = ["email", "kind", "detail", "created_at"]
 
     def clean_email(self):
-        # Stored lower-cased: Bob@Example.com is bob@example.com, whose row the unique email holds.
-        email = self.cleaned_data["email"].lower()
+        # Stored as the model keeps it: Bob@Example.com is bob@example.com, and jo@xn--bcher-kva.de
+        # is jo@bücher.de, whose row the unique email holds.
+        email = address_normalized(self.cleaned_data["email"])
         listed = SuppressedAddress.objects.filter(email=email).exclude(pk=self.instance.pk).first()
         if listed is not None:
             raise forms.ValidationError(
@@ -283,4 +293,5 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
     form = SuppressedAddressForm
     list_display = ["email", "kind", "created_at"]
     list_filter = ["kind"]
-    search_fields = ["email"]
+    search_fields = ["email", "email_ascii"]  # a provider's report names the punycode form
+    readonly_fields = ["email_ascii"]

@@ -170,7 +170,7 @@ def _throttled(survey: Survey, now) -> Exists:
 
 def _with_suppression(customers: QuerySet, survey: Survey, now) -> QuerySet:
     """Annotate each customer with the facts that suppress it: one query, no per-customer look-up."""
-    bounced = Exists(SuppressedAddress.objects.filter(email=Lower(OuterRef("email"))))
+    bounced = Exists(SuppressedAddress.objects.of_address(Lower(OuterRef("email"))))
     return customers.annotate(bounced_before=bounced, throttled=_throttled(survey, now))
 
 

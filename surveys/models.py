@@ -18,6 +18,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.encoding import punycode
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -228,8 +229,6 @@ class Survey(models.Model):
     @property
     def from_email(self) -> str:
         from email.utils import formataddr, parseaddr
-
-        from django.utils.encoding import punycode
 
         default_name, default_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
         # An internationalised domain (info@bücher.de, which EmailField accepts) goes out as
@@ -470,13 +469,62 @@ class AddressEventKind(models.TextChoices):
     COMPLAINED = "complained", "Complained (marked as spam)"
 
 
+ADDRESS_MAX_LENGTH = 254
+
+
+def address_normalized(email: str) -> str:
+    """An address as SuppressedAddress keeps it: trimmed, lower-cased, its domain in Unicode.
+
+    Django sends an internationalised domain in punycode (jo@bücher.de goes out as
+    jo@xn--bcher-kva.de), so that is the address a provider's bounce names, while a customer's is
+    stored as typed. Punycode that does not decode is kept as given.
+    """
+    email = email.strip().lower()
+    local, at, domain = email.rpartition("@")
+    if not at or "xn--" not in domain:
+        return email
+    try:
+        domain = domain.encode("ascii").decode("idna")
+    except UnicodeError:
+        return email
+    return f"{local}@{domain.lower()}"
+
+
+def address_ascii(email: str) -> str | None:
+    """The address as it goes out (its domain in punycode, as Django sends it), if that differs."""
+    local, at, domain = email.rpartition("@")
+    if not at or domain.isascii():
+        return None
+    try:
+        sent = f"{local}@{punycode(domain)}"
+    except UnicodeError:  # a label too long or empty: no such address goes out either
+        return None
+    return sent if len(sent) <= ADDRESS_MAX_LENGTH else None
+
+
+class SuppressedAddressQuerySet(models.QuerySet):
+    def of_address(self, address):
+        """The entry of a lower-cased address (a string, or an expression in a query): a customer's
+        address may be stored with its domain in Unicode or in punycode; either finds it."""
+        return self.filter(Q(email=address) | Q(email_ascii=address))
+
+
 class SuppressedAddress(models.Model):
     """An address that bounced hard or complained: never emailed again (suppressed 'bounced before')."""
 
-    email = models.EmailField(unique=True, help_text="Stored lower-cased.")
+    email = models.EmailField(
+        unique=True, help_text="Stored lower-cased, an internationalised domain in Unicode (bücher.de)."
+    )
+    # NULL, never "": a customer without an address must never match an entry.
+    email_ascii = models.CharField(
+        "email as sent", max_length=ADDRESS_MAX_LENGTH, null=True, blank=True, editable=False, db_index=True,
+        help_text="The address with its domain in punycode, as it is sent, when that differs.",
+    )
     kind = models.CharField(max_length=12, choices=AddressEventKind.choices)
     detail = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SuppressedAddressQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -486,5 +534,9 @@ class SuppressedAddress(models.Model):
         return f"{self.email} ({self.kind})"
 
     def save(self, *args, **kwargs):
-        self.email = self.email.lower()
+        self.email = address_normalized(self.email)
+        self.email_ascii = address_ascii(self.email)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "email" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "email_ascii"}
         super().save(*args, **kwargs)

@@ -98,8 +98,8 @@ def _address():
 
 
 def _suppressed(address_alias: str) -> Exists:
-    """The address bounced or complained (SuppressedAddress keeps addresses lower-cased)."""
-    return Exists(SuppressedAddress.objects.filter(email=OuterRef(address_alias)))
+    """The address (lower-cased) bounced or complained."""
+    return Exists(SuppressedAddress.objects.of_address(OuterRef(address_alias)))
 
 
 def due_invitations(now=None, *, shard: int = 0, shards: int = 1):

@@ -1,18 +1,22 @@
 """Bounces and complaints reported by the email provider (django-anymail's tracking signal).
 
-A bounced, rejected or complained event marks the invitation BOUNCED and adds the address to
-SuppressedAddress, so no later launch emails it ("bounced before"). The invitation is found by the
-message id we stored at send time, else by the invitation id Anymail carries in the metadata; the
-address is suppressed even when no invitation matches (a reminder, or a message of another tool).
+A bounced or rejected event marks the invitation BOUNCED (the email did not arrive); a complaint
+too. The address goes on SuppressedAddress, so no later launch, reminder or reason email goes to it
+("bounced before"), on a complaint and on a permanent failure only (`bounce_permanent`): a full
+mailbox must not cost the customer every later survey. The invitation is found by the message id
+we stored at send time, else by the invitation id Anymail carries in the metadata; the address is
+suppressed even when no invitation matches (a reminder, or a message of another tool).
 """
 
 import logging
+import re
+from collections.abc import Mapping
 
 from anymail.signals import tracking
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import AddressEventKind, Invitation, InvitationState, SuppressedAddress
+from .models import AddressEventKind, Invitation, InvitationState, SuppressedAddress, address_normalized
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +24,28 @@ HANDLED = {"bounced": AddressEventKind.BOUNCED, "rejected": AddressEventKind.BOU
            "complained": AddressEventKind.COMPLAINED}
 # A bounce can overtake our own "sent" update; a response or a suppression is never overwritten.
 BOUNCEABLE_STATES = (InvitationState.SENDING, InvitationState.SENT, InvitationState.EXPIRED)
+
+# Providers whose "bounced" includes temporary failures, and where their raw event says which it
+# was: (the path to that field in anymail's esp_event, the values that mean permanent).
+PERMANENT_BY_PROVIDER = {
+    # Type: HardBounce; BadEmailAddress, ManuallyDeactivated (Postmark sends to it no more).
+    # SoftBounce, Transient, DnsError, Blocked, DMARCPolicy... are not about the address.
+    "Postmark": (("Type",), {"HardBounce", "BadEmailAddress", "ManuallyDeactivated"}),
+    "Amazon SES": (("bounce", "bounceType"), {"Permanent"}),  # not Transient, Undetermined
+    "Resend": (("data", "bounce", "type"), {"Permanent"}),  # Resend reports SES's bounce types
+    "SparkPost": (("msys", "message_event", "bounce_class"), {"10", "30", "90"}),  # its "Hard" classes
+    "Mandrill": (("event",), {"hard_bounce"}),  # a "reject" may be its soft-bounce list
+    "Brevo": (("event",), {"hard_bounce", "invalid_email"}),
+    "SendinBlue": (("event",), {"hard_bounce", "invalid_email"}),
+    "MailerSend": (("data", "type"), {"hard_bounced"}),
+    "Mailjet": (("hard_bounce",), {True}),
+    "SendGrid": (("type",), {"bounce"}),  # a bounce's type; "blocked", "expired" are temporary
+}
+# anymail's reject_reason for a provider that gave up retrying, a policy of the provider or the
+# receiver (not the address), or the provider's own unsubscribe list.
+NOT_ABOUT_THE_ADDRESS = {"timed_out", "blocked", "unsubscribed"}
+# A reply code (550) or an enhanced status code (5.1.1), not part of a longer number or an IP address.
+SMTP_FAILURE = re.compile(r"(?<![\d.])([45])(?:\d\d|\.\d{1,3}\.\d{1,3})(?![\d.])")
 
 
 def connect() -> None:
@@ -35,13 +61,63 @@ def _invitation_filter(event) -> dict | None:
     return None
 
 
+def _field(data, path: tuple):
+    for key in path:
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _provider_says(esp_name: str, esp_event) -> bool | None:
+    """Permanent or not by the provider's own field; None when the event has no such field."""
+    if esp_name not in PERMANENT_BY_PROVIDER:
+        return None
+    path, permanent = PERMANENT_BY_PROVIDER[esp_name]
+    value = _field(esp_event, path)
+    if not isinstance(value, str | bool):
+        return None
+    return value in permanent
+
+
+def _smtp_class(event) -> str | None:
+    for text in (event.mta_response, event.description):
+        found = SMTP_FAILURE.search(text or "")
+        if found:
+            return found.group(1)
+    return None
+
+
+def bounce_permanent(event, esp_name: str) -> bool:
+    """Whether a bounced or rejected event says the address itself is dead, so it is suppressed.
+
+    Anymail reports some temporary failures as "bounced" (Postmark's SoftBounce, SES's Transient,
+    SparkPost's soft classes...). Where the provider's raw event says hard or soft, that decides
+    (PERMANENT_BY_PROVIDER). Otherwise (another provider, or an event without that field) anymail's
+    normalised fields do, as anymail reports the failures it knows are temporary as "deferred":
+    permanent when reject_reason is "invalid"; else by the SMTP reply in the MTA response or the
+    description (5xx or 5.x.x: permanent; 4xx or 4.x.x: temporary, as our sender treats it); else
+    permanent unless reject_reason says the provider gave up retrying ("timed_out"), a policy
+    refused it ("blocked") or it is the provider's unsubscribe list ("unsubscribed").
+    """
+    said = _provider_says(esp_name, event.esp_event)
+    if said is not None:
+        return said
+    if event.reject_reason == "invalid":
+        return True
+    smtp_class = _smtp_class(event)
+    if smtp_class is not None:
+        return smtp_class == "5"
+    return event.reject_reason not in NOT_ABOUT_THE_ADDRESS
+
+
 def address_suppress(*, email: str, kind: str, detail: str = "") -> None:
     if not email:
         return
     try:
         with transaction.atomic():
             SuppressedAddress.objects.get_or_create(
-                email=email.strip().lower(), defaults={"kind": kind, "detail": detail[:2000]}
+                email=address_normalized(email), defaults={"kind": kind, "detail": detail[:2000]}
             )
     except IntegrityError:
         pass  # a concurrent webhook for the same address stored it first
@@ -58,5 +134,10 @@ def handle_tracking_event(sender, event, esp_name, **kwargs) -> None:
         marked = Invitation.objects.filter(state__in=BOUNCEABLE_STATES, **found).update(
             state=InvitationState.BOUNCED, bounced_at=event.timestamp or timezone.now(), last_error=detail[:2000]
         )
-    address_suppress(email=event.recipient or "", kind=kind, detail=detail)
-    logger.info("Email %s event from %s: %s invitation(s) marked bounced", event.event_type, esp_name, marked)
+    suppressed = kind == AddressEventKind.COMPLAINED or bounce_permanent(event, esp_name)
+    if suppressed:
+        address_suppress(email=event.recipient or "", kind=kind, detail=detail)
+    logger.info(
+        "Email %s event from %s: %s invitation(s) marked bounced, address %s",
+        event.event_type, esp_name, marked, "suppressed" if suppressed else "kept (a temporary failure)",
+    )
