@@ -1,15 +1,20 @@
 """The 405 page and the 400 for a NUL in the query string. Django's `require_POST` and its kin
 answer a bare `HttpResponseNotAllowed`, an empty page in the browser of whoever opened a form's
-target (a launch link from the history, a bookmark). The other error pages are templates that
-Django's own handlers render (templates/400.html, 403.html, 403_csrf.html, 404.html, 500.html)."""
+target (a launch link from the history, a bookmark). The 500 is Django's own, in the language of a
+token's page at its address. The other error pages are templates that Django's own handlers render
+(templates/400.html, 403.html, 403_csrf.html, 404.html)."""
 
+import logging
 from contextlib import nullcontext
 
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import render
 from django.utils import translation
+from django.views import defaults
 
 from .token_pages import token_address, token_page_language
+
+logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"  # DRF answers its own 405 in JSON, as the schema documents
 
@@ -60,12 +65,29 @@ def csrf_failure(request, reason=""):
     return _in_token_page_language(request, "403_csrf.html", status=403)
 
 
+def server_error(request):
+    """handler500: Django's own 500 (templates/500.html, no context, no query), at a token address in
+    the language of the token's page. The views speak it only while they run, and the error left
+    them: without this the customer read the browser's language."""
+    try:
+        language = token_page_language(request.path)
+    except Exception:  # the error may be the database itself: the plain page, never a second error
+        logger.warning("500 at a token address: its page's language not found", exc_info=True)
+        language = None
+    return _in_language(language, lambda: defaults.server_error(request))
+
+
 def _in_token_page_language(request, template: str, *, status: int):
     """At a token address, the page in the language of that token's page (the invitation's, the
     customer's), not the browser's: the customer sent or opened it there."""
     language = token_page_language(request.path)
+    return _in_language(language, lambda: render(request, template, status=status))
+
+
+def _in_language(language: str | None, page):
+    """`page()` rendered in `language`, or in the active one when None."""
     with translation.override(language) if language else nullcontext():
-        response = render(request, template, status=status)
+        response = page()
     if language:
         response["Content-Language"] = language
     return response

@@ -12,7 +12,7 @@ import logging
 import unicodedata
 
 from django.conf import settings
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage, is_ratelimited
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,18 @@ def over_limit(request, *, group: str, key: str, rate) -> bool:
     except RedisError:
         logger.warning("Rate-limit cache unavailable: %s served unlimited", group, exc_info=True)
         return False
+
+
+def budget_spent(request, *, group: str, key: str, rate) -> bool:
+    """True when `over_limit` would refuse the next request of this budget; counts nothing. For a
+    request that is counted only after a lookup (a one-click unsubscribe), but refused like the others
+    once the budget is spent. Fails open without the cache, as `over_limit` does."""
+    try:
+        usage = get_usage(request, group=group, key=key, rate=rate, increment=False)
+    except RedisError:
+        logger.warning("Rate-limit cache unavailable: %s served unlimited", group, exc_info=True)
+        return False
+    return usage is not None and usage["count"] >= usage["limit"]
 
 
 def login_rate(group, request) -> str:

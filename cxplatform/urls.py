@@ -38,6 +38,8 @@ if settings.ANYMAIL["WEBHOOK_SECRET"]:
 
 # JSON under /api/ (an id the router cannot match, such as 1.5, never reaches DRF).
 handler404 = "cxplatform.api_views.not_found"
+# Django's 500, at a customer's token address in the language of its page.
+handler500 = "cxplatform.error_pages.server_error"
 
 admin.site.site_header = "CX Platform administration"
 admin.site.site_title = "CX Platform admin"

@@ -16,7 +16,8 @@
 out of all surveys. It also takes RFC 8058 one-click POSTs from mail providers.
 
 Both pages are rate-limited per client IP (SURVEY_PUBLIC_RATE, one budget for both) before the
-token is even looked up, so guessing tokens is slow; a limited request gets a 429 page. Every
+token is even looked up, so guessing tokens is slow; a limited request gets a 429 page. An
+unsubscribe POST alone is counted only when its token opens nothing (see `unsubscribe_page`). Every
 token page carries `Referrer-Policy: same-origin`, `Cache-Control: no-store` and
 `X-Robots-Tag: noindex`, and speaks the language the email was written in.
 """
@@ -27,16 +28,19 @@ from functools import wraps
 from django import forms
 from django.conf import settings
 from django.shortcuts import render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from cxplatform.ratelimits import budget_spent
 from cxplatform.token_pages import (
+    RATE_GROUP,
     THANKS_PARAM,
     THANKS_RECORDED,
     THANKS_UPDATED,
     TextareaField,
+    _public_rate,
     link_not_found,
     over_public_limit,
     private,
@@ -79,16 +83,48 @@ def invitation_page(view):
     def checked(request, token: str, limited: bool):
         if limited:
             return rate_limited(request)
-        invitation = invitation_find(token)
-        if invitation is None:
-            return link_not_found(request)
-        return _in_language(invitation, lambda: view(request, invitation))
+        return _invitation_view(request, token, view, link_not_found)
 
     @wraps(view)
     def page(request, token: str):
         return checked(request, token, over_public_limit(request))
 
     return page
+
+
+def unsubscribe_page(view):
+    """`invitation_page`, except that a POST is counted in the client's budget only when its token
+    opens nothing.
+
+    RFC 8058 one-click POSTs come from the mail provider's servers, a handful of addresses for all of
+    its users: after a launch one of them may opt out more customers a minute than the budget allows,
+    and a refused one-click is an opt-out lost. A token that opens an invitation is no guess (256-bit
+    tokens), so that POST is not counted; one that opens nothing is. Once the budget is spent every
+    POST is refused before the lookup, a valid token's too: a 429 never tells a guesser a hit.
+    """
+    counted_first = invitation_page(view)
+
+    def missed(request):
+        return rate_limited(request) if over_public_limit(request) else link_not_found(request)
+
+    @wraps(view)
+    def page(request, token: str):
+        if request.method != "POST":
+            return counted_first(request, token)
+        if budget_spent(request, group=RATE_GROUP, key="ip", rate=_public_rate):
+            return rate_limited(request)
+        return _invitation_view(request, token, view, missed)
+
+    return page
+
+
+def _invitation_view(request, token: str, view, missing):
+    """`view(request, invitation)` in the invitation's language; `missing(request)` for a token that
+    opens nothing."""
+    invitation = invitation_find(token)
+    if invitation is None:
+        return missing(request)
+    return _in_language(invitation, lambda: view(request, invitation))
 
 
 class AnswerForm(forms.Form):
@@ -142,8 +178,21 @@ def _initial(request, invitation: Invitation) -> dict:
     return initial
 
 
+def _zone(moment: dt.datetime | None) -> str:
+    """The zone the page shows an edit deadline in (TIME_ZONE), named for a customer who may live in
+    another: its abbreviation ("CET"), else its offset ("UTC+04:00", not tzdata's bare "+04")."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment)
+    name = local.tzname()
+    if name and name[0] not in "+-":
+        return name
+    return f"UTC{local.isoformat()[-6:]}"
+
+
 def _form_page(request, invitation: Invitation, form: AnswerForm):
     selected = str(form["score"].value())
+    edit_until = edit_deadline(invitation)
     context = {
         "form": form,
         # The radios and textareas are written out in the template: eleven widget templates
@@ -152,7 +201,8 @@ def _form_page(request, invitation: Invitation, form: AnswerForm):
         "survey": invitation.survey,
         "question": survey_question(invitation.survey),
         "existing": invitation_response(invitation),
-        "edit_until": edit_deadline(invitation),
+        "edit_until": edit_until,
+        "edit_zone": _zone(edit_until),
     }
     return render(request, "surveys/public/answer.html", context)
 
@@ -167,6 +217,7 @@ def _thanks_page(request, invitation: Invitation, response):
     context = {
         "response": response,
         "edit_until": edit_until,
+        "edit_zone": _zone(edit_until),
         "survey": invitation.survey,
         "updated": request.GET.get(THANKS_PARAM) == THANKS_UPDATED,
     }
@@ -214,7 +265,7 @@ def survey_answer(request, invitation: Invitation):
 # unguessable token in the path is the credential, and the only thing a forged POST could do is
 # opt that one customer out of surveys, which is what the link's holder may do anyway.
 @csrf_exempt
-@invitation_page
+@unsubscribe_page
 def survey_unsubscribe(request, invitation: Invitation):
     """Opt out of every survey: GET confirms, POST (a form or a one-click client) acts."""
     if request.method != "POST":
