@@ -28,7 +28,8 @@ from .models import Invitation, LaunchChannel
 SURVEYS_PER_PAGE = 50
 INVITATIONS_PER_PAGE = 50
 RESPONSES_PER_PAGE = 50
-# The survey page reloads itself while invitations are still queued (a <meta> refresh, no script).
+# The survey page reloads itself while invitations are still queued (static/js/autorefresh.js:
+# pausable, and it stops once a form field is changed).
 REFRESH_SECONDS = 15
 
 require_GET_HEAD_POST = require_http_methods(["GET", "HEAD", "POST"])

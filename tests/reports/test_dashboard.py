@@ -171,7 +171,9 @@ def test_snapshots_not_computed_yet_show_as_pending(client_as, company_a):
     assert response.context["bridge"] is None
     assert headline(response)["nrr"]["current"].state == "pending"
     assert {row["state"] for row in response.context["trend"]} == {"pending"}
-    assert b'http-equiv="refresh"' in response.content
+    assert b'data-autorefresh-seconds="10"' in response.content  # reloads until done, with a pause button
+    assert b"Computing: this page refreshes every 10 seconds." in response.content
+    assert b'http-equiv="refresh"' not in response.content
 
 
 def test_the_segment_filter_reads_that_segments_snapshots(client_as, get, company_a):
@@ -437,7 +439,7 @@ def test_an_old_period_is_not_computed_by_a_page_view(client_as, company_a):
     assert headline(page)["nrr"]["current"].state == "not computed"
     body = page.content.decode()
     assert "Not computed: 2019 is older than the periods a page view computes" in body
-    assert 'http-equiv="refresh"' not in body  # nothing is coming: no reload loop
+    assert "data-autorefresh-seconds" not in body  # nothing is coming: no reload loop
 
 
 def test_a_page_view_computes_periods_from_three_calendar_years_back(client_as, get, company_a):

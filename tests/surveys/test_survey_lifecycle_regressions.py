@@ -231,7 +231,7 @@ def test_a_closed_recurring_survey_does_not_announce_its_next_launch(client_as):
 def test_a_trigger_delayed_for_days_does_not_keep_the_page_sending(client_as, api_client_as,
                                                                   django_capture_on_commit_callbacks):
     """A trigger with delay_minutes is 'queued' until it is due: the survey page says 'Sending: this
-    page refreshes every 15 seconds' (a meta refresh) for as long as 30 days."""
+    page refreshes every 15 seconds' (and reloads itself) for as long as 30 days."""
     CustomerFactory(external_id="C-1")
     survey = SurveyFactory(kind=SurveyKind.TRANSACTIONAL, throttle_days=0)
     with django_capture_on_commit_callbacks(execute=False):

@@ -127,7 +127,9 @@ def test_the_detail_page_shows_progress_and_refreshes_while_sending(client_as):
 
     body = page.content.decode()
     assert page.context["progress"].queued == 2
-    assert '<meta http-equiv="refresh" content="15">' in body
+    assert 'data-autorefresh-seconds="15"' in body and "js/autorefresh.js" in body  # reloads, with a pause button
+    assert "Sending: this page refreshes every 15 seconds." in body
+    assert 'http-equiv="refresh"' not in body  # no reload the reader cannot stop (WCAG 2.2.1)
     assert f"{SuppressionReason.BOUNCED_BEFORE.label}: 1" in body
 
 
@@ -137,7 +139,8 @@ def test_the_detail_page_stops_refreshing_when_nothing_is_queued(client_as):
 
     page = client_as("analyst").get(reverse("surveys:survey-detail", args=[survey.pk]))
 
-    assert 'http-equiv="refresh"' not in page.content.decode()
+    body = page.content.decode()
+    assert "data-autorefresh-seconds" not in body and "js/autorefresh.js" not in body
 
 
 def test_the_detail_page_lists_invitations_with_a_bounded_number_of_queries(client_as, django_assert_max_num_queries):
