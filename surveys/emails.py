@@ -108,8 +108,10 @@ def _days_valid(invitation: Invitation, *, reminder: bool) -> int:
     left (fixed when the first email went, whatever the survey's expiry became since)."""
     if not reminder or invitation.expires_at is None:
         return invitation.survey.expiry_days
-    left = (invitation.expires_at - timezone.now()).total_seconds() / 86400
-    return max(1, math.ceil(left))
+    # On the company's wall clock, as the expiry was set: a daylight-saving change in between
+    # adds or removes an hour, not a day.
+    wall = timezone.localtime(invitation.expires_at).replace(tzinfo=None) - timezone.localtime().replace(tzinfo=None)
+    return max(1, math.ceil(wall.total_seconds() / 86400))
 
 
 def _message_id(from_email: str) -> str:

@@ -264,7 +264,8 @@ class Launch(models.Model):
         ordering = ["-launched_at", "-id"]
 
     def __str__(self):
-        return f"{self.survey} launched {self.launched_at:%Y-%m-%d %H:%M}"
+        # In the company's zone, as the admin shows launched_at itself (it is stored in UTC).
+        return f"{self.survey} launched {timezone.localtime(self.launched_at):%Y-%m-%d %H:%M}"
 
 
 class InvitationState(models.TextChoices):

@@ -21,6 +21,7 @@ and the batch goes on.
 import logging
 import smtplib
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -190,12 +191,20 @@ def _deliver(connection, invitation: Invitation, result: BatchResult) -> tuple[b
     return True, message_id
 
 
+def days_later(moment, days: int):
+    """`moment` plus whole days at the same local time of day: a weekly launch due at 06:00 stays
+    at 06:00 over a daylight-saving change (and so on the day the 06:00 beat run sees it due); a
+    link sent at 10:00 works until 10:00, and its reminder goes at the 10:00 run."""
+    local = timezone.localtime(moment).replace(tzinfo=None)
+    return timezone.make_aware(local + timedelta(days=days))
+
+
 def _sent_fields(invitation: Invitation, message_id: str) -> dict:
     sent_at = timezone.now()
     return {
         "state": InvitationState.SENT,
         "sent_at": sent_at,
-        "expires_at": sent_at + timedelta(days=invitation.survey.expiry_days),
+        "expires_at": days_later(sent_at, invitation.survey.expiry_days),
         "message_id": message_id[:255],
         "last_error": "",
     }
@@ -335,20 +344,31 @@ def reminders_due(now=None):
     due, and such rows at the head of the order would fill every batch without being claimed.
     """
     now = now or timezone.now()
-    per_survey = Q(pk__in=[])
-    surveys = Survey.objects.filter(reminder_days__isnull=False).exclude(status=SurveyStatus.CLOSED)
-    for survey in surveys.only("pk", "reminder_days"):
-        per_survey |= Q(survey=survey.pk, sent_at__lte=now - timedelta(days=survey.reminder_days))
     return (
         Invitation.objects.filter(
-            per_survey, state=InvitationState.SENT, reminder_sent_at__isnull=True, reminder_claimed_at__isnull=True,
-            customer__survey_opt_out=False,
+            _sent_long_enough_ago(now), state=InvitationState.SENT, reminder_sent_at__isnull=True,
+            reminder_claimed_at__isnull=True, customer__survey_opt_out=False,
         )
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .alias(reminder_address=_address())
         .exclude(reminder_address="")
         .filter(~_suppressed("reminder_address"))
     )
+
+
+def _sent_long_enough_ago(now) -> Q:
+    """Sent N days before `now` on the company's clock (days_later backwards, so a reminder due 3
+    days after Friday 10:00 goes at Monday's 10:00 run over a daylight-saving change too): one
+    cutoff per distinct reminder_days, compared with sent_at in SQL, each under the
+    (survey, state) index."""
+    surveys_by_days = defaultdict(list)
+    surveys = Survey.objects.filter(reminder_days__isnull=False).exclude(status=SurveyStatus.CLOSED)
+    for pk, reminder_days in surveys.values_list("pk", "reminder_days"):
+        surveys_by_days[reminder_days].append(pk)
+    due = Q(pk__in=[])
+    for reminder_days, survey_ids in surveys_by_days.items():
+        due |= Q(survey__in=survey_ids, sent_at__lte=days_later(now, -reminder_days))
+    return due
 
 
 def _claim_reminder(invitation: Invitation) -> bool:
