@@ -7,10 +7,12 @@ password in clear), and raises bare ValueErrors and KeyErrors for a bad number o
 
 import logging
 import re
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.core.mail.message import sanitize_address
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off"}
@@ -24,6 +26,15 @@ def is_rate(value: str) -> bool:
     match = RATE.fullmatch(value)
     # A count of 0 refuses every request; a period of 0 seconds is an error in each request.
     return bool(match) and int(match["count"]) > 0 and int(match["multiple"] or 1) > 0
+
+
+def _check_port(var: str, url: str) -> None:
+    # urllib reads the port only when asked: a typo (":abc", ":99999") would otherwise surface as
+    # a bare ValueError in the first connection, a 500 on every page that reaches it.
+    try:
+        urlsplit(url).port  # noqa: B018 - read for its check
+    except ValueError:
+        raise ImproperlyConfigured(f"{var} has a port that is not a number from 0 to 65535: {url!r}.") from None
 
 
 class StrictEnv(environ.Env):
@@ -49,6 +60,8 @@ class StrictEnv(environ.Env):
                 f"{var} must be a postgres:// or sqlite:/// URL, such as "
                 f"postgres://user@127.0.0.1:5432/cxplatform, not {raw!r}."
             )
+        if raw is not None:
+            _check_port(var, raw)
         return super().db(var, default=default, **kwargs)
 
     def url_of(self, var, *, schemes: tuple[str, ...], default: str = "") -> str:
@@ -58,6 +71,23 @@ class StrictEnv(environ.Env):
             raise ImproperlyConfigured(
                 f"{var} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, not {value!r}."
             )
+        if value:
+            _check_port(var, value)
+        return value
+
+    def address(self, var, *, default: str) -> str:
+        """One email address, with or without a display name ("Acme, Inc." <cx@acme.example>): an
+        unquoted comma in the name reads as two addresses, and Django's mail would refuse to send."""
+        value = self.str(var, default=default).strip()
+        try:
+            if "@" not in parseaddr(value)[1]:
+                raise ValueError("no address")
+            sanitize_address(value, "utf-8")
+        except (ValueError, IndexError):
+            raise ImproperlyConfigured(
+                f"{var} must be one email address, such as cx@example.com or "
+                f'"Acme, Inc." <cx@example.com> (quote a name holding a comma), not {value!r}.'
+            ) from None
         return value
 
     def choice(self, var, *, choices: tuple[str, ...], default: str) -> str:

@@ -60,6 +60,47 @@ def test_numbers_urls_and_choices_are_refused_by_name():
     assert strict(REDIS_URL="").url_of("REDIS_URL", schemes=("redis",)) == ""
 
 
+@pytest.mark.parametrize("url", ["postgres://cx@127.0.0.1:abc/cx", "postgres://cx@127.0.0.1:99999/cx"])
+def test_a_database_url_whose_port_does_not_parse_is_refused_by_name(url):
+    """django-environ raised a bare "Port could not be cast to integer value", naming no variable."""
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL has a port that is not a number"):
+        strict(DATABASE_URL=url).db("DATABASE_URL")
+
+
+def test_a_redis_url_whose_port_does_not_parse_is_refused_by_name():
+    """Only the scheme was checked: the start passed, then every login and token page answered 500
+    (redis-py's ValueError, which the rate limits' fail-open for RedisError lets through)."""
+    with pytest.raises(ImproperlyConfigured, match="REDIS_URL has a port that is not a number"):
+        strict(REDIS_URL="redis://127.0.0.1:abc/1").url_of("REDIS_URL", schemes=("redis",))
+    assert strict(REDIS_URL="redis://127.0.0.1:6379/1").url_of("REDIS_URL", schemes=("redis",))
+
+
+@pytest.mark.parametrize("value", ["Acme, Inc. <cx@acme.example>", "a@acme.example, b@acme.example", "not an address"])
+def test_a_sender_that_is_not_one_address_is_refused_by_name(value):
+    with pytest.raises(ImproperlyConfigured, match="DEFAULT_FROM_EMAIL must be one email address"):
+        strict(DEFAULT_FROM_EMAIL=value).address("DEFAULT_FROM_EMAIL", default="cx@example.com")
+
+
+@pytest.mark.parametrize("value", ['"Acme, Inc." <cx@acme.example>', "cx@acme.example", "Acme <cx@acme.example>"])
+def test_one_address_with_or_without_a_name_is_a_sender(value):
+    assert strict(DEFAULT_FROM_EMAIL=value).address("DEFAULT_FROM_EMAIL", default="") == value
+
+
+def test_the_default_sender_quotes_a_company_name_holding_a_comma():
+    """It was f"{COMPANY_NAME} <cx@example.com>" unquoted: with "Acme, Inc." two addresses, which
+    Django's SMTP backend refuses ("only Acme could be parsed"), and survey emails went from <@acme>."""
+    code = (
+        "import django; django.setup(); from email.utils import parseaddr; from django.conf import settings; "
+        "from surveys.models import Survey; print(settings.DEFAULT_FROM_EMAIL); print(Survey().from_email)"
+    )
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(ROOT)), **PRODUCTION,
+           "DJANGO_SETTINGS_MODULE": "cxplatform.settings", "COMPANY_NAME": "Acme, Inc."}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,  # noqa: S603
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-2:] == ['"Acme, Inc." <cx@example.com>', '"Acme, Inc." <cx@example.com>']
+
+
 def check(**extra) -> subprocess.CompletedProcess:
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(ROOT)), **PRODUCTION, **extra}
     return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,  # noqa: S603
