@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -186,7 +187,13 @@ def _ask_once(customer_id: int) -> bool:
         # A separate query after the lock, so it sees what a concurrent run committed.
         if customer is None or ReasonRequest.objects.filter(customer=customer).exists():
             return False
-        reason_request_create(customer=customer)
+        try:
+            reason_request_create(customer=customer)
+        except ValidationError as refusal:
+            # Opted out or bounced since the run listed the customer: skipped, and the rest of
+            # the day's customers still asked.
+            logger.info("Not asking customer %s why they chose us: %s", customer.external_id, refusal.messages)
+            return False
     return True
 
 

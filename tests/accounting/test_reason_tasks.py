@@ -277,3 +277,27 @@ def test_the_command_refuses_a_window_below_one_day(db):
 
     with pytest.raises(CommandError, match="--days"):
         call_command("send_reason_requests", "--days", "0")
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_customer_opted_out_during_the_run_is_skipped_and_the_rest_asked(db, django_capture_on_commit_callbacks):
+    """The run lists the new customers, then asks each under its row lock: one who opted out in
+    between is refused by reason_request_create, which must not stop the others being asked."""
+    from accounting import tasks
+
+    first, second = (CustomerFactory(acquired_on=NOW.date()) for _ in range(2))
+    listed = tasks.customers_to_ask
+
+    def listed_then_opted_out(days):
+        customers = listed(days=days)
+        list(customers)  # listed before the opt-out, as a run already underway had them
+        type(first).objects.filter(pk=first.pk).update(survey_opt_out=True)
+        return customers.model.objects.filter(pk__in=[first.pk, second.pk]).order_by("pk")
+
+    with mock.patch.object(tasks, "customers_to_ask", listed_then_opted_out), \
+            django_capture_on_commit_callbacks(execute=True):
+        asked = send_reason_requests_to_new_customers(days=30)
+
+    assert asked == 1
+    assert [m.to[0] for m in mail.outbox] == [second.email]
+    assert not ReasonRequest.objects.filter(customer=first).exists()
