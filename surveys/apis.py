@@ -1,5 +1,6 @@
-"""REST API of the surveys app (SPEC §7): surveys, invitations (POST = transactional trigger) and
-responses (PATCH = follow-up only).
+"""REST API of the surveys app (SPEC §7): surveys (a hand-picked list survey invites the customers
+POSTed to its `invite/`), invitations (POST = transactional trigger) and responses (PATCH = follow-up
+only).
 
 Anonymous surveys: a response never carries its customer, invitation, touchpoint, segment or
 language, and an invitation never says whether it was answered (see surveys.selectors).
@@ -22,10 +23,17 @@ from cxplatform.api_serializers import WritableFieldsOnlyMixin
 from . import selectors
 from .filters import InvitationFilter, ResponseFilter, SurveyFilter
 from .followups import response_follow_up
-from .launch import audience_change_error, invitation_get_or_create_transactional, survey_launch, survey_retry_failed
+from .launch import (
+    audience_change_error,
+    invitation_get_or_create_transactional,
+    launch_counts,
+    survey_launch,
+    survey_retry_failed,
+)
 from .models import Invitation, InvitationState, LaunchChannel, Response, SuppressionReason, Survey, SurveyKind
 
 MAX_DELAY_MINUTES = 60 * 24 * 30
+MAX_LISTED_CUSTOMERS = 10_000  # one hand-picked list per request; a longer one goes in several
 
 # --- Surveys -------------------------------------------------------------------------------------
 
@@ -43,6 +51,7 @@ class ProgressSerializer(serializers.Serializer):
     throttled = serializers.IntegerField()
     no_email = serializers.IntegerField()
     bounced_before = serializers.IntegerField()
+    reminded = serializers.IntegerField(help_text="Reminders sent, whatever the invitation's state since.")
     delivered = serializers.IntegerField(help_text="sent + responded + expired")
     response_rate = serializers.FloatField(allow_null=True, help_text="responded / delivered, a fraction.")
 
@@ -104,6 +113,13 @@ class LaunchRequestSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
     )
 
 
+class InviteRequestSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
+    customers = serializers.ListField(
+        child=serializers.CharField(max_length=100), min_length=1, max_length=MAX_LISTED_CUSTOMERS,
+        help_text="External ids of the customers to invite; a duplicate counts once.",
+    )
+
+
 class LaunchSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     launched_at = serializers.DateTimeField()
@@ -112,6 +128,14 @@ class LaunchSerializer(serializers.Serializer):
     sample_percent = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
     audience_size = serializers.IntegerField()
     via = serializers.ChoiceField(choices=LaunchChannel.choices, help_text="How it was launched.")
+    queued = serializers.IntegerField(help_text="Invitations queued for sending.")
+    suppressed = serializers.DictField(child=serializers.IntegerField(), help_text="By suppression reason.")
+
+    def to_representation(self, launch):
+        # The counts the survey page reports after a launch: one aggregate over its invitations.
+        counts = launch_counts(launch)
+        row = {name: getattr(launch, name, None) for name in self.fields}
+        return super().to_representation({**row, "queued": counts["queued"], "suppressed": counts["suppressed"]})
 
 
 class RetryFailedRequestSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
@@ -183,6 +207,28 @@ class SurveyViewSet(MethodsBeforeRolesMixin, viewsets.ModelViewSet):
             )
         return ApiResponse(LaunchSerializer(launch).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        summary="Invite customers of a hand-picked list survey",
+        description=(
+            "One launch to the customers named by external id, each invitation queued or suppressed with "
+            "its reason as a launch's. A survey of any other audience is launched instead (`launch/`). "
+            "An unknown id refuses the whole list (400, each unknown id listed under `customers`). A "
+            "customer still holding an open link of this survey (a retried request) is suppressed as "
+            "throttled, not emailed twice."
+        ),
+        request=InviteRequestSerializer,
+        responses=documented({201: LaunchSerializer}),
+    )
+    @action(detail=True, methods=["post"], required_permission="surveys.launch_survey")
+    def invite(self, request, pk=None):
+        survey = self.get_object()
+        body = InviteRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with django_errors_as_400():
+            launch = survey_launch(
+                survey=survey, user=request.user, via=LaunchChannel.API, customers=body.validated_data["customers"]
+            )
+        return ApiResponse(LaunchSerializer(launch).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Queue the survey's failed invitations again, each checked anew",

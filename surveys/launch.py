@@ -4,7 +4,9 @@ Audience (SPEC §4 "all active customers"): every customer who has not opted out
 not narrow "active" to customers with recent revenue or a recent acquisition date: the ledger may
 lag (imports run monthly) and a customer who stopped buying is exactly whose opinion the company
 needs. Opted-out customers still get a suppressed row so the audit shows them; customers without
-an email or whose address bounced likewise.
+an email or whose address bounced likewise. A hand-picked list survey has no audience rule: each
+launch goes to the customers an API client names (`survey_launch(customers=...)`), under the same
+suppression rules.
 
 Suppression is decided in one query per launch (EXISTS sub-queries), rows are written with
 bulk_create, and sending is enqueued after commit. Reasons, first match wins: opted out, no email,
@@ -39,6 +41,7 @@ import logging
 import random
 import secrets
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -68,7 +71,7 @@ from .models import (
     token_from_salt,
 )
 from .selectors import launch_progress
-from .sending import INTERRUPTED
+from .sending import INTERRUPTED, days_later
 
 logger = logging.getLogger(__name__)
 
@@ -85,12 +88,17 @@ class Audience:
     sample_percent: Decimal | None
 
 
+LISTED = Audience(kind=AudienceKind.LIST, segment="", sample_percent=None)  # the customers come by name
+
+
 def _audience(survey: Survey, segment: str | None, sample_percent) -> Audience:
     """Each explicit argument (command line, launch form) replaces its own part of the survey's
     stored audience: `--sample 10` on a survey stored for the SMB segment draws 10 % of SMB, and
     `--segment SMB` on a survey stored as a 10 % sample draws 10 % of SMB."""
     if segment is None and sample_percent is None and survey.audience == AudienceKind.LIST:
-        raise ValidationError("A hand-picked list is invited through the API, not launched.")
+        raise ValidationError(
+            f"A hand-picked list is invited through the API (POST /api/surveys/{survey.pk}/invite/), not launched."
+        )
     if segment is None:
         stored_for = (AudienceKind.SEGMENT, AudienceKind.SAMPLE)  # a stored sample may be of one segment
         segment = survey.audience_segment if survey.audience in stored_for else ""
@@ -155,23 +163,29 @@ def survey_reopened(survey: Survey) -> int:
     )
 
 
-def _invited_within(survey: Survey, now, invitations: QuerySet) -> Exists:
+def _invited_within(survey: Survey, now, invitations: QuerySet, *, open_here: bool = False) -> Exists:
     # Queued rows of a closed survey wait and may never go: they do not hold the customer back.
     waiting = Q(state=InvitationState.QUEUED) & ~Q(survey__status=SurveyStatus.CLOSED)
     pending = Q(state=InvitationState.SENDING) | waiting
     if survey.throttle_days:
         pending |= Q(sent_at__gte=throttle_start(survey.throttle_days, now))
+    if open_here:
+        # A link of this survey sent and neither answered nor expired yet: whatever the throttle,
+        # a hand-picked list sent again (an API client's retry) does not email its customer twice.
+        unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        pending |= Q(survey=survey, state=InvitationState.SENT) & unexpired
     return Exists(invitations.filter(pending))
 
 
-def _throttled(survey: Survey, now) -> Exists:
-    return _invited_within(survey, now, Invitation.objects.filter(customer=OuterRef("pk")))
+def _throttled(survey: Survey, now, *, open_here: bool = False) -> Exists:
+    invitations = Invitation.objects.filter(customer=OuterRef("pk"))
+    return _invited_within(survey, now, invitations, open_here=open_here)
 
 
-def _with_suppression(customers: QuerySet, survey: Survey, now) -> QuerySet:
+def _with_suppression(customers: QuerySet, survey: Survey, now, *, open_here: bool = False) -> QuerySet:
     """Annotate each customer with the facts that suppress it: one query, no per-customer look-up."""
     bounced = Exists(SuppressedAddress.objects.of_address(Lower(OuterRef("email"))))
-    return customers.annotate(bounced_before=bounced, throttled=_throttled(survey, now))
+    return customers.annotate(bounced_before=bounced, throttled=_throttled(survey, now, open_here=open_here))
 
 
 def suppression_reason(row: dict) -> str:
@@ -186,9 +200,9 @@ def suppression_reason(row: dict) -> str:
     return ""
 
 
-def _customer_rows(customers: QuerySet, survey: Survey, now) -> list[dict]:
+def _customer_rows(customers: QuerySet, survey: Survey, now, *, open_here: bool = False) -> list[dict]:
     fields = ["pk", "email", "language", "segment", "survey_opt_out", "bounced_before", "throttled"]
-    return list(_with_suppression(customers, survey, now).order_by("pk").values(*fields))
+    return list(_with_suppression(customers, survey, now, open_here=open_here).order_by("pk").values(*fields))
 
 
 def _new_invitation(survey: Survey, row: dict, *, now, **extra) -> Invitation:
@@ -236,18 +250,47 @@ def _enqueue_sending(countdown: float = 0) -> None:
 
 @transaction.atomic
 def survey_launch(
-    *, survey: Survey, user=None, via: str = LaunchChannel.SCHEDULE, segment: str | None = None, sample_percent=None
+    *, survey: Survey, user=None, via: str = LaunchChannel.SCHEDULE, segment: str | None = None, sample_percent=None,
+    customers: Collection[str] | None = None,
 ) -> Launch:
-    """Invite the survey's audience (or the given segment / sample): every customer gets a row."""
+    """Invite the survey's audience (or the given segment / sample): every customer gets a row.
+
+    A hand-picked list survey is given its `customers` instead, by external id (duplicates count
+    once; an unknown id refuses the whole list). A customer still holding an open link of this
+    survey gets a row suppressed as throttled, as a relaunch inside the throttle would give it.
+    """
     # Waits for a concurrent launch of this survey to commit, then reads the survey as it left it.
     survey.refresh_from_db(from_queryset=Survey.objects.select_for_update())
     _check_launchable(survey)
+    if customers is not None:
+        if segment is not None or sample_percent is not None:
+            raise TypeError("A hand-picked list takes neither a segment nor a sample.")
+        return _launch(survey, LISTED, _listed_customers(survey, customers), user=user, via=via)
     audience = _audience(survey, segment, sample_percent)
     if error := audience_segment_error(audience.kind, audience.segment):
         raise ValidationError({"segment": error})
+    return _launch(survey, audience, audience_customers(audience), user=user, via=via)
+
+
+def _listed_customers(survey: Survey, external_ids: Collection[str]) -> QuerySet:
+    if survey.audience != AudienceKind.LIST:
+        raise ValidationError(
+            "This survey's audience is not a hand-picked list: launch it instead "
+            f"(POST /api/surveys/{survey.pk}/launch/)."
+        )
+    wanted = set(external_ids)
+    customers = Customer.objects.filter(external_id__in=wanted)
+    unknown = wanted.difference(customers.values_list("external_id", flat=True))
+    if unknown:
+        raise ValidationError({"customers": [f"No customer has the external id {eid!r}." for eid in sorted(unknown)]})
+    return customers
+
+
+def _launch(survey: Survey, audience: Audience, customers: QuerySet, *, user, via: str) -> Launch:
+    """One launch to `customers` (drawing the audience's sample from them): rows written, sending queued."""
     _lock_customers()
     now = timezone.now()
-    rows = _customer_rows(audience_customers(audience), survey, now)
+    rows = _customer_rows(customers, survey, now, open_here=audience.kind == AudienceKind.LIST)
     seed = ""
     if audience.sample_percent is not None:
         seed = secrets.token_hex(8)
@@ -390,13 +433,6 @@ def _same_event(survey: Survey, customer: Customer, reference: str) -> Invitatio
     if not reference:
         return None  # no reference, no way to tell a repeat from a new event
     return Invitation.objects.filter(survey=survey, customer=customer, reference=reference).first()
-
-
-def days_later(moment, days: int):
-    """`moment` plus whole days at the same local time of day: a weekly launch due at 06:00 stays
-    at 06:00 over a daylight-saving change (and so on the day the 06:00 beat run sees it due)."""
-    local = timezone.localtime(moment).replace(tzinfo=None)
-    return timezone.make_aware(local + timedelta(days=days))
 
 
 def _next_after(previous, repeat_days: int, now):

@@ -9,6 +9,7 @@ import datetime as dt
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -23,7 +24,7 @@ from .forms import FollowUpForm, LaunchForm, ResponseFilterForm, RetryFailedForm
 from .launch import launch_counts, launch_refusal
 from .launch import survey_launch as launch_service
 from .launch import survey_retry_failed as retry_failed_service
-from .models import Invitation, LaunchChannel
+from .models import AudienceKind, Invitation, LaunchChannel
 
 SURVEYS_PER_PAGE = 50
 INVITATIONS_PER_PAGE = 50
@@ -120,6 +121,8 @@ def _survey_page(request, survey, *, launch_form=None, status=200):
         "retry_form": RetryFailedForm(),
         "interrupted": selectors.survey_interrupted_count(survey) if progress.failed else 0,
         "launch_refusal": launch_refusal(survey),
+        # A hand-picked list has no audience to launch to: the page names its API endpoint instead.
+        "invite_url": reverse("api-survey-invite", args=[survey.pk]) if survey.audience == AudienceKind.LIST else None,
         "refresh_seconds": REFRESH_SECONDS if progress.in_flight and selectors.survey_sending_now(survey) else None,
     }
     return render(request, "surveys/survey_detail.html", context, status=status)

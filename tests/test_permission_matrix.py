@@ -63,7 +63,8 @@ ACCESS = {
         "survey-list", "survey-detail", "invitation-list", "invitation-detail", "response-list",
         "response-detail")},
     "api-customer-bulk": (WRITERS, "post"), "api-customer-reason": (WRITERS, "post"),
-    "api-survey-launch": (WRITERS, "post"), "api-survey-retry-failed": (WRITERS, "post"),
+    "api-survey-launch": (WRITERS, "post"), "api-survey-invite": (WRITERS, "post"),
+    "api-survey-retry-failed": (WRITERS, "post"),
 }
 # Routes answered by other rules: the Django admin (staff status; its own test) and the email
 # provider webhooks (django-anymail: served only with ANYMAIL_WEBHOOK_SECRET, behind HTTP basic auth
