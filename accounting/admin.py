@@ -9,6 +9,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.views.main import ChangeList
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +27,7 @@ from .models import (
     ReasonRequest,
     RevenueEntry,
 )
+from .rollup_sql import refused_for_ledger_lines
 from .services import (
     customer_clear_reason,
     customer_map_other_reason,
@@ -214,6 +216,27 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
         if perms_needed & records:
             perms_needed = (perms_needed - records) | {SURVEY_RECORDS}
         return to_delete, model_count, perms_needed, protected
+
+    # A delete that waited for an import naming the customer is refused by the database once the
+    # import commits its lines (rollup_sql.GUARD_INSTALL). The refused delete is rolled back, its
+    # log entry with it, and the page is drawn again: it now lists the lines as PROTECT does.
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)  # in its own transaction
+        except IntegrityError as error:
+            if not refused_for_ledger_lines(error):
+                raise
+        return super().delete_view(request, object_id, extra_context)
+
+    def response_action(self, request, queryset):
+        try:
+            with transaction.atomic():  # the bulk delete logs its entries before deleting
+                return super().response_action(request, queryset)
+        except IntegrityError as error:
+            if not refused_for_ledger_lines(error):
+                raise
+        return super().response_action(request, queryset)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

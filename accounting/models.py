@@ -216,6 +216,7 @@ class ImportKind(models.TextChoices):
     CUSTOMERS = "customers", "Customers"
     REVENUE = "revenue", "Revenue"
     COSTS = "costs", "Costs"
+    RESPONSES = "responses", "Survey responses"  # historical answers from another tool (surveys.importing)
 
 
 class ImportStatus(models.TextChoices):
@@ -294,7 +295,7 @@ class ReasonRequest(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"Reason request to {self.customer} ({self.created_at:%Y-%m-%d})"
+        return f"Reason request to {self.customer} ({timezone.localdate(self.created_at)})"  # the company's day
 
     @property
     def is_expired(self) -> bool:

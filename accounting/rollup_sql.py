@@ -1,4 +1,5 @@
-"""PostgreSQL triggers keeping `RevenueQuarter` equal to the ledger summed per entity and quarter.
+"""PostgreSQL triggers keeping `RevenueQuarter` equal to the ledger summed per entity and quarter,
+and the one keeping a customer with ledger lines from being deleted (at the end of this module).
 
 - An insert into the ledger (a COPY, a bulk create, one line) adds its lines in one upsert per
   statement, through a transition table: one aggregate, not one trigger call per line.
@@ -156,3 +157,50 @@ def install_entity_lock(schema_editor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(ADD_FUNCTION)
         schema_editor.execute(REGROUP_FUNCTION)
+
+
+# --- A customer with ledger lines is never deleted -----------------------------------------------
+# The ledger has no foreign key (one checks each inserted line: see models.LedgerEntry) and
+# Django's PROTECT sees committed lines only. An import locks the customers its lines name FOR KEY
+# SHARE (imports.ledger): a DELETE of one waits for the import to commit, and this trigger, which
+# runs once the row is locked, then sees its lines in a new snapshot and refuses. The code and the
+# constraint name let the delete paths tell this refusal apart (`refused_for_ledger_lines`).
+
+LEDGER_GUARD = "customer_has_ledger_lines"
+
+GUARD_INSTALL = """
+CREATE FUNCTION customer_has_ledger_lines() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM accounting_revenueentry WHERE customer_id = OLD.id)
+            OR EXISTS (SELECT 1 FROM accounting_costentry WHERE customer_id = OLD.id) THEN
+        RAISE EXCEPTION 'customer % has ledger lines and cannot be deleted', OLD.external_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'customer_has_ledger_lines',
+                TABLE = 'accounting_customer';
+    END IF;
+    RETURN OLD;
+END $$;
+
+CREATE TRIGGER customer_has_ledger_lines BEFORE DELETE ON accounting_customer
+    FOR EACH ROW EXECUTE FUNCTION customer_has_ledger_lines();
+"""
+
+GUARD_UNINSTALL = """
+DROP TRIGGER IF EXISTS customer_has_ledger_lines ON accounting_customer;
+DROP FUNCTION IF EXISTS customer_has_ledger_lines();
+"""
+
+
+def install_ledger_guard(schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(GUARD_INSTALL, params=None)  # no placeholders: RAISE's own %
+
+
+def uninstall_ledger_guard(schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(GUARD_UNINSTALL)
+
+
+def refused_for_ledger_lines(error: BaseException) -> bool:
+    """Whether a database error (Django's, wrapping the driver's) is that trigger's refusal."""
+    diag = getattr(error.__cause__, "diag", None)
+    return diag is not None and diag.constraint_name == LEDGER_GUARD

@@ -4,30 +4,38 @@ Header `customer,survey,score,answered_at,comment,touchpoint`. Each row becomes 
 (responded, sent and answered at `answered_at`, no email sent) and its response (source import).
 A survey named in the file and missing here is created as an imported relationship survey.
 
-All or nothing: every row is checked first (reading the CSV through the accounting import's
-reader, so header, cell-count and UTF-8 problems read the same); any problem rejects the file with
-every error by row (as a spreadsheet numbers them, the header is row 1) and column, and nothing is written.
+An import like the others: `accounting.imports.import_file(kind="responses")` records the file as
+an ImportBatch (who, when, file name and SHA-256, counts, every error) and calls `load_responses`
+inside its transaction. All or nothing: every row is checked first (through the accounting
+import's CSV reader, so header, cell-count and UTF-8 problems read the same); any problem rejects
+the file with every error by row (as a spreadsheet numbers them, the header is row 1) and column,
+and nothing is written.
 
 Re-importing adds nothing: each row's invitation keeps in `reference` a key derived from
-(customer, survey name, answered_at) — `import:<sha256>` — and rows whose key is already stored
-are skipped. So a corrected score for an answer imported before is skipped too, not applied.
-Two runs at once (PostgreSQL) take turns under one advisory lock, so the second sees the first's
-rows as already there instead of failing on their unique keys.
+(customer, survey name, answered_at as written) — `import:<sha256>` — and rows whose key is
+already stored are skipped. So a corrected score for an answer imported before is skipped too, not
+applied. The key hashes the cell, not the instant it is read as: a time without an offset (or a
+date alone) is read in TIME_ZONE, and setting TIME_ZONE later must not make old rows new (see
+`Row.keys` for the keys stored before). Two runs at once (PostgreSQL) take turns under one advisory
+lock, so the second sees the first's rows as already there instead of failing on their unique keys.
 """
 
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from accounting.imports import cells
+from accounting.imports import cells, import_file
+from accounting.imports.columns import RESPONSE_COLUMNS
+from accounting.imports.ledger import Counts
 from accounting.imports.problems import CellError, Problems
-from accounting.imports.source import csv_rows
-from accounting.models import Customer
+from accounting.imports.source import RowSource
+from accounting.models import Customer, ImportBatch, ImportKind, ImportStatus
 
 from .models import (
     Invitation,
@@ -43,11 +51,23 @@ from .models import (
     token_from_salt,
 )
 
-COLUMNS = ("customer", "survey", "score", "answered_at", "comment", "touchpoint")
+COLUMNS = RESPONSE_COLUMNS
 KEY_PREFIX = "import:"
 BATCH = 2000
 LOOKUP_CHUNK = 5000  # ids per IN (...) query: under SQLite's variable limit
 IMPORTING_RESPONSES = 0x63786972  # advisory lock key (surveys.launch holds 0x6378696E and 0x63786931)
+
+
+@dataclass(frozen=True)
+class AnsweredAt:
+    instant: dt.datetime  # in UTC
+    wall: dt.datetime | None  # the cell's own time when it has no offset (a date alone: midnight)
+
+    @property
+    def written(self) -> str:
+        """The cell as written, normalised: wall-clock time, or the UTC instant of a time with an
+        offset (its offset names the instant without any zone, so it is kept as keys always were)."""
+        return (self.wall or self.instant).isoformat()
 
 
 @dataclass
@@ -56,39 +76,79 @@ class Row:
     customer: Customer
     survey: str
     score: int
-    answered_at: dt.datetime
+    answered_at: AnsweredAt
     comment: str
     touchpoint: str
 
-    @property
-    def key(self) -> str:
-        raw = "\x1f".join([self.customer.external_id, self.survey, self.answered_at.isoformat()])
+    def _key(self, when: str) -> str:
+        raw = "\x1f".join([self.customer.external_id, self.survey, when])
         return KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
 
+    @cached_property
+    def key(self) -> str:
+        """What the row's invitation stores: the same whatever TIME_ZONE says."""
+        return self._key(self.answered_at.written)
 
-@dataclass
+    @cached_property
+    def instant_key(self) -> str:
+        """The key of the instant the row is read as. Two rows of one file with the same one are
+        one answer; and it is what imports stored before keys hashed the cell as written (a time
+        without an offset then hashed its instant in that run's TIME_ZONE)."""
+        return self._key(self.answered_at.instant.isoformat())
+
+    @cached_property
+    def keys(self) -> set[str]:
+        """Every key that means "already there". A naive time imported under the older keys is
+        found under the current TIME_ZONE and under UTC, the default before a company sets its
+        own; under any other zone since changed, the hash cannot tell it (README)."""
+        keys = {self.key, self.instant_key}
+        if self.answered_at.wall is not None:
+            keys.add(self._key(self.answered_at.wall.replace(tzinfo=dt.UTC).isoformat()))
+        return keys
+
+
 class Outcome:
-    problems: Problems = field(default_factory=Problems)
-    created: int = 0
-    skipped: int = 0
-    surveys_created: list[str] = field(default_factory=list)
+    """What `import_responses` did, read from its ImportBatch."""
+
+    def __init__(self, batch: ImportBatch):
+        self.batch = batch
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return self.batch.status == ImportStatus.SUCCEEDED
+
+    @property
+    def created(self) -> int:
+        return self.batch.rows_created
+
+    @property
+    def skipped(self) -> int:
+        return self.batch.rows_skipped
+
+    @cached_property
+    def problems(self) -> Problems:
+        listed = [(e.row, e.column, e.message) for e in self.batch.errors.all()]
+        return Problems(listed=listed, count=self.batch.error_count)
 
 
-def import_responses(binary) -> Outcome:
-    """Check the whole file, then write it in one transaction, or write nothing."""
-    outcome = Outcome()
+def import_responses(binary, *, filename: str = "", source: str = "command", user=None) -> Outcome:
+    """Import a CSV file object opened in binary mode, recorded as every import is."""
+    return Outcome(
+        import_file(kind=ImportKind.RESPONSES, file=binary, filename=filename, source=source, user=user)
+    )
+
+
+def load_responses(source: RowSource, problems: Problems) -> Counts:
+    """Check the whole file, then write it, or write nothing (`import_file`'s transaction)."""
     # Rows of the wrong shape are reported and left out; the others are still checked, so that
     # one run lists every error of the file.
-    raw = list(csv_rows(binary, COLUMNS, outcome.problems)())
-    rows = _parse_rows(raw, _customers({values[0] for _, values in raw}), outcome.problems)
-    _check_not_anonymous(rows, outcome.problems)
-    if not outcome.problems:
-        _write(rows, outcome)
-    return outcome
+    raw = list(source())
+    counts = Counts(total=len(raw))
+    rows = _parse_rows(raw, _customers({values[0] for _, values in raw}), problems)
+    _check_not_anonymous(rows, problems)
+    if not problems:
+        _write(rows, problems, counts)
+    return counts
 
 
 # --- Checking ------------------------------------------------------------------------------------
@@ -109,7 +169,7 @@ def _parse_rows(raw, customers: dict[str, Customer], problems: Problems) -> list
         row = _parse_row(number, dict(zip(COLUMNS, values, strict=True)), customers, problems)
         if row is None:
             continue
-        if (first := seen.setdefault(row.key, number)) != number:
+        if (first := seen.setdefault(row.instant_key, number)) != number:
             problems.add(number, "answered_at", f"the same customer, survey and answered_at as row {first}")
             continue
         rows.append(row)
@@ -164,7 +224,7 @@ def _score(value: str) -> int:
     return int(value)
 
 
-def _answered_at(value: str) -> dt.datetime:
+def _answered_at(value: str) -> AnsweredAt:
     """ISO date (midnight) or datetime; without an offset, in the default time zone."""
     if not value:
         raise CellError("a date or date and time is required (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM])")
@@ -172,12 +232,13 @@ def _answered_at(value: str) -> dt.datetime:
         parsed = dt.datetime.fromisoformat(cells.iso_date(value) if len(value) == 10 else value)
     except ValueError:
         raise CellError(f"'{value}' is not an ISO date or date and time") from None
-    if timezone.is_naive(parsed):
+    wall = parsed if timezone.is_naive(parsed) else None
+    if wall is not None:
         parsed = timezone.make_aware(parsed)
     if parsed > timezone.now():
         raise CellError(f"'{value}' is in the future")
     try:
-        return parsed.astimezone(dt.UTC)
+        return AnsweredAt(instant=parsed.astimezone(dt.UTC), wall=wall)
     except OverflowError:  # year 1 east of UTC falls before year 1 in UTC
         raise CellError(f"'{value}' is too far in the past") from None
 
@@ -201,14 +262,14 @@ def _take_turns() -> None:
 
 
 @transaction.atomic
-def _write(rows: list[Row], outcome: Outcome) -> None:
+def _write(rows: list[Row], problems: Problems, counts: Counts) -> None:
     _take_turns()
-    existing = _existing_keys([row.key for row in rows])
-    new_rows = [row for row in rows if row.key not in existing]
-    outcome.skipped = len(rows) - len(new_rows)
-    surveys = _surveys({row.survey for row in new_rows}, outcome)
-    _check_not_anonymous(new_rows, outcome.problems, surveys.values())
-    if outcome.problems:
+    existing = _existing_keys([key for row in rows for key in row.keys])
+    new_rows = [row for row in rows if not row.keys & existing]
+    counts.skipped = len(rows) - len(new_rows)
+    surveys, created = _surveys({row.survey for row in new_rows})
+    _check_not_anonymous(new_rows, problems, surveys.values())
+    if problems:
         transaction.set_rollback(True)  # the surveys it created too
         return
     invitations = Invitation.objects.bulk_create(
@@ -216,10 +277,14 @@ def _write(rows: list[Row], outcome: Outcome) -> None:
     )
     responses = [_response(row, invitation) for row, invitation in zip(new_rows, invitations, strict=True)]
     bulk_create_with_history(responses, Response, batch_size=BATCH)
-    outcome.created = len(responses)
+    counts.created = len(responses)
+    counts.message = f"Imported {counts.created} response(s); {counts.skipped} already there."
+    if created:
+        counts.message += f" Created imported survey(s): {', '.join(created)}."
 
 
-def _surveys(names: Iterable[str], outcome: Outcome) -> dict[str, Survey]:
+def _surveys(names: Iterable[str]) -> tuple[dict[str, Survey], list[str]]:
+    """The surveys by name, locked, and the names of those created."""
     # Locked until the answers are in: a survey cannot be made anonymous in between (Survey.save).
     existing = Survey.objects.select_for_update(no_key=True).filter(name__in=names).order_by("pk")
     surveys = {survey.name: survey for survey in existing}
@@ -231,8 +296,7 @@ def _surveys(names: Iterable[str], outcome: Outcome) -> dict[str, Survey]:
     ]
     for survey in bulk_create_with_history(new, Survey):
         surveys[survey.name] = survey
-    outcome.surveys_created = missing
-    return surveys
+    return surveys, missing
 
 
 def _invitation(row: Row, survey: Survey) -> Invitation:
@@ -242,8 +306,8 @@ def _invitation(row: Row, survey: Survey) -> Invitation:
         segment=row.customer.segment,
         token_salt=salt, token_hash=hash_token(token_from_salt(salt)),  # bulk_create skips save()
         touchpoint=row.touchpoint, reference=row.key, state=InvitationState.RESPONDED,
-        send_after=row.answered_at, sent_at=row.answered_at, responded_at=row.answered_at,
-        created_at=row.answered_at,
+        send_after=row.answered_at.instant, sent_at=row.answered_at.instant,
+        responded_at=row.answered_at.instant, created_at=row.answered_at.instant,
     )
 
 
@@ -251,6 +315,6 @@ def _response(row: Row, invitation: Invitation) -> Response:
     return Response(
         invitation=invitation, survey=invitation.survey, customer=row.customer, score=row.score,
         category=category_for(row.score),  # bulk_create skips save(), which sets it
-        reason=row.comment, answered_at=row.answered_at, touchpoint=row.touchpoint,
+        reason=row.comment, answered_at=row.answered_at.instant, touchpoint=row.touchpoint,
         segment=row.customer.segment, language=row.customer.language, source=ResponseSource.IMPORT,
     )

@@ -1,4 +1,6 @@
 """Imports of customers, revenue and costs (SPEC §2, §7): one validation path for every source.
+Historical survey responses (kind "responses": the command and the upload) take it too; their
+rows are checked and written by `surveys.importing.load_responses`.
 
     import_file(kind=..., file=..., filename=..., source="ui"|"command", user=None) -> ImportBatch
     import_records(kind=..., records=[{column: value}, ...], source="api", user=None) -> ImportBatch

@@ -6,5 +6,10 @@ CUSTOMER_COLUMNS = (
 )
 REVENUE_COLUMNS = ("customer", "date", "amount", "external_ref", "product")
 COST_COLUMNS = ("customer", "date", "amount", "external_ref", "kind", "description")
+# Historical answers from another tool (surveys.importing): the command and the UI upload only.
+RESPONSE_COLUMNS = ("customer", "survey", "score", "answered_at", "comment", "touchpoint")
 
-COLUMNS = {"customers": CUSTOMER_COLUMNS, "revenue": REVENUE_COLUMNS, "costs": COST_COLUMNS}
+COLUMNS = {
+    "customers": CUSTOMER_COLUMNS, "revenue": REVENUE_COLUMNS, "costs": COST_COLUMNS,
+    "responses": RESPONSE_COLUMNS,
+}

@@ -16,6 +16,12 @@ different orders can each wait for the other: PostgreSQL ends the deadlock by fa
 then takes the staging path too. The staging path inserts in `external_ref` order, the unique
 index's own, so two staging inserts always wait for each other in one order and never deadlock;
 one still running into a fast path is rolled back to its savepoint and tried again.
+
+The ledger has no foreign key (see models.LedgerEntry) and PROTECT sees committed lines only, so
+before its lines can commit an import locks the customers they name FOR KEY SHARE, in one
+statement, and finds them all still there: a delete that came first has committed by then (the
+lock waited for it) and the file is rejected; one that comes later waits for the import to commit,
+and the database's delete trigger (rollup_sql.GUARD_INSTALL) then sees the lines and refuses it.
 """
 
 import logging
@@ -69,10 +75,14 @@ class Counts:
     created: int = 0
     updated: int = 0
     skipped: int = 0
+    message: str = ""  # a success in the kind's own words, instead of the generic line
 
 
-def _checked(kind: LedgerKind, rows: Iterator, customer_ids: dict, problems: Problems, counts: Counts):
-    """Yield (row, customer_id, date, amount, external_ref, *extra) for every valid row."""
+def _checked(
+    kind: LedgerKind, rows: Iterator, customer_ids: dict, problems: Problems, counts: Counts, named: set
+):
+    """Yield (row, customer_id, date, amount, external_ref, *extra) for every valid row; `named`
+    collects the ids of their customers."""
     for number, values in rows:
         counts.total += 1
         customer, date, amount, ref = values[:4]
@@ -105,6 +115,7 @@ def _checked(kind: LedgerKind, rows: Iterator, customer_ids: dict, problems: Pro
                 problems.add(number, name, str(exc))
                 ok = False
         if ok:
+            named.add(customer_id)
             yield (number, customer_id, date, amount, ref, *extra)
 
 
@@ -112,11 +123,13 @@ def import_ledger(kind: LedgerKind, source: RowSource, problems: Problems, batch
     """Validate and load; leaves the caller to roll back when `problems` is not empty."""
     customer_ids = dict(Customer.objects.values_list("external_id", "id").iterator(chunk_size=20_000))
     if connection.vendor == "postgresql":
-        counts = Counts()
+        counts, named = Counts(), set()
         try:
             with transaction.atomic():
-                _copy_into_ledger(kind, _checked(kind, source(), customer_ids, problems, counts), problems, batch_id)
-                if problems:
+                rows = _checked(kind, source(), customer_ids, problems, counts, named)
+                _copy_into_ledger(kind, rows, problems, batch_id)
+                # A customer deleted since it was read: the staging path names its rows.
+                if problems or _lock_customers(named):
                     raise _FullCheckNeeded
                 counts.created = counts.total
                 return counts
@@ -124,9 +137,11 @@ def import_ledger(kind: LedgerKind, source: RowSource, problems: Problems, batch
             if not _needs_staging(exc):
                 raise
             problems.clear()  # the staging path reads the rows again and finds everything anew
-    counts = Counts()
-    _fill_stage(kind, _checked(kind, source(), customer_ids, problems, counts))
+    counts, named = Counts(), set()
+    _fill_stage(kind, _checked(kind, source(), customer_ids, problems, counts, named))
     _stage_set_checks(kind, problems)
+    if not problems:
+        _check_customers_kept(named, customer_ids, problems)
     if not problems:
         counts.created = _insert_from_stage(kind, batch_id)
         counts.skipped = counts.total - counts.created
@@ -139,7 +154,51 @@ def import_ledger(kind: LedgerKind, source: RowSource, problems: Problems, batch
 
 
 class _FullCheckNeeded(Exception):
-    """The fast path met a bad row: the staging path lists every problem of the file."""
+    """The fast path met a bad row, or a customer deleted meanwhile: the staging path lists every
+    problem of the file."""
+
+
+def _lock_customers(named: set) -> set:
+    """Lock the customers FOR KEY SHARE until the import commits; the ids of those now gone.
+
+    One statement for the whole file (a foreign key would check each line: see
+    models.LedgerEntry), in id order. SQLite needs no lock: the import's transaction has read
+    the customers, and no other connection can commit a write until it ends.
+    """
+    if not named or connection.vendor != "postgresql":
+        return set()
+    # One text parameter: adapting 100,000 ints one by one took longer than the lock itself.
+    ids = "{" + ",".join(map(str, named)) + "}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT count(*) FROM (SELECT 1 FROM accounting_customer WHERE id = ANY(%s::bigint[])
+                                     ORDER BY id FOR KEY SHARE) locked""",
+            [ids],
+        )
+        if cursor.fetchone()[0] == len(named):
+            return set()
+        # Deleted since they were read (the lock waited for the delete to commit): a new snapshot.
+        cursor.execute(
+            """SELECT n.id FROM unnest(%s::bigint[]) AS n(id)
+               WHERE NOT EXISTS (SELECT 1 FROM accounting_customer c WHERE c.id = n.id)""",
+            [ids],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _check_customers_kept(named: set, customer_ids: dict, problems: Problems) -> None:
+    """Lock the staged lines' customers; a problem on each line of one deleted meanwhile."""
+    gone = _retrying_deadlocks(lambda: _lock_customers(named))  # a bulk delete locks in its own order
+    if not gone:
+        return
+    external = {pk: external_id for external_id, pk in customer_ids.items() if pk in gone}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT line, customer_id FROM {STAGE} WHERE customer_id = ANY(%s) ORDER BY line",  # noqa: S608
+            [list(gone)],
+        )
+        for line, pk in cursor.fetchall():
+            problems.add(line, "customer", f"unknown customer '{external[pk]}' (deleted during this import)")
 
 
 def _needs_staging(exc: Exception) -> bool:
@@ -232,16 +291,20 @@ def _check_against_ledger(kind: LedgerKind, problems: Problems) -> None:
 
 
 def _insert_from_stage(kind: LedgerKind, batch_id: int) -> int:
+    return _retrying_deadlocks(lambda: _insert_stage_rows(kind, batch_id))
+
+
+def _retrying_deadlocks(step: Callable):
     attempt = 1
     while True:
         try:
             with transaction.atomic():
-                return _insert_stage_rows(kind, batch_id)
+                return step()
         except OperationalError as exc:
             if not _is_deadlock(exc) or attempt == STAGE_INSERT_ATTEMPTS:
                 raise
-        logger.info("Ledger insert deadlocked with another import (attempt %s); trying again", attempt)
-        time.sleep(0.1 * attempt)  # the import it met moves on meanwhile
+        logger.info("Ledger import deadlocked with another transaction (attempt %s); trying again", attempt)
+        time.sleep(0.1 * attempt)  # the transaction it met moves on meanwhile
         attempt += 1
 
 
