@@ -5,8 +5,10 @@ Thresholds where the SPEC is silent:
 - low response rate: under 20 % of delivered invitations answered (with at least one delivered);
 - small sample: fewer than 100 responses;
 - clustering: a touchpoint or sender with at least 30 answers whose share of 9–10 scores is at
-  least 20 points above the rest of the series and above it beyond chance (two-proportion z > 3):
-  the sign of scores being coached or cherry-picked;
+  least 20 points above the rest of the series and above it beyond chance (two-proportion z > 3),
+  the rest holding at least 10 answers (the z-test compares two samples: against fewer, its chance
+  bound cannot be trusted): the sign of scores being coached or cherry-picked. The sender is the
+  address a survey's invitations go out from: its own, or DEFAULT_FROM_EMAIL's when it has none;
 - solicited scores: a verbatim that says the customer was asked for a high score, in English,
   French or German (the languages of the answer pages);
 - hand-picked audience: a launch to a hand-picked list, or relationship invitations made one by
@@ -17,10 +19,13 @@ import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from email.utils import parseaddr
 from fractions import Fraction
 from urllib.parse import urlencode
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.conf import settings
+from django.db.models import Count, Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.urls import NoReverseMatch, reverse
 
 from surveys.importing import KEY_PREFIX as IMPORTED_KEY_PREFIX
@@ -33,6 +38,7 @@ from .nps_formulas import shown_percent
 LOW_RESPONSE_RATE = Decimal("0.2")  # exact: a float 0.20 is a hair above 1/5, and 20 % would be "under 20 %"
 SMALL_SAMPLE = 100
 CLUSTER_MIN_ANSWERS = 30
+CLUSTER_MIN_REST = 10
 CLUSTER_GAP = Fraction(1, 5)  # exact: 60 % against 40 % is a gap of 20 points, not 19.99…
 CLUSTER_Z = 3.0
 VERBATIM_LIMIT = 20
@@ -143,25 +149,47 @@ def _clustering(report: NpsReport) -> list[Flag]:
     responses = _responses(report)
     total = responses.aggregate(n=Count("id"), top=Count("id", filter=Q(category=ResponseCategory.PROMOTER)))
     flags = []
-    for group, label, filter_key in (("touchpoint", "Touchpoint", "touchpoint"),
-                                     ("survey__sender_email", "Sender", None)):
-        rows = responses.order_by().values(group).annotate(
-            n=Count("id"), top=Count("id", filter=Q(category=ResponseCategory.PROMOTER))
+    for code, label, group, link in (("touchpoint_clustering", "Touchpoint", F("touchpoint"), _touchpoint_url),
+                                     ("sender_email_clustering", "Sender", _sender(), None)):
+        rows = responses.order_by().values(key=group).annotate(
+            n=Count("id"), top=Count("id", filter=Q(category=ResponseCategory.PROMOTER)),
+            listed=Count("id", filter=Q(survey__anonymous=False)),
         )
-        suspects = [row for row in rows if row[group] and _stands_out(row["n"], row["top"], total["n"], total["top"])]
-        links = [
-            (f"{label} {row[group]}: {row['top'] / row['n']:.0%} promoters of {row['n']}",
-             _url("surveys:response-list", query={**_list_scope(report), filter_key: row[group]}) if filter_key else "")
-            for row in suspects
-        ]
+        # An answer without a touchpoint is of no touchpoint; every answer has a sender.
+        suspects = [row for row in rows if row["key"] and _stands_out(row["n"], row["top"], total["n"], total["top"])]
+        links = [(f"{label} {row['key']}: {row['top'] / row['n']:.0%} promoters of {row['n']}",
+                  link(report, row) if link else "") for row in suspects]
         detail = (
             f"{len(suspects)} {label.lower()}(s) with at least {CLUSTER_MIN_ANSWERS} answers have a 9–10 share at "
             f"least {float(CLUSTER_GAP):.0%} above the rest, beyond chance."
             if suspects else f"No {label.lower()} stands out from the rest."
         )
-        flags.append(Flag(f"{group.split('__')[-1]}_clustering", f"{label} scores cluster at 9–10",
-                          bool(suspects), detail, links))
+        if link and any(row["listed"] < row["n"] for row in suspects):
+            detail += (" Answers of anonymous surveys are counted, not listed: a touchpoint with only those links "
+                       "to its NPS.")
+        flags.append(Flag(code, f"{label} scores cluster at 9–10", bool(suspects), detail, links))
     return flags
+
+
+def _sender():
+    """The address a survey's invitations go out from (Survey.from_email), in SQL: grouping in the
+    database, a survey without one and one naming the default address are one sender."""
+    default_address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return Coalesce(NullIf("survey__sender_email", Value("")), Value(default_address))
+
+
+def _touchpoint_url(report: NpsReport, row: dict) -> str:
+    """The response list filtered to the touchpoint while some of its answers are named. Its filter
+    never matches an anonymous survey's answers (nor offers a touchpoint that has only those): it
+    would drop the filter and list every answer. The NPS dashboard counts them under its filter."""
+    if row["listed"]:
+        return _url("surveys:response-list", query={**_list_scope(report), "touchpoint": row["key"]})
+    scope = {"period": str(report.period), "type": report.survey_type, "counting": report.counting}
+    if report.survey is not None:
+        scope["survey"] = report.survey.pk
+    if report.segment:
+        scope["segment"] = report.segment
+    return _url("reports:nps", query={**scope, "touchpoint": row["key"]})
 
 
 def _list_scope(report: NpsReport) -> dict:
@@ -185,7 +213,7 @@ def _responses(report: NpsReport):
 
 def _stands_out(n: int, top: int, total_n: int, total_top: int) -> bool:
     rest_n, rest_top = total_n - n, total_top - top
-    if n < CLUSTER_MIN_ANSWERS or rest_n < CLUSTER_MIN_ANSWERS:
+    if n < CLUSTER_MIN_ANSWERS or rest_n < CLUSTER_MIN_REST:
         return False
     gap = Fraction(top, n) - Fraction(rest_top, rest_n)
     pooled = total_top / total_n
