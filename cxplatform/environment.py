@@ -31,8 +31,11 @@ def is_rate(value: str) -> bool:
 def _check_port(var: str, url: str) -> None:
     # urllib reads the port only when asked: a typo (":abc", ":99999") would otherwise surface as
     # a bare ValueError in the first connection, a 500 on every page that reaches it.
+    # libpq takes a failover list (postgres://u@db1:5432,db2:5432/cx): each host's port is checked.
+    hosts = urlsplit(url).netloc.rpartition("@")[2].split(",")
     try:
-        urlsplit(url).port  # noqa: B018 - read for its check
+        for host in hosts:
+            urlsplit(f"//{host}").port  # noqa: B018 - read for its check
     except ValueError:
         raise ImproperlyConfigured(f"{var} has a port that is not a number from 0 to 65535: {url!r}.") from None
 

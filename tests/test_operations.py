@@ -67,6 +67,13 @@ def test_a_database_url_whose_port_does_not_parse_is_refused_by_name(url):
         strict(DATABASE_URL=url).db("DATABASE_URL")
 
 
+def test_a_postgres_failover_list_of_hosts_is_read_and_each_port_checked():
+    config = strict(DATABASE_URL="postgres://cx@db1:5432,db2:5432/cx").db("DATABASE_URL")
+    assert (config["HOST"], config["PORT"]) == ("db1,db2", "5432,5432")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL has a port that is not a number"):
+        strict(DATABASE_URL="postgres://cx@db1:5432,db2:54x2/cx").db("DATABASE_URL")
+
+
 def test_a_redis_url_whose_port_does_not_parse_is_refused_by_name():
     """Only the scheme was checked: the start passed, then every login and token page answered 500
     (redis-py's ValueError, which the rate limits' fail-open for RedisError lets through)."""
