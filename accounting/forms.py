@@ -97,6 +97,20 @@ class ImportUploadForm(forms.Form):
         error_messages={"empty": "The file is empty: expected a header row and data rows."},
     )
 
+    # Survey answers come with their surveys (a missing one is created): a custom group allowed to
+    # import ledger files is not thereby allowed to add answers.
+    RESPONSES_NEED = ("surveys.add_response", "surveys.add_survey")
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_kind(self):
+        kind = self.cleaned_data["kind"]
+        if kind == ImportKind.RESPONSES and self.user is not None and not self.user.has_perms(self.RESPONSES_NEED):
+            raise forms.ValidationError("Importing survey responses needs the permission to add surveys and responses.")
+        return kind
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if PurePath(upload.name).suffix.lower() != ".csv":

@@ -134,12 +134,12 @@ def _import_list_page(request, form, *, status=200):
 def import_list(request):
     if request.method == "POST":
         return _import_upload(request)
-    return _import_list_page(request, ImportUploadForm())
+    return _import_list_page(request, ImportUploadForm(user=request.user))
 
 
 @requires("accounting.add_importbatch")
 def _import_upload(request):
-    form = ImportUploadForm(request.POST, request.FILES)
+    form = ImportUploadForm(request.POST, request.FILES, user=request.user)
     if not form.is_valid():
         return _import_list_page(request, form, status=400)
     upload = form.cleaned_data["file"]

@@ -123,6 +123,28 @@ def test_answers_uploaded_on_the_imports_page_are_imported_and_recorded(customer
     assert set(Response.objects.values_list("source", flat=True)) == {ResponseSource.IMPORT}
 
 
+def test_a_group_that_may_import_ledger_files_but_not_add_answers_cannot_upload_responses(customer, client):
+    """A custom group with the import permissions only: answers come with surveys and responses."""
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    importer = UserFactory(role=None)
+    importer.user_permissions.add(*Permission.objects.filter(
+        content_type__app_label="accounting", codename__in=["add_importbatch", "view_importbatch"]
+    ))
+    client.force_login(importer)
+
+    page = client.post(
+        reverse("accounting:import-list"),
+        {"kind": "responses", "file": SimpleUploadedFile("answers.csv", ANSWERS, content_type="text/csv")},
+    )
+
+    assert page.status_code == 400
+    assert "needs the permission to add surveys and responses" in page.content.decode()
+    assert not ImportBatch.objects.exists() and not Response.objects.exists()
+
+
 # --- Keys across a change of TIME_ZONE ----------------------------------------------------------
 
 
