@@ -81,6 +81,10 @@ class ReasonAnswerForm(forms.Form):
         text = data.get("reason_text", "").strip()
         if reason and reason.slug == ReasonCategory.OTHER_SLUG and not text and "reason_text" not in self.errors:
             self.add_error("reason_text", gettext("Please tell us what the other reason is."))
+        if reason and reason.slug != ReasonCategory.OTHER_SLUG:
+            # The box is only shown under "Other": text typed there before choosing another reason
+            # is still posted, and must not be stored as if it explained that one.
+            data["reason_text"] = ""
         return data
 
 

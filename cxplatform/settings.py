@@ -331,7 +331,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF, UNSAFE_INLINE],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", "blob:"],  # blob: plotly's "download plot as PNG" draws through one
         "font-src": [SELF, "data:"],
         "connect-src": [SELF],
         "object-src": [NONE],

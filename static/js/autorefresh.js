@@ -58,8 +58,9 @@
         pause(PAUSED);
       }
     });
-    // Captured, so that a handler stopping the event further down cannot hide an edit.
-    ["input", "change"].forEach(function (type) {
+    // Captured, so that a handler stopping the event further down cannot hide an edit. Entering a
+    // field pauses too: a reload would take the focus (and a phone's keyboard) away before typing.
+    ["focusin", "input", "change"].forEach(function (type) {
       document.addEventListener(type, function (event) {
         if (timer !== null && isField(event.target)) {
           pause(EDITING);
