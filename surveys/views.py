@@ -5,6 +5,7 @@ fetched only through the permission-checked `access_*` selectors; no GET changes
 """
 
 import datetime as dt
+from copy import copy
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -68,13 +69,15 @@ def survey_create(request):
 @requires("surveys.change_survey")
 def survey_edit(request, pk: int):
     survey = selectors.access_survey(request.user, pk, perm="surveys.change_survey")
+    stored = copy(survey)  # the form's checks write the posted values onto its instance
     form = SurveyForm(_posted(request), instance=survey)
     if _saving(request, form):
         form.save()
         messages.success(request, f"Survey “{survey.name}” saved.")
         _warn_of_settings(request, survey)
         return redirect("surveys:survey-detail", pk=survey.pk)
-    return _form_page(request, form, survey=survey)
+    # Headed by the survey as saved: a refused new name is only in the form.
+    return _form_page(request, form, survey=stored)
 
 
 def _warn_of_settings(request, survey) -> None:

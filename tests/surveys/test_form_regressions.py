@@ -149,3 +149,20 @@ def test_the_staff_form_saves_other_settings_of_a_survey_whose_segment_emptied(c
     assert response.status_code == 302, response.context["form"].errors
     stored.refresh_from_db()
     assert stored.name == "Pulse 2"
+
+
+def test_a_refused_edit_is_headed_by_the_survey_as_saved_not_the_refused_name(client_as):
+    stored = SurveyFactory(name="Pulse")
+    response = client_as("admin").post(
+        reverse("surveys:survey-edit", args=[stored.pk]),
+        survey_form_data(name="Renamed", reminder_days="30", expiry_days="14"),
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<h1>Edit Pulse</h1>" in html and "Edit Renamed" not in html
+    assert 'value="Renamed"' in html  # the typed name stays in the form
+
+
+def test_the_preview_button_skips_the_browsers_required_checks(client_as):
+    page = client_as("admin").get(reverse("surveys:survey-create")).content.decode()
+    assert re.search(r'<button[^>]*name="preview"[^>]*formnovalidate', page)
