@@ -1,6 +1,7 @@
 """The Django admin of the accounting app: who gets in, what is read-only, what is audited."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib import admin as django_admin
@@ -93,6 +94,20 @@ def test_it_shows_the_history_of_a_reason_category(admin_client):
 
     assert response.status_code == 200
     assert b"seeded by migration" in response.content
+
+
+def test_a_history_row_without_a_change_reason_shows_no_none(admin_client):
+    category = reason("other")
+    category.label = "Something else"
+    category.save()  # a staff edit: no change reason
+
+    response = admin_client.get(url(ReasonCategory, "history", category.pk))
+
+    assert response.status_code == 200
+    rows = re.findall(r"<tr>.*?</tr>", response.content.decode(), re.S)
+    changed = next(row for row in rows if "<td>Changed</td>" in row)
+    cells = [" ".join(cell.split()) for cell in re.findall(r"<td>(.*?)</td>", changed, re.S)]
+    assert cells[6:8] == ["None", ""]  # by nobody (no request: the library's word), no reason given
 
 
 @pytest.mark.parametrize("role", ["analyst", "viewer"])
