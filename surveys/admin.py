@@ -10,7 +10,7 @@ otherwise tell answered invitations apart or lead from a response to its custome
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 from accounting.admin import DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin
@@ -26,6 +26,8 @@ from .models import (
     Response,
     SuppressedAddress,
     Survey,
+    address_forms,
+    address_lowered,
     address_normalized,
 )
 from .selectors import DELIVERED_LABEL, invitation_state_shown
@@ -275,23 +277,45 @@ class SuppressedAddressForm(forms.ModelForm):
         fields = ["email", "kind", "detail", "created_at"]
 
     def clean_email(self):
-        # Stored as the model keeps it: Bob@Example.com is bob@example.com, and jo@xn--bcher-kva.de
-        # is jo@bücher.de, whose row the unique email holds.
-        email = address_normalized(self.cleaned_data["email"])
-        listed = SuppressedAddress.objects.filter(email=email).exclude(pk=self.instance.pk).first()
+        # Stored lower-cased: Bob@Example.com is bob@example.com, whose row the unique email holds.
+        email = address_lowered(self.cleaned_data["email"])
+        own = address_forms(self.instance.email) if self.instance.pk else []
+        if email in own:
+            return self.instance.email  # its own address, in another form: this entry still
+        # jo@xn--bcher-kva.de is jo@bücher.de: any form listed is the address listed.
+        listed = SuppressedAddress.objects.filter(email__in=address_forms(email)).exclude(email__in=own).first()
         if listed is not None:
             raise forms.ValidationError(
-                f"{email} is already suppressed ({listed.get_kind_display().lower()}): change that entry instead."
+                f"{address_normalized(email)} is already suppressed ({listed.get_kind_display().lower()}): "
+                "change that entry instead."
             )
         return email
 
 
 @admin.register(SuppressedAddress)
 class SuppressedAddressAdmin(admin.ModelAdmin):
-    """Admins may lift a suppression (an address fixed) or add one (a customer asked by phone)."""
+    """Admins may lift a suppression (an address fixed) or add one (a customer asked by phone).
+
+    An address on an internationalised domain is listed in each of its forms, one row each (a
+    provider's report names the punycode one); lifting either lifts both.
+    """
 
     form = SuppressedAddressForm
     list_display = ["email", "kind", "created_at"]
     list_filter = ["kind"]
-    search_fields = ["email", "email_ascii"]  # a provider's report names the punycode form
-    readonly_fields = ["email_ascii"]
+    search_fields = ["email"]
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            previous = form.initial.get("email") if change else None
+            if previous and previous != obj.email:  # the old address is lifted, in all its forms
+                SuppressedAddress.objects.filter(email__in=address_forms(previous)).exclude(
+                    email__in=address_forms(obj.email)
+                ).delete()
+
+    def delete_model(self, request, obj):
+        SuppressedAddress.objects.filter(pk=obj.pk).delete_with_forms()
+
+    def delete_queryset(self, request, queryset):
+        queryset.delete_with_forms()

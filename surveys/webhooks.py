@@ -13,10 +13,9 @@ import re
 from collections.abc import Mapping
 
 from anymail.signals import tracking
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import AddressEventKind, Invitation, InvitationState, SuppressedAddress, address_normalized
+from .models import AddressEventKind, Invitation, InvitationState, SuppressedAddress, address_forms
 
 logger = logging.getLogger(__name__)
 
@@ -112,15 +111,11 @@ def bounce_permanent(event, esp_name: str) -> bool:
 
 
 def address_suppress(*, email: str, kind: str, detail: str = "") -> None:
-    if not email:
-        return
-    try:
-        with transaction.atomic():
-            SuppressedAddress.objects.get_or_create(
-                email=address_normalized(email), defaults={"kind": kind, "detail": detail[:2000]}
-            )
-    except IntegrityError:
-        pass  # a concurrent webhook for the same address stored it first
+    """List the address in every form (jo@xn--bcher-kva.de as bounced, jo@bücher.de as typed), one
+    row each, so every check looks it up by one equality; a form listed already keeps its entry."""
+    forms = address_forms(email)
+    if forms[0]:
+        SuppressedAddress.objects.forms_add(forms, kind=kind, detail=detail[:2000])
 
 
 def handle_tracking_event(sender, event, esp_name, **kwargs) -> None:

@@ -1,25 +1,28 @@
-"""Suppressed addresses on internationalised domains, in both forms: `email` with its domain in
-Unicode (as customers' addresses are typed), `email_ascii` in punycode (as Django sends it, so as a
-provider's bounce names it). Existing entries are rewritten so; an entry stored in punycode whose
-Unicode form is listed too is the same address and goes."""
+"""Suppressed addresses on internationalised domains, in each form: a row for the Unicode form (as
+customers' addresses are typed) and one for the punycode form (as Django sends it, so as a
+provider's bounce names it), both lower-cased in `email`, so every check stays one equality on it
+(PostgreSQL hashes the list). Existing entries are lower-cased (one in another case of a listed
+address is that address and goes) and get a row for each of their other forms."""
 
 from django.db import migrations, models
 
-from surveys.models import address_ascii, address_normalized
+from surveys.models import address_forms
 
 
-def entries_normalize(apps, schema_editor):
+def entries_in_every_form(apps, schema_editor):
     SuppressedAddress = apps.get_model("surveys", "SuppressedAddress")
-    for entry in SuppressedAddress.objects.order_by("created_at", "pk").iterator():
-        email = address_normalized(entry.email)
-        email_ascii = address_ascii(email)
-        if (email, email_ascii) == (entry.email, entry.email_ascii):
-            continue
-        if email != entry.email and SuppressedAddress.objects.filter(email=email).exists():
-            entry.delete()
-            continue
-        entry.email, entry.email_ascii = email, email_ascii
-        entry.save(update_fields=["email", "email_ascii"])
+    entries = SuppressedAddress.objects.order_by("created_at", "pk")
+    for pk, email, kind, detail, created_at in list(entries.values_list("pk", "email", "kind", "detail", "created_at")):
+        forms = address_forms(email)  # lower-cased, as given first; punycode that doesn't decode kept
+        if forms[0] != email:
+            if SuppressedAddress.objects.filter(email=forms[0]).exists():
+                SuppressedAddress.objects.filter(pk=pk).delete()
+            else:
+                SuppressedAddress.objects.filter(pk=pk).update(email=forms[0])
+        SuppressedAddress.objects.bulk_create(
+            [SuppressedAddress(email=form, kind=kind, detail=detail, created_at=created_at) for form in forms[1:]],
+            ignore_conflicts=True,  # a form listed already keeps its own entry
+        )
 
 
 class Migration(migrations.Migration):
@@ -29,15 +32,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='suppressedaddress',
-            name='email_ascii',
-            field=models.CharField(blank=True, db_index=True, editable=False, help_text='The address with its domain in punycode, as it is sent, when that differs.', max_length=254, null=True, verbose_name='email as sent'),
-        ),
         migrations.AlterField(
             model_name='suppressedaddress',
             name='email',
-            field=models.EmailField(help_text='Stored lower-cased, an internationalised domain in Unicode (bücher.de).', max_length=254, unique=True),
+            field=models.EmailField(help_text='Stored lower-cased; an internationalised domain has a row in each form (jo@bücher.de, jo@xn--bcher-kva.de).', max_length=254, unique=True),
         ),
-        migrations.RunPython(entries_normalize, migrations.RunPython.noop),
+        # Backwards nothing to undo: rows in each form are what the earlier lookup (one equality on
+        # the lower-cased address) matches too, both forms rather than the one it was given.
+        migrations.RunPython(entries_in_every_form, migrations.RunPython.noop),
     ]
