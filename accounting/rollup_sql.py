@@ -19,7 +19,8 @@ from django.db import connection
 
 # The advisory lock (two int4) serializing entity moves against ledger inserts is
 # (1668838001, 0): 1668838001 is 0x63787271, "cxrq". A write that checks or reads the tree of
-# parents takes it exclusively too (`services.customers_lock_tree`).
+# parents takes it exclusively too (`services.customers_lock_tree`); a revenue or costs import
+# takes it shared before it locks its customers (`imports.ledger._lock_customers`).
 ENTITY_LOCK = (1668838001, 0)
 
 ADD_FUNCTION = """

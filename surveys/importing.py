@@ -15,9 +15,14 @@ Re-importing adds nothing: each row's invitation keeps in `reference` a key deri
 (customer, survey name, answered_at as written) — `import:<sha256>` — and rows whose key is
 already stored are skipped. So a corrected score for an answer imported before is skipped too, not
 applied. The key hashes the cell, not the instant it is read as: a time without an offset (or a
-date alone) is read in TIME_ZONE, and setting TIME_ZONE later must not make old rows new (see
-`Row.keys` for the keys stored before). Two runs at once (PostgreSQL) take turns under one advisory
-lock, so the second sees the first's rows as already there instead of failing on their unique keys.
+date alone) is read in TIME_ZONE, and setting TIME_ZONE later must not make old rows new. Imports
+before this rule stored the key of the instant (in UTC); a row matches it only when read as that
+same instant, so a time without an offset imported then under another TIME_ZONE than today's (UTC
+included) is imported again. Its wall-clock time read in that other zone is not looked up: it is
+another instant, whose key an answer written with an offset stores too (a row `10:00` read in
+Paris is not the answer `10:00+00:00`, an hour later). Two runs at once (PostgreSQL) take turns
+under one advisory lock, so the second sees the first's rows as already there instead of failing
+on their unique keys.
 """
 
 import datetime as dt
@@ -98,13 +103,9 @@ class Row:
 
     @cached_property
     def keys(self) -> set[str]:
-        """Every key that means "already there". A naive time imported under the older keys is
-        found under the current TIME_ZONE and under UTC, the default before a company sets its
-        own; under any other zone since changed, the hash cannot tell it (README)."""
-        keys = {self.key, self.instant_key}
-        if self.answered_at.wall is not None:
-            keys.add(self._key(self.answered_at.wall.replace(tzinfo=dt.UTC).isoformat()))
-        return keys
+        """Every key that means "already there": the row's own and its instant's; never that of
+        its wall-clock time read in another zone, another instant (module docstring)."""
+        return {self.key, self.instant_key}
 
 
 class Outcome:

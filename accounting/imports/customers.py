@@ -11,6 +11,7 @@ Customer imports take turns (PostgreSQL): see `_take_turns`.
 """
 
 import datetime as dt
+import math
 from decimal import Decimal
 
 from django.db import connection
@@ -229,11 +230,14 @@ def _report_cycle(cycle: list[str], parsed, parent_of: dict, problems: Problems)
 
 def _write(parsed, ids, counts: Counts, problems: Problems, *, other_id: int) -> None:
     # Locked until the import commits: every column is written back from what is read here, so a
-    # reason answered by email meanwhile would otherwise be overwritten with the stale value. In
-    # one order, so that two imports of overlapping files wait for each other instead of deadlocking.
+    # reason answered by email meanwhile would otherwise be overwritten with the stale value. In id
+    # order across the whole file, the order a revenue or costs import locks the customers it names
+    # (`ledger._lock_customers`): in two orders each could hold a customer the other waits for. The
+    # external ids not found come last: a customer created meanwhile has the highest ids.
     existing = {}
-    keys = sorted(parsed)
-    locked = Customer.objects.select_for_update().order_by("external_id")
+    known = _existing_ids(parsed)
+    keys = sorted(parsed, key=lambda external_id: known.get(external_id, math.inf))
+    locked = Customer.objects.select_for_update().order_by("pk")
     for start in range(0, len(keys), LOOKUP_CHUNK):
         existing.update(locked.in_bulk(keys[start : start + LOOKUP_CHUNK], field_name="external_id"))
     now = timezone.now()

@@ -18,10 +18,11 @@ index's own, so two staging inserts always wait for each other in one order and 
 one still running into a fast path is rolled back to its savepoint and tried again.
 
 The ledger has no foreign key (see models.LedgerEntry) and PROTECT sees committed lines only, so
-before its lines can commit an import locks the customers they name FOR KEY SHARE, in one
-statement, and finds them all still there: a delete that came first has committed by then (the
-lock waited for it) and the file is rejected; one that comes later waits for the import to commit,
-and the database's delete trigger (rollup_sql.GUARD_INSTALL) then sees the lines and refuses it.
+once its lines are written, and before they can commit, an import locks the customers they name FOR
+KEY SHARE, in one statement, and finds them all still there: a delete that came first has committed
+by then (the lock waited for it) and the file is rejected; one that comes later waits for the import
+to commit, and the database's delete trigger (rollup_sql.GUARD_INSTALL) then sees the lines and
+refuses it. Both paths take their locks in one order: see `_lock_customers`.
 """
 
 import logging
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, OperationalError, connection, transaction
 
 from ..models import CostEntry, CostKind, Customer, RevenueEntry
+from ..rollup_sql import ENTITY_LOCK
 from . import cells
 from .problems import CellError, Problems
 from .source import RowSource
@@ -141,10 +143,10 @@ def import_ledger(kind: LedgerKind, source: RowSource, problems: Problems, batch
     _fill_stage(kind, _checked(kind, source(), customer_ids, problems, counts, named))
     _stage_set_checks(kind, problems)
     if not problems:
-        _check_customers_kept(named, customer_ids, problems)
-    if not problems:
         counts.created = _insert_from_stage(kind, batch_id)
         counts.skipped = counts.total - counts.created
+        # After the insert, as on the fast path (the lock order: see `_lock_customers`).
+        _check_customers_kept(named, customer_ids, problems)
         # Another import of the same references may have committed while the insert waited on
         # them (a deadlock's loser always runs this path beside its winner): the insert skipped
         # those lines, and only now, in a new snapshot, can their values be compared.
@@ -170,6 +172,12 @@ def _lock_customers(named: set) -> set:
     # One text parameter: adapting 100,000 ints one by one took longer than the lock itself.
     ids = "{" + ",".join(map(str, named)) + "}"
     with connection.cursor() as cursor:
+        # Every import takes its locks in one order, so none waits for another that waits for it:
+        # the ledger's lines (COPY or INSERT), the entity-move lock "cxrq" shared, then customer
+        # rows in id order, last. Revenue's roll-up trigger took "cxrq" already; costs take it here.
+        # A customer import that moves customers takes "cxrq" exclusively before its row locks
+        # (`customers_lock_tree`), and locks its customers FOR UPDATE in id order too.
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", ENTITY_LOCK)
         cursor.execute(
             """SELECT count(*) FROM (SELECT 1 FROM accounting_customer WHERE id = ANY(%s::bigint[])
                                      ORDER BY id FOR KEY SHARE) locked""",
