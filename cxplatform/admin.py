@@ -10,8 +10,11 @@ django-celery-beat's bulk actions save task by task.
   the audit log (cxplatform.audit) would never see a report or reminder schedule switched off.
 """
 
+from auditlog import admin as auditlog_admin
+from auditlog import filters as auditlog_filters
 from auditlog.models import LogEntry
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import UserChangeForm
@@ -155,3 +158,25 @@ admin.site.unregister(get_user_model())
 admin.site.register(get_user_model(), RecordKeepingUserAdmin)
 admin.site.unregister(Group)
 admin.site.register(Group, RoleKeepingGroupAdmin)
+
+
+# --- The audit log's list ------------------------------------------------------------------------
+
+
+class ResourceTypeFilter(auditlog_filters.ResourceTypeFilter):
+    """auditlog's filter by model, but a value that is no content type id (?resource_type=abc, a
+    tampered link) is refused as Django's own filters refuse theirs (the list with ?e=1), not a 500."""
+
+    def queryset(self, request, queryset):
+        if self.value() is not None and not self.value().isdecimal():
+            raise IncorrectLookupParameters(f"resource_type must be a content type id, not {self.value()!r}")
+        return super().queryset(request, queryset)
+
+
+class AuditLogEntryAdmin(auditlog_admin.LogEntryAdmin):
+    list_filter = [ResourceTypeFilter if spec is auditlog_filters.ResourceTypeFilter else spec
+                   for spec in auditlog_admin.LogEntryAdmin.list_filter]
+
+
+admin.site.unregister(LogEntry)
+admin.site.register(LogEntry, AuditLogEntryAdmin)

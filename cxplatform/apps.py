@@ -23,3 +23,7 @@ class CoreConfig(AppConfig):
         pre_save.connect(revoke_tokens_on_password_change, sender=get_user_model(), dispatch_uid="cx-revoke-tokens")
         register_audited_models()
         register_text_search()  # the `ifind` lookup of staff search boxes
+        # The admin app, first in INSTALLED_APPS, has registered every admin by now.
+        from .admin_selection import install as check_admin_selections
+
+        check_admin_selections()

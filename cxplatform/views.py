@@ -30,6 +30,9 @@ class ApiDocsView(SpectacularSwaggerSplitView):
     a browser that is not logged in goes to the login page, as on every other page, instead of a
     bare 401. The UI's script (`?script`, fetched by that page) and a rejected token keep the API's 401."""
 
+    # An HTML page and its script: OPTIONS would render with no template (a 500).
+    http_method_names = ["get", "head"]
+
     def handle_exception(self, exc):
         if isinstance(exc, NotAuthenticated) and "script" not in self.request.GET:
             return auth_views.redirect_to_login(self.request.get_full_path())
