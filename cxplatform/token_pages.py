@@ -11,7 +11,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
-from .ratelimits import over_limit
+from .ratelimits import budget_spent, over_limit
 
 LINK_NOT_FOUND_TEMPLATE = "public/link_not_found.html"
 RATE_LIMITED_TEMPLATE = "public/rate_limited.html"
@@ -67,6 +67,12 @@ def _public_rate(group, request):
 def over_public_limit(request) -> bool:
     """Count this request in the client's budget (failing open without the cache); True once over it."""
     return over_limit(request, group=RATE_GROUP, key="ip", rate=_public_rate)
+
+
+def public_budget_spent(request) -> bool:
+    """Whether the client's budget is spent, counting nothing (for a request counted only when its
+    token opens nothing: a one-click unsubscribe)."""
+    return budget_spent(request, group=RATE_GROUP, key="ip", rate=_public_rate)
 
 
 def rate_limited(request):

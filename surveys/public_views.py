@@ -33,17 +33,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from cxplatform.ratelimits import budget_spent
 from cxplatform.token_pages import (
-    RATE_GROUP,
     THANKS_PARAM,
     THANKS_RECORDED,
     THANKS_UPDATED,
     TextareaField,
-    _public_rate,
     link_not_found,
     over_public_limit,
     private,
+    public_budget_spent,
     rate_limited,
     thanks_redirect,
 )
@@ -111,7 +109,7 @@ def unsubscribe_page(view):
     def page(request, token: str):
         if request.method != "POST":
             return counted_first(request, token)
-        if budget_spent(request, group=RATE_GROUP, key="ip", rate=_public_rate):
+        if public_budget_spent(request):
             return rate_limited(request)
         return _invitation_view(request, token, view, missed)
 

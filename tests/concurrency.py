@@ -58,3 +58,21 @@ def second_waited_for_first(first, second) -> bool:
     outcome = while_first_is_held(first, second)
     assert outcome.error is None, outcome.error
     return outcome.waited
+
+
+def token_api_clients(role: str):
+    """A maker of API clients signed in with one token of a user with `role`: each thread of a
+    race test needs its own client, all of them the same user."""
+    from knox.models import AuthToken
+    from rest_framework.test import APIClient
+
+    from tests.factories import UserFactory
+
+    _, token = AuthToken.objects.create(UserFactory(role=role))
+
+    def make():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        return client
+
+    return make

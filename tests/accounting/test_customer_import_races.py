@@ -9,13 +9,10 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.urls import reverse
-from knox.models import AuthToken
-from rest_framework.test import APIClient
 
 from accounting.imports import import_records
 from accounting.models import Customer, ImportBatch, ImportStatus, ReasonCategory
-from tests.concurrency import while_first_is_held
-from tests.factories import UserFactory
+from tests.concurrency import token_api_clients, while_first_is_held
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -41,14 +38,7 @@ def categories():
 
 @pytest.fixture
 def api():
-    _, token = AuthToken.objects.create(UserFactory(role="admin"))
-
-    def make():
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-        return client
-
-    return make
+    return token_api_clients("admin")
 
 
 def stored_c1() -> dict:

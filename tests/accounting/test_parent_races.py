@@ -8,13 +8,11 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from knox.models import AuthToken
-from rest_framework.test import APIClient
 
 from accounting.imports import import_records
 from accounting.models import Customer, ImportStatus, ReasonCategory
-from tests.concurrency import while_first_is_held
-from tests.factories import CustomerFactory, UserFactory
+from tests.concurrency import token_api_clients, while_first_is_held
+from tests.factories import CustomerFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -24,14 +22,7 @@ pytestmark = [
 
 @pytest.fixture
 def api():
-    _, token = AuthToken.objects.create(UserFactory(role="analyst"))
-
-    def make():
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-        return client
-
-    return make
+    return token_api_clients("analyst")
 
 
 @pytest.fixture

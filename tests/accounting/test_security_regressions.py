@@ -5,7 +5,6 @@ in the public token pages' rate limit."""
 import re
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from accounting.models import Customer, ReasonCategory, ReasonKind
@@ -120,11 +119,8 @@ def test_reverting_a_category_whose_slug_is_in_use_keeps_its_slug(admin_client):
 
 
 @pytest.fixture
-def rate_of_three(settings):
-    settings.SURVEY_PUBLIC_RATE = "3/m"
-    cache.clear()
-    yield
-    cache.clear()
+def rate_of_three(settings, fresh_rate_limits):
+    settings.SURVEY_PUBLIC_RATE = "3/m"  # counters at zero before and after, as fresh_rate_limits leaves them
 
 
 @pytest.fixture
