@@ -6,6 +6,7 @@ stay exact in the snapshots; they are rounded here, for display only.
 """
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import accumulate
 from urllib.parse import urlencode
@@ -311,11 +312,18 @@ def _restatement(item: selectors.PeriodFigures) -> dict | None:
     was = restated["figures"].get("earned_growth_rate")
     changed = reclassified(restated["fingerprint"], item.snapshot.fingerprint)
     return {
-        "restated_at": restated["restated_at"][:10],
-        "computed_at": (restated["computed_at"] or "")[:10],
+        "restated_at": _local_day(restated["restated_at"]),
+        "computed_at": _local_day(restated["computed_at"]),
         "was": percent(None if was is None else Decimal(was)),
         "changed": changed,
     }
+
+
+def _local_day(stamp: str | None) -> str:
+    """The company's day of a stored UTC ISO time (its first ten characters are the UTC day)."""
+    if not stamp:
+        return ""
+    return timezone.localdate(datetime.fromisoformat(stamp)).isoformat()
 
 
 TREND_KEYS = ("nrr", "enc", "earned_growth_rate")

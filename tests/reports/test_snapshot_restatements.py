@@ -1,10 +1,14 @@
 """A restatement is a recompute after a category changed class (SPEC §2), nothing else: new answers
 and parents make a snapshot stale, and their recompute keeps the last restatement as it was."""
 
+import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+import time_machine
+from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from accounting.models import Customer
 from accounting.services import customers_refresh_entities
@@ -94,3 +98,17 @@ def test_an_edit_that_changes_no_class_makes_it_stale_but_restates_nothing(reque
     assert snapshot_is_stale(first)
 
     assert request_snapshot().restated_from == {}
+
+
+def test_the_dashboard_dates_a_restatement_by_the_company_day(request_snapshot, client_as):
+    """The snapshot stores UTC times; 09:00 on 2 March in Auckland is still 1 March in UTC."""
+    with override_settings(TIME_ZONE="Pacific/Auckland"), timezone.override("Pacific/Auckland"):
+        with time_machine.travel(dt.datetime(2026, 3, 1, 20, 0, tzinfo=dt.UTC), tick=False):
+            request_snapshot()
+        with time_machine.travel(dt.datetime(2026, 3, 1, 20, 5, tzinfo=dt.UTC), tick=False):
+            reclass("promotion", "earned")
+            request_snapshot()
+            page = client_as("viewer").get(reverse("reports:earned-growth"), {"period": "2025"})
+    html = page.content.decode()
+    assert "Restated 2026-03-02" in html
+    assert "(figures of 2026-03-02)" in html
