@@ -28,6 +28,15 @@ def is_rate(value: str) -> bool:
     return bool(match) and int(match["count"]) > 0 and int(match["multiple"] or 1) > 0
 
 
+def masked(url: str) -> str:
+    """The URL as an error may quote it: its password replaced by ** (start-up errors go to logs)."""
+    parts = urlsplit(url)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return parts._replace(netloc=f"{userinfo.partition(':')[0]}:**@{hosts}").geturl()
+
+
 def _check_port(var: str, url: str) -> None:
     # urllib reads the port only when asked: a typo (":abc", ":99999") would otherwise surface as
     # a bare ValueError in the first connection, a 500 on every page that reaches it.
@@ -37,7 +46,9 @@ def _check_port(var: str, url: str) -> None:
         for host in hosts:
             urlsplit(f"//{host}").port  # noqa: B018 - read for its check
     except ValueError:
-        raise ImproperlyConfigured(f"{var} has a port that is not a number from 0 to 65535: {url!r}.") from None
+        raise ImproperlyConfigured(
+            f"{var} has a port that is not a number from 0 to 65535: {masked(url)!r}."
+        ) from None
 
 
 class StrictEnv(environ.Env):
@@ -61,7 +72,7 @@ class StrictEnv(environ.Env):
         if raw is not None and urlsplit(raw).scheme not in DATABASE_SCHEMES:
             raise ImproperlyConfigured(
                 f"{var} must be a postgres:// or sqlite:/// URL, such as "
-                f"postgres://user@127.0.0.1:5432/cxplatform, not {raw!r}."
+                f"postgres://user@127.0.0.1:5432/cxplatform, not {masked(raw)!r}."
             )
         if raw is not None:
             _check_port(var, raw)
@@ -72,7 +83,8 @@ class StrictEnv(environ.Env):
         value = self.str(var, default=default)
         if value and urlsplit(value).scheme not in schemes:
             raise ImproperlyConfigured(
-                f"{var} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, not {value!r}."
+                f"{var} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, "
+                f"not {masked(value)!r}."
             )
         if value:
             _check_port(var, value)
@@ -91,6 +103,15 @@ class StrictEnv(environ.Env):
                 f"{var} must be one email address, such as cx@example.com or "
                 f'"Acme, Inc." <cx@example.com> (quote a name holding a comma), not {value!r}.'
             ) from None
+        return value
+
+    def user_password(self, var) -> str:
+        """HTTP Basic credentials as user:password, or "" when unset: anything else would be taken and
+        then match no request (a provider always sends both parts), refusing every call silently."""
+        value = self.str(var, default="")
+        user, colon, password = value.partition(":")
+        if value and not (colon and user and password):
+            raise ImproperlyConfigured(f"{var} must be user:password, both parts non-empty (the value is not shown).")
         return value
 
     def choice(self, var, *, choices: tuple[str, ...], default: str) -> str:

@@ -195,7 +195,7 @@ SURVEY_PUBLIC_RATE = env.rate("SURVEY_PUBLIC_RATE", default="60/m")
 # Bounce and complaint webhooks (django-anymail): "user:password" the provider sends.
 # The bounce and complaint webhooks are mounted only with a secret: without one anybody could
 # mark invitations bounced and suppress addresses (cxplatform/urls.py).
-ANYMAIL = {"WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="")}
+ANYMAIL = {"WEBHOOK_SECRET": env.user_password("ANYMAIL_WEBHOOK_SECRET")}
 # Detractor alert webhooks go to public addresses only (surveys/webhook_urls.py); on for local receivers.
 ALERT_WEBHOOK_ALLOW_PRIVATE = env.bool("ALERT_WEBHOOK_ALLOW_PRIVATE", default=False)
 # Signs each alert webhook (X-CX-Signature) so that its receiver can tell it came from here.
@@ -349,7 +349,11 @@ if not DEBUG and not TESTING:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # A load balancer's health check reaches gunicorn over plain HTTP: a redirect would read as
+    # healthy whatever the database's state.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+    # No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from any client. gunicorn
+    # sets the request's scheme from it for the proxies of FORWARDED_ALLOW_IPS alone.
 
 # --- Logging -------------------------------------------------------------------------------------
 LOGGING = {

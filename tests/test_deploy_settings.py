@@ -1,9 +1,15 @@
 """Production settings: `manage.py check --deploy` is clean, cookies and headers are secure."""
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION = {
@@ -58,3 +64,64 @@ def test_production_hashes_passwords_with_argon2():
     )
     result = _run(code)
     assert result.stdout.strip() == "argon2", result.stderr
+
+
+HEALTHZ_OVER_PLAIN_HTTP = (
+    "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'cxplatform.settings'; django.setup(); "
+    "from django.test import Client; r = Client().get('/healthz', HTTP_HOST='cx.example.com'); "
+    "print(r.status_code, r.get('Location', ''))"
+)
+
+
+@pytest.mark.parametrize(
+    "database, status",
+    [("sqlite:///:memory:", "200"), ("postgres://postgres@127.0.0.1:1/cx_gone", "503")],
+)
+def test_healthz_answers_a_plain_http_probe_without_redirecting_it(database, status):
+    """A load balancer's health check reaches gunicorn directly over plain HTTP; the SSL redirect's
+    301 would read as healthy whatever the database's state."""
+    result = _run(HEALTHZ_OVER_PLAIN_HTTP, DATABASE_URL=database)
+    assert result.stdout.split()[:1] == [status], result.stdout + result.stderr
+
+
+@pytest.fixture
+def gunicorn_trusting_another_proxy():
+    """gunicorn as the Procfile starts it, FORWARDED_ALLOW_IPS naming a proxy that is not the client."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {key: value for key, value in os.environ.items() if key not in ("DEBUG", "SECRET_KEY")}
+    env.update(PRODUCTION, READ_DOTENV="0")
+    process = subprocess.Popen(  # noqa: S603
+        [Path(sys.executable).with_name("gunicorn"), "cxplatform.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "--forwarded-allow-ips", "10.9.9.9"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_x_forwarded_proto_is_believed_only_from_the_trusted_proxies(gunicorn_trusting_another_proxy):
+    """A client that is not the proxy says `X-Forwarded-Proto: https` over plain HTTP: still redirected."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    request = urllib.request.Request(  # noqa: S310 - http:// to the gunicorn just started
+        gunicorn_trusting_another_proxy + "/accounts/login/",
+        headers={"Host": "cx.example.com", "X-Forwarded-Proto": "https"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.build_opener(NoRedirect).open(request, timeout=10)
+    assert answer.value.code == 301
+    assert answer.value.headers["Location"].startswith("https://")

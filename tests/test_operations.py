@@ -82,6 +82,35 @@ def test_a_redis_url_whose_port_does_not_parse_is_refused_by_name():
     assert strict(REDIS_URL="redis://127.0.0.1:6379/1").url_of("REDIS_URL", schemes=("redis",))
 
 
+@pytest.mark.parametrize(
+    "variable, value, schemes",
+    [
+        ("DATABASE_URL", "postgres://cx:TopSecretDbPw@db.internal:54x2/cx", None),
+        ("DATABASE_URL", "postgress://cx:TopSecretDbPw@db.internal:5432/cx", None),
+        ("CELERY_BROKER_URL", "redis://:TopSecretDbPw@redis.internal:63799999/0", ("redis",)),
+        ("REDIS_URL", "http://:TopSecretDbPw@redis.internal:6379/1", ("redis",)),
+    ],
+)
+def test_a_mistyped_url_is_refused_without_quoting_its_password(variable, value, schemes):
+    """Start-up errors go to every failing process's log (journald, a log collector)."""
+    env = strict(**{variable: value})
+    with pytest.raises(ImproperlyConfigured, match=variable) as refused:
+        env.db(variable) if schemes is None else env.url_of(variable, schemes=schemes)
+    assert "TopSecretDbPw" not in str(refused.value)
+    assert ":**@" in str(refused.value)
+
+
+@pytest.mark.parametrize("value", ["0123456789abcdef", "bounces:", ":s3cret"])
+def test_a_webhook_secret_that_is_not_user_password_is_refused_by_name(value):
+    """A provider always sends both parts over HTTP Basic: any other value would be taken and then
+    refuse every bounce and complaint, silently."""
+    with pytest.raises(ImproperlyConfigured, match="ANYMAIL_WEBHOOK_SECRET must be user:password") as refused:
+        strict(ANYMAIL_WEBHOOK_SECRET=value).user_password("ANYMAIL_WEBHOOK_SECRET")
+    assert value.strip(":") not in str(refused.value)
+    assert strict(ANYMAIL_WEBHOOK_SECRET="bounces:s3cret").user_password("ANYMAIL_WEBHOOK_SECRET") == "bounces:s3cret"
+    assert strict(ANYMAIL_WEBHOOK_SECRET="").user_password("ANYMAIL_WEBHOOK_SECRET") == ""
+
+
 @pytest.mark.parametrize("value", ["Acme, Inc. <cx@acme.example>", "a@acme.example, b@acme.example", "not an address"])
 def test_a_sender_that_is_not_one_address_is_refused_by_name(value):
     with pytest.raises(ImproperlyConfigured, match="DEFAULT_FROM_EMAIL must be one email address"):
