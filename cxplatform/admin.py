@@ -168,8 +168,10 @@ class ResourceTypeFilter(auditlog_filters.ResourceTypeFilter):
     tampered link) is refused as Django's own filters refuse theirs (the list with ?e=1), not a 500."""
 
     def queryset(self, request, queryset):
-        if self.value() is not None and not self.value().isdecimal():
-            raise IncorrectLookupParameters(f"resource_type must be a content type id, not {self.value()!r}")
+        # The facet counts ("Show counts") pass each choice's own id, an int.
+        value = self.value()
+        if value is not None and not str(value).isdecimal():
+            raise IncorrectLookupParameters(f"resource_type must be a content type id, not {value!r}")
         return super().queryset(request, queryset)
 
 

@@ -92,3 +92,11 @@ def test_audit_log_resource_type_filter_with_a_bogus_value_is_not_a_server_error
     ResponseFactory()  # something in the audit log
     response = superuser_client.get(f"/admin/auditlog/logentry/?resource_type={value}")
     assert response.status_code in (200, 302, 400), response.status_code
+
+
+def test_audit_log_show_counts_is_not_a_server_error(superuser_client):
+    """The admin's "Show counts" (?_facets=True) hands the filter each choice's id as an int."""
+    ResponseFactory()
+    response = superuser_client.get("/admin/auditlog/logentry/?_facets=True")
+    assert response.status_code == 200, response.status_code
+    assert b"Show counts" in response.content or b"Hide counts" in response.content
