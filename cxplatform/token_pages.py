@@ -18,8 +18,9 @@ RATE_LIMITED_TEMPLATE = "public/rate_limited.html"
 RATE_GROUP = "public:token-pages"
 # Every address that holds an emailed token: the answer and unsubscribe pages, the reason page.
 # The token may be empty (`/s//`, a link whose token a mail client or a template lost): that is
-# a customer's link too, and gets their "link not found" page, not the staff's 404.
-TOKEN_ADDRESS = re.compile(r"^/(s|why)/([^/]*)/")
+# a customer's link too, and gets their "link not found" page, not the staff's 404. A link whose
+# final slash a mail client trimmed (`/s/<token>`) is one too: Django's 301 to it holds the token.
+TOKEN_ADDRESS = re.compile(r"^/(s|why)/([^/]*)(?:/|$)")
 
 
 class TextareaField(forms.CharField):

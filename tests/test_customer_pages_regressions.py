@@ -80,7 +80,18 @@ def _case_404_real_token_with_encoded_query(monkeypatch):
     return Client().get(f"/s/{_invitation().token}/%3Fscore=9")
 
 
+def _case_301_answer_without_final_slash(monkeypatch):
+    # A mail client that trimmed the final slash: Django's permanent redirect holds the token.
+    return Client().get(f"/s/{_invitation().token}")
+
+
+def _case_301_why_without_final_slash(monkeypatch):
+    return Client().get(f"/why/{_why_token()}")
+
+
 CASES = {
+    "301-answer-without-final-slash": (_case_301_answer_without_final_slash, 301),
+    "301-why-without-final-slash": (_case_301_why_without_final_slash, 301),
     "405-answer": (_case_405_answer, 405),
     "405-unsubscribe": (_case_405_unsubscribe, 405),
     "405-why": (_case_405_why, 405),
