@@ -5,7 +5,10 @@ too. The address goes on SuppressedAddress, so no later launch, reminder or reas
 ("bounced before"), on a complaint and on a permanent failure only (`bounce_permanent`): a full
 mailbox must not cost the customer every later survey. The invitation is found by the message id
 we stored at send time, else by the invitation id Anymail carries in the metadata; the address is
-suppressed even when no invitation matches (a reminder, or a message of another tool).
+suppressed even when no invitation matches (a reminder, or a message of another tool). For an
+anonymous survey only a bounce of the first email (no reminder sent yet) marks the invitation: a
+complaint, or any event once the reminder went (to non-responders only), would set apart the
+unanswered invitations its list must show as "delivered" like the answered ones.
 """
 
 import logging
@@ -13,6 +16,7 @@ import re
 from collections.abc import Mapping
 
 from anymail.signals import tracking
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import AddressEventKind, Invitation, InvitationState, SuppressedAddress, address_forms
@@ -126,7 +130,13 @@ def handle_tracking_event(sender, event, esp_name, **kwargs) -> None:
     found = _invitation_filter(event)
     marked = 0
     if found:
-        marked = Invitation.objects.filter(state__in=BOUNCEABLE_STATES, **found).update(
+        # Anonymous survey: an event after delivery (a complaint; anything once the reminder went)
+        # would mark only non-responders, so it leaves the invitation as it is (the address is
+        # still suppressed below). A bounce of the first email tells nothing: it never arrived.
+        markable = Q(survey__anonymous=False)
+        if kind != AddressEventKind.COMPLAINED:
+            markable |= Q(reminder_sent_at__isnull=True)
+        marked = Invitation.objects.filter(markable, state__in=BOUNCEABLE_STATES, **found).update(
             state=InvitationState.BOUNCED, bounced_at=event.timestamp or timezone.now(), last_error=detail[:2000]
         )
     suppressed = kind == AddressEventKind.COMPLAINED or bounce_permanent(event, esp_name)

@@ -5,7 +5,7 @@ from anymail.signals import AnymailTrackingEvent, tracking
 from django.utils import timezone
 
 from surveys.models import InvitationState, SuppressedAddress
-from tests.factories import InvitationFactory
+from tests.factories import InvitationFactory, ResponseFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +67,48 @@ def test_a_bounced_address_is_suppressed_at_the_next_launch():
     send_event("bounced", recipient=invitation.email, message_id="<b@example.com>")
     launch = survey_launch(survey=SurveyFactory(throttle_days=0))
     assert launch.invitations.get().suppression_reason == "bounced_before"
+
+
+# --- Anonymous surveys: an event after delivery must not set non-responders apart ---------------
+
+
+def _shown(api_client_as, survey):
+    rows = api_client_as("admin").get("/api/invitations/", {"survey": survey.pk}).json()["results"]
+    return {row["id"]: (row["state"], row["bounced_at"]) for row in rows}
+
+
+@pytest.mark.parametrize("event_type", ["complained", "bounced"])
+def test_anonymous_survey_late_event_leaves_answered_and_silent_alike(api_client_as, event_type):
+    """A complaint (the email arrived) or a bounce of the reminder (sent to non-responders only,
+    found by the same invitation id) would mark only the unanswered one: who answered shows."""
+    survey = SurveyFactory(anonymous=True)
+    answered = ResponseFactory(invitation__survey=survey, survey=survey).invitation
+    silent = InvitationFactory(survey=survey, reminder_sent_at=timezone.now())
+    for invitation in (answered, silent):
+        send_event(event_type, recipient=invitation.email, message_id="esp-late",
+                   metadata={"invitation_id": str(invitation.pk)})
+    shown = _shown(api_client_as, survey)
+    assert shown[answered.pk] == shown[silent.pk] == ("delivered", None), shown
+    silent.refresh_from_db()
+    assert (silent.state, silent.bounced_at, silent.last_error) == (InvitationState.SENT, None, "")
+    assert SuppressedAddress.objects.filter(email__in=[answered.email, silent.email]).count() == 2
+
+
+def test_anonymous_survey_first_email_hard_bounce_still_marks_bounced():
+    """The first email never arrived, so the customer could not have answered: nothing revealed."""
+    invitation = InvitationFactory(survey=SurveyFactory(anonymous=True), message_id="<first@example.com>")
+    send_event("bounced", recipient=invitation.email, message_id="<first@example.com>")
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.BOUNCED and invitation.bounced_at is not None
+    assert SuppressedAddress.objects.filter(email=invitation.email).exists()
+
+
+def test_named_survey_complaint_and_reminder_bounce_still_mark_bounced():
+    complained = InvitationFactory(message_id="<c@example.com>")
+    reminded = InvitationFactory(reminder_sent_at=timezone.now())
+    send_event("complained", recipient=complained.email, message_id="<c@example.com>")
+    send_event("bounced", recipient=reminded.email, message_id="esp-reminder",
+               metadata={"invitation_id": str(reminded.pk)})
+    for invitation in (complained, reminded):
+        invitation.refresh_from_db()
+        assert invitation.state == InvitationState.BOUNCED and invitation.bounced_at is not None
