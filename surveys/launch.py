@@ -40,7 +40,7 @@ order; the seed is stored on the Launch, so the draw can be replayed for an audi
 import logging
 import random
 import secrets
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -48,7 +48,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -368,7 +368,7 @@ class Retry:
     suppressed: dict[str, int] = field(default_factory=dict)  # by reason, as a launch counts them
 
 
-RETRIED_FIELDS = ["state", "suppression_reason", "email", "attempts", "last_error", "claimed_at", "send_after"]
+RETRY_CHUNK = 10_000  # ids per UPDATE
 
 
 @transaction.atomic
@@ -382,27 +382,34 @@ def survey_retry_failed(*, survey: Survey, include_interrupted: bool = False) ->
     if survey.status == SurveyStatus.CLOSED:
         raise ValidationError("This survey is closed.")
     _lock_customers()
-    failed = survey.invitations.filter(state=InvitationState.FAILED)
+    # Not survey.invitations: a related manager sets each row's survey, reading the deferred
+    # survey_id back one query per row.
+    failed = Invitation.objects.filter(survey=survey, state=InvitationState.FAILED)
     if not include_interrupted:
         failed = failed.exclude(last_error=INTERRUPTED)
-    invitations = list(failed.order_by("id").only("id", "customer_id"))
+    invitations = list(failed.order_by("id").values_list("id", "customer_id"))
     now = timezone.now()
-    customers = Customer.objects.filter(pk__in={invitation.customer_id for invitation in invitations})
+    customers = Customer.objects.filter(pk__in={customer_id for _, customer_id in invitations})
     rows = {row["pk"]: row for row in _customer_rows(customers, survey, now)}
-    counts, queued_customers = Counter(), set()
-    for invitation in invitations:
-        row = rows[invitation.customer_id]
+    by_reason, queued_customers = defaultdict(list), set()
+    for invitation_id, customer_id in invitations:
+        row = rows[customer_id]
         reason = suppression_reason(row)
-        if not reason and row["pk"] in queued_customers:
+        if not reason and customer_id in queued_customers:
             reason = SuppressionReason.THROTTLED  # two failed rows of one customer: one email
-        invitation.state = InvitationState.SUPPRESSED if reason else InvitationState.QUEUED
-        invitation.suppression_reason = reason
-        invitation.email, invitation.attempts, invitation.last_error = row["email"], 0, ""
-        invitation.claimed_at, invitation.send_after = None, now
-        counts[reason or "queued"] += 1
+        by_reason[reason].append(invitation_id)
         if not reason:
-            queued_customers.add(row["pk"])
-    Invitation.objects.bulk_update(invitations, RETRIED_FIELDS, batch_size=BULK_BATCH)
+            queued_customers.add(customer_id)
+    # One UPDATE per outcome (and per chunk of ids), the address the customer's current one.
+    current_email = Subquery(Customer.objects.filter(pk=OuterRef("customer_id")).values("email")[:1])
+    for reason, ids in by_reason.items():
+        for start in range(0, len(ids), RETRY_CHUNK):
+            Invitation.objects.filter(pk__in=ids[start : start + RETRY_CHUNK]).update(
+                state=InvitationState.SUPPRESSED if reason else InvitationState.QUEUED,
+                suppression_reason=reason, email=current_email, attempts=0, last_error="",
+                claimed_at=None, send_after=now,
+            )
+    counts = Counter({reason or "queued": len(ids) for reason, ids in by_reason.items()})
     retry = Retry(queued=counts.pop("queued", 0), suppressed=dict(counts))
     if retry.queued:
         _enqueue_sending()

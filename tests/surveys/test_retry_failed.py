@@ -2,6 +2,8 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from surveys import sending
@@ -195,3 +197,21 @@ def test_the_api_refuses_a_closed_survey_with_a_400(survey, client_as):
     response = client_as("analyst").post(f"/api/surveys/{survey.pk}/retry-failed/", {}, content_type="application/json")
 
     assert response.status_code == 400 and "closed" in str(response.json())
+
+
+@pytest.mark.parametrize("through", ["service", "button"])
+def test_the_query_count_does_not_grow_with_the_failed_rows(through, client_as):
+    """It read each row's survey_id back one query per row (20,000 failed rows: 48 s on PostgreSQL)."""
+    client = client_as("analyst")
+    counts = []
+    for n in (5, 15):
+        survey = SurveyFactory()
+        for _ in range(n):
+            failed(survey)
+        with CaptureQueriesContext(connection) as queries:
+            if through == "service":
+                assert survey_retry_failed(survey=survey).queued == n
+            else:
+                assert client.post(f"/surveys/{survey.pk}/retry-failed/").status_code == 302
+        counts.append(len(queries))
+    assert counts[0] == counts[1], f"5 failed rows: {counts[0]} queries, 15: {counts[1]}"
