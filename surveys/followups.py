@@ -5,14 +5,29 @@ from django.utils import timezone
 
 from .models import Response
 
+FOLLOW_UP_FIELDS = ["follow_up_note", "followed_up_at", "followed_up_by"]
+
 
 @transaction.atomic
 def response_follow_up(*, response: Response, user, note: str, done: bool = True) -> Response:
-    """Mark `response` followed up (or not) with `note`; simple-history keeps the earlier notes."""
+    """Mark `response` followed up (or not) with `note`; simple-history keeps the earlier notes.
+
+    A repeat (double click, a colleague's stale page, a retried PATCH) changes nothing, and a new
+    note on a done follow-up keeps who closed the loop and when: the history is the audit record.
+    """
+    # Compare with the row as saved now, locked, not as the caller read it: the first of two
+    # concurrent submissions may have just been saved.
+    response.refresh_from_db(fields=FOLLOW_UP_FIELDS, from_queryset=Response.objects.select_for_update())
+    was_done = response.followed_up_at is not None
+    if done == was_done and note == response.follow_up_note:
+        return response  # nothing changed: no save, no history row
     response.follow_up_note = note
-    response.followed_up_at = timezone.now() if done else None
-    response.followed_up_by = user if done else None
     # The history row records the staff member, not whoever the middleware last saw.
     response._history_user = user
-    response.save(update_fields=["follow_up_note", "followed_up_at", "followed_up_by", "updated_at"])
+    if done and was_done:  # only the note changes
+        response.save(update_fields=["follow_up_note", "updated_at"])
+        return response
+    response.followed_up_at = timezone.now() if done else None
+    response.followed_up_by = user if done else None
+    response.save(update_fields=[*FOLLOW_UP_FIELDS, "updated_at"])
     return response

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from surveys.models import Response
-from tests.factories import CustomerFactory, ResponseFactory, SurveyFactory
+from tests.factories import CustomerFactory, ResponseFactory, SurveyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -130,6 +130,77 @@ def test_a_follow_up_can_be_reopened(client_as, answers):
 
     detractor.refresh_from_db()
     assert detractor.followed_up_at is None and detractor.follow_up_note == "Not reached after all"
+
+
+def test_the_same_follow_up_posted_twice_records_one_follow_up(client_as, answers):
+    # A double click or a browser's retried POST: when the loop was closed stays, no second version.
+    detractor = answers["detractor"]
+    client = client_as("analyst")
+    url = reverse("surveys:response-follow-up", args=[detractor.pk])
+    assert client.post(url, {"note": "Called, refund sent", "done": "on"}).status_code == 302
+    detractor.refresh_from_db()
+    first_at, versions = detractor.followed_up_at, detractor.history.count()
+
+    assert client.post(url, {"note": "Called, refund sent", "done": "on"}).status_code == 302
+
+    detractor.refresh_from_db()
+    assert detractor.followed_up_at == first_at
+    assert detractor.history.count() == versions
+
+
+def test_a_colleague_resubmitting_the_same_follow_up_does_not_take_it_over(client, answers):
+    alice, bob = UserFactory(role="analyst"), UserFactory(role="analyst")
+    detractor = answers["detractor"]
+    url = reverse("surveys:response-follow-up", args=[detractor.pk])
+    client.force_login(alice)
+    client.post(url, {"note": "Called", "done": "on"})
+    detractor.refresh_from_db()
+    first_at, versions = detractor.followed_up_at, detractor.history.count()
+
+    client.force_login(bob)  # his page, opened before, sends the same follow-up again
+    client.post(url, {"note": "Called", "done": "on"})
+
+    detractor.refresh_from_db()
+    assert detractor.followed_up_by == alice and detractor.followed_up_at == first_at
+    assert detractor.history.count() == versions
+
+
+def test_a_retried_api_patch_of_the_same_follow_up_changes_nothing(api_client_as, answers):
+    detractor = answers["detractor"]
+    api = api_client_as("analyst")
+    url = reverse("api-response-detail", args=[detractor.pk])
+    body = {"followed_up": True, "follow_up_note": "Refunded"}
+    first = api.patch(url, body, format="json")
+    assert first.status_code == 200
+    versions = detractor.history.count()
+
+    second = api.patch(url, body, format="json")
+
+    assert second.status_code == 200
+    assert second.json()["followed_up_at"] == first.json()["followed_up_at"]
+    assert second.json()["followed_up_by"] == first.json()["followed_up_by"]
+    assert detractor.history.count() == versions
+
+
+def test_a_new_note_on_a_done_follow_up_keeps_who_and_when(client, answers):
+    alice, bob = UserFactory(role="analyst"), UserFactory(role="analyst")
+    detractor = answers["detractor"]
+    url = reverse("surveys:response-follow-up", args=[detractor.pk])
+    client.force_login(alice)
+    client.post(url, {"note": "Called", "done": "on"})
+    detractor.refresh_from_db()
+    first_at, versions = detractor.followed_up_at, detractor.history.count()
+
+    client.force_login(bob)
+    client.post(url, {"note": "Called, refund sent", "done": "on"})
+
+    detractor.refresh_from_db()
+    assert detractor.follow_up_note == "Called, refund sent"
+    assert detractor.followed_up_by == alice and detractor.followed_up_at == first_at
+    assert detractor.history.count() == versions + 1
+    latest = detractor.history.first()  # the note's edit, by whoever made it
+    assert latest.history_user == bob and latest.follow_up_note == "Called, refund sent"
+    assert latest.followed_up_at == first_at
 
 
 def test_a_get_on_the_follow_up_url_changes_nothing(client_as, answers):
