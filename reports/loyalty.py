@@ -1,7 +1,9 @@
 """Loyalty economics (SPEC §5): where NPS meets the ledger.
 
 For the customers who answered the relationship survey in period C, grouped by their category
-(the latest answer in C counts, so each customer is in one group):
+(the latest answer in C counts, so each customer is in one group). Answers to anonymous surveys
+are left out: tying them to their customer's revenue is what the survey promised not to do (and
+they would make a second row for a customer who also answered a named survey).
 
 - revenue in C and in the next period N, and their ratio (NRR by category);
 - churn: customers with revenue in C above 0 and none (or net refunds) in N, and that C revenue;
@@ -70,6 +72,7 @@ def loyalty_economics(*, period: Period, segment: str | None = None, survey=None
     following = period.next()
     respondents, respondent_params = (
         responses_in(period, kind=SurveyKind.RELATIONSHIP, survey=survey, segment=segment, counting=LATEST)
+        .filter(survey__anonymous=False)
         .order_by().values("customer_id", "category").query.sql_with_params()
     )
     revenue, customers = RevenueEntry._meta.db_table, Customer._meta.db_table

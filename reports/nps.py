@@ -11,7 +11,10 @@ Decisions where the SPEC is silent:
   a survey the report is of the relationship series unless `survey_type` says otherwise; with a
   survey it is that survey's type (a `survey_type` that contradicts it is refused).
 - Counting rule `latest`: of each customer's answers in the period (within the series, and the
-  survey when one is chosen), only the latest counts.
+  survey when one is chosen), only the latest counts, named answers compared with named ones and
+  anonymous with anonymous: an anonymous answer cannot be tied to its customer, so it neither
+  replaces nor is replaced by one of their named answers (else comparing the two rules would tell
+  who answered an anonymous survey, SPEC §1).
 - A segment filter uses the segment copied onto each row: onto the response when the answer was
   given, onto the invitation when it was made (the sample). Moving a customer to another segment
   changes neither past samples nor past answers. A customer moved between the invitation and the
@@ -199,14 +202,20 @@ def responses_in(
     if touchpoint is not None:
         responses = responses.filter(touchpoint=touchpoint)
     if counting == LATEST:
-        later = Response.objects.filter(scope, customer=OuterRef("customer")).filter(_later_than_outer())
+        later = Response.objects.filter(scope).filter(_later_than_outer())
         responses = responses.exclude(Exists(later))
     return responses
 
 
 def _later_than_outer() -> Q:
-    """A response of the same customer answered after the outer one (ties broken by id)."""
-    return Q(answered_at__gt=OuterRef("answered_at")) | Q(answered_at=OuterRef("answered_at"), pk__gt=OuterRef("pk"))
+    """A response of the same customer, in a survey of the same anonymity, answered after the outer
+    one (ties broken by id). An anonymous answer cannot be tied to a customer, so it may not
+    replace one of theirs, nor be replaced: else the named answers that vanish under `latest`
+    would tell who answered an anonymous survey (SPEC §1)."""
+    same = Q(customer=OuterRef("customer"), survey__anonymous=OuterRef("survey__anonymous"))
+    return same & (
+        Q(answered_at__gt=OuterRef("answered_at")) | Q(answered_at=OuterRef("answered_at"), pk__gt=OuterRef("pk"))
+    )
 
 
 def _count_expressions() -> dict:
@@ -487,7 +496,7 @@ def _trend_rows(periods, *, survey, survey_type, counting, segment=None, touchpo
     responses = responses.annotate(bucket=bucket)
     if counting == LATEST:
         later = (
-            Response.objects.filter(survey__kind=kind, customer=OuterRef("customer"))
+            Response.objects.filter(survey__kind=kind)
             .filter(Q(survey=survey) if survey is not None else Q())
             .annotate(bucket=bucket)
             .filter(bucket=OuterRef("bucket"))

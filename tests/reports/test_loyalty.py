@@ -50,3 +50,21 @@ def test_promoters_grow_and_refer_while_detractors_churn():
     assert (detractors.customers, detractors.churned_customers, detractors.churned_revenue) == (1, 1, Decimal("200.00"))
     assert detractors.nrr == Decimal("-0.1") and detractors.churn_rate == 1
     assert passives.customers == 0 and passives.nrr is None
+
+
+def test_answers_to_anonymous_surveys_are_left_out():
+    """Tying an anonymous answer to its customer's ledger is what the survey promised not to do;
+    with it, a customer answering a named and an anonymous survey was in two rows."""
+    named = SurveyFactory(kind=SurveyKind.RELATIONSHIP)
+    anonymous = SurveyFactory(kind=SurveyKind.RELATIONSHIP, anonymous=True)
+    both, hidden = CustomerFactory(), CustomerFactory()
+    answered(named, both, 10)
+    answered(anonymous, both, 0, when=WHEN + dt.timedelta(days=1))
+    answered(anonymous, hidden, 3)
+    revenue(both, "2025-05-01", "100.00")
+    revenue(hidden, "2025-05-01", "50.00")
+
+    rows = {row.category: row for row in loyalty_economics(period=parse_period("2025-Q2"))}
+    assert (rows["promoter"].customers, rows["promoter"].revenue) == (1, Decimal("100.00"))
+    assert rows["detractor"].customers == 0
+    assert all(row.customers == 0 for row in loyalty_economics(period=parse_period("2025-Q2"), survey=anonymous))

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from reports.nps import LATEST, nps_breakdown, nps_report, nps_trend
+from reports.nps_dashboard import NpsParams, latest_verbatims
 from reports.periods import parse_period
 from surveys.models import InvitationState, SuppressionReason, SurveyKind
 from tests.factories import (
@@ -74,6 +75,49 @@ def test_latest_per_customer_keeps_one_answer_each(survey):
     assert nps_report(period=Q2).counts.responses == 3
     latest = nps_report(period=Q2, counting=LATEST).counts
     assert (latest.responses, latest.promoters, latest.detractors) == (2, 2, 0)
+
+
+Q1 = parse_period("2025-Q1")
+JAN, FEB, MAR = (dt.datetime(2025, month, 10, 12, tzinfo=dt.UTC) for month in (1, 2, 3))
+
+
+def _latest_everywhere(period) -> list[tuple]:
+    """(responses, promoters, detractors) under `latest`: the report, a segment row, the trend."""
+    counts = [nps_report(period=period, counting=LATEST).counts]
+    counts.append(dict(nps_breakdown(period=period, by="segment", counting=LATEST))["SMB"])
+    counts.append(nps_trend(periods=[period], counting=LATEST)[0][1])
+    return [(c.responses, c.promoters, c.detractors) for c in counts]
+
+
+def test_latest_counting_does_not_tell_who_answered_an_anonymous_survey(survey):
+    # Audit: Xavier's named answer vanished under `latest` because of his later anonymous one,
+    # Yvonne's stayed: comparing the two rules told who answered the anonymous survey.
+    anonymous = SurveyFactory(kind=SurveyKind.RELATIONSHIP, anonymous=True)
+    xavier, yvonne = CustomerFactory(name="Xavier", segment="SMB"), CustomerFactory(name="Yvonne", segment="SMB")
+    for customer in (xavier, yvonne):
+        answer(survey, 8, customer=customer, when=JAN, reason="fine")
+        InvitationFactory(survey=anonymous, customer=customer)  # both invited: "delivered"
+    answer(anonymous, 3, customer=xavier, when=MAR, reason="slow")
+
+    params = {"period": Q1, "survey_type": SurveyKind.RELATIONSHIP}
+    named = [
+        {r.customer.name for r in latest_verbatims(NpsParams(**params, counting=c)) if not r.survey.anonymous}
+        for c in ("all", LATEST)
+    ]
+    assert named[0] == named[1] == {"Xavier", "Yvonne"}
+    assert _latest_everywhere(Q1) == [(3, 0, 1)] * 3
+
+
+def test_latest_counting_still_keeps_one_named_and_one_anonymous_answer_each(survey):
+    anonymous = SurveyFactory(kind=SurveyKind.RELATIONSHIP, anonymous=True)
+    customer = CustomerFactory(segment="SMB")
+    answer(survey, 0, customer=customer, when=JAN)
+    answer(anonymous, 1, customer=customer, when=FEB)  # earlier than the named 10: still counts
+    answer(survey, 10, customer=customer, when=MAR)
+    answer(anonymous, 9, customer=customer, when=MAR + dt.timedelta(days=1))
+    # The later answer of each kind: 10 (named) and 9 (anonymous), both promoters.
+    assert nps_report(period=Q1).counts.responses == 4
+    assert _latest_everywhere(Q1) == [(2, 2, 0)] * 3
 
 
 def test_relationship_and_transactional_answers_never_mix(survey):
