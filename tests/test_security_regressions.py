@@ -199,3 +199,15 @@ def test_json_nested_too_deeply_is_a_400_not_a_500(api_client_as, method, url):
 
     assert response.status_code == 400
     assert "nested too deeply" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400"])
+def test_a_number_too_large_for_a_float_is_a_400_not_a_500(api_client_as, number):
+    """Python reads 1e400 as inf; a related id of inf raised OverflowError in DRF's lookup."""
+    CustomerFactory(external_id="C1")
+    body = f'{{"survey": {number}, "customer": "C1", "touchpoint": "order"}}'
+
+    response = api_client_as("analyst").post("/api/invitations/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert f"number out of range: {number}" in response.json()["detail"]
