@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -26,6 +27,7 @@ from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 from simple_history.models import registered_models
 
+from .admin_guards import is_an_id
 from .roles import ADMIN, ROLES
 
 LAST_ADMIN = "the last active admin"
@@ -170,7 +172,8 @@ class ResourceTypeFilter(auditlog_filters.ResourceTypeFilter):
     def queryset(self, request, queryset):
         # The facet counts ("Show counts") pass each choice's own id, an int.
         value = self.value()
-        if value is not None and not str(value).isdecimal():
+        # isdecimal refuses "-1" and " 1"; is_an_id a number past the column's range (SQLite's 64 bits).
+        if value is not None and not (str(value).isdecimal() and is_an_id(ContentType._meta.pk, value)):
             raise IncorrectLookupParameters(f"resource_type must be a content type id, not {value!r}")
         return super().queryset(request, queryset)
 

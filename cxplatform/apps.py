@@ -24,6 +24,8 @@ class CoreConfig(AppConfig):
         register_audited_models()
         register_text_search()  # the `ifind` lookup of staff search boxes
         # The admin app, first in INSTALLED_APPS, has registered every admin by now.
+        from .admin_guards import install as guard_admin_pages
         from .admin_selection import install as check_admin_selections
 
         check_admin_selections()
+        guard_admin_pages()  # before the URLs are built: it wraps the autocomplete view

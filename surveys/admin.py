@@ -266,6 +266,7 @@ class ResponseAdmin(DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin, HistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # A past version carries the customer column too; an anonymous survey's are not shown.
+        self._check_id(self.model._meta.pk, object_id)  # before filtering by it: "abc" was a 500
         if Response.objects.filter(Q(pk=object_id) & Q(survey__anonymous=True)).exists():
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)

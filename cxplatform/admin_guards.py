@@ -1,0 +1,99 @@
+"""Guards every admin page gets, Django's and the libraries' included: a hostile but plausible URL
+answers the admin's usual "?e=1" redirect or a 403, never a server error (`install`).
+
+- SQLite, the embedded default, stores 64-bit integers and its driver refuses a bigger Python int
+  with OverflowError. Django's related-field list filters (?survey__exact=, ?groups__exact=) pass
+  the number as written; `is_an_id` is the check for the places that take ids themselves.
+- Django's ChangeList builds the end of the date drill-down's range outside its try block:
+  ?acquired_on__year=9999 runs into the year 10000, a 20-digit year overflows.
+- The autocomplete endpoint takes a reverse relation's name (?field_name=responses) and fails on it.
+"""
+
+import functools
+
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db import connection
+from django.db.models import ForeignObjectRel
+
+
+def is_an_id(field, value) -> bool:
+    """Whether `value` can be a value of `field` (a primary key), in the column's range if an integer."""
+    try:
+        value = field.get_prep_value(field.to_python(value))
+    except (ValidationError, ValueError, TypeError):
+        return False
+    while field.is_relation:  # a one-to-one primary key stores the target's id
+        field = field.target_field
+    if not isinstance(value, int):
+        return True
+    try:
+        low, high = connection.ops.integer_field_range(field.get_internal_type())
+    except KeyError:
+        return True  # not an integer column
+    return (low is None or low <= value) and (high is None or value <= high)
+
+
+class GuardedChangeList:
+    """Mixed in before a model admin's own ChangeList class."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as e:
+            if not (self.date_hierarchy and f"{self.date_hierarchy}__year" in self.filter_params):
+                raise  # not the drill-down's: a bug to see
+            raise IncorrectLookupParameters(e) from e  # as Django answers ?..._month=13
+
+    def get_results(self, request):
+        try:
+            super().get_results(request)
+        except OverflowError as e:  # SQLite's driver, on an id past 64 bits (the first query runs here)
+            raise IncorrectLookupParameters(e) from e
+
+
+@functools.cache
+def _guarded(changelist_class):
+    return type(changelist_class.__name__, (GuardedChangeList, changelist_class), {})
+
+
+class ChangeListGuarded:
+    def get_changelist(self, request, **kwargs):
+        return _guarded(super().get_changelist(request, **kwargs))
+
+
+def refusing_reverse_relations(autocomplete_view):
+    """Django refuses an unknown field_name with a 403 but calls a reverse relation's
+    get_limit_choices_to(), which it has not: an AttributeError, a 500. Refused alike."""
+
+    @functools.wraps(autocomplete_view)
+    def view(request):
+        try:
+            model = apps.get_model(request.GET["app_label"], request.GET["model_name"])
+            field = model._meta.get_field(request.GET["field_name"])
+        except (KeyError, LookupError, FieldDoesNotExist):
+            return autocomplete_view(request)  # Django refuses these itself
+        if isinstance(field, ForeignObjectRel):
+            raise PermissionDenied
+        return autocomplete_view(request)
+
+    view.refuses_reverse_relations = True
+    return view
+
+
+def give_every_admin(mixin, site: admin.AdminSite = admin.site) -> None:
+    """Re-register each model admin on `site` as a subclass with `mixin` first (once the admins are registered)."""
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, mixin):
+            continue
+        site.unregister(model)
+        site.register(model, type(type(model_admin).__name__, (mixin, type(model_admin)), {}))
+
+
+def install(site: admin.AdminSite = admin.site) -> None:
+    """Before the URLs are built: get_urls() routes to `site.autocomplete_view` as it then is."""
+    give_every_admin(ChangeListGuarded, site)
+    if not getattr(site.autocomplete_view, "refuses_reverse_relations", False):
+        site.autocomplete_view = refusing_reverse_relations(site.autocomplete_view)
