@@ -7,7 +7,8 @@ counts), a launch a Launch (who, when, audience), a recompute the snapshot's `re
 ledger is append-only.
 
 Survey responses are not in this log: what customers write is theirs, and an anonymous survey's
-answers must not be tied to anybody, here either. Their follow-ups by staff (who, when, the note)
+answers must not be tied to anybody, here either. A customer's reason text ("other", in their own
+words) is logged as changed, its words hidden. Their follow-ups by staff (who, when, the note)
 are in each response's own history (django-simple-history records the user of the request).
 Passwords never reach the log: a password set (by its user, or by an admin for someone else) is
 logged as a change of `password` with both values hidden, so who reset whose password is known.
@@ -25,7 +26,11 @@ AUDITED = {
         "m2m_fields": {"groups", "user_permissions"},
     },
     "auth.Group": {"m2m_fields": {"permissions"}},
-    "accounting.Customer": {"exclude_fields": ["updated_at", "entity"]},
+    # The reason text is the customer's own words when they answer "other" on the reason page.
+    "accounting.Customer": {
+        "exclude_fields": ["updated_at", "entity"], "mask_fields": ["reason_text"],
+        "mask_callable": "cxplatform.audit.hidden",
+    },
     "accounting.ReasonCategory": {},
     "surveys.Survey": {"exclude_fields": ["updated_at", "next_launch_at"]},
     "surveys.SuppressedAddress": {},

@@ -7,6 +7,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounting.models import Customer, ReasonCategory
+from accounting.services import reason_request_create
 from surveys.models import Response, Survey
 from tests.factories import CustomerFactory, ResponseFactory, SurveyFactory, reason
 
@@ -23,6 +24,22 @@ def test_a_reason_set_by_staff_is_logged_with_who_what_and_when(client_as, analy
         action=LogEntry.Action.UPDATE).latest("timestamp")
     assert entry.actor == analyst and entry.timestamp is not None
     assert "reason" in entry.changes_dict
+
+
+def test_a_customers_own_reason_text_is_logged_as_changed_without_its_words(client, fresh_rate_limits):
+    """What customers write stays out of the log: "other" typed on the reason page is their words."""
+    customer = CustomerFactory(language="en")
+    token = reason_request_create(customer=customer).token
+    words = "My neighbour Jo Bloggs at 12 Rue X told me about you"
+
+    answered = client.post(reverse("reason-answer", args=[token]), {"reason": reason("other").pk, "reason_text": words})
+
+    assert answered.status_code == 303
+    assert Customer.objects.get(pk=customer.pk).reason_text == words
+    entry = LogEntry.objects.get_for_object(customer).filter(action=LogEntry.Action.UPDATE).latest("timestamp")
+    assert "reason_text" in entry.changes_dict
+    assert not LogEntry.objects.filter(changes_text__contains="Jo Bloggs").exists()
+    assert all("Jo Bloggs" not in str(logged.changes) for logged in LogEntry.objects.all())
 
 
 def test_a_follow_up_is_recorded_with_who_and_when_in_the_response_history(client, analyst):
