@@ -358,6 +358,8 @@ def invitation_get_or_create_transactional(
             return existing, False
         raise
     if invitation.state == InvitationState.QUEUED:
+        # Past tasks.LONGEST_COUNTDOWN nothing is enqueued (a long ETA is redelivered by Redis):
+        # the sweeper starts the senders once the row is due.
         _enqueue_sending(countdown=delay.total_seconds())
     return invitation, True
 

@@ -14,8 +14,9 @@ and skews the sample more than one missing invitation does. The row stays visibl
 
 Transient SMTP errors (is_transient, shared with the accounting emails) put the row back to QUEUED
 with attempts + 1 and end the batch (the connection is probably gone); the task retries it with
-backoff. After MAX_ATTEMPTS the row is FAILED with the last error. Permanent errors fail that row
-and the batch goes on.
+backoff, and marks its shard alive in the cache until then (the sweeper would otherwise take the
+silent wait for a dead chain and start another). After MAX_ATTEMPTS the row is FAILED with the last
+error. Permanent errors fail that row and the batch goes on.
 """
 
 import logging
@@ -46,6 +47,11 @@ INTERRUPTED = "interrupted while sending; not resent to avoid a duplicate"
 # The sweeper starts a sender only if no batch showed a sign of life for this long.
 HEARTBEAT_KEY = "surveys:sender-heartbeat"
 SENDER_IDLE_SECONDS = 120
+# A chain waiting out its backoff runs no batch, so writes no heartbeat: it leaves the time its retry
+# is due under these keys instead (per shard; the reminders' own), or the sweeper (every 5 minutes)
+# and the hourly reminder run would start a second chain beside it.
+RETRY_KEY = "surveys:sender-retry:{}"
+REMINDER_RETRY_KEY = "surveys:reminder-retry"
 
 
 @dataclass
@@ -88,9 +94,46 @@ class Heartbeat:
             self.last = time.monotonic()
 
 
+def backoff(attempt: int) -> int:
+    """Seconds before retry number `attempt`: 1, 2, 4, 8 minutes (16 once the cap is reached)."""
+    return RETRY_BASE_SECONDS * 2 ** (min(attempt, MAX_ATTEMPTS) - 1)
+
+
+def mark_retry(key: str, countdown: float) -> None:
+    """A chain enqueued its retry `countdown` seconds ahead: it counts as alive until then."""
+    try:
+        cache.set(key, time.time() + countdown, timeout=int(countdown) + SENDER_IDLE_SECONDS)
+    except Exception:  # fail open: at worst a second chain starts, and rows are claimed one by one
+        logger.warning("Could not record a pending retry in the cache", exc_info=True)
+
+
+def _retry_pending(due: float | None) -> bool:
+    # Plus the heartbeat's margin: a busy worker may start the retry a little late.
+    return due is not None and time.time() < due + SENDER_IDLE_SECONDS
+
+
 def sender_alive() -> bool:
-    seen = cache.get(HEARTBEAT_KEY)
-    return seen is not None and time.time() - seen < SENDER_IDLE_SECONDS
+    """A batch beat lately, or a chain waits out its backoff. The cache down: no (fail open, so the
+    sweeper still restarts the senders after a real death; a second chain sends nothing twice)."""
+    retry_keys = [RETRY_KEY.format(shard) for shard in range(max(1, settings.SURVEY_SEND_PARALLEL))]
+    try:
+        seen = cache.get_many([HEARTBEAT_KEY, *retry_keys])
+    except Exception:
+        logger.warning("Cache unreachable: the sweeper assumes no survey sender is alive", exc_info=True)
+        return False
+    beat = seen.get(HEARTBEAT_KEY)
+    return (beat is not None and time.time() - beat < SENDER_IDLE_SECONDS) or any(
+        _retry_pending(seen.get(key)) for key in retry_keys
+    )
+
+
+def reminder_retry_pending() -> bool:
+    """A reminder chain waits out its backoff (the cache down: no, fail open)."""
+    try:
+        return _retry_pending(cache.get(REMINDER_RETRY_KEY))
+    except Exception:
+        logger.warning("Cache unreachable: the reminder run assumes no retry is pending", exc_info=True)
+        return False
 
 
 def _address():
@@ -183,7 +226,7 @@ def _deliver(connection, invitation: Invitation, result: BatchResult) -> tuple[b
         _mark_error(invitation, exc, transient=transient)
         logger.warning("Invitation %s not sent (attempt %s): %r", invitation.pk, invitation.attempts, exc)
         if transient:
-            result.retry_in = RETRY_BASE_SECONDS * 2 ** (min(invitation.attempts, MAX_ATTEMPTS) - 1)
+            result.retry_in = backoff(invitation.attempts)
             return False, None
         result.failed += 1
         return True, None
@@ -329,7 +372,9 @@ def fail_interrupted(now=None) -> int:
 
 
 def needs_sender() -> bool:
-    """Due rows and no batch alive: the chain of send tasks died (worker killed, Redis down)."""
+    """Due rows and no sender alive (no batch running, no chain waiting out its backoff): the chain
+    of send tasks died (worker killed, Redis down), or nothing was enqueued for rows that have
+    become due (a trigger delayed past tasks.LONGEST_COUNTDOWN)."""
     return not sender_alive() and more_due()
 
 
@@ -422,7 +467,7 @@ def send_reminders(*, batch_size: int | None = None) -> BatchResult:
                 if invitation.pk in refused_for_now:
                     continue  # this mailbox only (full, greylisted): the others still get theirs; the
                     # hourly run tries it again until its link expires
-                result.retry_in = RETRY_BASE_SECONDS
+                result.retry_in = RETRY_BASE_SECONDS  # the task backs off from it, and gives up
                 break  # the server or the connection: the rest would fail alike
             result.sent += outcome
             result.failed += not outcome

@@ -21,25 +21,46 @@ def send_invitations(shard: int = 0, shards: int = 1) -> int:
     result = sending.send_batch(shard=shard, shards=shards)
     if result.retry_in is not None:
         send_invitations.apply_async((shard, shards), countdown=result.retry_in)
+        sending.mark_retry(sending.RETRY_KEY.format(shard), result.retry_in)  # the sweeper leaves it be
     elif result.done and sending.more_due(shard=shard, shards=shards):
         send_invitations.delay(shard, shards)
     return result.sent
 
 
+# Redis redelivers a message not acknowledged within the broker's visibility_timeout (2 hours,
+# settings), and a worker holds an ETA message unacknowledged until it is due: a longer countdown
+# is delivered again every visibility_timeout (Celery's documented caveat). Well under it.
+LONGEST_COUNTDOWN = 30 * 60
+
+
 def enqueue_senders(countdown: float = 0) -> None:
-    """One sending task per shard (SURVEY_SEND_PARALLEL of them)."""
+    """One sending task per shard (SURVEY_SEND_PARALLEL of them). Beyond LONGEST_COUNTDOWN, nothing:
+    the sweeper (every 5 minutes) starts the senders once the rows are due."""
+    if countdown > LONGEST_COUNTDOWN:
+        return
     shards = max(1, settings.SURVEY_SEND_PARALLEL)
     for shard in range(shards):
         send_invitations.apply_async((shard, shards), countdown=countdown or None)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def send_reminders() -> int:
+def send_reminders(retry: int = 0, chained: bool = False) -> int:
+    """The hourly run (no arguments), and the chain it starts: the next batch, or after a transient
+    error a retry with backoff (1, 2, 4, 8 minutes), then none: the next hourly run tries again. The
+    hourly run starts no second chain while one waits out its backoff."""
+    if not chained and sending.reminder_retry_pending():
+        logger.info("A reminder retry is pending: this run leaves the reminders to it")
+        return 0
     result = sending.send_reminders()
     if result.retry_in is not None:
-        send_reminders.apply_async(countdown=result.retry_in)
+        if retry + 1 < sending.MAX_ATTEMPTS:
+            countdown = sending.backoff(retry + 1)
+            send_reminders.apply_async((retry + 1, True), countdown=countdown)
+            sending.mark_retry(sending.REMINDER_RETRY_KEY, countdown)
+        else:
+            logger.warning("Reminders not sent after %s tries: the next hourly run tries again", retry + 1)
     elif result.done and sending.reminders_due().exists():
-        send_reminders.delay()
+        send_reminders.delay(0, True)
     return result.sent
 
 

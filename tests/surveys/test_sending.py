@@ -5,7 +5,9 @@ import re
 import smtplib
 
 import pytest
+import time_machine
 from django.core import mail
+from django.core.cache import cache
 from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
@@ -41,8 +43,10 @@ def scripted_backend(settings):
     settings.SURVEY_SEND_RATE_PER_SECOND = 0
     FAILURES.clear()
     OPENED.clear()
+    cache.clear()  # heartbeats and pending-retry marks
     yield
     FAILURES.clear()
+    cache.clear()
 
 
 def queued(n=1, **kwargs):
@@ -184,6 +188,37 @@ def test_the_sweeper_leaves_a_live_sender_alone():
     cache.delete(sending.HEARTBEAT_KEY)
 
 
+def test_the_sweeper_leaves_a_chain_waiting_out_its_backoff_alone_and_restarts_it_if_it_dies(monkeypatch, settings):
+    """The chain runs no batch (so beats no heartbeat) while its retry waits: the sweeper must not
+    take it for dead and start a second chain, which would burn the rows' attempts twice as fast."""
+    settings.SURVEY_SEND_PARALLEL = 2
+    retries = []
+    monkeypatch.setattr(tasks.send_invitations, "apply_async", lambda args, countdown: retries.append(countdown))
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        queued(1, attempts=3)
+        FAILURES.append(smtplib.SMTPServerDisconnected("gone"))
+        tasks.send_invitations()
+        assert retries == [8 * 60]  # the 4th attempt failed: 8 minutes
+
+        traveller.shift(dt.timedelta(minutes=5))  # the heartbeat is long stale
+        assert tasks.sweep_invitations()["restarted"] is False and retries == [8 * 60]
+
+        traveller.shift(dt.timedelta(minutes=6))  # the retry is due and has not run: lost
+        assert tasks.sweep_invitations()["restarted"] is True and retries[1:] == [None, None]  # both shards
+
+
+def test_the_sweeper_restarts_the_senders_when_the_cache_is_down(monkeypatch):
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    queued(1)
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "get_many", down)
+    assert sending.needs_sender() is True
+    monkeypatch.setattr(cache, "set", down)
+    sending.mark_retry(sending.RETRY_KEY.format(0), 60)  # logged, not raised
+
+
 # --- Reminders and expiry ----------------------------------------------------------------------------
 
 
@@ -214,6 +249,31 @@ def test_a_transient_reminder_failure_gives_the_claim_back():
     row.refresh_from_db()
     assert row.reminder_claimed_at is None
     assert sending.send_reminders().sent == 1
+
+
+def test_a_failing_reminder_chain_backs_off_then_stops_and_the_hourly_run_starts_no_second_one(monkeypatch):
+    survey = SurveyFactory(reminder_days=1)
+    InvitationFactory(survey=survey, sent_at=timezone.now() - dt.timedelta(days=2))
+    FAILURES.extend(smtplib.SMTPServerDisconnected("down") for _ in range(20))  # an SMTP outage
+    enqueued = []
+    monkeypatch.setattr(
+        tasks.send_reminders, "apply_async",
+        lambda args=(), kwargs=None, countdown=None, **options: enqueued.append((args, countdown)),
+    )
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        tasks.send_reminders()  # the hourly run
+        tasks.send_reminders()  # another scheduled run while the retry waits: leaves it to the chain
+        assert len(FAILURES) == 19 and len(enqueued) == 1
+        for _ in range(sending.MAX_ATTEMPTS - 1):  # the retries; the last one enqueues none
+            args, countdown = enqueued[-1]
+            traveller.shift(dt.timedelta(seconds=countdown))
+            tasks.send_reminders(*args)
+
+        assert [countdown for _, countdown in enqueued] == [60, 120, 240, 480]
+        assert len(FAILURES) == 20 - sending.MAX_ATTEMPTS
+        traveller.shift(dt.timedelta(hours=1))
+        tasks.send_reminders()  # the next hourly run tries again
+        assert len(FAILURES) == 20 - sending.MAX_ATTEMPTS - 1
 
 
 def test_reminders_pass_over_opted_out_customers_and_the_task_stops_when_nothing_sendable_is_left(
@@ -321,3 +381,33 @@ def test_the_written_out_sent_statement_sets_every_field_the_orm_path_sets():
     columns = {Invitation._meta.get_field(name).column for name in sending._sent_fields(invitation, "id")}
     assert columns | {"claimed_at"} == assigned
     assert f"UPDATE {Invitation._meta.db_table} SET" in sending.SENT_AND_CLAIMED_SQL
+
+
+# --- Delayed triggers ----------------------------------------------------------------------------------
+
+
+def test_a_trigger_delayed_for_days_enqueues_no_long_countdown_and_the_sweeper_sends_it_once_due(
+    monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    """Redis redelivers an ETA message every visibility_timeout (2 h) until it is due: a delay of days
+    must not be handed to the broker. The sweeper starts the senders once the row is due."""
+    from surveys.launch import invitation_get_or_create_transactional
+
+    settings.SURVEY_SEND_PARALLEL = 2
+    survey = SurveyFactory(kind="transactional")
+    countdowns = []
+    monkeypatch.setattr(tasks.send_invitations, "apply_async", lambda args, countdown: countdowns.append(countdown))
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        for delay in (dt.timedelta(days=3), dt.timedelta(minutes=10)):
+            with django_capture_on_commit_callbacks(execute=True):
+                invitation_get_or_create_transactional(
+                    survey=survey, customer=CustomerFactory(), touchpoint="delivery", delay=delay
+                )
+        assert countdowns == [600.0, 600.0]  # the 10-minute one only, one task per shard
+        tasks.enqueue_senders(countdown=tasks.LONGEST_COUNTDOWN + 1)
+        assert len(countdowns) == 2
+
+        monkeypatch.undo()  # eager sending from here on
+        traveller.shift(dt.timedelta(days=3))
+        assert tasks.sweep_invitations()["restarted"] is True
+    assert len(mail.outbox) == 2 and not Invitation.objects.filter(state=InvitationState.QUEUED).exists()
