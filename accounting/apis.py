@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.http import Http404
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
@@ -27,6 +26,7 @@ from rest_framework.response import Response
 from cxplatform.api_filters import DjangoFilterBackend, OrderingFilter
 from cxplatform.api_parsers import JSONParser
 from cxplatform.api_serializers import WritableFieldsOnlyMixin
+from cxplatform.api_writes import UniqueWritesMixin
 
 from . import imports, services
 from .filters import CostFilter, CustomerFilter, ImportBatchFilter, RevenueFilter
@@ -265,6 +265,7 @@ def _category_schema(summary: str, code: int = 200):
 )
 class ReasonCategoryViewSet(
     MethodsBeforeRolesMixin,
+    UniqueWritesMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     viewsets.ReadOnlyModelViewSet,
@@ -435,6 +436,7 @@ class CustomerRowSerializer(serializers.Serializer):
 )
 class CustomerViewSet(
     MethodsBeforeRolesMixin,
+    UniqueWritesMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     viewsets.ReadOnlyModelViewSet,
@@ -454,12 +456,12 @@ class CustomerViewSet(
     )
 
     def perform_create(self, serializer):
-        with django_errors_as_400(), transaction.atomic():
-            serializer.save()
+        with django_errors_as_400():  # save_unique saves in its own transaction
+            self.save_unique(serializer)
 
     def perform_update(self, serializer):
-        with django_errors_as_400(), transaction.atomic():
-            serializer.save()
+        with django_errors_as_400():
+            self.save_unique(serializer)
 
     @extend_schema(
         summary="Create or update many customers",

@@ -6,11 +6,14 @@ Anonymous surveys: a response never carries its customer, invitation, touchpoint
 language, and an invitation never says whether it was answered (see surveys.selectors).
 """
 
+from contextlib import contextmanager
 from copy import copy
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import ProtectedError
+from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -19,6 +22,7 @@ from rest_framework.response import Response as ApiResponse
 from accounting.apis import MethodsBeforeRolesMixin, SlugRelatedField, django_errors_as_400, documented
 from accounting.models import Customer
 from cxplatform.api_serializers import WritableFieldsOnlyMixin
+from cxplatform.api_writes import UniqueWritesMixin
 
 from . import selectors
 from .filters import InvitationFilter, ResponseFilter, SurveyFilter
@@ -164,7 +168,7 @@ def _survey_schema(summary: str, code: int = 200, **kwargs):
         responses=documented({204: None, 409: OpenApiResponse(description="The survey has invitations.")}),
     ),
 )
-class SurveyViewSet(MethodsBeforeRolesMixin, viewsets.ModelViewSet):
+class SurveyViewSet(MethodsBeforeRolesMixin, UniqueWritesMixin, viewsets.ModelViewSet):
     """NPS surveys. A survey with invitations cannot be deleted: close it instead."""
 
     serializer_class = SurveySerializer
@@ -180,7 +184,12 @@ class SurveyViewSet(MethodsBeforeRolesMixin, viewsets.ModelViewSet):
         page = super().paginate_queryset(queryset)
         return None if page is None else selectors.with_progress(page)
 
+    @transaction.atomic
     def perform_destroy(self, instance):
+        # The row lock a launch takes first (survey_launch): a launch under way commits before the
+        # check below, which then sees its records; without it the delete failed on their FK (500).
+        if not Survey.objects.select_for_update().filter(pk=instance.pk).values_list("pk").first():
+            raise Http404  # a delete at the same time got there first
         # Its launches are records too, even one that reached nobody (the admin keeps them alike).
         if instance.invitations.exists() or instance.launches.exists():
             raise Conflict("This survey has been launched; set its status to closed instead.")
@@ -199,7 +208,7 @@ class SurveyViewSet(MethodsBeforeRolesMixin, viewsets.ModelViewSet):
         survey = self.get_object()
         body = LaunchRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        with django_errors_as_400():
+        with survey_kept(), django_errors_as_400():
             launch = survey_launch(
                 survey=survey, user=request.user, via=LaunchChannel.API,
                 segment=body.validated_data.get("segment") or None,
@@ -224,7 +233,7 @@ class SurveyViewSet(MethodsBeforeRolesMixin, viewsets.ModelViewSet):
         survey = self.get_object()
         body = InviteRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        with django_errors_as_400():
+        with survey_kept(), django_errors_as_400():
             launch = survey_launch(
                 survey=survey, user=request.user, via=LaunchChannel.API, customers=body.validated_data["customers"]
             )
@@ -240,13 +249,22 @@ class SurveyViewSet(MethodsBeforeRolesMixin, viewsets.ModelViewSet):
         survey = self.get_object()
         body = RetryFailedRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        with django_errors_as_400():
+        with survey_kept(), django_errors_as_400():
             retry = survey_retry_failed(survey=survey, include_interrupted=body.validated_data["include_interrupted"])
         return ApiResponse(RetryFailedSerializer(retry).data)
 
 
 class Conflict(serializers.ValidationError):
     status_code = status.HTTP_409_CONFLICT
+
+
+@contextmanager
+def survey_kept():
+    """A survey deleted while a launch waited for its row lock is gone: 404, not a 500."""
+    try:
+        yield
+    except Survey.DoesNotExist as exc:
+        raise Http404 from exc
 
 
 # --- Invitations ---------------------------------------------------------------------------------
