@@ -79,10 +79,35 @@ class SurveyAdmin(HistoryAdmin):
             fields.append("anonymous")  # a promise made to respondents cannot be taken back
         return fields
 
+    # A launched survey cannot be deleted: its invitations and launches are read-only here, so
+    # Django's delete page refuses it. These lock the row a launch (and a trigger) takes first: one
+    # under way since the page was read commits before the check, which then sees its records.
+    def delete_model(self, request, obj):
+        if _launched(Survey.objects.select_for_update().filter(pk=obj.pk)):
+            raise PermissionDenied("This survey has been launched meanwhile.")
+        super().delete_model(request, obj)
+
+    @transaction.atomic  # the bulk action runs outside the delete page's transaction
+    def delete_queryset(self, request, queryset):
+        if _launched(Survey.objects.select_for_update().filter(pk__in=[survey.pk for survey in queryset])):
+            raise PermissionDenied("A survey of the selection has been launched meanwhile.")
+        super().delete_queryset(request, queryset)
+
     @staticmethod
     def _stored_anonymous(obj) -> bool:
         # As stored now: on a past version's page (history), obj is that version.
         return obj is not None and obj.pk is not None and Survey.objects.filter(pk=obj.pk, anonymous=True).exists()
+
+
+def _launched(surveys) -> list:
+    """Those of `surveys` (a queryset or a list) with invitations or launches, in one query."""
+    ids = [survey.pk for survey in surveys]
+    return list(
+        Survey.objects.filter(pk__in=ids).filter(
+            models.Exists(Invitation.objects.filter(survey=models.OuterRef("pk")))
+            | models.Exists(Launch.objects.filter(survey=models.OuterRef("pk")))
+        )
+    )
 
 
 @admin.register(Launch)

@@ -368,7 +368,7 @@ class InvitationViewSet(MethodsBeforeRolesMixin, mixins.CreateModelMixin, viewse
         trigger = self.get_serializer(data=request.data)
         trigger.is_valid(raise_exception=True)
         data = trigger.validated_data
-        with django_errors_as_400():
+        with survey_kept(), django_errors_as_400():
             invitation, created = invitation_get_or_create_transactional(
                 survey=data["survey"], customer=data["customer"], touchpoint=data["touchpoint"],
                 reference=data["reference"], delay=timedelta(minutes=data["delay_minutes"]),

@@ -337,6 +337,7 @@ def invitation_get_or_create_transactional(
     trigger gets the first one's invitation back (touchpoint and delay as the first gave them)."""
     if survey.kind != SurveyKind.TRANSACTIONAL:
         raise ValidationError("Only a transactional survey is triggered per event.")
+    _keep_survey(survey)
     _lock_customers(customer.pk)
     if existing := _same_event(survey, customer, reference):
         return existing, False  # a retried trigger gets its answer even once the survey is closed
@@ -416,6 +417,19 @@ def survey_retry_failed(*, survey: Survey, include_interrupted: bool = False) ->
     if retry.queued:
         _enqueue_sending()
     return retry
+
+
+def _keep_survey(survey: Survey) -> None:
+    """Until the transaction ends, the survey cannot be deleted (its delete locks the row FOR UPDATE
+    and would then see this trigger's invitation). Django's foreign keys are checked at commit
+    only: without it a delete meanwhile went through and the trigger failed at commit (a 500).
+    FOR KEY SHARE: triggers of one survey do not wait for each other, nor for its edits."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM surveys_survey WHERE id = %s FOR KEY SHARE", [survey.pk])
+        if cursor.fetchone() is None:
+            raise Survey.DoesNotExist("The survey was deleted.")
 
 
 def _lock_customers(one: int | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The last-admin guard of the Django admin under concurrency (PostgreSQL).
+"""The Django admin's guards under concurrency (PostgreSQL): the last admin, a launched survey.
 
 Two admins, at the same moment, each take the admin role from the other (or deactivate the other)
 through the admin's change form. Each form's check counted the *other* admin as the one who
@@ -14,8 +14,10 @@ from django.urls import reverse
 
 from cxplatform.admin import active_admins
 from cxplatform.roles import sync_roles
+from surveys.launch import survey_launch
+from surveys.models import Invitation, LaunchChannel, Survey
 from tests.concurrency import while_first_is_held
-from tests.factories import UserFactory
+from tests.factories import CustomerFactory, SurveyFactory, UserFactory
 from tests.form_data import admin_user_change_data
 
 pytestmark = [
@@ -73,3 +75,27 @@ def test_two_admins_deactivating_each_other_at_once_leave_an_admin():
     assert outcome.error is None, outcome.error
     assert active_admins().exists(), "both deactivations passed the last-admin check: no active admin left"
 
+
+
+@pytest.mark.parametrize("how", ["delete page", "bulk action"])
+def test_a_survey_launched_while_its_delete_is_posted_is_kept(how):
+    """The delete page was read before the launch: the delete waited for the launch's lock on the
+    survey row, then failed on the invitations' foreign key (a 500). Refused, the launch kept."""
+    CustomerFactory.create_batch(3)
+    survey = SurveyFactory(throttle_days=0)
+    client = Client(raise_request_exception=False)
+    client.force_login(UserFactory(role="admin", is_staff=True, is_superuser=True))
+    if how == "delete page":
+        url, data = reverse("admin:surveys_survey_delete", args=[survey.pk]), {"post": "yes"}
+    else:
+        url = reverse("admin:surveys_survey_changelist")
+        data = {"action": "delete_selected", "_selected_action": [survey.pk], "post": "yes"}
+
+    outcome = while_first_is_held(
+        lambda: survey_launch(survey=Survey.objects.get(pk=survey.pk), via=LaunchChannel.API),
+        lambda: client.post(url, data),
+    )
+
+    assert outcome.error is None, outcome.error
+    assert outcome.result.status_code == 403, outcome.result.status_code
+    assert Invitation.objects.filter(survey_id=survey.pk).count() == 3

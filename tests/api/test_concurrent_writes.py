@@ -12,7 +12,7 @@ from django.urls import reverse
 from rest_framework.validators import UniqueValidator
 
 from accounting.models import Customer, ReasonCategory
-from surveys.launch import survey_launch
+from surveys.launch import invitation_get_or_create_transactional, survey_launch
 from surveys.models import Invitation, LaunchChannel, Survey
 from tests.concurrency import token_api_clients, while_first_is_held
 from tests.factories import CustomerFactory, SurveyFactory
@@ -86,6 +86,28 @@ def test_it_refuses_to_delete_a_survey_while_it_is_being_launched():
     assert outcome.waited  # for the launch's lock of the survey row
     assert outcome.result.status_code == 409, outcome.result.content
     assert Invitation.objects.filter(survey_id=survey.pk).count() == 3
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_it_refuses_to_delete_a_survey_while_a_trigger_of_it_is_under_way():
+    """Django's foreign keys are checked at commit: the delete saw no invitation, went through, and
+    the trigger failed at its commit (a 500)."""
+    customer = CustomerFactory()
+    survey = SurveyFactory(kind="transactional", throttle_days=0)
+    api = token_api_clients("admin")()
+
+    outcome = while_first_is_held(
+        lambda: invitation_get_or_create_transactional(
+            survey=Survey.objects.get(pk=survey.pk), customer=customer, touchpoint="order", reference="O-1"
+        ),
+        lambda: api.delete(reverse("api-survey-detail", args=[survey.pk])),
+    )
+
+    assert outcome.error is None, outcome.error
+    assert outcome.waited
+    assert outcome.result.status_code == 409, outcome.result.content
+    assert Invitation.objects.filter(survey_id=survey.pk).count() == 1
 
 
 @needs_postgresql
