@@ -1,5 +1,7 @@
 """Personas for every test: an admin, an analyst, a viewer, and anonymous customers."""
 
+import contextlib
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -77,6 +79,14 @@ def api_client_as(user_with_role):
         return api
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _cache_cleared():
+    """Each test starts with an empty cache: counters (login, token pages) and the senders' marks
+    (a retry pending, a heartbeat) would otherwise carry over from an earlier test, or run."""
+    with contextlib.suppress(Exception):  # a test of a cache outage may have pointed it nowhere
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)

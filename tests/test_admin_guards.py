@@ -364,4 +364,3 @@ def test_the_group_admin_keeps_its_permission_picker_and_search(client, admin):
     assert [group.name for group in response.context["cl"].result_list] == ["analyst"]
     page = client.get(reverse("admin:auth_group_change", args=[_role("analyst")])).content.decode()
     assert "selectfilter" in page  # filter_horizontal
-
