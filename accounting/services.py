@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from .models import Customer, ImportBatch, ImportStatus, ReasonCategory, ReasonRequest
 from .rollup_sql import ENTITY_LOCK
@@ -281,9 +281,12 @@ def reason_request_ask(*, customer: Customer, user) -> IssuedReasonRequest:
         )
         if still_open is not None:
             asked_on = timezone.localdate(still_open.sent_at or still_open.created_at, timezone.get_default_timezone())
+            # ISO dates, as the customer page under this message shows them; a link whose email
+            # has not gone out yet was only made, not sent.
+            done = "sent" if still_open.sent_at else "made"
             raise ValidationError(
-                f"The “why did you choose us?” link sent on {formats.date_format(asked_on)} is still open"
-                f" (it works until {formats.date_format(still_open.last_day)}): no new email was sent.",
+                f"The “why did you choose us?” link {done} on {asked_on.isoformat()} is still open"
+                f" (it works until {still_open.last_day.isoformat()}): no new email was sent.",
                 code="open",
             )
         return reason_request_create(customer=customer, user=user)

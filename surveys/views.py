@@ -6,12 +6,15 @@ fetched only through the permission-checked `access_*` selectors; no GET changes
 
 import datetime as dt
 from copy import copy
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounting.models import Customer
@@ -25,7 +28,7 @@ from .forms import FollowUpForm, LaunchForm, ResponseFilterForm, RetryFailedForm
 from .launch import launch_counts, launch_refusal
 from .launch import survey_launch as launch_service
 from .launch import survey_retry_failed as retry_failed_service
-from .models import AudienceKind, Invitation, LaunchChannel
+from .models import AudienceKind, Invitation, LaunchChannel, SuppressionReason
 
 SURVEYS_PER_PAGE = 50
 INVITATIONS_PER_PAGE = 50
@@ -203,7 +206,12 @@ def survey_retry_failed(request, pk: int):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("surveys:survey-detail", pk=survey.pk)
-    reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(retry.suppressed.items()))
+    # By label and in the order the survey page lists them, not by database code.
+    reasons = ", ".join(
+        f"{label}: {retry.suppressed[value]}"
+        for value, label in SuppressionReason.choices
+        if retry.suppressed.get(value)
+    )
     suppressed = f"{sum(retry.suppressed.values())} suppressed now ({reasons})" if reasons else "none suppressed"
     messages.success(request, f"Queued {retry.queued} failed invitation(s) again; {suppressed}.")
     return redirect("surveys:survey-detail", pk=survey.pk)
@@ -218,12 +226,24 @@ def _response_filter_form(request) -> ResponseFilterForm:
     )
 
 
+def _response_list_page(request, form, *, status=200):
+    filters = form.filters()
+    list_url = reverse("surveys:response-list")
+    context = {
+        "form": form,
+        "page_obj": _page(request, selectors.response_list(filters), RESPONSES_PER_PAGE),
+        # An empty list without a filter means nobody answered yet: the page says so, not "no match".
+        "filtered": filters != selectors.ResponseFilters(),
+        # Where a response opened from this list leads back to: the list as filtered and paged.
+        "back": f"{list_url}?{request.GET.urlencode()}" if request.GET else None,
+    }
+    return render(request, "surveys/response_list.html", context, status=status)
+
+
 @require_GET_or_HEAD
 @requires("surveys.view_response")
 def response_list(request):
-    form = _response_filter_form(request)
-    page = _page(request, selectors.response_list(form.filters()), RESPONSES_PER_PAGE)
-    return render(request, "surveys/response_list.html", {"form": form, "page_obj": page})
+    return _response_list_page(request, _response_filter_form(request))
 
 
 @require_GET_or_HEAD
@@ -234,17 +254,31 @@ def response_export(request):
     form = _response_filter_form(request)
     if not form.is_valid():
         messages.error(request, "Nothing was exported: a filter is not valid (see above the list).")
-        page = _page(request, selectors.response_list(form.filters()), RESPONSES_PER_PAGE)
-        return render(request, "surveys/response_list.html", {"form": form, "page_obj": page}, status=400)
+        return _response_list_page(request, form, status=400)
     responses = selectors.response_list(form.filters())
     rows = selectors.response_export_rows(responses)
     filename = f"responses-{timezone.localdate():%Y-%m-%d}.csv"
     return csv_response(filename, selectors.EXPORT_HEADER, rows)
 
 
+def _back_to_responses(request) -> str | None:
+    """The filtered list a response was opened from (`?back=`), or None. Only a relative path to
+    the responses list is followed, its query re-encoded: never another page or host."""
+    back = request.GET.get("back", "")
+    parts = urlsplit(back)
+    list_url = reverse("surveys:response-list")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts=None) or parts.scheme or parts.netloc:
+        return None
+    if parts.path != list_url:
+        return None
+    query = QueryDict(parts.query).urlencode()
+    return f"{list_url}?{query}" if query else list_url
+
+
 def _response_page(request, response, *, form=None, status=200):
     context = {
         "response": response,
+        "back": _back_to_responses(request),
         "identity": selectors.response_identity(response, with_invitation=True),
         "form": form or FollowUpForm(initial={"note": response.follow_up_note}),
     }
@@ -267,5 +301,7 @@ def response_follow_up_view(request, pk: int):
     response_follow_up(
         response=response, user=request.user, note=form.cleaned_data["note"], done=form.cleaned_data["done"]
     )
-    messages.success(request, "Follow-up saved.")
-    return redirect("surveys:response-detail", pk=response.pk)
+    # Opened from a (filtered) list: back to it, for the next one to follow up.
+    back = _back_to_responses(request)
+    messages.success(request, f"Follow-up saved (response {response.pk})." if back else "Follow-up saved.")
+    return redirect(back or reverse("surveys:response-detail", args=[response.pk]))

@@ -45,9 +45,10 @@ def test_a_second_press_while_the_link_is_open_emails_nothing_and_says_so(ask, m
 
     assert ReasonRequest.objects.filter(customer=customer).count() == 1
     assert len(mailoutbox) == 1
+    # ISO dates, as the customer page right under the message shows them.
     assert said == (
-        "The “why did you choose us?” link sent on Jan. 10, 2026 is still open"
-        " (it works until Feb. 9, 2026): no new email was sent."
+        "The “why did you choose us?” link sent on 2026-01-10 is still open"
+        " (it works until 2026-02-09): no new email was sent."
     )
 
 
@@ -60,7 +61,11 @@ def test_a_link_never_sent_counts_as_open(ask, mailoutbox):
 
     assert ReasonRequest.objects.filter(customer=customer).count() == 1
     assert mailoutbox == []
-    assert "is still open" in said
+    # Not "sent on": its email has not gone out yet.
+    assert said == (
+        "The “why did you choose us?” link made on 2026-01-10 is still open"
+        " (it works until 2026-02-09): no new email was sent."
+    )
 
 
 @pytest.mark.parametrize("closed", ["expired", "answered"])

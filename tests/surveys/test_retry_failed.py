@@ -161,11 +161,25 @@ def test_the_retry_button_queues_the_failed_and_says_so(survey, client_as):
     response = client.post(f"/surveys/{survey.pk}/retry-failed/", follow=True)
 
     assert response.redirect_chain == [(f"/surveys/{survey.pk}/", 302)]
-    assert "Queued 1 failed invitation(s) again; 1 suppressed now (opted_out: 1)." in response.text
+    # The reason by its label, as the survey page beside the message names it (not "opted_out").
+    assert "Queued 1 failed invitation(s) again; 1 suppressed now (Opted out: 1)." in response.text
     assert state(row) == ("queued", "") and state(interrupted) == ("failed", "")
 
     client.post(f"/surveys/{survey.pk}/retry-failed/", {"include_interrupted": "on"})
     assert state(interrupted) == ("queued", "")
+
+
+def test_the_retry_message_names_each_reason_as_the_survey_page_lists_them(survey, client_as):
+    failed(survey, customer=CustomerFactory(survey_opt_out=True))
+    failed(survey, customer=CustomerFactory(email=""))
+    failed(survey)
+
+    response = client_as("analyst").post(f"/surveys/{survey.pk}/retry-failed/", follow=True)
+
+    assert (
+        "Queued 1 failed invitation(s) again; 2 suppressed now (Opted out: 1, No email address: 1)."
+        in response.text
+    )
 
 
 def test_a_get_or_a_viewer_retries_nothing(survey, client_as):

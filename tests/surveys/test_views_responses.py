@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
@@ -223,3 +224,93 @@ def test_a_customer_segment_change_does_not_rewrite_the_answer(client_as, answer
     customer = answers["detractor"].customer
     CustomerFactory._meta.model.objects.filter(pk=customer.pk).update(segment="SMB")
     assert _listed(client_as("analyst"), segment="Enterprise") == {answers["detractor"].pk}
+
+
+# --- An empty list, and the way back to a filtered list ------------------------------------------
+
+
+def test_an_empty_list_without_filters_says_nobody_answered_yet(client_as):
+    page = client_as("analyst").get(reverse("surveys:response-list"))
+
+    assert page.context["filtered"] is False
+    assert "No answers yet." in page.text and "matches these filters" not in page.text
+    assert f'href="{reverse("surveys:survey-list")}"' in page.text
+
+
+def test_an_empty_filtered_list_blames_the_filters(client_as, answers):
+    page = client_as("analyst").get(reverse("surveys:response-list"), {"followed_up": "yes"})
+
+    assert page.context["filtered"] is True
+    assert "No response matches these filters." in page.text and "No answers yet." not in page.text
+
+
+FILTERED = "band=detractor&followed_up=no"
+
+
+def _detail_link(page, response) -> str:
+    prefix = reverse("surveys:response-detail", args=[response.pk])
+    start = page.text.index(f'href="{prefix}') + len('href="')
+    return page.text[start : page.text.index('"', start)].replace("&amp;", "&")
+
+
+def test_a_response_opened_from_a_filtered_list_leads_back_to_it(client_as, answers):
+    client = client_as("analyst")
+    detractor = answers["detractor"]
+    listing = client.get(f"{reverse('surveys:response-list')}?{FILTERED}")
+    link = _detail_link(listing, detractor)
+    assert link == f"/responses/{detractor.pk}/?back=/responses/%3Fband%3Ddetractor%26followed_up%3Dno"
+
+    detail = client.get(link)
+
+    assert f'<a href="/responses/?{FILTERED.replace("&", "&amp;")}">← Responses</a>' in detail.text
+    follow_up = reverse("surveys:response-follow-up", args=[detractor.pk])
+    assert f'action="{follow_up}?back=/responses/%3Fband%3Ddetractor%26followed_up%3Dno"' in detail.text
+
+
+def test_saving_a_follow_up_returns_to_the_filtered_list(client_as, answers):
+    detractor = answers["detractor"]
+    client = client_as("analyst")
+    url = reverse("surveys:response-follow-up", args=[detractor.pk])
+
+    saved = client.post(f"{url}?back=/responses/%3F{FILTERED.replace('&', '%26')}", {"note": "Called", "done": "on"})
+
+    assert saved.status_code == 302 and saved["Location"] == f"/responses/?{FILTERED}"
+    detractor.refresh_from_db()
+    assert detractor.followed_up_at is not None
+
+
+def test_without_a_way_back_the_follow_up_returns_to_the_response(client_as, answers):
+    detractor = answers["detractor"]
+    client = client_as("analyst")
+    detail = reverse("surveys:response-detail", args=[detractor.pk])
+
+    saved = client.post(reverse("surveys:response-follow-up", args=[detractor.pk]), {"note": "Called", "done": "on"})
+
+    assert saved["Location"] == detail
+    assert f'<a href="{reverse("surveys:response-list")}">← Responses</a>' in client.get(detail).text
+    assert "?back=" not in client.get(reverse("surveys:response-list")).text  # an unfiltered list adds none
+
+
+@pytest.mark.parametrize(
+    "back",
+    [
+        "https://evil.example/",
+        "https://evil.example/responses/?band=detractor",
+        "//evil.example/responses/",
+        "/\\evil.example/responses/",
+        "/surveys/",  # a page of ours, but not the list
+        "/responses/1/follow-up/",
+        "javascript:alert(1)",
+    ],
+)
+def test_a_way_back_elsewhere_than_the_responses_list_is_ignored(client_as, answers, back):
+    detractor = answers["detractor"]
+    client = client_as("analyst")
+    detail = reverse("surveys:response-detail", args=[detractor.pk])
+
+    page = client.get(detail, {"back": back})
+    saved = client.post(reverse("surveys:response-follow-up", args=[detractor.pk]) + "?" + urlencode({"back": back}),
+                        {"note": "Called", "done": "on"})
+
+    assert page.context["back"] is None and "evil" not in page.text
+    assert saved.status_code == 302 and saved["Location"] == detail
