@@ -127,11 +127,15 @@ def integrity_flags(report: NpsReport) -> list[Flag]:
 def _low_response_rate(report: NpsReport) -> Flag:
     rate = report.sample.response_rate
     raised = rate is not None and rate < LOW_RESPONSE_RATE
-    detail = (
-        "No invitation was delivered in this period." if rate is None
-        else f"{shown_percent(rate)} of {report.sample.delivered:,} delivered invitations were answered "
-        f"(threshold {LOW_RESPONSE_RATE:.0%}): the answers may not speak for the customers who stayed silent."
-    )
+    if rate is None:
+        detail = "No invitation was delivered in this period."
+    else:
+        detail = (
+            f"{shown_percent(rate)} of {report.sample.delivered:,} delivered invitations were answered "
+            f"(threshold {LOW_RESPONSE_RATE:.0%})"
+        )
+        # The warning only when the flag is raised: at or above the threshold it contradicts the ✓.
+        detail += ": the answers may not speak for the customers who stayed silent." if raised else "."
     return Flag("low_response_rate", "Response rate under 20 %", raised, detail,
                 [("Surveys and their progress", _url("surveys:survey-list"))])
 

@@ -20,6 +20,9 @@ def _storable(text: str) -> str:
 class Problems:
     listed: list[tuple[int | None, str, str]] = field(default_factory=list)
     count: int = 0
+    # Data rows the reader reported and left out for their shape (a wrong cell count, a cell the
+    # database cannot store): no loader sees them, so the runner adds them to the rows read.
+    rows_left_out: int = 0
 
     def add(self, row: int | None, column: str, message: str) -> None:
         self.count += 1
@@ -29,6 +32,7 @@ class Problems:
     def clear(self) -> None:
         self.listed.clear()
         self.count = 0
+        self.rows_left_out = 0  # a second read of the file counts them again
 
     def __bool__(self) -> bool:
         return self.count > 0

@@ -78,6 +78,8 @@ def _run(batch: ImportBatch, source: RowSource, problems: Problems, shape: Probl
     try:
         with transaction.atomic():
             counts = _load(batch.kind, source, problems, batch.pk)
+            # The rows the reader left out for their shape were read too ("Rows N read").
+            counts.total += problems.rows_left_out + (shape.rows_left_out if shape else 0)
             if shape:
                 problems = _with_shape(shape, problems)
             if problems:

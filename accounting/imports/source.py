@@ -58,9 +58,12 @@ def csv_rows(binary, columns: Sequence[str], problems: Problems) -> RowSource:
                     continue
                 if len(row) != width:
                     problems.add(row_number, "", f"expected {width} cells, found {len(row)}")
+                    problems.rows_left_out += 1
                     continue
                 cells = [row[i].strip() for i in order]
-                if not _unstorable_problems(row_number, columns, cells, problems):
+                if _unstorable_problems(row_number, columns, cells, problems):
+                    problems.rows_left_out += 1
+                else:
                     yield row_number, cells
         except UnicodeDecodeError:
             problems.add(_first_undecodable_row(binary), "", "the file is not UTF-8 text")
@@ -135,6 +138,7 @@ def record_rows(records: object, columns: Sequence[str], problems: Problems) -> 
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             problems.add(number, "", "expected an object")
+            problems.rows_left_out += 1
             continue
         for key in record:
             if key not in columns:

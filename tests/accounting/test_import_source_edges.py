@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounting.imports import import_file
+from accounting.imports import import_file, import_records
 from accounting.models import CostEntry, Customer, ImportBatch, ImportStatus, RevenueEntry
 from surveys.importing import import_responses
 from tests.factories import CustomerFactory
@@ -93,6 +93,52 @@ def test_historical_answers_skip_rows_of_empty_cells_too():
 
     assert outcome.ok, outcome.problems.listed
     assert outcome.created == 1
+
+
+# --- Rows left out for their shape are rows read ------------------------------------------------------
+
+# Each kind's header and a good row; the row of the wrong width has one cell more.
+GOOD_ROWS = {
+    "customers": (
+        b"external_id,name,email,acquired_on,reason,reason_text,referred_by,parent,segment,"
+        b"acquisition_cost,language", b"A1,Acme,,2024-02-01,,,,,,,",
+    ),
+    "costs": (b"customer,date,amount,external_ref,kind,description", b"A1,2025-01-05,2.00,c1,serve,"),
+    "responses": (b"customer,survey,score,answered_at,comment,touchpoint", b"A1,Legacy NPS,9,2025-03-01,fine,"),
+}
+
+
+@pytest.mark.parametrize("kind", GOOD_ROWS)
+def test_a_rejected_file_of_any_kind_counts_its_rows_of_the_wrong_width_as_read(kind):
+    """They are reported by the reader and reach no loader: the rows read must still count them."""
+    CustomerFactory(external_id="A1")
+    header, good = GOOD_ROWS[kind]
+    data = b"\n".join([header, good, good.replace(b"A1", b"A1,A2", 1), b""])
+
+    batch = import_file(kind=kind, file=io.BytesIO(data), source="command")
+
+    assert errors(batch) == [(3, "", f"expected {header.count(b',') + 1} cells, found {header.count(b',') + 2}")]
+    assert batch.rows_total == 2
+
+
+def test_a_row_with_a_cell_the_database_cannot_store_is_a_row_read():
+    CustomerFactory(external_id="A1")
+    data = REVENUE_HEADER + b"\nA1,2025-01-05,5.00,r1,x\nA1,2025-01-06,5.00,r2,caf\x00e\n"
+
+    batch = import_file(kind="revenue", file=io.BytesIO(data), source="command")
+
+    assert errors(batch) == [(3, "product", "contains a NUL character")]
+    assert batch.rows_total == 2
+
+
+def test_an_api_record_that_is_no_object_is_a_row_read():
+    CustomerFactory(external_id="A1")
+    record = {"customer": "A1", "date": "2025-01-05", "amount": "5.00", "external_ref": "r1"}
+
+    batch = import_records(kind="revenue", records=[record, "A1,2025-01-06,5.00,r2"])
+
+    assert errors(batch) == [(2, "", "expected an object")]
+    assert batch.rows_total == 2
 
 
 # --- What the Imports page turns away ---------------------------------------------------------------

@@ -173,6 +173,26 @@ def test_it_shows_every_error_of_a_rejected_file(client_as):
     assert "NOBODY" in page.text
 
 
+def test_a_rejected_file_counts_every_row_it_read_those_of_the_wrong_width_too(client_as):
+    CustomerFactory(external_id="A1")
+    csv = (
+        "customer,date,amount,external_ref,product\n"
+        "A1,2024-03-01,100.00,R1,Plan\n"
+        "A1,2024-03-05,50,50,R2,Plan\n"  # an unquoted decimal comma: one cell too many
+        "A1,2025-03-05,-20.00,R3,\n"
+        "A1,2025-03-01,130.00,R4,Plan\n"
+    )
+    client = client_as("analyst")
+
+    response = client.post(LIST_URL, {"kind": "revenue", "file": csv_file(csv)}, follow=True)
+
+    batch = ImportBatch.objects.get()
+    assert batch.status == ImportStatus.REJECTED
+    assert list(batch.errors.values_list("row", "column")) == [(3, "")]
+    assert batch.rows_total == 4
+    assert "4 read" in response.text
+
+
 def test_it_rejects_a_file_with_a_wrong_header(client_as):
     client = client_as("analyst")
 

@@ -40,7 +40,17 @@ def test_a_small_sample_with_a_low_response_rate_is_flagged(survey):
         InvitationFactory(survey=survey, sent_at=WHEN)  # delivered, silent: 1 of 6 = 17 %
     raised = flags()
     assert raised["low_response_rate"].raised and "16.7%" in raised["low_response_rate"].detail
+    assert "stayed silent" in raised["low_response_rate"].detail
     assert raised["small_sample"].raised
+
+
+def test_a_full_response_rate_is_not_described_with_the_low_rate_warning(survey):
+    """The line is ticked: it must not also warn of customers who stayed silent (nobody did)."""
+    for score in (9, 10, 3):
+        answer(survey, score)
+    flag = flags()["low_response_rate"]
+    assert not flag.raised
+    assert flag.detail == "100.0% of 3 delivered invitations were answered (threshold 20%)."
 
 
 def test_a_good_response_rate_and_a_large_sample_are_not_flagged(survey):
