@@ -78,6 +78,20 @@ VALIDATION_ERROR = OpenApiResponse(
 )
 
 
+# What UniqueWritesMixin answers when a unique value was taken at the same time and the data still validates.
+UNIQUE_CONFLICT = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="Another request wrote a value that must be unique at the same time: read the current data"
+    " and try again.",
+)
+# The bulk endpoints' own refusals (cxplatform.api_views.exception_handler, their JSON-only parser).
+TOO_LARGE = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="The body is over DATA_UPLOAD_MAX_MEMORY_SIZE; nothing was written: split the batch.",
+)
+NOT_JSON = OpenApiResponse(ErrorDetailSerializer, description="The body is not application/json.")
+
+
 def documented(ok: dict, *, bad_request=VALIDATION_ERROR) -> dict:
     """The success responses plus the error responses every endpoint can give."""
     return {
@@ -202,7 +216,10 @@ def import_records(kind: str, request) -> Response:
 
 
 def import_responses() -> dict:
-    return documented({201: ImportBatchSerializer, 500: IMPORT_FAILED}, bad_request=IMPORT_REJECTED)
+    return documented(
+        {201: ImportBatchSerializer, 413: TOO_LARGE, 415: NOT_JSON, 500: IMPORT_FAILED},
+        bad_request=IMPORT_REJECTED,
+    )
 
 
 @extend_schema_view(
@@ -252,16 +269,17 @@ class ReasonCategorySerializer(WritableFieldsOnlyMixin, serializers.ModelSeriali
         return value
 
 
-def _category_schema(summary: str, code: int = 200):
-    return extend_schema(summary=summary, responses=documented({code: ReasonCategorySerializer}))
+def _category_schema(summary: str, code: int = 200, *, write: bool = False):
+    ok = {code: ReasonCategorySerializer, 409: UNIQUE_CONFLICT} if write else {code: ReasonCategorySerializer}
+    return extend_schema(summary=summary, responses=documented(ok))
 
 
 @extend_schema_view(
     list=_category_schema("List reason categories"),
     retrieve=_category_schema("A reason category"),
-    create=_category_schema("Add a reason category (admins)", 201),
-    update=_category_schema("Replace a reason category (admins)"),
-    partial_update=_category_schema("Edit a reason category (admins)"),
+    create=_category_schema("Add a reason category (admins)", 201, write=True),
+    update=_category_schema("Replace a reason category (admins)", write=True),
+    partial_update=_category_schema("Edit a reason category (admins)", write=True),
 )
 class ReasonCategoryViewSet(
     MethodsBeforeRolesMixin,
@@ -429,9 +447,11 @@ class CustomerRowSerializer(serializers.Serializer):
 @extend_schema_view(
     list=extend_schema(summary="List customers", responses=documented({200: CustomerSerializer})),
     retrieve=extend_schema(summary="A customer", responses=documented({200: CustomerSerializer})),
-    create=extend_schema(summary="Add a customer", responses=documented({201: CustomerSerializer})),
+    create=extend_schema(
+        summary="Add a customer", responses=documented({201: CustomerSerializer, 409: UNIQUE_CONFLICT})
+    ),
     partial_update=extend_schema(
-        summary="Edit a customer", responses=documented({200: CustomerSerializer})
+        summary="Edit a customer", responses=documented({200: CustomerSerializer, 409: UNIQUE_CONFLICT})
     ),
 )
 class CustomerViewSet(

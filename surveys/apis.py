@@ -17,9 +17,17 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response as ApiResponse
 
-from accounting.apis import MethodsBeforeRolesMixin, SlugRelatedField, django_errors_as_400, documented
+from accounting.apis import (
+    UNIQUE_CONFLICT,
+    ErrorDetailSerializer,
+    MethodsBeforeRolesMixin,
+    SlugRelatedField,
+    django_errors_as_400,
+    documented,
+)
 from accounting.models import Customer
 from cxplatform.api_serializers import WritableFieldsOnlyMixin
 from cxplatform.api_writes import UniqueWritesMixin
@@ -153,19 +161,25 @@ class RetryFailedSerializer(serializers.Serializer):
     suppressed = serializers.DictField(child=serializers.IntegerField(), help_text="By suppression reason.")
 
 
-def _survey_schema(summary: str, code: int = 200, **kwargs):
-    return extend_schema(summary=summary, responses=documented({code: SurveySerializer}), **kwargs)
+def _survey_schema(summary: str, code: int = 200, *, write: bool = False):
+    ok = {code: SurveySerializer, 409: UNIQUE_CONFLICT} if write else {code: SurveySerializer}
+    return extend_schema(summary=summary, responses=documented(ok))
 
 
 @extend_schema_view(
     list=_survey_schema("List surveys with their progress"),
     retrieve=_survey_schema("A survey with its progress"),
-    create=_survey_schema("Add a survey", 201),
-    update=_survey_schema("Replace a survey's settings"),
-    partial_update=_survey_schema("Edit a survey's settings"),
+    create=_survey_schema("Add a survey", 201, write=True),
+    update=_survey_schema("Replace a survey's settings", write=True),
+    partial_update=_survey_schema("Edit a survey's settings", write=True),
     destroy=extend_schema(
         summary="Delete a survey that has no invitation (admins)",
-        responses=documented({204: None, 409: OpenApiResponse(description="The survey has invitations.")}),
+        responses=documented({
+            204: None,
+            409: OpenApiResponse(
+                ErrorDetailSerializer, description="The survey has been launched: close it instead."
+            ),
+        }),
     ),
 )
 class SurveyViewSet(MethodsBeforeRolesMixin, UniqueWritesMixin, viewsets.ModelViewSet):
@@ -196,7 +210,7 @@ class SurveyViewSet(MethodsBeforeRolesMixin, UniqueWritesMixin, viewsets.ModelVi
         try:
             instance.delete()
         except ProtectedError as exc:
-            raise Conflict(str(exc)) from exc
+            raise Conflict(exc.args[0]) from exc  # its message; str(exc) also listed the rows
 
     @extend_schema(
         summary="Launch a relationship survey to its audience",
@@ -254,8 +268,12 @@ class SurveyViewSet(MethodsBeforeRolesMixin, UniqueWritesMixin, viewsets.ModelVi
         return ApiResponse(RetryFailedSerializer(retry).data)
 
 
-class Conflict(serializers.ValidationError):
+class Conflict(APIException):
+    """A 409 as `{"detail": "..."}`, the shape of every other API error (a ValidationError made it a
+    bare list)."""
+
     status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
 
 
 @contextmanager
@@ -397,7 +415,7 @@ class ResponseSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
         model = Response
         fields = [
             "id", "survey", "invitation", "customer", "score", "category", "reason", "suggestion",
-            "answered_at", "touchpoint", "segment", "language", "source", "followed_up",
+            "answered_at", "updated_at", "touchpoint", "segment", "language", "source", "followed_up",
             "followed_up_at", "followed_up_by", "follow_up_note",
         ]
         # Only the follow-up may change: a new score is refused (WritableFieldsOnlyMixin), not ignored.
@@ -455,5 +473,5 @@ class ResponseViewSet(MethodsBeforeRolesMixin, mixins.UpdateModelMixin, viewsets
     serializer_class = ResponseSerializer
     filterset_class = ResponseFilter
     search_fields = ["reason", "suggestion"]
-    ordering_fields = ["answered_at", "score", "id"]
+    ordering_fields = ["answered_at", "updated_at", "score", "id"]
     http_method_names = ["get", "patch", "head", "options"]

@@ -104,3 +104,29 @@ def test_bulk_endpoints_document_a_list_of_rows():
     for name in ("POST /api/revenue/", "POST /api/costs/", "POST /api/customers/bulk/"):
         body = ops[name]["requestBody"]["content"]["application/json"]["schema"]
         assert body["type"] == "array", name
+
+
+def test_bulk_endpoints_document_their_413_and_415_with_a_detail():
+    ops = dict(accounting_operations())
+    detail = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorDetail"}}}
+
+    for name in ("POST /api/revenue/", "POST /api/costs/", "POST /api/customers/bulk/"):
+        responses = ops[name]["responses"]
+        assert (responses["413"]["content"], responses["415"]["content"]) == (detail, detail), name
+
+
+def test_writes_of_unique_values_document_the_409_of_a_simultaneous_write():
+    ops = dict(accounting_operations())
+    writes = [
+        "POST /api/customers/", "PATCH /api/customers/{id}/", "POST /api/reason-categories/",
+        "PUT /api/reason-categories/{slug}/", "PATCH /api/reason-categories/{slug}/",
+    ]
+
+    assert [name for name in writes if "content" not in ops[name]["responses"].get("409", {})] == []
+
+
+def test_a_bulk_body_that_is_not_json_gets_the_documented_415(api_client_as):
+    response = api_client_as("admin").post(reverse("api-revenue-list"), {"customer": "A1"})  # a form
+
+    assert response.status_code == 415
+    assert set(response.json()) == {"detail"}

@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from drf_spectacular.generators import SchemaGenerator
 
 from surveys.models import Survey
 from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory
@@ -64,7 +65,25 @@ def test_a_survey_with_invitations_is_not_deleted(api_client_as):
     survey = InvitationFactory().survey
     response = api_client_as("admin").delete(reverse("api-survey-detail", args=[survey.pk]))
     assert response.status_code == 409
+    # {"detail": ...} as every other error, not a bare list
+    assert response.json() == {"detail": "This survey has been launched; set its status to closed instead."}
     assert Survey.objects.filter(pk=survey.pk).exists()
+
+
+def test_the_schema_documents_each_409_with_its_detail():
+    operations = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    conflicts = {
+        method: operations[path][method]["responses"].get("409", {})
+        for path, method in [
+            ("/api/surveys/{id}/", "delete"), ("/api/surveys/", "post"),
+            ("/api/surveys/{id}/", "put"), ("/api/surveys/{id}/", "patch"),
+        ]
+    }
+
+    detail = {"$ref": "#/components/schemas/ErrorDetail"}
+    assert {method: documented.get("content") for method, documented in conflicts.items()} == {
+        method: {"application/json": {"schema": detail}} for method in conflicts
+    }
 
 
 def test_launching_by_api_invites_the_segment(api_client_as):
