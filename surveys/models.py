@@ -442,6 +442,7 @@ class Response(models.Model):
         indexes = [
             models.Index(fields=["survey", "answered_at"], name="response_survey_answered"),
             models.Index(fields=["answered_at"], name="response_answered"),
+            models.Index(fields=["updated_at", "id"], name="response_updated"),  # the API's incremental pulls
             models.Index(fields=["alert_enqueued_at"], condition=Q(alert_due=True), name="response_alert_due"),
         ]
         constraints = [

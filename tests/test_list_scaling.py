@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounting.models import CostEntry, RevenueEntry
-from surveys.models import Invitation
+from surveys.models import Invitation, Response
 from surveys.views import SURVEYS_PER_PAGE
-from tests.factories import CostEntryFactory, InvitationFactory, RevenueEntryFactory, SurveyFactory
+from tests.factories import CostEntryFactory, InvitationFactory, ResponseFactory, RevenueEntryFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -189,6 +189,14 @@ def test_invitation_api_first_page_is_served_by_an_index(api_client_as):
     InvitationFactory.create_batch(3)
     table = Invitation._meta.db_table
     order = _first_page_order(api_client_as("analyst"), "/api/invitations/", table)
+    assert _served_by_an_index(table, order), (order, _indexes(table))
+
+
+def test_responses_api_ordered_by_update_is_served_by_an_index(api_client_as):
+    """An incremental pull (`updated_after=…&ordering=updated_at`) reads a range of an index."""
+    ResponseFactory.create_batch(3)
+    table = Response._meta.db_table
+    order = _first_page_order(api_client_as("analyst"), "/api/responses/?ordering=updated_at", table)
     assert _served_by_an_index(table, order), (order, _indexes(table))
 
 
