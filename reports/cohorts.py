@@ -34,6 +34,7 @@ from accounting.models import CostEntry, CostKind, Customer, ReasonKind, Revenue
 from accounting.selectors import REASON_CLASS
 
 from .earned_growth import CUSTOMER, ENTITY, GRAINS
+from .nps_formulas import shown
 from .periods import MONTH, QUARTER, Period, period_containing
 
 AGES = (3, 6, 12, 24)
@@ -70,13 +71,18 @@ class CohortRow:
     @property
     def retention(self) -> tuple[Decimal | None, ...]:
         return tuple(
-            None if base == 0 else (Decimal(kept) / base).quantize(RATE_PLACES)
+            None if base == 0 else (Decimal(kept) / base).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
             for base, kept in zip(self.base, self.retained, strict=True)
         )
 
     @property
     def retention_percent(self) -> tuple[Decimal | None, ...]:
-        return tuple(None if rate is None else (rate * 100).quantize(Decimal("0.1")) for rate in self.retention)
+        # From the exact share, rounded once and half away from zero, as every report page rounds
+        # (1 of 16 is 6.3 %, not Decimal's 6.2).
+        return tuple(
+            None if base == 0 else shown(Decimal(kept) * 100 / base, 1)
+            for base, kept in zip(self.base, self.retained, strict=True)
+        )
 
     @property
     def net_per_customer(self) -> tuple[Decimal | None, ...]:
@@ -111,7 +117,7 @@ class CohortReport:
 
 
 def _per_unit(total: Decimal, units: int) -> Decimal:
-    return (total / units).quantize(CENT, rounding=ROUND_HALF_UP)
+    return (total / units).quantize(CENT, rounding=ROUND_HALF_UP) + 0  # + 0: never "-0.00"
 
 
 # --- The report -----------------------------------------------------------------------------------

@@ -402,3 +402,36 @@ def test_each_ledger_row_finds_its_unit_by_key_not_by_a_scan_per_unit():
         steps = [row[3] for row in cursor.fetchall()]
     assert not [step for step in steps if re.fullmatch(r"SCAN \w+ LEFT-JOIN", step)], steps
     assert [step for step in steps if step.startswith("SEARCH u USING")], steps
+
+
+# --- Rounding as every report page rounds ------------------------------------------------------------
+
+
+def _sixteen_customers_one_retained():
+    customers = [CustomerFactory(acquired_on=dt.date(2024, 1, 10), reason=reason("recommendation")) for _ in range(16)]
+    pay(customers[0], "2024-04-10", "10.00")  # age 3: 1 of 16 = 6.25 %
+
+
+def test_retention_percent_rounds_half_away_from_zero_once_from_the_exact_share(client_as):
+    """Decimal's default (half to even), applied twice, showed 1 of 16 as 6.2 % where the dashboards
+    show 6.3 %."""
+    _sixteen_customers_one_retained()
+
+    row = cohort_report(grain="customer", as_of=dt.date(2025, 6, 15)).rows[0]
+    with time_machine.travel(dt.datetime(2025, 6, 15, 12, tzinfo=dt.UTC), tick=False):
+        html = client_as("viewer").get("/reports/cohorts/?grain=customer").content.decode()
+
+    assert row.retention[0] == Decimal("0.0625")
+    assert row.retention_percent[0] == Decimal("6.3")
+    assert "6.3%" in html and "6.2%" not in html
+
+
+def test_a_net_of_minus_a_cent_over_three_customers_is_no_negative_zero(client_as):
+    customers = [CustomerFactory(acquired_on=dt.date(2024, 1, 10), reason=reason("advertising")) for _ in range(3)]
+    pay(customers[0], "2024-02-10", "-0.01")
+
+    with time_machine.travel(dt.datetime(2025, 6, 15, 12, tzinfo=dt.UTC), tick=False):
+        response = client_as("viewer").get("/reports/cohorts/?grain=customer&format=csv&table=value")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+    assert rows[1][:4] == ["2024-Q1", "bought", "3", "0.00"]
