@@ -6,7 +6,6 @@ Anonymous surveys: a response never carries its customer, invitation, touchpoint
 language, and an invitation never says whether it was answered (see surveys.selectors).
 """
 
-from contextlib import contextmanager
 from copy import copy
 from datetime import timedelta
 from decimal import Decimal
@@ -222,7 +221,7 @@ class SurveyViewSet(MethodsBeforeRolesMixin, UniqueWritesMixin, viewsets.ModelVi
         survey = self.get_object()
         body = LaunchRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        with survey_kept(), django_errors_as_400():
+        with selectors.survey_kept(), django_errors_as_400():
             launch = survey_launch(
                 survey=survey, user=request.user, via=LaunchChannel.API,
                 segment=body.validated_data.get("segment") or None,
@@ -247,7 +246,7 @@ class SurveyViewSet(MethodsBeforeRolesMixin, UniqueWritesMixin, viewsets.ModelVi
         survey = self.get_object()
         body = InviteRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        with survey_kept(), django_errors_as_400():
+        with selectors.survey_kept(), django_errors_as_400():
             launch = survey_launch(
                 survey=survey, user=request.user, via=LaunchChannel.API, customers=body.validated_data["customers"]
             )
@@ -263,7 +262,7 @@ class SurveyViewSet(MethodsBeforeRolesMixin, UniqueWritesMixin, viewsets.ModelVi
         survey = self.get_object()
         body = RetryFailedRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        with survey_kept(), django_errors_as_400():
+        with selectors.survey_kept(), django_errors_as_400():
             retry = survey_retry_failed(survey=survey, include_interrupted=body.validated_data["include_interrupted"])
         return ApiResponse(RetryFailedSerializer(retry).data)
 
@@ -274,15 +273,6 @@ class Conflict(APIException):
 
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
-
-
-@contextmanager
-def survey_kept():
-    """A survey deleted while a launch waited for its row lock is gone: 404, not a 500."""
-    try:
-        yield
-    except Survey.DoesNotExist as exc:
-        raise Http404 from exc
 
 
 # --- Invitations ---------------------------------------------------------------------------------
@@ -386,7 +376,7 @@ class InvitationViewSet(MethodsBeforeRolesMixin, mixins.CreateModelMixin, viewse
         trigger = self.get_serializer(data=request.data)
         trigger.is_valid(raise_exception=True)
         data = trigger.validated_data
-        with survey_kept(), django_errors_as_400():
+        with selectors.survey_kept(), django_errors_as_400():
             invitation, created = invitation_get_or_create_transactional(
                 survey=data["survey"], customer=data["customer"], touchpoint=data["touchpoint"],
                 reference=data["reference"], delay=timedelta(minutes=data["delay_minutes"]),

@@ -6,12 +6,14 @@ so the UI, the API, the CSV export and the admin hide the same things the same w
 """
 
 import datetime as dt
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -49,6 +51,16 @@ def access_survey(user, pk: int, *, perm: str = "surveys.view_survey") -> Survey
     """The survey `pk` if `user` holds `perm`: 403 without it, 404 when unknown."""
     _require(user, perm)
     return get_object_or_404(Survey.objects.select_related("owner"), pk=pk)
+
+
+@contextmanager
+def survey_kept():
+    """Around a service that locks the survey row (launch, invite, retry, trigger): a survey
+    deleted while it waited for the lock is gone, a 404 like an unknown one, not a 500."""
+    try:
+        yield
+    except Survey.DoesNotExist as exc:
+        raise Http404("No such survey.") from exc
 
 
 def access_response(user, pk: int, *, perm: str = "surveys.view_response") -> Response:

@@ -166,10 +166,11 @@ def survey_launch(request, pk: int):
         messages.error(request, "The survey was not launched; see the launch form below.")
         return _survey_page(request, survey, launch_form=form, status=400)
     try:
-        launch = launch_service(
-            survey=survey, user=request.user, via=LaunchChannel.PAGE, segment=form.cleaned_data["segment"] or None,
-            sample_percent=form.cleaned_data["sample_percent"],
-        )
+        with selectors.survey_kept():
+            launch = launch_service(
+                survey=survey, user=request.user, via=LaunchChannel.PAGE,
+                segment=form.cleaned_data["segment"] or None, sample_percent=form.cleaned_data["sample_percent"],
+            )
     except ValidationError as exc:
         form.add_error(None, exc)  # a dict of errors lands next to its fields (segment)
         messages.error(request, "The survey was not launched; see the launch form below.")
@@ -202,7 +203,8 @@ def survey_retry_failed(request, pk: int):
     form = RetryFailedForm(request.POST)
     form.is_valid()  # one optional checkbox: always valid
     try:
-        retry = retry_failed_service(survey=survey, include_interrupted=form.cleaned_data["include_interrupted"])
+        with selectors.survey_kept():
+            retry = retry_failed_service(survey=survey, include_interrupted=form.cleaned_data["include_interrupted"])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("surveys:survey-detail", pk=survey.pk)

@@ -274,3 +274,34 @@ def test_an_anonymous_survey_counts_its_reminders_but_dates_none(client_as, sett
 
     assert _progress_value(html, "Reminders sent") == "2"
     assert "2026-03-04" not in html and "Reminded at" not in html
+
+
+# --- A survey deleted while the staff page launches it -------------------------------------------
+
+
+@pytest.fixture
+def deleted_after_read(monkeypatch):
+    """An admin's delete commits between the page's read of the survey and the service's row lock
+    (on PostgreSQL the launch waits on the delete's FOR UPDATE, then finds no row)."""
+    from surveys import selectors
+
+    real = selectors.access_survey
+
+    def read_then_deleted(*args, **kwargs):
+        survey = real(*args, **kwargs)
+        Survey.objects.filter(pk=survey.pk).delete()
+        return survey
+
+    monkeypatch.setattr(selectors, "access_survey", read_then_deleted)
+
+
+@pytest.mark.parametrize("action", ["surveys:survey-launch", "surveys:survey-retry-failed"])
+def test_launching_or_retrying_a_survey_deleted_meanwhile_is_a_404_not_a_500(client_as, deleted_after_read, action):
+    CustomerFactory()
+    survey = SurveyFactory()
+    client = client_as("analyst")
+    client.raise_request_exception = False
+
+    response = client.post(reverse(action, args=[survey.pk]), {"confirm": "on"})
+
+    assert response.status_code == 404
