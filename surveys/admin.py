@@ -87,7 +87,10 @@ class SurveyAdmin(HistoryAdmin):
             raise PermissionDenied("This survey has been launched meanwhile.")
         super().delete_model(request, obj)
 
-    @transaction.atomic  # the bulk action runs outside the delete page's transaction
+    @transaction.atomic  # bulk actions run outside a transaction: the deletions' log entries too
+    def response_action(self, request, queryset):
+        return super().response_action(request, queryset)
+
     def delete_queryset(self, request, queryset):
         if _launched(Survey.objects.select_for_update().filter(pk__in=[survey.pk for survey in queryset])):
             raise PermissionDenied("A survey of the selection has been launched meanwhile.")

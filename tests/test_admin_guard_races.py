@@ -7,6 +7,7 @@ roles; a lock on the admin role's row now puts the second change after the first
 """
 
 import pytest
+from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
@@ -99,3 +100,4 @@ def test_a_survey_launched_while_its_delete_is_posted_is_kept(how):
     assert outcome.error is None, outcome.error
     assert outcome.result.status_code == 403, outcome.result.status_code
     assert Invitation.objects.filter(survey_id=survey.pk).count() == 3
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()  # no deletion logged that did not happen
