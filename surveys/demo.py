@@ -25,7 +25,7 @@ from decimal import Decimal
 from random import Random
 
 from django.db import transaction
-from django.db.models import Max, Min, Sum
+from django.db.models import Exists, Max, Min, OuterRef, Sum
 from django.db.models.functions import Lower, TruncQuarter
 from django.utils import timezone
 
@@ -88,6 +88,16 @@ TOUCHPOINTS = (("support", 0.5), ("store-7", 0.25), ("store-12", 0.25))
 
 def demo_surveys_exist() -> bool:
     return Survey.objects.filter(name__startswith=DEMO_SURVEY_PREFIX).exists()
+
+
+def other_surveys_of(customers) -> list[str]:
+    """Names of surveys not the demo's that invited any of `customers` (a queryset): deleting those
+    customers would take these surveys' invitations and answers with them."""
+    return list(
+        Survey.objects.exclude(name__startswith=DEMO_SURVEY_PREFIX)
+        .filter(Exists(Invitation.objects.filter(survey=OuterRef("pk"), customer__in=customers)))
+        .order_by("name").values_list("name", flat=True)
+    )
 
 
 def demo_surveys_delete() -> int:

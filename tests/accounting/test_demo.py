@@ -127,6 +127,25 @@ def test_a_reset_deletes_only_demo_rows(loaded):
     assert Customer.objects.filter(external_id="C-REAL-1").exists()
 
 
+def test_a_reset_refuses_to_take_the_answers_of_a_survey_not_the_demos():
+    """Deleting a demo customer cascades to its invitations and answers: an operator's own survey
+    that invited demo customers would silently lose part of its sample."""
+    from surveys.models import Invitation, Response
+    from tests.factories import ResponseFactory, SurveyFactory
+
+    demo(customers=5)
+    pilot = SurveyFactory(name="Pilot")
+    answer = ResponseFactory(invitation__survey=pilot, invitation__customer=Customer.objects.filter(
+        external_id__startswith="DEMO-").first())
+
+    with pytest.raises(CommandError, match=r"surveys that are not the demo's \(Pilot\)"):
+        demo(reset=True, customers=5)
+
+    assert Response.objects.filter(pk=answer.pk).exists()
+    assert Invitation.objects.filter(survey=pilot).count() == 1
+    assert Customer.objects.filter(external_id__startswith="DEMO-").count() == 5
+
+
 def test_it_refuses_to_load_beside_real_customers():
     CustomerFactory(external_id="C-REAL-1")
 

@@ -22,7 +22,13 @@ from accounting.demo import (
     demo_users_reset,
 )
 from accounting.models import CostEntry, Customer, RevenueEntry
-from surveys.demo import demo_live_invitations, demo_surveys_delete, demo_surveys_exist, demo_surveys_load
+from surveys.demo import (
+    demo_live_invitations,
+    demo_surveys_delete,
+    demo_surveys_exist,
+    demo_surveys_load,
+    other_surveys_of,
+)
 from surveys.models import Invitation, InvitationState, Response
 
 
@@ -124,6 +130,14 @@ class Command(BaseCommand):
             self.logins(demo_users_reset(password=os.environ.get("DEMO_PASSWORD") or None))
 
     def reset(self):
+        # A survey of the operator's that invited demo customers keeps its sample: its invitations
+        # and answers would go with the customers.
+        if others := other_surveys_of(demo_customers()):
+            raise CommandError(
+                f"Not reset: demo customers were invited to surveys that are not the demo's "
+                f"({', '.join(others)}); deleting the customers would delete those surveys' invitations "
+                "and answers. Load the demo into a fresh database instead."
+            )
         surveys = demo_surveys_delete()
         try:
             deleted = demo_delete()
