@@ -339,9 +339,9 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             previous = form.initial.get("email") if change else None
             if previous and previous != obj.email:  # the old address is lifted, in all its forms
-                SuppressedAddress.objects.filter(email__in=address_forms(previous)).exclude(
-                    email__in=address_forms(obj.email)
-                ).delete()
+                SuppressedAddress.objects.filter(
+                    email__in=SuppressedAddress.objects.suppression_of([previous])
+                ).exclude(email__in=address_forms(obj.email)).delete()
 
     def delete_model(self, request, obj):
         SuppressedAddress.objects.filter(pk=obj.pk).delete_with_forms()

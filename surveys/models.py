@@ -542,11 +542,23 @@ class SuppressedAddressQuerySet(models.QuerySet):
 
     def delete_with_forms(self) -> None:
         """Delete these entries and the rows of their addresses' other forms: one suppression."""
-        others = {form for email in self.values_list("email", flat=True) for form in address_forms(email)[1:]}
         with transaction.atomic():
-            self.delete()
-            if others:
-                self.model.objects.filter(email__in=others).delete()
+            lifted = self.model.objects.suppression_of(self.values_list("email", flat=True))
+            self.model.objects.filter(email__in=lifted).delete()
+
+    def suppression_of(self, emails) -> set[str]:
+        """The listed forms that are one suppression with any of `emails`, in both directions: the
+        forms of each address, and the addresses one of whose forms it is (jo@strasse.de is a form
+        of jo@straße.de, which IDNA maps there but not back). Those share the local part: one query."""
+        emails = set(emails)
+        if not emails:
+            return set()
+        same_local = Q()
+        for email in emails:
+            same_local |= Q(email__startswith=f"{email.rpartition('@')[0]}@")
+        forward = {form for email in emails for form in address_forms(email)}
+        listed = self.filter(same_local).values_list("email", flat=True)
+        return forward | {other for other in listed if forward & set(address_forms(other))}
 
 
 class SuppressedAddress(models.Model):

@@ -209,6 +209,29 @@ def test_lifting_either_form_in_the_admin_lifts_both(client, admin, lifted):
     assert not address_suppressed(UNICODE) and not address_suppressed(PUNYCODE)
 
 
+@pytest.mark.parametrize("how", ["delete", "change"])
+def test_lifting_the_sent_form_of_a_sharp_s_address_lifts_the_address_itself(client, admin, how):
+    """jo@straße.de maps to jo@strasse.de but not back: lifting (or changing) the sent form left the
+    customer's own address suppressed."""
+    bounce("jo@straße.de")
+    entry = SuppressedAddress.objects.get(email="jo@strasse.de")
+    client.force_login(admin)
+
+    if how == "delete":
+        response = client.post(reverse("admin:surveys_suppressedaddress_delete", args=[entry.pk]), {"post": "yes"})
+        expected = []
+    else:
+        response = client.post(reverse("admin:surveys_suppressedaddress_change", args=[entry.pk]), {
+            "email": "jo@example.com", "kind": "bounced", "detail": "typo",
+            "created_at_0": "2026-01-01", "created_at_1": "10:00:00",
+        })
+        expected = ["jo@example.com"]
+
+    assert response.status_code == 302
+    assert listed() == expected
+    assert not address_suppressed("jo@straße.de")
+
+
 def test_lifting_addresses_in_bulk_lifts_their_other_forms(client, admin):
     bounce(PUNYCODE)
     bounce("bo@bücher.de")
