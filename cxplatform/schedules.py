@@ -67,6 +67,13 @@ def project_crontab_tasks(zone: str, *, using: str):
     return PeriodicTask.objects.using(using).filter(ours, crontab__timezone=zone).select_related("crontab")
 
 
+def schedule_like(model, **fields):
+    """The oldest schedule (interval, crontab) with these fields, or a new one: for migrations too,
+    with their historical models. Not get_or_create: schedules are not unique, and a duplicate an
+    admin saved would stop `migrate` (MultipleObjectsReturned), so `run.py serve`."""
+    return model.objects.filter(**fields).order_by("pk").first() or model.objects.create(**fields)
+
+
 def crontab_like(crontab, zone: str, *, using: str):
     """The oldest crontab with the same fields on zone, or a new one.
 

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import migrations
 from django.utils import timezone
 
+from cxplatform.schedules import schedule_like
+
 NAME, TASK = "Reason requests to new customers", "accounting.tasks.send_reason_requests_to_new_customers"
 
 
@@ -23,8 +25,8 @@ def _touch(apps):
 
 
 def create_schedule(apps, schema_editor):
-    crontab, _ = apps.get_model("django_celery_beat", "CrontabSchedule").objects.get_or_create(
-        minute="0", hour="9", day_of_week="*", day_of_month="*", month_of_year="*", timezone=settings.TIME_ZONE
+    crontab = schedule_like(
+        apps.get_model("django_celery_beat", "CrontabSchedule"), minute="0", hour="9", day_of_week="*", day_of_month="*", month_of_year="*", timezone=settings.TIME_ZONE
     )
     _, created = apps.get_model("django_celery_beat", "PeriodicTask").objects.get_or_create(
         name=NAME,

@@ -9,6 +9,8 @@ admin's later edits are kept. Reversing removes it.
 from django.db import migrations
 from django.utils import timezone
 
+from cxplatform.schedules import schedule_like
+
 NAME, TASK = "Stale import sweeper", "accounting.tasks.fail_stale_imports"
 
 
@@ -20,8 +22,8 @@ def _touch(apps):
 
 
 def create_schedule(apps, schema_editor):
-    interval, _ = apps.get_model("django_celery_beat", "IntervalSchedule").objects.get_or_create(
-        every=1, period="hours"
+    interval = schedule_like(
+        apps.get_model("django_celery_beat", "IntervalSchedule"), every=1, period="hours"
     )
     _, created = apps.get_model("django_celery_beat", "PeriodicTask").objects.get_or_create(
         name=NAME,

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import migrations
 from django.utils import timezone
 
+from cxplatform.schedules import schedule_like
+
 TASK_NAME = "Nightly report snapshots"
 TASK = "reports.tasks.compute_periodic_snapshots"
 
@@ -18,8 +20,8 @@ def create_schedule(apps, schema_editor):
     crontab_model = apps.get_model("django_celery_beat", "CrontabSchedule")
     task_model = apps.get_model("django_celery_beat", "PeriodicTask")
     tracker_model = apps.get_model("django_celery_beat", "PeriodicTasks")
-    crontab, _ = crontab_model.objects.get_or_create(
-        minute="30", hour="2", day_of_week="*", day_of_month="*", month_of_year="*", timezone=settings.TIME_ZONE
+    crontab = schedule_like(
+        crontab_model, minute="30", hour="2", day_of_week="*", day_of_month="*", month_of_year="*", timezone=settings.TIME_ZONE
     )
     _, created = task_model.objects.get_or_create(
         name=TASK_NAME,

@@ -8,6 +8,8 @@ harmless (get_or_create by name); an admin's later edits are kept. Reversing rem
 from django.db import migrations
 from django.utils import timezone
 
+from cxplatform.schedules import schedule_like
+
 NAME, TASK = "Report snapshot sweeper", "reports.tasks.sweep_snapshots"
 
 
@@ -19,8 +21,8 @@ def _touch(apps):
 
 
 def create_schedule(apps, schema_editor):
-    interval, _ = apps.get_model("django_celery_beat", "IntervalSchedule").objects.get_or_create(
-        every=5, period="minutes"
+    interval = schedule_like(
+        apps.get_model("django_celery_beat", "IntervalSchedule"), every=5, period="minutes"
     )
     _, created = apps.get_model("django_celery_beat", "PeriodicTask").objects.get_or_create(
         name=NAME,

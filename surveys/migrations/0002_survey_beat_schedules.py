@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import migrations
 from django.utils import timezone
 
+from cxplatform.schedules import schedule_like
+
 EVERY_5_MINUTES = ("minutes", 5)
 HOURLY = ("hours", 1)
 SCHEDULES = [
@@ -34,13 +36,13 @@ def create_schedules(apps, schema_editor):
     task_model = apps.get_model("django_celery_beat", "PeriodicTask")
     created_any = False
     for name, task, (period, every), description in SCHEDULES:
-        interval, _ = interval_model.objects.get_or_create(every=every, period=period)
+        interval = schedule_like(interval_model, every=every, period=period)
         _, created = task_model.objects.get_or_create(
             name=name, defaults={"task": task, "interval": interval, "description": description, "enabled": True}
         )
         created_any |= created
-    crontab, _ = crontab_model.objects.get_or_create(
-        minute="0", hour="6", day_of_week="*", day_of_month="*", month_of_year="*", timezone=settings.TIME_ZONE
+    crontab = schedule_like(
+        crontab_model, minute="0", hour="6", day_of_week="*", day_of_month="*", month_of_year="*", timezone=settings.TIME_ZONE
     )
     _, created = task_model.objects.get_or_create(
         name=DAILY_NAME,

@@ -6,6 +6,8 @@ Re-running is harmless (get_or_create by name); an admin's later edits are kept.
 from django.db import migrations
 from django.utils import timezone
 
+from cxplatform.schedules import schedule_like
+
 NAME, TASK = "Detractor alert sweeper", "surveys.alerts.sweep_detractor_alerts"
 
 
@@ -17,8 +19,8 @@ def _touch(apps):
 
 
 def create_schedule(apps, schema_editor):
-    interval, _ = apps.get_model("django_celery_beat", "IntervalSchedule").objects.get_or_create(
-        every=5, period="minutes"
+    interval = schedule_like(
+        apps.get_model("django_celery_beat", "IntervalSchedule"), every=5, period="minutes"
     )
     _, created = apps.get_model("django_celery_beat", "PeriodicTask").objects.get_or_create(
         name=NAME,
