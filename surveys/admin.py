@@ -343,6 +343,10 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
                     email__in=SuppressedAddress.objects.suppression_of([previous])
                 ).exclude(email__in=address_forms(obj.email)).delete()
 
+    @transaction.atomic  # bulk actions run outside a transaction: the deletions' log entries too
+    def response_action(self, request, queryset):
+        return super().response_action(request, queryset)
+
     def delete_model(self, request, obj):
         SuppressedAddress.objects.filter(pk=obj.pk).delete_with_forms()
 

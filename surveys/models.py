@@ -543,22 +543,27 @@ class SuppressedAddressQuerySet(models.QuerySet):
     def delete_with_forms(self) -> None:
         """Delete these entries and the rows of their addresses' other forms: one suppression."""
         with transaction.atomic():
-            lifted = self.model.objects.suppression_of(self.values_list("email", flat=True))
-            self.model.objects.filter(email__in=lifted).delete()
+            emails = set(self.values_list("email", flat=True))
+            others = self.model.objects.suppression_of(emails) - emails  # few: internationalised ones
+            self.delete()
+            if others:
+                self.model.objects.filter(email__in=others).delete()
 
     def suppression_of(self, emails) -> set[str]:
         """The listed forms that are one suppression with any of `emails`, in both directions: the
-        forms of each address, and the addresses one of whose forms it is (jo@strasse.de is a form
-        of jo@straße.de, which IDNA maps there but not back). Those share the local part: one query."""
-        emails = set(emails)
-        if not emails:
-            return set()
-        same_local = Q()
-        for email in emails:
-            same_local |= Q(email__startswith=f"{email.rpartition('@')[0]}@")
+        forms of each address, and the listed addresses one of whose forms it is (jo@strasse.de is
+        a form of jo@straße.de, which IDNA maps there but not back). Only an address with a
+        non-ASCII character or a punycode label has forms other than itself: those few rows are
+        read, in one query (an OR of a prefix per address overflowed SQLite's expression depth)."""
         forward = {form for email in emails for form in address_forms(email)}
-        listed = self.filter(same_local).values_list("email", flat=True)
-        return forward | {other for other in listed if forward & set(address_forms(other))}
+        if not forward:
+            return set()
+        locals_ = {email.rpartition("@")[0] for email in forward}
+        unicode_rows = self.filter(email__regex=r"[^\x00-\x7f]|xn--").values_list("email", flat=True)
+        return forward | {
+            other for other in unicode_rows
+            if other.rpartition("@")[0] in locals_ and forward & set(address_forms(other))
+        }
 
 
 class SuppressedAddress(models.Model):

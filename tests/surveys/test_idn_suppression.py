@@ -334,3 +334,49 @@ def test_postgresql_hashes_the_suppressed_list_rather_than_probing_it_per_custom
     # The list hashed once for the launch's audience, not looked up once per customer (as an OR
     # over two columns had it).
     assert re.search(r"\(hashed SubPlan \d+\)", plan), plan
+
+
+# --- Lifting many at once -----------------------------------------------------------------------
+
+
+def _listed(n, local=None):
+    SuppressedAddress.objects.bulk_create(
+        [SuppressedAddress(email=f"{local or f'user{i}'}@d{i}.example.com", kind="bounced") for i in range(n)]
+    )
+
+
+def test_lifting_many_suppressed_addresses_at_once_does_not_fail():
+    """'Select all' of a filtered list (the bounces of a provider outage): one OR of a LIKE per
+    address overflowed SQLite's expression depth (a 500) and took seconds on PostgreSQL."""
+    _listed(1200)
+
+    SuppressedAddress.objects.all().delete_with_forms()
+
+    assert not SuppressedAddress.objects.exists()
+
+
+def test_the_admin_lifts_every_bounce_of_a_filtered_list_at_once(client, admin):
+    _listed(1200)
+    client.force_login(admin)
+    first = SuppressedAddress.objects.order_by("pk").first()
+
+    response = client.post(
+        reverse("admin:surveys_suppressedaddress_changelist"),
+        {"action": "delete_selected", "select_across": "1", "index": "0", "_selected_action": [first.pk],
+         "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert not SuppressedAddress.objects.exists()
+
+
+def test_lifting_many_sent_forms_of_sharp_s_addresses_lifts_the_addresses_too():
+    """The same at scale, in the direction IDNA does not map back: 1,200 jo…@straße.de addresses,
+    each listed in both forms; lifting the sent forms (…@strasse.de) must lift the addresses."""
+    for i in range(1200):
+        SuppressedAddress.objects.create(email=f"jo{i}@straße.de", kind="bounced")
+    assert SuppressedAddress.objects.count() == 2400
+
+    SuppressedAddress.objects.filter(email__endswith="@strasse.de").delete_with_forms()
+
+    assert not SuppressedAddress.objects.exists()
