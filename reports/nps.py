@@ -14,7 +14,8 @@ Decisions where the SPEC is silent:
   survey when one is chosen), only the latest counts, named answers compared with named ones and
   anonymous with anonymous: an anonymous answer cannot be tied to its customer, so it neither
   replaces nor is replaced by one of their named answers (else comparing the two rules would tell
-  who answered an anonymous survey, SPEC §1).
+  who answered an anonymous survey, SPEC §1). A by-survey breakdown takes the latest within each
+  survey, so that each row is what that survey's own report shows.
 - A segment filter uses the segment copied onto each row: onto the response when the answer was
   given, onto the invitation when it was made (the sample). Moving a customer to another segment
   changes neither past samples nor past answers. A customer moved between the invitation and the
@@ -187,9 +188,10 @@ def _series(survey: Survey | None, survey_type: str | None) -> str:
 
 def responses_in(
     period: Period, *, kind: str, survey: Survey | None = None, segment: str | None = None,
-    touchpoint: str | None = None, counting: str = ALL,
+    touchpoint: str | None = None, counting: str = ALL, per_survey: bool = False,
 ):
-    """The responses a report counts: one series, the filters, the counting rule."""
+    """The responses a report counts: one series, the filters, the counting rule. `per_survey`:
+    under `latest`, each customer's latest answer within each survey (a by-survey breakdown)."""
     if counting not in COUNTING_RULES:
         raise ValueError(f"counting must be one of {', '.join(COUNTING_RULES)}, not {counting!r}")
     start, end = period_bounds(period)
@@ -202,17 +204,19 @@ def responses_in(
     if touchpoint is not None:
         responses = responses.filter(touchpoint=touchpoint)
     if counting == LATEST:
-        later = Response.objects.filter(scope).filter(_later_than_outer())
+        later = Response.objects.filter(scope).filter(_later_than_outer(per_survey=per_survey))
         responses = responses.exclude(Exists(later))
     return responses
 
 
-def _later_than_outer() -> Q:
+def _later_than_outer(*, per_survey: bool = False) -> Q:
     """A response of the same customer, in a survey of the same anonymity, answered after the outer
     one (ties broken by id). An anonymous answer cannot be tied to a customer, so it may not
     replace one of theirs, nor be replaced: else the named answers that vanish under `latest`
-    would tell who answered an anonymous survey (SPEC §1)."""
+    would tell who answered an anonymous survey (SPEC §1). `per_survey`: in the same survey too."""
     same = Q(customer=OuterRef("customer"), survey__anonymous=OuterRef("survey__anonymous"))
+    if per_survey:
+        same &= Q(survey=OuterRef("survey"))
     return same & (
         Q(answered_at__gt=OuterRef("answered_at")) | Q(answered_at=OuterRef("answered_at"), pk__gt=OuterRef("pk"))
     )
@@ -328,12 +332,15 @@ def nps_breakdown(
     *, period: Period, by: str, survey: Survey | None = None, survey_type: str | None = None,
     segment: str | None = None, touchpoint: str | None = None, counting: str = ALL,
 ) -> list[tuple[str, NpsCounts]]:
-    """NPS counts per segment, touchpoint or survey in one grouped query, largest groups first."""
+    """NPS counts per segment, touchpoint or survey in one grouped query, largest groups first.
+    Each row counts as the report filtered to its group: a survey's row takes the latest answer
+    within that survey (an answer to another survey does not drop it)."""
     if by not in BREAKDOWNS:
         raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
     kind = _series(survey, survey_type)
     responses = responses_in(
-        period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint, counting=counting
+        period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint, counting=counting,
+        per_survey=by == "survey",
     )
     rows = responses.order_by().values(BREAKDOWNS[by]).annotate(**_count_expressions()).order_by("-responses")
     return [(row.pop(BREAKDOWNS[by]) or "", NpsCounts(**row)) for row in rows]
@@ -370,7 +377,7 @@ def revenue_share_breakdown(
         raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
     respondents = responses_in(
         period, kind=_series(survey, survey_type), survey=survey, segment=segment, touchpoint=touchpoint,
-        counting=counting,
+        counting=counting, per_survey=by == "survey",
     )
     held, outside, by_segment = _revenue_by_group(period, respondents, by=by, segment=segment)
     shares = {}
@@ -500,7 +507,7 @@ def _trend_rows(periods, *, survey, survey_type, counting, segment=None, touchpo
             .filter(Q(survey=survey) if survey is not None else Q())
             .annotate(bucket=bucket)
             .filter(bucket=OuterRef("bucket"))
-            .filter(_later_than_outer())
+            .filter(_later_than_outer(per_survey=by == BREAKDOWNS["survey"]))  # a survey's row: as its own trend
         )
         responses = responses.exclude(Exists(later))
     keys = ["bucket", by] if by else ["bucket"]

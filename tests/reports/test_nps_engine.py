@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from reports.nps import LATEST, nps_breakdown, nps_report, nps_trend
+from reports.nps import LATEST, nps_breakdown, nps_report, nps_trend, revenue_share_breakdown
 from reports.nps_dashboard import NpsParams, latest_verbatims
 from reports.periods import parse_period
 from surveys.models import InvitationState, SuppressionReason, SurveyKind
@@ -118,6 +118,33 @@ def test_latest_counting_still_keeps_one_named_and_one_anonymous_answer_each(sur
     # The later answer of each kind: 10 (named) and 9 (anonymous), both promoters.
     assert nps_report(period=Q1).counts.responses == 4
     assert _latest_everywhere(Q1) == [(2, 2, 0)] * 3
+
+
+def test_a_survey_row_under_latest_is_that_surveys_own_report(survey, django_assert_num_queries):
+    from reports.nps import nps_trend_by
+
+    # Audit: the customer's later answer to B dropped their answer to A from A's "By survey" row
+    # (0 answers) while A's own report counts it (1 detractor).
+    other = SurveyFactory(kind=SurveyKind.RELATIONSHIP)
+    customer = CustomerFactory()
+    answer(survey, 3, customer=customer, when=JAN)
+    answer(other, 10, customer=customer, when=FEB)
+    RevenueEntryFactory(customer=customer, date=dt.date(2025, 2, 1), amount=Decimal("40.00"))
+    RevenueEntryFactory(customer=CustomerFactory(), date=dt.date(2025, 2, 1), amount=Decimal("60.00"))
+
+    with django_assert_num_queries(1):
+        rows = dict(nps_breakdown(period=Q1, by="survey", counting=LATEST))
+    assert set(rows) == {survey.name, other.name}
+    shares = revenue_share_breakdown(period=Q1, by="survey", groups=list(rows), counting=LATEST)
+    trend = nps_trend_by(periods=[Q1], by="survey", counting=LATEST)
+    for each in (survey, other):
+        own = nps_report(period=Q1, survey=each, counting=LATEST)
+        assert rows[each.name].as_tuple == trend[each.name][0][1].as_tuple == own.counts.as_tuple == (
+            (0, 1, 1) if each == survey else (1, 0, 1)
+        )
+        assert shares[each.name] == own.revenue_share == Decimal("0.4")
+    # Across the series the customer still counts once, with their latest answer.
+    assert nps_report(period=Q1, counting=LATEST).counts.as_tuple == (1, 0, 1)
 
 
 def test_relationship_and_transactional_answers_never_mix(survey):

@@ -55,6 +55,22 @@ def test_the_list_shows_each_survey_with_its_counts(client_as):
     assert "25.0 %" in page.content.decode()  # 1 responded of 4 delivered
 
 
+def test_the_pages_round_the_response_rate_as_the_nps_dashboard_does(client_as):
+    # Audit: 23 of 80 is 28.75 %: the float (0.28749999...) read 28.7 % on the survey pages, beside
+    # 28.8 % on the NPS dashboard (exact, rounded half away from zero).
+    survey = SurveyFactory(name="Pulse")
+    _invitations(survey, sent=57)
+    ResponseFactory.create_batch(23, invitation__survey=survey)
+    client = client_as("analyst")
+
+    detail = client.get(reverse("surveys:survey-detail", args=[survey.pk])).content.decode()
+    listing = client.get(reverse("surveys:survey-list")).content.decode()
+
+    assert "<dt>Response rate</dt><dd>28.8 %" in detail
+    assert "28.8 %" in listing and "28.7 %" not in listing
+    assert selectors.survey_progress(survey).response_rate == 23 / 80  # the API's float, unchanged
+
+
 def _list_queries(client, django_assert_max_num_queries, n):
     with django_assert_max_num_queries(n):
         assert client.get(reverse("surveys:survey-list")).status_code == 200
