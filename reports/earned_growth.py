@@ -159,16 +159,22 @@ class EarnedGrowth:
             return None
         return self.known_new_sales / self.new_sales
 
-    def as_json(self) -> dict:
-        """The JSON of SPEC §7: money as decimal strings with 2 places, rates as decimal strings."""
+    def as_json(self, *, exact_rates: bool = False) -> dict:
+        """The JSON of SPEC §7: money as decimal strings with 2 places, rates as decimal strings
+        with up to 6 places (the API's and the command's format).
+
+        `exact_rates` keeps every rate exact, for the snapshots: the dashboard rounds it once, for
+        display, as the live figures are (0.1234996 is 12.3 %; first rounded to 0.1235 it was 12.4 %).
+        """
+        places = None if exact_rates else RATE_PLACES
         data = {"period": str(self.period), "prior_period": str(self.prior_period), "grain": self.grain}
         if self.segment is not None:
             data["segment"] = self.segment
         for key in MONEY_KEYS:
             data[key] = str(getattr(self, key).quantize(CENT))
         for key in RATE_KEYS:
-            data[key] = _rate(getattr(self, key))
-        data["known_reason_share"] = _rate(self.known_reason_share)
+            data[key] = rate_text(getattr(self, key), places)
+        data["known_reason_share"] = rate_text(self.known_reason_share, places)
         data["cohort_units"] = self.cohort_units
         data["new_units"] = self.new_units
         data["reactivated_units"] = self.reactivated_units
@@ -176,11 +182,14 @@ class EarnedGrowth:
         return data
 
 
-def _rate(value: Decimal | None) -> str | None:
+def rate_text(value: Decimal | None, places: Decimal | None = RATE_PLACES) -> str | None:
+    """A rate as a decimal string, to `places` (None: exact, as computed)."""
     if value is None:
         return None
+    if places is not None:
+        value = value.quantize(places)
     # Fixed-point ("10", never "1E+1"); "+ 0" turns -0 into 0.
-    return format(value.quantize(RATE_PLACES).normalize() + 0, "f")
+    return format(value.normalize() + 0, "f")
 
 
 def earned_growth(

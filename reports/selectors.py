@@ -97,6 +97,7 @@ class PeriodFigures:
         return None if value is None else Decimal(value)
 
     def rate(self, key: str) -> Decimal | None:
+        """Exact (snapshots keep rates exact, views round them once); 6 places in older snapshots."""
         value = self.figures.get(key)
         return None if value is None else Decimal(value)
 

@@ -1,8 +1,10 @@
 """The earned-growth dashboard (SPEC §3, §6): headline figures, revenue bridge, trend, segments.
 
 Views are thin: parse the query string, call the dashboard selectors, then render the page (chart
-data goes to static/js/charts.js through `json_script`) or stream one table as CSV. Rates
-stay exact in the snapshots; they are rounded here, for display only.
+data goes to static/js/charts.js through `json_script`) or stream one table as CSV. Rates are
+exact in the snapshots (as in the live segment table) and rounded once, here, for display only, so
+the headline, trend and segments show one figure alike (snapshots stored before that hold 6
+places until recomputed). The CSVs give rates as the API's JSON does, to 6 places.
 """
 
 from dataclasses import dataclass, replace
@@ -26,7 +28,7 @@ from accounting.selectors import customer_segments
 
 from . import selectors
 from .csv_export import csv_datetime, csv_response
-from .earned_growth import CUSTOMER, ENTITY, EarnedGrowth
+from .earned_growth import CUSTOMER, ENTITY, EarnedGrowth, rate_text
 from .fingerprints import reclassified
 from .models import SnapshotCompare, SnapshotStatus
 from .periods import parse_period
@@ -348,14 +350,13 @@ SEGMENT_RATES = (
 
 
 def _segment_row(report: EarnedGrowth, notes: Footnotes) -> dict:
-    figures = report.as_json()
     cells = {}
     for key in SEGMENT_RATES:
         value = getattr(report, key)
         if value is None:
             cells[key] = _null(null_reason(key, report.notes), notes)
         else:
-            cells[key] = Cell(value=Decimal(figures[key]), text=percent(value))
+            cells[key] = Cell(value=value, text=percent(value))  # exact, as the headline's
     return {"segment": report.segment, "report": report, "cells": cells}
 
 
@@ -558,9 +559,7 @@ def _csv(table: str, params: selectors.DashboardParams, dashboard: selectors.Das
                 item.status,
                 item.stale if item.ready else None,
                 csv_datetime(item.snapshot.computed_at) if item.snapshot else None,
-                item.rate("nrr"),
-                item.rate("enc"),
-                item.rate("earned_growth_rate"),
+                *(_decimal(rate_text(item.rate(key))) for key in TREND_KEYS),  # 6 places, as the segment CSV
             ]
             for item in dashboard.trend
         )

@@ -8,9 +8,11 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.urls import reverse
 
 from reports import selectors
+from reports.earned_growth import earned_growth
 from reports.models import ReportSnapshot, SnapshotStatus
 from reports.periods import parse_period
 from tests.factories import CustomerFactory, UserFactory, pay, reason
@@ -118,9 +120,58 @@ def test_it_shows_company_a_headline_figures_beside_the_prior_period(client_as, 
 
 
 def test_it_rounds_rates_for_display_only(client_as, get, company_a):
-    get(client_as("viewer"), YEAR_2025)
+    response = get(client_as("viewer"), YEAR_2025)
     snapshot = ReportSnapshot.objects.get(period="2025", segment="")
-    assert snapshot.figures["earned_growth_share"] == "0.333333"
+    # The snapshot keeps the rate exact (the API's JSON gives it to 6 places: 0.333333).
+    assert D(snapshot.figures["earned_growth_share"]) == D("0.1") / D("0.3")
+    assert headline(response)["earned_growth_share"]["current"].text == "33.3%"
+
+
+@pytest.fixture
+def nrr_just_below_a_rounding_edge():
+    """Prior revenue 1,000,000.00, of which the cohort keeps 123,499.60: NRR 0.1234996, shown 12.3 %.
+    Rounded to 6 places first (0.1235), it would show 12.4 %."""
+    customer = CustomerFactory(segment="SMB", reason=reason("recommendation"))
+    pay(customer, "2024-05-01", "1000000.00")
+    pay(customer, "2025-05-01", "123499.60")
+
+
+def test_the_headline_and_trend_round_a_rate_once_as_the_segment_table_and_command_do(
+    client_as, get, nrr_just_below_a_rounding_edge
+):
+    out = io.StringIO()
+    call_command("earned_growth", "2025", stdout=out)
+    assert re.search(r"Net revenue retention \(NRR\)\s+(\S+)", out.getvalue()).group(1) == "12.3%"
+
+    response = get(client_as("viewer"), YEAR_2025)
+
+    assert headline(response)["nrr"]["current"].text == "12.3%"  # from the snapshot: was 12.4%
+    assert response.context["trend"][-1]["values"]["nrr"].text == "12.3%"
+    assert [row["cells"]["nrr"].text for row in response.context["segments"]] == ["12.3%"]  # live
+    assert ReportSnapshot.objects.get(period="2025").figures["nrr"] == "0.1234996"
+    headline_html = response.content.decode().split('id="headline-title"')[1].split("</section>")[0]
+    assert "12.3%" in headline_html and "12.4%" not in headline_html
+
+
+def test_the_trend_csv_keeps_the_apis_six_places(client_as, get, nrr_just_below_a_rounding_edge):
+    get(client_as("viewer"), YEAR_2025)
+    rows = csv_rows(get(client_as("viewer"), {**YEAR_2025, "format": "csv", "table": "trend"}))
+    segments = csv_rows(get(client_as("viewer"), {**YEAR_2025, "format": "csv", "table": "segments"}))
+
+    assert rows[-1][0] == "2025" and rows[-1][4] == "0.1235"
+    assert dict(zip(segments[0], segments[1], strict=True))["nrr"] == "0.1235"
+
+
+def test_a_snapshot_stored_with_six_place_rates_still_reads(client_as, get, company_a):
+    get(client_as("viewer"), YEAR_2025)
+    old = earned_growth(period=parse_period("2025")).as_json()  # the format snapshots had before
+    ReportSnapshot.objects.filter(period="2025", segment="").update(figures=old)
+
+    response = get(client_as("viewer"), YEAR_2025)
+
+    assert old["earned_growth_share"] == "0.333333"
+    assert headline(response)["earned_growth_share"]["current"].text == "33.3%"
+    assert headline(response)["nrr"]["current"].text == "85.0%"
 
 
 def test_the_bridge_goes_from_prior_to_current_revenue_and_adds_up(client_as, get, company_a):

@@ -74,6 +74,18 @@ def test_the_body_is_exactly_the_reports_json(api_client_as, company_a):
     assert response.json()["prior_period"] == "2024-Q3" and response.json()["bought_new_revenue"] == "20.00"
 
 
+def test_rates_keep_six_places_while_snapshots_keep_them_exact(api_client_as):
+    customer = CustomerFactory(reason=reason("recommendation"))
+    for day, amount in (("2024-05-01", "1000000.00"), ("2025-05-01", "123499.60")):
+        RevenueEntryFactory(customer=customer, date=dt.date.fromisoformat(day), amount=Decimal(amount))
+
+    data = api_client_as("viewer").get(URL, {"period": "2025"}).json()
+
+    assert (data["nrr"], data["total_growth_rate"], data["earned_growth_share"]) == ("0.1235", "-0.8765", None)
+    exact = earned_growth(period=parse_period("2025")).as_json(exact_rates=True)  # what a snapshot stores
+    assert exact["nrr"] == "0.1234996" and set(exact) == set(data)
+
+
 def test_a_blank_segment_means_every_segment(api_client_as, company_a):
     data = api_client_as("viewer").get(URL, {"period": "2025", "segment": ""}).json()
 

@@ -185,3 +185,12 @@ def test_the_reactivated_line_stands_on_its_own_not_under_the_unknown_reason_lin
     assert any(re.match(r"^Unknown-reason new revenue\s+0\.00$", line) for line in lines), lines
     # No indented part of a line may exceed it (nor for the unit counts).
     assert parts_larger_than_their_whole(lines) == []
+
+
+def test_the_json_keeps_rates_to_six_places(db):
+    # The snapshots keep rates exact (the dashboard rounds once); the public JSON does not change.
+    customer = CustomerFactory(reason=reason("recommendation"))
+    pay(customer, "2024-05-01", "1000000.00")
+    pay(customer, "2025-05-01", "123499.60")
+    data = json.loads(run("2025", "--json"))
+    assert (data["nrr"], data["grr"], data["total_growth_rate"]) == ("0.1235", "0.1235", "-0.8765")
