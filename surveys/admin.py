@@ -19,7 +19,6 @@ from cxplatform.history_admin import HistoryAdmin
 from .forms import limit_to_alert_owners
 from .launch import audience_change_error
 from .models import (
-    DELIVERED_STATES,
     Invitation,
     InvitationState,
     Launch,
@@ -30,7 +29,7 @@ from .models import (
     address_lowered,
     address_normalized,
 )
-from .selectors import DELIVERED_LABEL, invitation_state_shown
+from .selectors import DELIVERED_LABEL, invitation_state_shown, invitations_in_state_shown
 
 # --- Surveys -------------------------------------------------------------------------------------
 
@@ -143,12 +142,7 @@ class StateFilter(admin.SimpleListFilter):
         return [*InvitationState.choices, (DELIVERED_LABEL, "Delivered (any survey)")]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if value == DELIVERED_LABEL:
-            return queryset.filter(state__in=DELIVERED_STATES)
-        if value in DELIVERED_STATES:
-            return queryset.filter(state=value, survey__anonymous=False)
-        return queryset.filter(state=value) if value else queryset
+        return invitations_in_state_shown(queryset, self.value())
 
 
 INVITATION_FIELDS = [

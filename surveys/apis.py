@@ -158,6 +158,10 @@ class RetryFailedRequestSerializer(WritableFieldsOnlyMixin, serializers.Serializ
 class RetryFailedSerializer(serializers.Serializer):
     queued = serializers.IntegerField()
     suppressed = serializers.DictField(child=serializers.IntegerField(), help_text="By suppression reason.")
+    kept_interrupted = serializers.IntegerField(
+        help_text="Interrupted invitations that would now be suppressed, left failed: not resent, their link "
+        "still works."
+    )
 
 
 def _survey_schema(summary: str, code: int = 200, *, write: bool = False):

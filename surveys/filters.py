@@ -12,7 +12,8 @@ from drf_spectacular.utils import extend_schema_field
 
 from cxplatform.api_filters import FilterSet, IsoDateFromToRangeFilter, StrictBooleanFilter
 
-from .models import DELIVERED_STATES, Invitation, InvitationState, Response, ResponseCategory, Survey, SurveyKind
+from .models import Invitation, InvitationState, Response, ResponseCategory, Survey, SurveyKind
+from .selectors import invitations_in_state_shown
 
 
 class SurveyFilter(FilterSet):
@@ -27,7 +28,8 @@ class InvitationFilter(FilterSet):
     state = filters.ChoiceFilter(
         choices=InvitationState.choices,
         method="filter_state",
-        help_text="Sent, responded and expired never match an anonymous survey's invitations.",
+        help_text="Sent, responded and expired (and failed ones interrupted while sending) never match an "
+        "anonymous survey's invitations.",
     )
     customer = filters.CharFilter(field_name="customer__external_id", help_text="External id of the customer.")
 
@@ -36,10 +38,8 @@ class InvitationFilter(FilterSet):
         fields = ["survey", "state", "customer", "touchpoint", "reference", "launch"]
 
     def filter_state(self, queryset, name, value):
-        # Filtering an anonymous survey by "responded" would list who answered.
-        if value in DELIVERED_STATES:
-            queryset = queryset.filter(survey__anonymous=False)
-        return queryset.filter(state=value)
+        # Filtering an anonymous survey by "responded" would list who answered: the rows as shown.
+        return invitations_in_state_shown(queryset, value)
 
 
 # YYYY-MM-DD, optionally with a time and an offset; ASCII digits only, as IsoDateField's.

@@ -31,7 +31,8 @@ trigger without a reference is never recognised as a repeat.
 
 Failed invitations can be queued again (`survey_retry_failed`, a staff button and an API action),
 each checked anew as a launch's row would be. Rows the sweeper failed as interrupted mid-send may
-have reached the customer, so they are retried only when asked for by name.
+have reached the customer, so they are retried only when asked for by name, and one that would now be
+suppressed is left failed (its link still works) rather than suppressed.
 
 A sample is drawn from the audience with `random.Random(seed)` over the customer ids in ascending
 order; the seed is stored on the Launch, so the draw can be replayed for an audit.
@@ -369,6 +370,8 @@ def invitation_get_or_create_transactional(
 class Retry:
     queued: int = 0
     suppressed: dict[str, int] = field(default_factory=dict)  # by reason, as a launch counts them
+    # Interrupted rows that would now be suppressed, left failed as they were (see survey_retry_failed).
+    kept_interrupted: int = 0
 
 
 RETRY_CHUNK = 10_000  # ids per UPDATE
@@ -380,7 +383,9 @@ def survey_retry_failed(*, survey: Survey, include_interrupted: bool = False) ->
     problem that failed them is mended. Each is checked anew like a launch's row: a customer who
     opted out, lost their address, bounced or was invited elsewhere since is suppressed with that
     reason, and one customer is queued once. The address is the customer's current one, so a
-    corrected address is used. Interrupted rows (maybe delivered) only with `include_interrupted`."""
+    corrected address is used. Interrupted rows (maybe delivered) only with `include_interrupted`;
+    one that would now be suppressed is left as it was, failed: its email may have arrived, and a
+    suppressed row's link reads "not found" (responses.invitation_find)."""
     survey.refresh_from_db(from_queryset=Survey.objects.select_for_update())
     if survey.status == SurveyStatus.CLOSED:
         raise ValidationError("This survey is closed.")
@@ -390,16 +395,19 @@ def survey_retry_failed(*, survey: Survey, include_interrupted: bool = False) ->
     failed = Invitation.objects.filter(survey=survey, state=InvitationState.FAILED)
     if not include_interrupted:
         failed = failed.exclude(last_error=INTERRUPTED)
-    invitations = list(failed.order_by("id").values_list("id", "customer_id"))
+    invitations = list(failed.order_by("id").values_list("id", "customer_id", "last_error"))
     now = timezone.now()
-    customers = Customer.objects.filter(pk__in={customer_id for _, customer_id in invitations})
+    customers = Customer.objects.filter(pk__in={customer_id for _, customer_id, _ in invitations})
     rows = {row["pk"]: row for row in _customer_rows(customers, survey, now)}
-    by_reason, queued_customers = defaultdict(list), set()
-    for invitation_id, customer_id in invitations:
+    by_reason, queued_customers, kept = defaultdict(list), set(), 0
+    for invitation_id, customer_id, last_error in invitations:
         row = rows[customer_id]
         reason = suppression_reason(row)
         if not reason and customer_id in queued_customers:
             reason = SuppressionReason.THROTTLED  # two failed rows of one customer: one email
+        if reason and last_error == INTERRUPTED:
+            kept += 1  # not resent, and its link (maybe delivered) still opens the survey
+            continue
         by_reason[reason].append(invitation_id)
         if not reason:
             queued_customers.add(customer_id)
@@ -413,7 +421,7 @@ def survey_retry_failed(*, survey: Survey, include_interrupted: bool = False) ->
                 claimed_at=None, send_after=now,
             )
     counts = Counter({reason or "queued": len(ids) for reason, ids in by_reason.items()})
-    retry = Retry(queued=counts.pop("queued", 0), suppressed=dict(counts))
+    retry = Retry(queued=counts.pop("queued", 0), suppressed=dict(counts), kept_interrupted=kept)
     if retry.queued:
         _enqueue_sending()
     return retry

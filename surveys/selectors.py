@@ -210,9 +210,26 @@ def survey_invitations(survey: Survey) -> QuerySet:
 
 
 def invitation_state_shown(invitation: Invitation) -> str:
-    if invitation.survey.anonymous and invitation.state in DELIVERED_STATES:
+    """An anonymous survey's delivered rows read "delivered", and so do its interrupted ones: their
+    email may have arrived and their link takes an answer, which turns one of them "responded"; its
+    unanswered twins reading "failed" would name who answered."""
+    interrupted = invitation.state == InvitationState.FAILED and invitation.last_error == INTERRUPTED
+    if invitation.survey.anonymous and (invitation.state in DELIVERED_STATES or interrupted):
         return DELIVERED_LABEL
     return invitation.state
+
+
+def invitations_in_state_shown(invitations: QuerySet, value: str) -> QuerySet:
+    """The API's and the admin's state filter: the rows `invitation_state_shown` shows as `value`
+    (DELIVERED_LABEL takes named surveys' sent, responded and expired rows too)."""
+    anonymous_delivered = Q(survey__anonymous=True) & (
+        Q(state__in=DELIVERED_STATES) | Q(state=InvitationState.FAILED, last_error=INTERRUPTED)
+    )
+    if value == DELIVERED_LABEL:
+        return invitations.filter(Q(state__in=DELIVERED_STATES) | anonymous_delivered)
+    if not value:
+        return invitations
+    return invitations.filter(state=value).exclude(anonymous_delivered)
 
 
 # --- Responses -----------------------------------------------------------------------------------

@@ -215,7 +215,11 @@ def survey_retry_failed(request, pk: int):
         if retry.suppressed.get(value)
     )
     suppressed = f"{sum(retry.suppressed.values())} suppressed now ({reasons})" if reasons else "none suppressed"
-    messages.success(request, f"Queued {retry.queued} failed invitation(s) again; {suppressed}.")
+    kept = (
+        f"; {retry.kept_interrupted} interrupted invitation(s) kept as they were (their email may have "
+        "arrived; they would now be suppressed)" if retry.kept_interrupted else ""
+    )
+    messages.success(request, f"Queued {retry.queued} failed invitation(s) again; {suppressed}{kept}.")
     return redirect("surveys:survey-detail", pk=survey.pk)
 
 

@@ -8,8 +8,10 @@ import io
 import pytest
 from django.urls import reverse
 
-from surveys.models import InvitationState
-from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory
+from surveys import sending
+from surveys.models import Invitation, InvitationState
+from surveys.selectors import invitations_in_state_shown
+from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,6 +85,29 @@ def test_the_api_invitations_do_not_say_which_one_was_answered(api_client_as, su
     assert all(item["responded_at"] is None for item in items)
     answered = api.get(reverse("api-invitation-list"), {"survey": survey.pk, "state": "responded"}).json()
     assert answered["count"] == 0
+
+
+def test_interrupted_invitations_do_not_tell_which_one_was_answered(client, api_client_as, survey):
+    # Failed mid-send: the email may have arrived, and the one whose customer answers turns responded.
+    answered, unanswered = (
+        InvitationFactory(survey=survey, state=InvitationState.FAILED, sent_at=None, last_error=sending.INTERRUPTED)
+        for _ in range(2)
+    )
+    assert client.post(f"/s/{answered.token}/", {"score": 3}).status_code == 303
+
+    items = api_client_as("admin").get(reverse("api-invitation-list"), {"survey": survey.pk}).json()["results"]
+
+    assert {item["id"]: item["state"] for item in items} == {answered.pk: "delivered", unanswered.pk: "delivered"}
+    # The state filter the API and the admin are to use agrees: "failed" does not list the unanswered one.
+    rows = Invitation.objects.filter(survey=survey)
+    assert not invitations_in_state_shown(rows, "failed").exists()
+    assert invitations_in_state_shown(rows, "delivered").count() == 2
+    # The API's and the admin's state filters use it.
+    failed = api_client_as("admin").get(reverse("api-invitation-list"), {"survey": survey.pk, "state": "failed"})
+    assert failed.json()["results"] == []
+    client.force_login(UserFactory(role="admin", is_staff=True, is_superuser=True))
+    listed = client.get(reverse("admin:surveys_invitation_changelist"), {"state": "failed"})
+    assert listed.context["cl"].result_count == 0
 
 
 def test_the_api_cannot_single_out_a_customer_by_filter(api_client_as, answer):

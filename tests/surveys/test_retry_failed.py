@@ -70,6 +70,30 @@ def test_interrupted_rows_are_left_alone_unless_asked_for(survey):
     assert state(interrupted) == ("queued", "")
 
 
+def test_an_interrupted_row_that_would_now_be_suppressed_is_kept_with_its_link(survey, client):
+    interrupted = failed(survey, error=sending.INTERRUPTED)
+    InvitationFactory(customer=interrupted.customer)  # invited to another survey since: throttled
+
+    retry = survey_retry_failed(survey=survey, include_interrupted=True)
+
+    assert (retry.queued, retry.suppressed, retry.kept_interrupted) == (0, {}, 1)
+    interrupted.refresh_from_db()
+    assert (interrupted.state, interrupted.last_error) == ("failed", sending.INTERRUPTED)
+    # Its email may have arrived: the link still opens the survey, not the "link not found" page.
+    assert client.get(f"/s/{interrupted.token}/").status_code == 200
+
+
+def test_the_survey_page_says_how_many_interrupted_ones_were_kept(survey, client_as):
+    interrupted = failed(survey, error=sending.INTERRUPTED)
+    InvitationFactory(customer=interrupted.customer)  # throttled now
+
+    page = client_as("analyst").post(
+        f"/surveys/{survey.pk}/retry-failed/", {"include_interrupted": "on"}, follow=True
+    ).content.decode()
+
+    assert "1 interrupted invitation(s) kept as they were" in page
+
+
 def test_each_row_is_checked_anew_like_a_launch(survey):
     opted_out = failed(survey, customer=CustomerFactory(survey_opt_out=True))
     no_email = failed(survey, customer=CustomerFactory(email=""))
@@ -197,10 +221,11 @@ def test_the_api_retries_and_answers_with_the_counts(survey, client_as):
     url = f"/api/surveys/{survey.pk}/retry-failed/"
 
     first = client.post(url, {}, content_type="application/json")
-    assert (first.status_code, first.json()) == (200, {"queued": 1, "suppressed": {}})
+    assert (first.status_code, first.json()) == (200, {"queued": 1, "suppressed": {}, "kept_interrupted": 0})
 
     second = client.post(url, {"include_interrupted": True}, content_type="application/json")
-    assert second.json() == {"queued": 1, "suppressed": {}} and state(interrupted) == ("queued", "")
+    assert second.json() == {"queued": 1, "suppressed": {}, "kept_interrupted": 0}
+    assert state(interrupted) == ("queued", "")
 
 
 def test_the_api_refuses_a_closed_survey_with_a_400(survey, client_as):
