@@ -10,7 +10,11 @@ A worker killed between the claim and the UPDATE to sent leaves the row in SENDI
 know whether the SMTP server accepted that message. The sweeper marks such rows FAILED ("interrupted
 while sending; not resent to avoid a duplicate") once they are older than
 SURVEY_SENDING_STALE_MINUTES: we choose at most once, because a survey asked twice annoys a customer
-and skews the sample more than one missing invitation does. The row stays visible in the audit.
+and skews the sample more than one missing invitation does. The row stays visible in the audit, and
+its link (maybe delivered) expires like any other: the claim gave the row its expires_at.
+
+The claim also stores the address the email goes to: the customer's current one (the row's copy is
+from the launch or the trigger, maybe days ago); none left, the row is suppressed "no email".
 
 Transient SMTP errors (is_transient, shared with the accounting emails) put the row back to QUEUED
 with attempts + 1 and end the batch (the connection is probably gone); the task retries it with
@@ -30,7 +34,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import get_connection
 from django.db import connection
-from django.db.models import Case, Exists, F, OuterRef, Q, When
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower, Mod
 from django.utils import timezone
 
@@ -137,8 +141,9 @@ def reminder_retry_pending() -> bool:
 
 
 def _address():
-    # Where the email goes (emails.invitation_message): the invitation's address, else the customer's.
-    return Lower(Case(When(email="", then=F("customer__email")), default=F("email")))
+    # Where the email goes: the customer's current address, which the claim stores on the row for
+    # emails.invitation_message; not the row's copy from the launch or the trigger (maybe days ago).
+    return Lower(F("customer__email"))
 
 
 def _suppressed(address_alias: str) -> Exists:
@@ -161,12 +166,30 @@ def due_invitations(now=None, *, shard: int = 0, shards: int = 1):
     return due
 
 
-def _claim(invitation: Invitation) -> bool:
-    claimed_at = timezone.now()
-    claimed = Invitation.objects.filter(pk=invitation.pk, state=InvitationState.QUEUED).update(
-        state=InvitationState.SENDING, claimed_at=claimed_at
+def _claim_fields(invitation: Invitation, claimed_at) -> dict:
+    """What a claim writes besides the state: the address the email goes to (the customer's as
+    read with the batch: "at the time of sending"), and an expiry from the claim: a worker killed
+    mid-send leaves a row that may have been delivered, whose link must expire like any other
+    (the sweeper fails it as it is; a sent row gets its expiry again from sent_at)."""
+    return {
+        "claimed_at": claimed_at,
+        "email": invitation.customer.email,
+        "expires_at": days_later(claimed_at, invitation.survey.expiry_days),
+    }
+
+
+def _claimed(invitation: Invitation, fields: dict) -> None:
+    invitation.claimed_at, invitation.email, invitation.expires_at = (
+        fields["claimed_at"], fields["email"], fields["expires_at"]
     )
-    invitation.claimed_at = claimed_at
+
+
+def _claim(invitation: Invitation) -> bool:
+    fields = _claim_fields(invitation, timezone.now())
+    claimed = Invitation.objects.filter(pk=invitation.pk, state=InvitationState.QUEUED).update(
+        state=InvitationState.SENDING, **fields
+    )
+    _claimed(invitation, fields)
     return bool(claimed)
 
 
@@ -184,6 +207,7 @@ def _mark_error(invitation: Invitation, exc: BaseException, *, transient: bool) 
         state=InvitationState.QUEUED if retry else InvitationState.FAILED,
         attempts=attempts,
         last_error=repr(exc)[:2000],
+        expires_at=None,  # refused: no link went out (a retry's claim sets it again)
     )
     invitation.attempts = attempts
 
@@ -203,16 +227,19 @@ def _send_one(connection, invitation: Invitation, *, reminder: bool = False) -> 
 
 
 def _suppress_if_no_longer_allowed(invitation: Invitation) -> bool:
-    """Since the launch (or the trigger, maybe days ago), the customer may have unsubscribed, or
-    the address bounced or complained: suppressed with that reason, as a launch would have."""
+    """Since the launch (or the trigger, maybe days ago), the customer may have unsubscribed, lost
+    their address, or their current address bounced or complained: suppressed with that reason
+    (in launch.suppression_reason's order), as a launch would have."""
     if invitation.customer.survey_opt_out:
         reason = SuppressionReason.OPTED_OUT
+    elif not invitation.email:  # the customer's current address, stored by the claim
+        reason = SuppressionReason.NO_EMAIL
     elif invitation.address_suppressed:
         reason = SuppressionReason.BOUNCED_BEFORE
     else:
         return False
     Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
-        state=InvitationState.SUPPRESSED, suppression_reason=reason
+        state=InvitationState.SUPPRESSED, suppression_reason=reason, expires_at=None  # never emailed
     )
     return True
 
@@ -255,15 +282,16 @@ def _sent_fields(invitation: Invitation, message_id: str) -> dict:
 
 # _sent_and_claimed's statement, written out: built by the ORM (a CASE per column, an OR of two
 # conditions) it cost more Python per message than the database took to run it. `id IN` first: it
-# lets PostgreSQL use the primary key instead of scanning for the OR.
+# lets PostgreSQL use the primary key instead of scanning for the OR (and so an ELSE is the other row).
 SENT_AND_CLAIMED_SQL = """
 UPDATE surveys_invitation SET
     state = CASE WHEN id = %(sent)s THEN %(sent_state)s ELSE %(sending_state)s END,
     sent_at = CASE WHEN id = %(sent)s THEN %(sent_at)s ELSE sent_at END,
-    expires_at = CASE WHEN id = %(sent)s THEN %(expires_at)s ELSE expires_at END,
+    expires_at = CASE WHEN id = %(sent)s THEN %(expires_at)s ELSE %(claim_expires_at)s END,
     message_id = CASE WHEN id = %(sent)s THEN %(message_id)s ELSE message_id END,
     last_error = CASE WHEN id = %(sent)s THEN %(last_error)s ELSE last_error END,
-    claimed_at = CASE WHEN id = %(following)s THEN %(claimed_at)s ELSE claimed_at END
+    claimed_at = CASE WHEN id = %(following)s THEN %(claimed_at)s ELSE claimed_at END,
+    email = CASE WHEN id = %(following)s THEN %(email)s ELSE email END
 WHERE id IN (%(sent)s, %(following)s)
     AND ((id = %(sent)s AND state = %(sending_state)s) OR (id = %(following)s AND state = %(queued_state)s))
 """
@@ -276,22 +304,25 @@ def _sent_and_claimed(sent: Invitation, message_id: str, following: Invitation) 
     changed means the claim succeeded; fewer is rare (a bounce overtook us, or another worker
     claimed the row), and one look at the row tells which.
     """
-    fields = _sent_fields(sent, message_id)
-    claimed_at = timezone.now()
+    fields, claim = _sent_fields(sent, message_id), _claim_fields(following, timezone.now())
     as_stored = connection.ops.adapt_datetimefield_value  # SQLite keeps naive UTC text
     params = {
         "sent": sent.pk, "following": following.pk, "sent_state": InvitationState.SENT,
         "sending_state": InvitationState.SENDING, "queued_state": InvitationState.QUEUED,
         "sent_at": as_stored(fields["sent_at"]), "expires_at": as_stored(fields["expires_at"]),
-        "message_id": fields["message_id"], "last_error": fields["last_error"], "claimed_at": as_stored(claimed_at),
+        "message_id": fields["message_id"], "last_error": fields["last_error"],
+        "claimed_at": as_stored(claim["claimed_at"]), "email": claim["email"],
+        "claim_expires_at": as_stored(claim["expires_at"]),
     }
     with connection.cursor() as cursor:
         cursor.execute(SENT_AND_CLAIMED_SQL, params)
         changed = cursor.rowcount
-    following.claimed_at = claimed_at
+    _claimed(following, claim)
     if changed == 2:
         return True
-    return Invitation.objects.filter(pk=following.pk, state=InvitationState.SENDING, claimed_at=claimed_at).exists()
+    return Invitation.objects.filter(
+        pk=following.pk, state=InvitationState.SENDING, claimed_at=claim["claimed_at"]
+    ).exists()
 
 
 def _flush_and_claim(sent: tuple | None, invitation: Invitation | None) -> bool:
@@ -418,11 +449,14 @@ def _sent_long_enough_ago(now) -> Q:
 
 def _claim_reminder(invitation: Invitation) -> bool:
     # The opt-out is checked again here: the customer may have unsubscribed while the batch ran.
+    # The reminder goes to the customer's current address (the one reminders_due checked), stored
+    # as the invitation's, as a first send stores it.
+    invitation.email = invitation.customer.email
     return bool(
         Invitation.objects.filter(
             pk=invitation.pk, state=InvitationState.SENT, reminder_claimed_at__isnull=True,
             customer__survey_opt_out=False,
-        ).update(reminder_claimed_at=timezone.now())
+        ).update(reminder_claimed_at=timezone.now(), email=invitation.email)
     )
 
 

@@ -5,7 +5,11 @@
   `run.py serve`) with MultipleObjectsReturned.
 - surveys 0009 only added the one-line validator of sender names: a name with a line break saved
   before failed every email of its survey on the From header, until surveys 0017.
+- An invitation failed as interrupted while sending (maybe delivered) got no expiry before its
+  claim set one: its link never expired, until surveys 0018.
 """
+
+import datetime as dt
 
 import pytest
 from django.db import connection
@@ -13,8 +17,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from surveys import sending
-from surveys.models import InvitationState, Survey
-from tests.factories import InvitationFactory
+from surveys.models import InvitationState, Response, Survey
+from tests.factories import InvitationFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,3 +96,20 @@ def test_a_multi_line_sender_name_from_before_0009_does_not_fail_every_send_afte
 
     invitation.refresh_from_db()
     assert invitation.state == InvitationState.SENT, invitation.last_error
+
+
+def test_an_interrupted_invitation_left_without_expiry_expires_after_the_upgrade(client, settings):
+    settings.SURVEY_PUBLIC_RATE = "1000/m"
+    claimed = dt.datetime(2025, 3, 1, 10, 0, tzinfo=dt.UTC)
+    row = InvitationFactory(
+        survey=SurveyFactory(expiry_days=10), state=InvitationState.FAILED, last_error=sending.INTERRUPTED,
+        claimed_at=claimed, sent_at=None, expires_at=None,
+    )
+    migrate(("surveys", "0017_sender_name_one_line_rows"))
+
+    migrate(*latest())
+
+    row.refresh_from_db()
+    assert row.expires_at == claimed + dt.timedelta(days=10)
+    assert client.post(f"/s/{row.token}/", {"score": 3}).status_code == 410
+    assert not Response.objects.filter(invitation=row).exists()

@@ -12,7 +12,7 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
 from surveys import sending, tasks
-from surveys.models import Invitation, InvitationState
+from surveys.models import Invitation, InvitationState, Response
 from tests.factories import CustomerFactory, InvitationFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db
@@ -109,6 +109,7 @@ def test_a_transient_error_puts_the_row_back_and_the_batch_is_retried():
     assert result.retry_in == sending.RETRY_BASE_SECONDS and result.sent == 0
     rows[0].refresh_from_db()
     assert rows[0].state == InvitationState.QUEUED and rows[0].attempts == 1 and "gone" in rows[0].last_error
+    assert rows[0].expires_at is None  # the claim's expiry goes with it: no link went out
     assert sending.send_batch().sent == 2  # the retry sends both
 
 
@@ -143,6 +144,27 @@ def test_a_customer_who_opted_out_after_the_launch_is_not_emailed():
     assert (row.state, row.suppression_reason) == ("suppressed", "opted_out") and mail.outbox == []
 
 
+@pytest.mark.parametrize("new_email", ["", "New@Example.com"])
+def test_a_delayed_invitation_goes_to_the_customers_address_at_the_time_of_sending(new_email):
+    """The row's address is a copy made at the launch or the trigger, maybe days ago: the claim
+    (the first row's, and the next rows' folded into the previous one's UPDATE to sent) takes the
+    customer's current one, and a customer left without one is suppressed "no email"."""
+    customers = [CustomerFactory(email=f"old{n}@example.com") for n in range(2)]
+    rows = [queued(1, customer=customer)[0] for customer in customers]
+    for customer in customers:
+        customer.email = new_email
+        customer.save()
+
+    sending.send_batch()
+
+    assert [m.to for m in mail.outbox] == ([[new_email]] * 2 if new_email else [])
+    for row in rows:
+        row.refresh_from_db()
+        assert row.email == new_email
+        if not new_email:
+            assert (row.state, row.suppression_reason, row.expires_at) == ("suppressed", "no_email", None)
+
+
 def test_pacing_spaces_the_sends(settings, monkeypatch):
     settings.SURVEY_SEND_RATE_PER_SECOND = 50
     queued(4)
@@ -167,6 +189,36 @@ def test_the_sweeper_fails_a_stale_sending_row_without_resending_it(settings):
     fresh.refresh_from_db()
     assert stale.state == InvitationState.FAILED and stale.last_error == sending.INTERRUPTED
     assert fresh.state == InvitationState.SENDING and mail.outbox == []
+
+
+@pytest.mark.parametrize("killed_at", [1, 2], ids=["first-claim", "claim-with-previous-sent"])
+def test_the_link_of_an_interrupted_invitation_expires_like_any_other(client, monkeypatch, killed_at):
+    """A worker killed mid-send: the email may have arrived, so its link must expire as a sent one's
+    does (it had no expiry before, and an answer 200 days later was taken)."""
+    queued(2)  # survey expiry: 10 days
+    real_send_one, sends = sending._send_one, []
+
+    def send_one(connection, invitation, **kwargs):
+        sends.append(invitation)
+        if len(sends) == killed_at:
+            raise SystemExit  # the worker is killed in the SMTP conversation
+        return real_send_one(connection, invitation, **kwargs)
+
+    monkeypatch.setattr(sending, "_send_one", send_one)
+    with pytest.raises(SystemExit):
+        sending.send_batch()
+    row = Invitation.objects.get(pk=sends[-1].pk)
+    assert row.state == InvitationState.SENDING
+    assert row.expires_at == sending.days_later(row.claimed_at, 10)
+
+    with time_machine.travel(timezone.now() + dt.timedelta(days=200)):
+        tasks.sweep_invitations()
+        row.refresh_from_db()
+        assert (row.state, row.last_error) == (InvitationState.FAILED, sending.INTERRUPTED)
+        posted = client.post(f"/s/{row.token}/", {"score": 3})
+
+    assert posted.status_code == 410
+    assert not Response.objects.filter(invitation=row).exists()
 
 
 def test_the_sweeper_restarts_sending_when_no_sender_is_alive(monkeypatch):
@@ -300,9 +352,14 @@ def test_no_reminder_goes_to_an_address_suppressed_since_the_invitation():
 
     survey = SurveyFactory(reminder_days=1)
     earlier = timezone.now() - dt.timedelta(days=2)
-    complained = InvitationFactory(survey=survey, sent_at=earlier, email="Spam.Button@Example.com")
-    no_copy = InvitationFactory(survey=survey, sent_at=earlier, email="", customer=CustomerFactory(email="gone@x.org"))
-    for address in ("spam.button@example.com", "gone@x.org"):
+
+    def invited(address, **kwargs):
+        return InvitationFactory(survey=survey, sent_at=earlier, customer=CustomerFactory(email=address), **kwargs)
+
+    complained = invited("Spam.Button@Example.com")
+    no_copy = invited("gone@x.org", email="")
+    moved = invited("b@x.org", email="fine@x.org")  # changed since, to a suppressed one: the current one counts
+    for address in ("spam.button@example.com", "gone@x.org", "b@x.org"):
         SuppressedAddress.objects.create(email=address, kind="complained")
     waiting = InvitationFactory(survey=survey, sent_at=earlier)
 
@@ -310,9 +367,24 @@ def test_no_reminder_goes_to_an_address_suppressed_since_the_invitation():
     tasks.send_reminders()
 
     assert [m.to for m in mail.outbox] == [[waiting.email]]
-    for row in (complained, no_copy):
+    for row in (complained, no_copy, moved):
         row.refresh_from_db()
         assert row.reminder_sent_at is None
+
+
+def test_a_reminder_goes_to_the_customers_current_address_and_none_when_it_was_removed():
+    survey = SurveyFactory(reminder_days=1)
+    earlier = timezone.now() - dt.timedelta(days=2)
+    moved, removed = (InvitationFactory(survey=survey, sent_at=earlier, email=f"old{n}@x.org") for n in range(2))
+    moved.customer.__class__.objects.filter(pk=moved.customer_id).update(email="new@x.org")
+    removed.customer.__class__.objects.filter(pk=removed.customer_id).update(email="")
+
+    assert list(sending.reminders_due()) == [moved]
+    tasks.send_reminders()
+
+    assert [m.to for m in mail.outbox] == [["new@x.org"]]
+    moved.refresh_from_db()
+    assert moved.email == "new@x.org"  # the address at the time of sending
 
 
 def test_a_customer_who_opts_out_while_the_reminder_batch_runs_gets_no_reminder(monkeypatch):
@@ -378,8 +450,8 @@ def test_the_written_out_sent_statement_sets_every_field_the_orm_path_sets():
     added to one must reach the other, or a batch's messages would be marked sent without it."""
     invitation = InvitationFactory()
     assigned = set(re.findall(r"^\s+(\w+) = CASE", sending.SENT_AND_CLAIMED_SQL, re.M))
-    columns = {Invitation._meta.get_field(name).column for name in sending._sent_fields(invitation, "id")}
-    assert columns | {"claimed_at"} == assigned
+    written = {*sending._sent_fields(invitation, "id"), *sending._claim_fields(invitation, timezone.now())}
+    assert {Invitation._meta.get_field(name).column for name in written} == assigned
     assert f"UPDATE {Invitation._meta.db_table} SET" in sending.SENT_AND_CLAIMED_SQL
 
 
