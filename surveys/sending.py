@@ -207,7 +207,7 @@ def _mark_error(invitation: Invitation, exc: BaseException, *, transient: bool) 
         state=InvitationState.QUEUED if retry else InvitationState.FAILED,
         attempts=attempts,
         last_error=repr(exc)[:2000],
-        expires_at=None,  # refused: no link went out (a retry's claim sets it again)
+        # expires_at kept: a retried interrupted row's first email may have arrived with this link
     )
     invitation.attempts = attempts
 
@@ -449,14 +449,14 @@ def _sent_long_enough_ago(now) -> Q:
 
 def _claim_reminder(invitation: Invitation) -> bool:
     # The opt-out is checked again here: the customer may have unsubscribed while the batch ran.
-    # The reminder goes to the customer's current address (the one reminders_due checked), stored
-    # as the invitation's, as a first send stores it.
+    # The reminder goes to the customer's current address (the one reminders_due checked), not
+    # stored: only non-responders are reminded, and an anonymous survey's rows must not differ by it.
     invitation.email = invitation.customer.email
     return bool(
         Invitation.objects.filter(
             pk=invitation.pk, state=InvitationState.SENT, reminder_claimed_at__isnull=True,
             customer__survey_opt_out=False,
-        ).update(reminder_claimed_at=timezone.now(), email=invitation.email)
+        ).update(reminder_claimed_at=timezone.now())
     )
 
 
