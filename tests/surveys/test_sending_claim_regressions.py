@@ -7,8 +7,6 @@ import smtplib
 import pytest
 import time_machine
 from django.core import mail
-from django.core.cache import cache
-from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
 from accounting.models import Customer
@@ -16,28 +14,9 @@ from surveys import sending, tasks
 from surveys.launch import survey_retry_failed
 from surveys.models import InvitationState, Response
 from tests.factories import CustomerFactory, InvitationFactory, SurveyFactory
+from tests.surveys.test_sending import FAILURES, scripted_backend  # noqa: F401 - the scripted email backend
 
 pytestmark = pytest.mark.django_db
-
-FAILURES: list = []
-
-
-class FailingBackend(EmailBackend):
-    def send_messages(self, messages):
-        if FAILURES:
-            raise FAILURES.pop(0)
-        return super().send_messages(messages)
-
-
-@pytest.fixture(autouse=True)
-def backend(settings):
-    settings.EMAIL_BACKEND = "tests.surveys.test_sending_claim_regressions.FailingBackend"
-    settings.SURVEY_SEND_RATE_PER_SECOND = 0
-    FAILURES.clear()
-    cache.clear()
-    yield
-    FAILURES.clear()
-    cache.clear()
 
 
 def test_an_anonymous_surveys_reminders_leave_the_email_column_as_it_was():
