@@ -149,16 +149,21 @@ def test_the_same_follow_up_posted_twice_records_one_follow_up(client_as, answer
     assert detractor.history.count() == versions
 
 
-def test_a_colleague_resubmitting_the_same_follow_up_does_not_take_it_over(client, answers):
-    alice, bob = UserFactory(role="analyst"), UserFactory(role="analyst")
-    detractor = answers["detractor"]
+def _followed_up_by_alice(client, detractor):
+    """Alice marks the detractor followed up with "Called": Alice, the URL, when, the versions."""
+    alice = UserFactory(role="analyst")
     url = reverse("surveys:response-follow-up", args=[detractor.pk])
     client.force_login(alice)
     client.post(url, {"note": "Called", "done": "on"})
     detractor.refresh_from_db()
-    first_at, versions = detractor.followed_up_at, detractor.history.count()
+    return alice, url, detractor.followed_up_at, detractor.history.count()
 
-    client.force_login(bob)  # his page, opened before, sends the same follow-up again
+
+def test_a_colleague_resubmitting_the_same_follow_up_does_not_take_it_over(client, answers):
+    detractor = answers["detractor"]
+    alice, url, first_at, versions = _followed_up_by_alice(client, detractor)
+
+    client.force_login(UserFactory(role="analyst"))  # his page, opened before, sends the same again
     client.post(url, {"note": "Called", "done": "on"})
 
     detractor.refresh_from_db()
@@ -184,13 +189,9 @@ def test_a_retried_api_patch_of_the_same_follow_up_changes_nothing(api_client_as
 
 
 def test_a_new_note_on_a_done_follow_up_keeps_who_and_when(client, answers):
-    alice, bob = UserFactory(role="analyst"), UserFactory(role="analyst")
     detractor = answers["detractor"]
-    url = reverse("surveys:response-follow-up", args=[detractor.pk])
-    client.force_login(alice)
-    client.post(url, {"note": "Called", "done": "on"})
-    detractor.refresh_from_db()
-    first_at, versions = detractor.followed_up_at, detractor.history.count()
+    alice, url, first_at, versions = _followed_up_by_alice(client, detractor)
+    bob = UserFactory(role="analyst")
 
     client.force_login(bob)
     client.post(url, {"note": "Called, refund sent", "done": "on"})
