@@ -32,7 +32,7 @@ cents.
 """
 
 from dataclasses import dataclass, field, fields
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 
@@ -187,7 +187,8 @@ def rate_text(value: Decimal | None, places: Decimal | None = RATE_PLACES) -> st
     if value is None:
         return None
     if places is not None:
-        value = value.quantize(places)
+        # Half away from zero, as every rounded figure in the README.
+        value = value.quantize(places, rounding=ROUND_HALF_UP)
     # Fixed-point ("10", never "1E+1"); "+ 0" turns -0 into 0.
     return format(value.normalize() + 0, "f")
 
