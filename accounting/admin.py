@@ -29,14 +29,19 @@ from .models import (
 )
 from .rollup_sql import refused_for_ledger_lines
 from .services import (
+    REASON_ANSWER_CHANGED,
     customer_clear_reason,
     customer_map_other_reason,
     customer_parent_error,
     customer_record_new_answer,
     customers_lock_tree,
     customers_refresh_entities,
+    other_answer_fingerprint,
+    other_answer_lock,
     reason_assignment_error,
+    reason_category_kind_error,
     reason_request_state,
+    reason_text_error,
 )
 
 SURVEY_RECORDS = "survey invitations and their answers"
@@ -94,11 +99,23 @@ def mapping_categories():
 # --- Reason categories ---------------------------------------------------------------------------
 
 
+class ReasonCategoryAdminForm(forms.ModelForm):
+    def clean(self):
+        data = super().clean()
+        # The slug is read-only (not in the form) for "other": the stored one then.
+        slug = data.get("slug", self.instance.slug)
+        error = reason_category_kind_error(slug=slug or "", kind=data.get("kind") or "")
+        if "kind" in data and error is not None:
+            self.add_error("kind", error)
+        return data
+
+
 @admin.register(ReasonCategory)
 class ReasonCategoryAdmin(HistoryAdmin):
     """Only users with change_reasoncategory (the admin role) may edit; the history shows who
     changed what, when, from which value to which."""
 
+    form = ReasonCategoryAdminForm
     list_display = ["label", "slug", "kind", "is_active", "order", "customer_count"]
     list_filter = ["kind", "is_active"]
     search_fields = ["label", "slug"]
@@ -147,6 +164,14 @@ class CustomerAdminForm(forms.ModelForm):
             if error is not None:
                 raise forms.ValidationError(error)
         return reason
+
+    def clean_reason_text(self):
+        text = self.cleaned_data.get("reason_text", "")
+        # Only a new text: one stored before the limit existed may stay as it is.
+        error = reason_text_error(text) if "reason_text" in self.changed_data else None
+        if error is not None:
+            raise forms.ValidationError(error)
+        return text
 
     def clean_referred_by(self):
         referrer = self.cleaned_data.get("referred_by")
@@ -262,11 +287,26 @@ class MappedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AnswerSeenField(forms.CharField):
+    """Hidden: the fingerprint of the "other" text the page showed. What the admin read, not an
+    edit: a row whose text changed since is not thereby a changed row to save."""
+
+    widget = forms.HiddenInput
+
+    def has_changed(self, initial, data):
+        return False
+
+
 class OtherReasonMappingForm(forms.ModelForm):
     """The mapping select. Its choices are read once per page (`categories`), not once per row;
-    a row already mapped to a since-deactivated category keeps it rather than losing it silently."""
+    a row already mapped to a since-deactivated category keeps it rather than losing it silently.
+
+    The customer may answer again between the page and the save (which drops the mapping): a
+    mapping is saved only for the text the page showed, else refused for the admin to read it.
+    """
 
     categories: list[ReasonCategory] = []
+    answer_seen = AnswerSeenField()
 
     class Meta:
         model = OtherReasonAnswer
@@ -283,6 +323,22 @@ class OtherReasonMappingForm(forms.ModelForm):
             allowed |= Q(pk=current.pk)
         field.queryset = ReasonCategory.objects.filter(allowed)
         field.choices = [("", "—  unmapped  —")] + [(c.pk, c.label) for c in choices]
+        if self.instance.pk:
+            self.fields["answer_seen"].initial = other_answer_fingerprint(self.instance.reason_text)
+
+    def clean(self):
+        data = super().clean()
+        if "reason_mapped_to" not in self.changed_data or not self.instance.pk:
+            return data
+        # Locked until the mapping is saved, in the same transaction (the admin's views run in one).
+        stored = other_answer_lock(customer_pk=self.instance.pk)
+        now_seen = other_answer_fingerprint(stored.reason_text) if stored is not None else ""
+        if data.get("answer_seen") != now_seen:
+            # The page comes back showing the answer as it is now: saved again, once read, it maps.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("answer_seen")] = now_seen
+            raise forms.ValidationError(REASON_ANSWER_CHANGED, code="changed")
+        return data
 
     @classmethod
     def for_request(cls):
@@ -299,7 +355,7 @@ class OtherReasonAnswerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
     list_filter = [MappedFilter, "reason_mapped_to", "segment"]
     search_fields = ["reason_text", "external_id", "name"]
     list_select_related = ["reason_mapped_to"]
-    fields = ["external_id", "name", "reason_text", "reason_answered_at", "reason_mapped_to"]
+    fields = ["external_id", "name", "reason_text", "reason_answered_at", "reason_mapped_to", "answer_seen"]
     readonly_fields = ["external_id", "name", "reason_text", "reason_answered_at"]
 
     def get_changelist_form(self, request, **kwargs):
@@ -309,8 +365,17 @@ class OtherReasonAnswerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
         kwargs["form"] = OtherReasonMappingForm.for_request()
         return super().get_form(request, obj, change, **kwargs)
 
+    def changelist_view(self, request, extra_context=None):
+        if request.method != "POST":
+            return super().changelist_view(request, extra_context)
+        # As the change page: the forms' check of each answer and its save in one transaction.
+        with transaction.atomic():
+            return super().changelist_view(request, extra_context)
+
     def save_model(self, request, obj, form, change):
-        customer_map_other_reason(customer=obj, category=obj.reason_mapped_to)
+        customer_map_other_reason(
+            customer=obj, category=obj.reason_mapped_to, answer_seen=form.cleaned_data["answer_seen"]
+        )
 
     def has_add_permission(self, request):
         return False  # the answers come from customers

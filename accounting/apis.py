@@ -31,6 +31,7 @@ from cxplatform.api_writes import UniqueWritesMixin
 from . import imports, services
 from .filters import CostFilter, CustomerFilter, ImportBatchFilter, RevenueFilter
 from .models import (
+    REASON_TEXT_MAX_LENGTH,
     CostEntry,
     CostKind,
     Customer,
@@ -268,6 +269,14 @@ class ReasonCategorySerializer(WritableFieldsOnlyMixin, serializers.ModelSeriali
             raise serializers.ValidationError("The slug of a category cannot change.")
         return value
 
+    def validate(self, data):
+        if "kind" in data:
+            slug = self.instance.slug if self.instance is not None else data.get("slug", "")
+            error = services.reason_category_kind_error(slug=slug, kind=data["kind"])
+            if error is not None:
+                raise serializers.ValidationError({"kind": error})
+        return data
+
 
 def _category_schema(summary: str, code: int = 200, *, write: bool = False):
     ok = {code: ReasonCategorySerializer, 409: UNIQUE_CONFLICT} if write else {code: ReasonCategorySerializer}
@@ -290,7 +299,8 @@ class ReasonCategoryViewSet(
 ):
     """Acquisition-reason categories. Deactivate one rather than delete it: customers keep it."""
 
-    queryset = ReasonCategory.objects.all()
+    # The id last: categories sharing an order and a label would repeat or vanish between pages.
+    queryset = ReasonCategory.objects.order_by("order", "label", "id")
     serializer_class = ReasonCategorySerializer
     lookup_field = "slug"
     filter_backends = [DjangoFilterBackend]
@@ -333,7 +343,13 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
             "survey_opt_out", "created_at", "updated_at",
         ]
         read_only_fields = ["reason_source", "reason_answered_at", "created_at", "updated_at"]
-        extra_kwargs = {"acquisition_cost": {"min_value": Decimal("0")}}
+        extra_kwargs = {
+            "acquisition_cost": {"min_value": Decimal("0")},
+            # Checked by the service that records the answer, which takes a stored text sent back as it is.
+            "reason_text": {
+                "help_text": f"Free text, e.g. the 'other' answer; at most {REASON_TEXT_MAX_LENGTH} characters.",
+            },
+        }
 
     def validate_parent(self, parent):
         # A first answer, with the other fields' errors; the write checks again under the lock.
@@ -421,8 +437,9 @@ class CustomerReasonSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
     )
     reason_text = serializers.CharField(
         required=False, allow_blank=True,
-        help_text="The customer's words ('other' needs them). Left out with the reason the customer"
-        " has, nothing changes; with another reason, the new answer has no text.",
+        help_text=f"The customer's words ('other' needs them), at most {REASON_TEXT_MAX_LENGTH} characters."
+        " Left out with the reason the customer has, nothing changes; with another reason, the new answer"
+        " has no text.",
     )
 
 

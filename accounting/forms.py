@@ -6,7 +6,7 @@ from django import forms
 from django.db.models import Q
 
 from .imports import COLUMNS
-from .models import ImportKind, ReasonCategory, ReasonKind
+from .models import REASON_TEXT_MAX_LENGTH, ImportKind, ReasonCategory, ReasonKind
 
 # Enough of a file to tell a text CSV from a spreadsheet or other binary saved as .csv.
 SNIFF_BYTES = 4096
@@ -60,7 +60,7 @@ class CustomerReasonForm(forms.Form):
     reason_text = forms.CharField(
         label="Details",
         required=False,
-        max_length=2000,
+        max_length=REASON_TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Required when the reason is Other.",
     )

@@ -39,6 +39,11 @@ class ReasonCategory(models.Model):
         return self.label
 
 
+# The longest reason text (an "other" answer in the customer's words) any door takes: the reason
+# page, the staff form, the admin and the API (services.customer_set_reason checks it).
+REASON_TEXT_MAX_LENGTH = 2000
+
+
 class Customer(models.Model):
     """A customer; one with a parent rolls up to its top ancestor, the customer entity."""
 

@@ -15,7 +15,15 @@ from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from .models import Customer, ImportBatch, ImportStatus, ReasonCategory, ReasonRequest
+from .models import (
+    REASON_TEXT_MAX_LENGTH,
+    Customer,
+    ImportBatch,
+    ImportStatus,
+    ReasonCategory,
+    ReasonKind,
+    ReasonRequest,
+)
 from .rollup_sql import ENTITY_LOCK
 
 logger = logging.getLogger(__name__)
@@ -142,6 +150,21 @@ def reason_assignment_error(*, reason: ReasonCategory, current_reason_id: int | 
     return f"'{reason.slug}' is an inactive reason category; choose an active one."
 
 
+def reason_text_error(text: str) -> str | None:
+    """Why a new reason text may not be stored (too long), or None."""
+    if len(text) > REASON_TEXT_MAX_LENGTH:
+        return f"Ensure this value has at most {REASON_TEXT_MAX_LENGTH} characters (it has {len(text)})."
+    return None
+
+
+def reason_category_kind_error(*, slug: str, kind: str) -> str | None:
+    """Why the category `slug` may not be of `kind`, or None. "Other" stays unknown (SPEC §2): its
+    answers are classed one by one, by mapping them onto another category."""
+    if slug == ReasonCategory.OTHER_SLUG and kind != ReasonKind.UNKNOWN:
+        return "The 'other' category stays 'unknown': map its answers onto other categories instead."
+    return None
+
+
 def customer_set_reason(
     *, customer: Customer, reason: ReasonCategory, text: str | None = "", source: str
 ) -> Customer:
@@ -161,6 +184,10 @@ def customer_set_reason(
         raise ValidationError({"reason_text": "Please say what the other reason is."})
     if reason.pk == customer.reason_id and text.strip() == customer.reason_text:
         return customer
+    # After the echo above: a longer text stored before the limit may still be sent back unchanged.
+    error = reason_text_error(text.strip())
+    if error is not None:
+        raise ValidationError({"reason_text": error})
     customer.reason = reason
     customer.reason_text = text.strip()
     return customer_record_new_answer(customer=customer, source=source)
@@ -195,12 +222,46 @@ def customer_clear_reason(*, customer: Customer) -> Customer:
     return customer
 
 
-def customer_map_other_reason(*, customer: Customer, category: ReasonCategory | None) -> Customer:
-    """An admin classes an "other" answer; None undoes the mapping (the answer stays unknown)."""
+# What the mapping refuses when the answer it was given for is no longer the customer's.
+REASON_ANSWER_CHANGED = "This answer changed since you opened the page; review it again."
+
+
+def other_answer_fingerprint(text: str) -> str:
+    """Names the "other" text an admin read, so that a page can carry it back (hidden) with the mapping."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def other_answer_lock(*, customer_pk: int) -> Customer | None:
+    """The customer, its row locked until the transaction ends, while its answer is "other"; else None."""
+    return (
+        Customer.objects.select_for_update(of=("self",))
+        .filter(pk=customer_pk, reason__slug=ReasonCategory.OTHER_SLUG)
+        .first()
+    )
+
+
+def customer_map_other_reason(
+    *, customer: Customer, category: ReasonCategory | None, answer_seen: str | None = None
+) -> Customer:
+    """An admin classes an "other" answer; None undoes the mapping (the answer stays unknown).
+
+    Only the answer the admin read is mapped: `answer_seen` is its `other_answer_fingerprint`
+    (by default, of the text `customer` holds). A customer who answered again since (which dropped
+    any mapping) is left unchanged, refused with REASON_ANSWER_CHANGED.
+    Saved through Customer whatever `customer` is (the admin's proxy): the audit log registers
+    Customer, so the change is logged under the customer with its old and new values.
+    """
     if category is not None and category.slug == ReasonCategory.OTHER_SLUG:
         raise ValidationError({"reason_mapped_to": "Map onto a category other than 'Other'."})
-    customer.reason_mapped_to = category
-    customer.save(update_fields=["reason_mapped_to", "updated_at"])
+    if answer_seen is None:
+        answer_seen = other_answer_fingerprint(customer.reason_text)
+    with transaction.atomic():
+        stored = other_answer_lock(customer_pk=customer.pk)
+        if stored is None or other_answer_fingerprint(stored.reason_text) != answer_seen:
+            raise ValidationError(REASON_ANSWER_CHANGED, code="changed")
+        stored.reason_mapped_to = category
+        stored.save(update_fields=["reason_mapped_to", "updated_at"])
+    customer.reason_mapped_to, customer.updated_at = category, stored.updated_at
     return customer
 
 

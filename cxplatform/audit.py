@@ -26,7 +26,9 @@ AUDITED = {
         "m2m_fields": {"groups", "user_permissions"},
     },
     "auth.Group": {"m2m_fields": {"permissions"}},
-    # The reason text is the customer's own words when they answer "other" on the reason page.
+    # The reason text is the customer's own words when they answer "other" on the reason page. The
+    # admin's "other" answers list (the OtherReasonAnswer proxy) maps them through Customer, so the
+    # mapping is logged here, under the customer (services.customer_map_other_reason).
     "accounting.Customer": {
         "exclude_fields": ["updated_at", "entity"], "mask_fields": ["reason_text"],
         "mask_callable": "cxplatform.audit.hidden",

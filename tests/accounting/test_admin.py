@@ -20,6 +20,7 @@ from accounting.models import (
     ReasonRequest,
     RevenueEntry,
 )
+from accounting.services import other_answer_fingerprint
 from tests.factories import (
     CostEntryFactory,
     CustomerFactory,
@@ -241,6 +242,8 @@ def mapping_post(answer, category_pk):
         "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-MIN_NUM_FORMS": "0",
         "form-MAX_NUM_FORMS": "1000", "form-0-id": str(answer.pk),
         "form-0-reason_mapped_to": str(category_pk), "_save": "Save",
+        # What the page showed of the answer (see test_reason_mapping.py).
+        "form-0-answer_seen": other_answer_fingerprint(answer.reason_text),
     }
 
 
@@ -371,3 +374,30 @@ def test_an_import_page_lists_the_first_errors_and_links_to_all_of_them(admin_cl
     assert f"?batch__id__exact={batch.pk}".encode() in response.content
     errors = admin_client.get(url(ImportRowError, "changelist"), {"batch__id__exact": batch.pk})
     assert errors.context["cl"].result_count == 250
+
+
+# --- The "other" category stays unknown (SPEC §2) -----------------------------------------------
+
+
+def test_the_admin_refuses_to_change_the_kind_of_the_other_category(admin_client):
+    other = reason("other")
+    data = {"label": other.label, "is_active": "on", "order": other.order}
+
+    refused = admin_client.post(url(ReasonCategory, "change", other.pk), {**data, "kind": "earned"})
+    kept = admin_client.post(url(ReasonCategory, "change", other.pk), {**data, "kind": "unknown", "order": 77})
+
+    assert refused.status_code == 200
+    assert "stays &#x27;unknown&#x27;" in refused.content.decode()
+    assert kept.status_code == 302
+    other.refresh_from_db()
+    assert (other.kind, other.order) == ("unknown", 77)
+
+
+def test_the_kind_of_another_category_still_changes_in_the_admin(admin_client):
+    category = reason("promotion")
+    data = {"label": category.label, "slug": category.slug, "is_active": "on", "order": category.order}
+
+    response = admin_client.post(url(ReasonCategory, "change", category.pk), {**data, "kind": "earned"})
+
+    assert response.status_code == 302
+    assert reason("promotion").kind == "earned"

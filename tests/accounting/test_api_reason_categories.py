@@ -1,6 +1,8 @@
 """Reason categories: everyone with access reads them; only admins add or edit them, audited."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from knox.models import AuthToken
 from rest_framework.test import APIClient
@@ -97,3 +99,59 @@ def test_an_analyst_cannot_edit_a_category(api_client_as):
 
 def test_an_unknown_slug_is_a_404(api_client_as):
     assert api_client_as("analyst").get(detail_url("nope")).status_code == 404
+
+
+# --- The "other" category stays unknown (SPEC §2) -----------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["earned", "bought"])
+def test_the_kind_of_the_other_category_cannot_change(api_client_as, kind):
+    api = api_client_as("admin")
+
+    response = api.patch(detail_url("other"), {"kind": kind}, format="json")
+
+    assert response.status_code == 400
+    assert "unknown" in response.json()["kind"][0]
+    assert reason("other").kind == "unknown"
+
+
+def test_the_other_category_is_edited_otherwise_as_any_other(api_client_as):
+    response = api_client_as("admin").patch(detail_url("other"), {"label": "Something else", "kind": "unknown"},
+                                            format="json")
+
+    assert response.status_code == 200, response.content
+    assert (reason("other").label, reason("other").kind) == ("Something else", "unknown")
+
+
+# --- Paging (an audit found ties between pages) --------------------------------------------------
+
+
+def test_the_list_ordering_ends_with_a_unique_key(api_client_as):
+    ReasonCategory.objects.create(label="Same", slug="same-a", kind="earned")
+    api = api_client_as("analyst")
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert api.get(LIST_URL).status_code == 200
+
+    listing = [q["sql"] for q in ctx.captured_queries
+               if 'FROM "accounting_reasoncategory"' in q["sql"] and "ORDER BY" in q["sql"]]
+    assert listing
+    order_by = listing[-1].rsplit("ORDER BY", 1)[1].split("LIMIT")[0]
+    assert '"accounting_reasoncategory"."id"' in order_by, order_by
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="ties come back in insertion order on SQLite")
+def test_every_page_lists_each_category_once(api_client_as):
+    ReasonCategory.objects.bulk_create(
+        ReasonCategory(label="Partner channel", slug=f"partner-{i}", kind="bought", order=5) for i in range(400)
+    )
+    api = api_client_as("analyst")
+    seen, url = [], LIST_URL
+
+    while url:
+        body = api.get(url).json()
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+
+    expected = set(ReasonCategory.objects.values_list("id", flat=True))
+    assert (len(seen) - len(set(seen)), len(expected - set(seen))) == (0, 0)
