@@ -6,6 +6,7 @@ does not need.
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -46,9 +47,9 @@ def amount(value: str) -> str:
 
 def non_negative_amount(value: str) -> str:
     cleaned = amount(value)
-    if cleaned.startswith("-"):
+    if Decimal(cleaned) < 0:  # by value: "-0.00" is zero, as the revenue importer takes it
         raise CellError(f"'{value}' must not be negative")
-    return cleaned
+    return cleaned.removeprefix("-")
 
 
 def text(value: str, max_length: int, *, required: bool = False) -> str:

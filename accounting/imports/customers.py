@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from ..models import Customer, ReasonCategory
+from ..models import REASON_TEXT_MAX_LENGTH, Customer, ReasonCategory
 from ..services import customers_lock_tree, customers_refresh_entities, reason_assignment_error
 from . import cells
 from .columns import CUSTOMER_COLUMNS
@@ -49,7 +49,7 @@ def _parsers(reasons: dict[str, ReasonCategory]):
         "email": lambda v: cells.email(v, EMAIL_MAX_LENGTH),
         "acquired_on": lambda v: dt.date.fromisoformat(cells.iso_date(v)),
         "reason": reason,
-        "reason_text": lambda v: cells.text(v, 5000),
+        "reason_text": lambda v: cells.text(v, REASON_TEXT_MAX_LENGTH),
         "segment": lambda v: cells.text(v, 100),
         "acquisition_cost": lambda v: Decimal(cells.non_negative_amount(v)),
         "language": cells.language,
@@ -79,20 +79,14 @@ def import_customers(source: RowSource, problems: Problems, batch_id: int) -> Co
     parsed: dict[str, tuple[int, dict]] = {}
     bad_reason: set[str] = set()  # rows whose reason cell is wrong: their answer is not judged
     counts = Counts()
+    unkeyed: list[tuple[int, str, dict]] = []  # rows refused for their external_id (see below)
     for number, values in source():
         counts.total += 1
         row = dict(zip(CUSTOMER_COLUMNS, values, strict=True))
         external_id = row.pop("external_id")
-        if not external_id:
-            problems.add(number, "external_id", "an external id is required")
-            continue
-        if len(external_id) > 100:
-            problems.add(number, "external_id", "at most 100 characters")
-            continue
-        if external_id in parsed:
-            first = parsed[external_id][0]
-            problems.add(number, "external_id", f"'{external_id}' appears twice in the file (first on row {first})")
-            continue
+        id_error = _external_id_error(external_id, parsed)
+        if id_error is not None:
+            problems.add(number, "external_id", id_error)
         clean = {}
         for column, value in row.items():
             if not value:
@@ -104,18 +98,27 @@ def import_customers(source: RowSource, problems: Problems, batch_id: int) -> Co
                 clean[column] = parsers[column](value)
             except CellError as exc:
                 problems.add(number, column, str(exc))
-                if column in ANSWER:
+                if column in ANSWER and id_error is None:
                     bad_reason.add(external_id)
-        parsed[external_id] = (number, clean)
+        if id_error is None:
+            parsed[external_id] = (number, clean)
+        else:
+            # Its other cells (references too) are checked all the same, so one upload lists every
+            # error of the row; it names no customer to judge an answer or a parent cycle against.
+            unkeyed.append((number, external_id, clean))
 
     _take_turns()
     _check_answers(parsed, bad_reason, reasons, problems)
-    ids = _existing_ids(parsed.keys() | {c[r] for _, c in parsed.values() for r in REFERENCES if r in c})
-    _check_references(parsed, ids, problems)
-    if not problems and any("parent" in clean for _, clean in parsed.values()):
-        # Under the lock of entity moves until the import commits (we are in its transaction), so
-        # the cycle check sees the parents as an edit at the same moment committed them.
-        customers_lock_tree()
+    keyed = [(external_id, number, clean) for external_id, (number, clean) in parsed.items()]
+    rows = keyed + [(external_id, number, clean) for number, external_id, clean in unkeyed]
+    ids = _existing_ids(parsed.keys() | {clean[r] for _, _, clean in rows for r in REFERENCES if r in clean})
+    _check_references(rows, parsed, ids, problems)
+    if any("parent" in clean for _, clean in parsed.values()):
+        if not problems:
+            # Under the lock of entity moves until the import commits (we are in its transaction),
+            # so the cycle check sees the parents as an edit at the same moment committed them.
+            # A file rejected already needs no lock: its cycles are listed, nothing is written.
+            customers_lock_tree()
         _check_parent_cycles(parsed, problems)
     if problems:
         return counts
@@ -180,8 +183,19 @@ def _answer_error(answer: tuple[int | None, str], other_id: int) -> str | None:
     return None
 
 
-def _check_references(parsed, ids, problems: Problems) -> None:
-    for external_id, (number, clean) in parsed.items():
+def _external_id_error(external_id: str, parsed) -> str | None:
+    if not external_id:
+        return "an external id is required"
+    if len(external_id) > 100:
+        return "at most 100 characters"
+    if external_id in parsed:
+        return f"'{external_id}' appears twice in the file (first on row {parsed[external_id][0]})"
+    return None
+
+
+def _check_references(rows, parsed, ids, problems: Problems) -> None:
+    """`rows`: (external_id, row number, clean cells) of every row, those refused for their id too."""
+    for external_id, number, clean in rows:
         for column in REFERENCES:
             target = clean.get(column)
             if target is None:
@@ -199,7 +213,10 @@ def _check_parent_cycles(parsed, problems: Problems) -> None:
         Customer.objects.filter(parent__isnull=False).values_list("external_id", "parent__external_id")
     )
     for external_id, (_, clean) in parsed.items():
-        if "parent" in clean:
+        if clean.get("parent") == external_id:
+            # Refused as its own parent (`_check_references`): no cycle through it to list as well.
+            parent_of.pop(external_id, None)
+        elif "parent" in clean:
             parent_of[external_id] = clean["parent"]
     # Each customer is walked over once: a walk stops at a customer an earlier walk went through
     # (its way up is known), so a deep hierarchy costs its size, not its size × depth².

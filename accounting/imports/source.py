@@ -15,8 +15,12 @@ from .problems import Problems
 Rows = Iterator[tuple[int, list[str]]]
 RowSource = Callable[[], Rows]  # a fresh iterator each call: the fast path may need a second read
 
-# csv's default limit (128 KiB) is fine for our columns; a huge cell is an error, not a hang.
-MAX_CELL = 10_000
+# csv's default field limit (128 Ki characters) stopped the file at a longer cell as "malformed
+# CSV", with no column. Raised process-wide to a bound that still keeps the reader's memory flat:
+# below it each column's own length check names the cell; above it the row's cell is "too long".
+MAX_CELL = 1 << 20
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL))
+TOO_LONG = "field larger than field limit"  # the csv module's message for such a cell
 
 
 def _header_problems(header: Sequence[str], columns: Sequence[str], problems: Problems) -> list[int]:
@@ -49,15 +53,23 @@ def csv_rows(binary, columns: Sequence[str], problems: Problems) -> RowSource:
             if header is None:
                 problems.add(None, "", "the file is empty: expected a header row")
                 return
-            order = _header_problems([h.strip() for h in header], columns, problems)
+            names = [h.strip() for h in header]
+            # Excel's "Save as CSV" writes `a,b,c,,` when a column beyond the data was formatted:
+            # unnamed columns at the end are no columns, as long as they hold nothing.
+            while names and not names[-1]:
+                names.pop()
+            order = _header_problems(names, columns, problems)
             if problems:
                 return
             width = len(header)
-            for row_number, row in enumerate(reader, start=2):  # noqa: B007 - used after the loop
+            for row_number, row in _rows_past_long_cells(reader, problems):
                 if _blank(row):
                     continue
                 if len(row) != width:
                     problems.add(row_number, "", f"expected {width} cells, found {len(row)}")
+                    problems.rows_left_out += 1
+                    continue
+                if _unnamed_problems(row_number, row, len(names), problems):
                     problems.rows_left_out += 1
                     continue
                 cells = [row[i].strip() for i in order]
@@ -67,12 +79,47 @@ def csv_rows(binary, columns: Sequence[str], problems: Problems) -> RowSource:
                     yield row_number, cells
         except UnicodeDecodeError:
             problems.add(_first_undecodable_row(binary), "", "the file is not UTF-8 text")
-        except csv.Error as exc:
-            problems.add(row_number + 1, "", f"malformed CSV: {exc}")
+        except csv.Error as exc:  # in the header: the data rows' are reported as they are read
+            problems.add(row_number + 1, "", _csv_error_message(exc))
         finally:
             text.detach()  # leave the caller's file open
 
     return rows
+
+
+def _rows_past_long_cells(reader, problems: Problems) -> Rows:
+    """The data rows, numbered from 2. A row with a cell above MAX_CELL is reported and left out,
+    and reading goes on: the reader drops the rest of its line and resumes at the next one."""
+    number = 1
+    while True:
+        number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.add(number, "", _csv_error_message(exc))
+            if not str(exc).startswith(TOO_LONG):
+                return  # where the next row starts is anyone's guess
+            problems.rows_left_out += 1
+            continue
+        yield number, row
+
+
+def _unnamed_problems(number: int, row: list[str], named: int, problems: Problems) -> bool:
+    """A value under one of the header's unnamed columns at the end: it belongs to no column."""
+    bad = False
+    for index in range(named, len(row)):
+        if row[index].strip():
+            problems.add(number, f"#{index + 1}", "a value in a column with no name in the header")
+            bad = True
+    return bad
+
+
+def _csv_error_message(exc: csv.Error) -> str:
+    if str(exc).startswith(TOO_LONG):
+        return f"cell too long: more than {MAX_CELL:,} characters"
+    return f"malformed CSV: {exc}"
 
 
 def _blank(row: list[str]) -> bool:

@@ -15,6 +15,10 @@ class ImportCommand(BaseCommand):
         parser.add_argument("file", type=Path, help="CSV file with the header of SPEC §7")
 
     def handle(self, *args, file: Path, **options):
+        if file.is_dir():
+            raise CommandError(f"{file}: is a directory, not a CSV file")
+        if file.exists() and not file.is_file():
+            raise CommandError(f"{file}: not a regular file")
         if not file.is_file():
             raise CommandError(f"{file}: no such file")
         with file.open("rb") as handle:
