@@ -4,7 +4,8 @@
 
 - open link: GET shows the form (200) and writes nothing. A valid POST stores the answer and
   redirects (303) to `?thanks=recorded`, a GET that thanks: a reload or the back button never
-  posts again. An invalid POST shows the form again with its errors (200).
+  posts again. An invalid POST shows the form again with its errors (400, as every staff form
+  answers).
 - already answered: "you have already answered, thank you", status 200, on GET and POST alike;
   nothing changes. Its `?thanks=recorded` GET is the thank-you page; that of a link not answered
   yet shows the form: it never thanks for what was not sent.
@@ -40,7 +41,7 @@ from cxplatform.token_pages import (
     thanks_redirect,
 )
 
-from .models import ReasonCategory, ReasonRequest
+from .models import REASON_TEXT_MAX_LENGTH, ReasonCategory, ReasonRequest
 from .services import (
     ReasonRequestState,
     reason_request_answer,
@@ -71,7 +72,7 @@ class ReasonAnswerForm(forms.Form):
     )
     reason_text = TextareaField(
         required=False,
-        max_length=2000,
+        max_length=REASON_TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -116,7 +117,9 @@ def _answer(request, token, reason_request):
             return thanks_redirect(request)
     other = ReasonCategory.objects.filter(slug=ReasonCategory.OTHER_SLUG, is_active=True).first()
     context = {"form": form, "other_value": str(other.pk) if other else ""}
-    return render(request, "accounting/public/reason_form.html", context)
+    # A POST that reaches here was refused (its errors are on the form): a client error.
+    status = 400 if form.is_bound else 200
+    return render(request, "accounting/public/reason_form.html", context, status=status)
 
 
 def reason_answer(request, token: str):

@@ -2,13 +2,19 @@
 answer a bare `HttpResponseNotAllowed`, an empty page in the browser of whoever opened a form's
 target (a launch link from the history, a bookmark). The 500 is Django's own, in the language of a
 token's page at its address. The other error pages are templates that Django's own handlers render
-(templates/400.html, 403.html, 403_csrf.html, 404.html)."""
+(templates/400.html, 403.html, 403_csrf.html, 404.html).
+
+At a token address (a customer's emailed link) the 400, the CSRF 403 and the 500 are the customer's
+versions (templates/public/): their company's name, their page's language, and no link to the staff
+home, which only asks them for a login."""
 
 import logging
 from contextlib import nullcontext
 
-from django.http import HttpResponseNotAllowed
+from django.conf import settings
+from django.http import HttpResponseBadRequest, HttpResponseNotAllowed, HttpResponseServerError
 from django.shortcuts import render
+from django.template import loader
 from django.utils import translation
 from django.views import defaults
 
@@ -56,25 +62,54 @@ class NulInQueryStringMiddleware:
             "\x00" in text for key, values in request.GET.lists() for text in (key, *values)
         ):
             return self.get_response(request)  # the API's filters answer their own 400, by field
-        return _in_token_page_language(request, "400.html", status=400)
+        return _error_page(request, "400.html", status=400)
 
 
 def csrf_failure(request, reason=""):
-    """CSRF_FAILURE_VIEW: templates/403_csrf.html, at a token address in the language of its page
-    (the invitation's, the customer's), as the form the customer sent was."""
-    return _in_token_page_language(request, "403_csrf.html", status=403)
+    """CSRF_FAILURE_VIEW: templates/403_csrf.html, at a token address the customer's version in the
+    language of its page (the invitation's, the customer's), as the form the customer sent was."""
+    return _error_page(request, "403_csrf.html", status=403)
+
+
+def bad_request(request, exception):
+    """handler400 (a form over DATA_UPLOAD_MAX_NUMBER_FIELDS, a bad Host): Django's own 400, at a
+    token address the customer's version in the language of its page."""
+    if token_address(request.path) is None:
+        return defaults.bad_request(request, exception)
+    language = _token_page_language_or_none(request)
+    return _in_language(language, lambda: _customer_page("public/400.html", HttpResponseBadRequest))
 
 
 def server_error(request):
-    """handler500: Django's own 500 (templates/500.html, no context, no query), at a token address in
-    the language of the token's page. The views speak it only while they run, and the error left
-    them: without this the customer read the browser's language."""
+    """handler500: Django's own 500 (templates/500.html, no context, no query), at a token address the
+    customer's version in the language of the token's page. The views speak it only while they run,
+    and the error left them: without this the customer read the browser's language."""
+    if token_address(request.path) is None:
+        return defaults.server_error(request)
+    language = _token_page_language_or_none(request)
+    return _in_language(language, lambda: _customer_page("public/500.html", HttpResponseServerError))
+
+
+def _token_page_language_or_none(request) -> str | None:
     try:
-        language = token_page_language(request.path)
+        return token_page_language(request.path)
     except Exception:  # the error may be the database itself: the plain page, never a second error
-        logger.warning("500 at a token address: its page's language not found", exc_info=True)
-        language = None
-    return _in_language(language, lambda: defaults.server_error(request))
+        logger.warning("Error page at a token address: its page's language not found", exc_info=True)
+        return None
+
+
+def _customer_page(template: str, response_class):
+    """A customer's error page as Django renders its own: no request, no context processor, no query;
+    the company's name (a setting) is all it needs."""
+    return response_class(loader.render_to_string(template, {"COMPANY_NAME": settings.COMPANY_NAME}))
+
+
+def _error_page(request, template: str, *, status: int):
+    """`template`, or at a token address the customer's version (templates/public/) in the language
+    of that token's page."""
+    if token_address(request.path) is None:
+        return render(request, template, status=status)
+    return _in_token_page_language(request, f"public/{template}", status=status)
 
 
 def _in_token_page_language(request, template: str, *, status: int):

@@ -12,13 +12,53 @@ import logging
 import unicodedata
 
 from django.conf import settings
+from django.utils.functional import lazy
+from django.utils.translation import ngettext
 from django_ratelimit.core import get_usage, is_ratelimited
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
-LOGIN_RETRY_AFTER_SECONDS = 60
-TOO_MANY_LOGIN_ATTEMPTS = "Too many login attempts. Wait a minute and try again."
+PERIOD_SECONDS = {"s": 1, "m": 60, "h": 60 * 60, "d": 24 * 60 * 60}
+
+
+def rate_period_seconds(rate: str) -> int:
+    """The period a rate counts over, in seconds: 60 for "10/m", 300 for "100/5m", 86400 for "10/d".
+
+    django-ratelimit counts in fixed windows of that period, each ending less than one period after
+    any request in it: a refused client who waits one period is always counted afresh, and a shorter
+    wait may not be enough. So it is the honest Retry-After."""
+    multiple, unit = rate.partition("/")[2][:-1], rate[-1]
+    return int(multiple or 1) * PERIOD_SECONDS[unit]
+
+
+def wait_in_words(seconds: int) -> str:
+    """"1 hour", "5 minutes", "90 seconds": the wait in the largest unit that says it exactly, in the
+    active language."""
+    if seconds % PERIOD_SECONDS["d"] == 0:
+        days = seconds // PERIOD_SECONDS["d"]
+        return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
+    if seconds % PERIOD_SECONDS["h"] == 0:
+        hours = seconds // PERIOD_SECONDS["h"]
+        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+    if seconds % PERIOD_SECONDS["m"] == 0:
+        minutes = seconds // PERIOD_SECONDS["m"]
+        return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
+
+
+def login_retry_after() -> int:
+    return rate_period_seconds(settings.LOGIN_RATE)
+
+
+def too_many_login_attempts() -> str:
+    return f"Too many login attempts. Wait {wait_in_words(login_retry_after())} and try again."
+
+
+# Lazy, so that they follow LOGIN_RATE as it is when a login is refused (tests change it), while
+# the login views import them as plain values.
+LOGIN_RETRY_AFTER_SECONDS = lazy(login_retry_after, int)()
+TOO_MANY_LOGIN_ATTEMPTS = lazy(too_many_login_attempts, str)()
 
 
 def over_limit(request, *, group: str, key: str, rate) -> bool:

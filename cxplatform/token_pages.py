@@ -11,7 +11,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
-from .ratelimits import budget_spent, over_limit
+from .ratelimits import budget_spent, over_limit, rate_period_seconds, wait_in_words
 
 LINK_NOT_FOUND_TEMPLATE = "public/link_not_found.html"
 RATE_LIMITED_TEMPLATE = "public/rate_limited.html"
@@ -77,8 +77,12 @@ def public_budget_spent(request) -> bool:
 
 
 def rate_limited(request):
-    response = render(request, RATE_LIMITED_TEMPLATE, status=429)
-    response["Retry-After"] = "60"
+    """The 429 of a spent budget: come back after one period of SURVEY_PUBLIC_RATE (100/5m: five
+    minutes), when the client's count is sure to start again, in seconds and on the page in words."""
+    retry_after = rate_period_seconds(settings.SURVEY_PUBLIC_RATE)
+    context = {"wait": wait_in_words(retry_after)}
+    response = render(request, RATE_LIMITED_TEMPLATE, context, status=429)
+    response["Retry-After"] = str(retry_after)
     return private(response)
 
 

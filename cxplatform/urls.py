@@ -40,6 +40,8 @@ if settings.ANYMAIL["WEBHOOK_SECRET"]:
 handler404 = "cxplatform.api_views.not_found"
 # Django's 500, at a customer's token address in the language of its page.
 handler500 = "cxplatform.error_pages.server_error"
+# Django's 400 (too many fields, a bad Host), at a customer's token address the customer's page.
+handler400 = "cxplatform.error_pages.bad_request"
 
 admin.site.site_header = "CX Platform administration"
 admin.site.site_title = "CX Platform admin"

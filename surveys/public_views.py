@@ -5,6 +5,7 @@
 - open: GET shows the 0-10 question with that score preselected and writes nothing (mail
   scanners open every link). A valid POST (CSRF-protected) stores the answer and redirects (303)
   to `?thanks=recorded`, a GET that thanks: a refresh or the back button never sends it again.
+  An invalid POST shows the form again with its errors (400, as every staff form answers).
 - answered, within SURVEY_EDIT_WINDOW_HOURS: the form again, filled in; a POST updates the answer
   (`?thanks=updated`); the same answer sent again writes nothing (`?thanks=recorded`). The thanks
   GET of a link not answered yet shows the form: it never thanks for what was not sent.
@@ -188,7 +189,7 @@ def _zone(moment: dt.datetime | None) -> str:
     return f"UTC{local.isoformat()[-6:]}"
 
 
-def _form_page(request, invitation: Invitation, form: AnswerForm):
+def _form_page(request, invitation: Invitation, form: AnswerForm, *, status: int = 200):
     selected = str(form["score"].value())
     edit_until = edit_deadline(invitation)
     context = {
@@ -202,7 +203,7 @@ def _form_page(request, invitation: Invitation, form: AnswerForm):
         "edit_until": edit_until,
         "edit_zone": _zone(edit_until),
     }
-    return render(request, "surveys/public/answer.html", context)
+    return render(request, "surveys/public/answer.html", context, status=status)
 
 
 def _thanks_redirect(request, outcome: str):
@@ -243,7 +244,7 @@ def survey_answer(request, invitation: Invitation):
         return _get_page(request, invitation)
     form = AnswerForm(request.POST, survey=invitation.survey)
     if not form.is_valid():
-        return _form_page(request, invitation, form)
+        return _form_page(request, invitation, form, status=400)
     data = form.cleaned_data
     try:
         submitted = response_submit(

@@ -193,6 +193,6 @@ def test_other_with_a_too_long_text_is_not_told_the_text_is_missing():
 
     response = Client().post(f"/why/{token}/", {"reason": other.pk, "reason_text": text})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "at most 2000 characters" in response.text
     assert "Please tell us what the other reason is." not in response.text

@@ -219,7 +219,7 @@ def test_an_answered_link_opened_again_says_it_is_already_answered(client, token
 def test_other_needs_its_text(client, customer, token):
     response = answer(client, token, reason("other"), text="   ")
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert QUESTION in response.text
     assert "Please tell us what the other reason is." in response.text
     customer.refresh_from_db()
@@ -239,7 +239,7 @@ def test_other_with_its_text_is_stored(client, customer, token):
 def test_a_post_without_a_choice_shows_the_form_again(client, customer, token):
     response = client.post(url(token), {})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Please choose one reason." in response.text
     customer.refresh_from_db()
     assert customer.reason is None
@@ -252,7 +252,7 @@ def test_an_inactive_category_is_refused(client, customer, token):
 
     response = answer(client, token, advertising)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Please choose one of the listed reasons." in response.text
     customer.refresh_from_db()
     assert customer.reason is None

@@ -129,7 +129,7 @@ def test_a_post_stores_one_response_with_its_category(client, invitation):
 def test_a_post_without_a_score_shows_the_form_again(client, invitation):
     response = client.post(url(invitation.token), {"reason": "hmm"})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Please choose a score from 0 to 10." in response.text
     assert not Response.objects.exists()
 
