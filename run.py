@@ -4,9 +4,11 @@
     python3 run.py demo    # virtualenv, install, migrate, demo data, print logins, serve :8000
     python3 run.py test    # virtualenv, install, run the whole test suite (extra args go to pytest)
     python3 run.py serve   # web (gunicorn), Celery worker and beat together (honcho, Procfile)
+    python3 run.py help    # this text (also --help, -h)
 
 Embedded defaults: SQLite file and Celery eager. Set DATABASE_URL / CELERY_BROKER_URL to use
-PostgreSQL and Redis instead (CI does).
+PostgreSQL and Redis instead (CI does). `demo` serves on 127.0.0.1:$PORT, 8000 unless PORT is set
+(PORT=8001 python3 run.py demo, when 8000 is taken).
 """
 
 import hashlib
@@ -22,9 +24,23 @@ VENV = ROOT / ".venv"
 PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def sh(*args, **kwargs):
+def fail(message: str, code: int):
+    """One line on stderr and the exit code: a step's failure is not a bug of run.py to trace back."""
+    print(f"run.py: {message}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def sh(*args, check=False, hint="", **kwargs):
+    """Run one step in ROOT. With `check` a failure ends run.py with the step's exit code, after its
+    own output said why."""
     print("+", " ".join(str(a) for a in args), flush=True)
-    return subprocess.run([str(a) for a in args], cwd=ROOT, **kwargs)  # noqa: S603
+    done = subprocess.run([str(a) for a in args], cwd=ROOT, check=False, **kwargs)  # noqa: S603
+    if check and done.returncode:
+        # Killed by signal N (returncode -N): exit as a shell reports it, 128 + N.
+        code = done.returncode if done.returncode > 0 else 128 - done.returncode
+        step = " ".join([Path(args[0]).name, *map(str, args[1:])])  # python, not the .venv's path
+        fail(f"`{step}` failed with exit code {done.returncode}; its message is above. {hint}".rstrip(), code)
+    return done
 
 
 def ensure_venv():
@@ -53,13 +69,23 @@ def ensure_dotenv():
         )
 
 
+def demo_port(environ) -> int:
+    port = environ.get("PORT", "").strip() or "8000"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        fail(f"PORT must be a port number from 1 to 65535, not {port!r}.", 2)
+    return int(port)
+
+
 def demo():
+    port = demo_port(os.environ)  # checked before the install and the migrations, not after
     ensure_venv()
     ensure_dotenv()
     manage = [PY, "manage.py"]
     sh(*manage, "migrate", "--noinput", check=True)
     sh(*manage, "demo", check=True)
-    sh(*manage, "runserver", "127.0.0.1:8000", check=True)
+    # Most often it fails because the port is taken (another demo, a dev server).
+    hint = f"If port {port} is in use, choose another: PORT={8001 if port == 8000 else 8000} python3 run.py demo"
+    sh(*manage, "runserver", f"127.0.0.1:{port}", check=True, hint=hint)
 
 
 def local_secret_key() -> str:
@@ -110,14 +136,27 @@ def test(extra):
     return sh(PY, "-m", "pytest", *extra).returncode
 
 
-if __name__ == "__main__":
-    command, extra = (sys.argv[1] if len(sys.argv) > 1 else ""), sys.argv[2:]
+def main(argv: list[str]) -> int:
+    command, extra = (argv[0] if argv else ""), argv[1:]
+    if command in ("help", "--help", "-h"):
+        print(__doc__)
+        return 0
     if command == "demo":
         demo()
-    elif command == "test":
-        sys.exit(test(extra))
-    elif command == "serve":
-        sys.exit(serve())
-    else:
-        print(__doc__)
-        sys.exit(2)
+        return 0
+    if command == "test":
+        return test(extra)
+    if command == "serve":
+        return serve()
+    print(f"run.py: unknown command {command!r}" if command else "run.py: no command given", file=sys.stderr)
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except subprocess.CalledProcessError as error:  # venv's own pip bootstrap, on a broken Python
+        fail(f"`{' '.join(map(str, error.cmd))}` failed with exit code {error.returncode}.", error.returncode or 1)
+    except KeyboardInterrupt:
+        sys.exit(130)  # Ctrl-C is how the demo's server is stopped: no traceback for it
