@@ -293,6 +293,10 @@ def suppression_lookups(sql: str) -> list[str]:
     return found
 
 
+def is_the_claim(sql: str) -> bool:
+    return "surveys_claim" in sql or sql.strip().startswith(sending.CLAIM_SQL.strip()[:40])
+
+
 def test_every_suppression_check_looks_the_address_up_by_one_equality():
     customer = CustomerFactory(email=UNICODE, acquired_on=timezone.localdate())
     InvitationFactory(customer=customer, state=InvitationState.QUEUED, sent_at=None)
@@ -307,7 +311,10 @@ def test_every_suppression_check_looks_the_address_up_by_one_equality():
         list(reason_requests_to_resend())
         address_suppressed(UNICODE)
 
-    lookups = [where for query in queries for where in suppression_lookups(query["sql"])]
+    # The sending claim's statement is prepared once per connection on PostgreSQL (then only EXECUTEd):
+    # it is checked as written instead.
+    statements = [query["sql"] for query in queries if not is_the_claim(query["sql"])] + [sending.CLAIM_SQL]
+    lookups = [where for sql in statements for where in suppression_lookups(sql)]
     assert len(lookups) == 6
     for where in lookups:
         # The list's own columns compared: its email, once; no OR over two of them.

@@ -449,13 +449,22 @@ def test_shards_split_the_rows_and_together_send_each_once(mailoutbox):
 
 
 def test_the_written_out_sent_statement_sets_every_field_the_orm_path_sets():
-    """SENT_AND_CLAIMED_SQL repeats _sent_fields by hand (the ORM built it too slowly): a field
-    added to one must reach the other, or a batch's messages would be marked sent without it."""
+    """CLAIM_SQL repeats _sent_fields by hand (the ORM built it too slowly): a field added to one
+    must reach the other, or a batch's messages would be marked sent without it. The address and
+    the suppression reason it reads from the customer itself."""
+    from accounting.models import Customer
+    from surveys.models import SuppressedAddress, Survey
+
     invitation = InvitationFactory()
-    assigned = set(re.findall(r"^\s+(\w+) = CASE", sending.SENT_AND_CLAIMED_SQL, re.M))
-    written = {*sending._sent_fields(invitation, "id"), *sending._claim_fields(invitation, timezone.now())}
+    assigned = set(re.search(r"SET\s+\(([^)]*)\) =", sending.CLAIM_SQL)[1].replace(",", " ").split())
+    written = {
+        *sending._sent_fields(invitation, "id"), *sending._claim_fields(invitation, timezone.now()),
+        "email", "suppression_reason",
+    }
     assert {Invitation._meta.get_field(name).column for name in written} == assigned
-    assert f"UPDATE {Invitation._meta.db_table} SET" in sending.SENT_AND_CLAIMED_SQL
+    assert f"UPDATE {Invitation._meta.db_table} SET" in sending.CLAIM_SQL
+    for model in (Customer, SuppressedAddress, Survey):
+        assert re.search(rf'FROM "?{model._meta.db_table}"? ', sending.CLAIM_SQL), model
 
 
 # --- Delayed triggers ----------------------------------------------------------------------------------
