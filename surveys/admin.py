@@ -16,7 +16,7 @@ from django.db.models import Q
 from accounting.admin import DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin
 from cxplatform.history_admin import HistoryAdmin
 
-from .forms import limit_to_alert_owners
+from .forms import changed_columns, limit_to_alert_owners
 from .launch import audience_change_error
 from .models import (
     Invitation,
@@ -77,6 +77,31 @@ class SurveyAdmin(HistoryAdmin):
         if self._stored_anonymous(obj):
             fields.append("anonymous")  # a promise made to respondents cannot be taken back
         return fields
+
+    # A save (or revert) takes the row lock a launch holds while it invites, before the form checks
+    # the change: it waits for the launch, then sees the survey as the launch left it (its kind
+    # locked by then). The change page runs in a transaction already; a revert does not.
+    def get_object(self, request, object_id, from_field=None):
+        survey = super().get_object(request, object_id, from_field)
+        if survey is not None and request.method == "POST" and transaction.get_connection().in_atomic_block:
+            try:
+                survey.refresh_from_db(from_queryset=Survey.objects.select_for_update())
+            except Survey.DoesNotExist:
+                return None  # deleted meanwhile: the admin's "does not exist"
+        return survey
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        with transaction.atomic():
+            return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        self._keep_read_only_values(request, obj)
+        obj._history_user = request.user  # what simple-history's save_model sets
+        # Only what this edit (or revert) changes, not every column of the form's copy.
+        obj.save(update_fields=changed_columns(obj, form.stored, form.fields))
 
     # A launched survey cannot be deleted: its invitations and launches are read-only here, so
     # Django's delete page refuses it. These lock the row a launch (and a trigger) takes first: one

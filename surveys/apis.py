@@ -115,6 +115,14 @@ class SurveySerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
     def create(self, validated_data):
         return super().create({**validated_data, "owner": self.context["request"].user})
 
+    def update(self, survey, validated_data):
+        # Only the columns sent: a save of every column would write back, from this copy, those a
+        # launch writes (status, next_launch_at) had they changed since it was read.
+        for name, value in validated_data.items():
+            setattr(survey, name, value)
+        survey.save(update_fields=[*validated_data, "updated_at"])
+        return survey
+
 
 class LaunchRequestSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
     segment = serializers.CharField(required=False, allow_blank=True, max_length=100)
@@ -195,6 +203,20 @@ class SurveyViewSet(MethodsBeforeRolesMixin, UniqueWritesMixin, viewsets.ModelVi
 
     def get_queryset(self):
         return selectors.survey_list()
+
+    def get_object(self):
+        survey = super().get_object()
+        if self.request.method in ("PUT", "PATCH"):
+            # The row lock a launch holds while it invites and starts the schedule: the edit waits
+            # for it, then checks its change (a survey keeps its kind once it invited anybody)
+            # against the survey as the launch left it.
+            with selectors.survey_kept():
+                survey.refresh_from_db(from_queryset=Survey.objects.select_for_update())
+        return survey
+
+    @transaction.atomic  # the lock above is held from the checks to the save
+    def update(self, request, *args, **kwargs):
+        return super().update(request, *args, **kwargs)
 
     def paginate_queryset(self, queryset):
         # The progress of the page's surveys only, in one query, after the count of surveys alone.

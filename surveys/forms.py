@@ -1,6 +1,7 @@
 """Forms of the surveys staff UI: the survey settings, the launch confirmation, response filters
 and the follow-up note."""
 
+from copy import copy
 from decimal import Decimal
 
 from django import forms
@@ -8,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from .launch import audience_change_error
-from .models import KIND_LOCKED, REMINDER_AFTER_EXPIRY, AudienceKind, ResponseCategory, Survey, SurveyKind
-from .selectors import ResponseFilters, alert_owner_choices
+from .models import KIND_LOCKED, REMINDER_AFTER_EXPIRY, AudienceKind, Response, ResponseCategory, Survey, SurveyKind
+from .selectors import ResponseFilters, alert_owner_choices, response_segment_known
 
 
 def limit_to_alert_owners(field: forms.ModelChoiceField, *, current_owner_id: int | None) -> None:
@@ -29,6 +30,15 @@ def limit_to_alert_owners(field: forms.ModelChoiceField, *, current_owner_id: in
     field.error_messages["invalid_choice"] = (
         "Choose an active user who may see responses: detractor alerts are emailed only to them."
     )
+
+
+def changed_columns(survey: Survey, stored: Survey, names) -> list[str]:
+    """Which of the columns `names` an edit changes from the row as stored (read under its lock),
+    with updated_at: what the staff form and the admin save. A save of every column would also write
+    back, from the form's copy, those the edit left alone; a launch writes status and next_launch_at."""
+    fields = [Survey._meta.get_field(name) for name in names]
+    changed = [field.name for field in fields if getattr(survey, field.attname) != getattr(stored, field.attname)]
+    return [*changed, "updated_at"]
 
 
 class SurveyForm(forms.ModelForm):
@@ -71,6 +81,7 @@ class SurveyForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         limit_to_alert_owners(self.fields["owner"], current_owner_id=self.instance.owner_id)
         if self.instance.pk is not None:
+            self.stored = copy(self.instance)  # `clean` writes the posted values onto the instance
             self.lock_settings_in_use()
 
     def lock_settings_in_use(self) -> None:
@@ -87,6 +98,22 @@ class SurveyForm(forms.ModelForm):
         """A disabled field keeps the stored value whatever is posted (browsers post none)."""
         self.fields[name].disabled = True
         self.fields[name].help_text = reason
+
+    def locked_changes(self) -> list[str]:
+        """Why a posted change of a locked setting was not saved: a hand-made post, or a page shown
+        before a launch locked the kind (a browser posts no disabled control)."""
+        return [
+            f"{field.label} not changed: {field.help_text}"
+            for name, field in self.fields.items()
+            if field.disabled and name in self.data and field.to_python(self.data[name]) != self[name].initial
+        ]
+
+    def save(self, commit=True):
+        if commit and self.instance.pk is not None:
+            survey = super().save(commit=False)
+            survey.save(update_fields=changed_columns(survey, self.stored, self.fields))
+            return survey
+        return super().save(commit)
 
     def clean(self):
         data = super().clean()
@@ -146,7 +173,11 @@ class RetryFailedForm(forms.Form):
 
 
 class ResponseFilterForm(forms.Form):
-    """GET filters of the response list; an invalid value is dropped, not an error page."""
+    """GET filters of the response list; an invalid value is dropped, not an error page.
+
+    Checking a filter lists no choices, so the CSV export reads none: the touchpoint is typed (the
+    page suggests recent ones), and a segment is checked on its own. `offer_segments` fills the
+    segment dropdown when the page is drawn."""
 
     q = forms.CharField(
         label="Search",
@@ -157,18 +188,34 @@ class ResponseFilterForm(forms.Form):
     survey = forms.ModelChoiceField(label="Survey", required=False, queryset=Survey.objects.order_by("name"))
     kind = forms.ChoiceField(label="Series", required=False, choices=[("", "Any")] + list(SurveyKind.choices))
     band = forms.ChoiceField(label="Score", required=False, choices=[("", "Any")] + list(ResponseCategory.choices))
-    touchpoint = forms.ChoiceField(label="Touchpoint", required=False)
-    segment = forms.ChoiceField(label="Segment", required=False)
+    touchpoint = forms.CharField(
+        label="Touchpoint",
+        required=False,
+        max_length=Response._meta.get_field("touchpoint").max_length,
+        widget=forms.TextInput(attrs={"list": "touchpoint-suggestions", "placeholder": "Any"}),
+    )
+    segment = forms.CharField(
+        label="Segment",
+        required=False,
+        max_length=Response._meta.get_field("segment").max_length,
+        widget=forms.Select(choices=[("", "Any")]),
+    )
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     followed_up = forms.ChoiceField(
         label="Follow-up", required=False, choices=[("", "Any"), ("no", "Not yet"), ("yes", "Done")]
     )
 
-    def __init__(self, *args, touchpoints: list[str], segments: list[str], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["touchpoint"].choices = [("", "Any")] + [(t, t) for t in touchpoints]
-        self.fields["segment"].choices = [("", "Any")] + [(s, s) for s in segments]
+    def offer_segments(self, segments: list[str]) -> None:
+        self.fields["segment"].widget.choices = [("", "Any")] + [(s, s) for s in segments]
+
+    def clean_segment(self):
+        segment = self.cleaned_data["segment"]
+        if segment and not response_segment_known(segment):
+            raise forms.ValidationError(
+                f"No customer or answer is in segment {segment!r} (segments match exactly, case included)."
+            )
+        return segment
 
     def clean(self):
         data = super().clean()

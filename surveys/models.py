@@ -456,7 +456,8 @@ class Response(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.score} ({self.category}) on {self.survey}"
+        # No survey name: the admin's history and delete pages print one per row, a query each.
+        return f"Response #{self.pk}: {self.score} ({self.category})"
 
     def save(self, *args, **kwargs):
         self.category = category_for(self.score)

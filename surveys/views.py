@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,7 +29,7 @@ from .forms import FollowUpForm, LaunchForm, ResponseFilterForm, RetryFailedForm
 from .launch import launch_counts, launch_refusal
 from .launch import survey_launch as launch_service
 from .launch import survey_retry_failed as retry_failed_service
-from .models import AudienceKind, Invitation, LaunchChannel, SuppressionReason
+from .models import AudienceKind, Invitation, LaunchChannel, SuppressionReason, Survey
 
 SURVEYS_PER_PAGE = 50
 INVITATIONS_PER_PAGE = 50
@@ -72,13 +73,21 @@ def survey_create(request):
 @requires("surveys.change_survey")
 def survey_edit(request, pk: int):
     survey = selectors.access_survey(request.user, pk, perm="surveys.change_survey")
-    stored = copy(survey)  # the form's checks write the posted values onto its instance
-    form = SurveyForm(_posted(request), instance=survey)
-    if _saving(request, form):
-        form.save()
-        messages.success(request, f"Survey “{survey.name}” saved.")
-        _warn_of_settings(request, survey)
-        return redirect("surveys:survey-detail", pk=survey.pk)
+    with transaction.atomic():
+        if request.method == "POST" and "preview" not in request.POST:
+            # The row lock a launch holds while it invites: a save waits for it, then checks and
+            # writes against the survey as the launch left it (its kind locked by then).
+            with selectors.survey_kept():
+                survey.refresh_from_db(from_queryset=Survey.objects.select_for_update())
+        stored = copy(survey)  # the form's checks write the posted values onto its instance
+        form = SurveyForm(_posted(request), instance=survey)
+        if _saving(request, form):
+            form.save()
+            messages.success(request, f"Survey “{survey.name}” saved.")
+            for warning in form.locked_changes():
+                messages.warning(request, warning)
+            _warn_of_settings(request, survey)
+            return redirect("surveys:survey-detail", pk=survey.pk)
     # Headed by the survey as saved: a refused new name is only in the form.
     return _form_page(request, form, survey=stored)
 
@@ -226,17 +235,14 @@ def survey_retry_failed(request, pk: int):
 # --- Responses -----------------------------------------------------------------------------------
 
 
-def _response_filter_form(request) -> ResponseFilterForm:
-    return ResponseFilterForm(
-        request.GET, touchpoints=selectors.response_touchpoints(), segments=selectors.response_segments()
-    )
-
-
 def _response_list_page(request, form, *, status=200):
     filters = form.filters()
+    # The choices only the page shows: the CSV export reads neither.
+    form.offer_segments(selectors.response_segments(filters.segment))
     list_url = reverse("surveys:response-list")
     context = {
         "form": form,
+        "touchpoints": selectors.response_touchpoint_suggestions(),
         "page_obj": _page(request, selectors.response_list(filters), RESPONSES_PER_PAGE),
         # An empty list without a filter means nobody answered yet: the page says so, not "no match".
         "filtered": filters != selectors.ResponseFilters(),
@@ -249,7 +255,7 @@ def _response_list_page(request, form, *, status=200):
 @require_GET_or_HEAD
 @requires("surveys.view_response")
 def response_list(request):
-    return _response_list_page(request, _response_filter_form(request))
+    return _response_list_page(request, ResponseFilterForm(request.GET))
 
 
 @require_GET_or_HEAD
@@ -257,7 +263,7 @@ def response_list(request):
 def response_export(request):
     """The filtered list as CSV; anonymous surveys' rows carry no customer. A filter the form
     refuses (a bookmarked segment renamed since) exports nothing: the list page says why (400)."""
-    form = _response_filter_form(request)
+    form = ResponseFilterForm(request.GET)
     if not form.is_valid():
         messages.error(request, "Nothing was exported: a filter is not valid (see above the list).")
         return _response_list_page(request, form, status=400)
