@@ -1,11 +1,13 @@
 """manage.py send_survey NAME [--segment S] [--sample PCT] (SPEC §7)."""
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from surveys.models import DEFAULT_QUESTION, Survey, SurveyKind
+from surveys.launch import _draw_sample
+from surveys.models import DEFAULT_QUESTION, Launch, Survey, SurveyKind
 from tests.factories import CustomerFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,8 +47,10 @@ def test_it_launches_an_existing_survey_to_a_segment_sample():
 
 @pytest.mark.parametrize(("args", "message"), [
     (["X", "--sample", "abc"], "percentage"),
-    (["X", "--sample", "0"], "more than 0"),
-    (["X", "--sample", "101"], "at most 100"),
+    (["X", "--sample", "0"], "greater than or equal to 0.01"),
+    (["X", "--sample", "101"], "less than or equal to 100"),
+    (["X", "--sample", "NaN"], "percentage"),
+    (["X", "--sample", ""], "Give the percentage"),
     (["X", "--segment", "Nowhere"], "No customer is in segment"),
     ([" "], "must not be empty"),
     (["x" * 201], "201 characters; at most 200"),  # was a database traceback on PostgreSQL
@@ -56,6 +60,31 @@ def test_it_rejects_bad_input_with_a_clear_message(args, message):
     with pytest.raises(CommandError, match=message):
         run(*args)
     assert not Survey.objects.exists()
+
+
+@pytest.mark.parametrize(("sample", "message"), [
+    ("14.999", "no more than 2 decimal places"),  # stored as 15.00, which drew another sample
+    ("0.001", "greater than or equal to 0.01"),  # stored as 0.00
+])
+def test_it_refuses_a_sample_the_launch_form_refuses(sample, message):
+    CustomerFactory.create_batch(10)
+    with pytest.raises(CommandError, match=message):
+        run("Sampled", "--sample", sample)
+    assert not Launch.objects.exists()
+
+
+def test_the_recorded_sample_and_seed_replay_the_draw():
+    # README: "the seed is stored on the Launch, so the draw can be replayed for an audit".
+    customers = CustomerFactory.create_batch(10)
+    survey = SurveyFactory(name="Sampled")
+
+    run("Sampled", "--sample", "14.99")
+
+    launch = Launch.objects.get()
+    launch.refresh_from_db()  # the percentage as stored, not as given
+    drawn = sorted(survey.invitations.values_list("customer_id", flat=True))
+    assert launch.sample_percent == Decimal("14.99")
+    assert _draw_sample(sorted(c.pk for c in customers), launch.sample_percent, launch.sample_seed) == drawn
 
 
 def test_it_refuses_a_transactional_survey():

@@ -1,23 +1,28 @@
 """`manage.py send_survey NAME [--segment S] [--sample PCT]` (SPEC §7): launch a relationship survey."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounting.selectors import customer_segment_exists, unknown_segment_message
+from surveys.forms import LaunchForm
 from surveys.launch import launch_counts, survey_launch
 from surveys.models import LaunchChannel, SuppressionReason, Survey, SurveyKind
 
 
 def _percent(value: str) -> Decimal:
+    # The launch form's own field: its bounds and its 2 decimals, which the Launch stores, so the
+    # recorded percentage replays the draw (14.999 would be stored as 15.00).
     try:
-        percent = Decimal(value)
-    except InvalidOperation:
-        raise CommandError(f"--sample must be a percentage, e.g. 10 or 2.5, not {value!r}.") from None
-    if not percent.is_finite() or not Decimal("0") < percent <= Decimal("100"):
-        raise CommandError(f"--sample must be more than 0 and at most 100, not {value}.")
-    return percent
+        percent = LaunchForm.base_fields["sample_percent"].clean(value)
+    except ValidationError as exc:
+        problem = " ".join(exc.messages)
+    else:
+        if percent is not None:
+            return percent
+        problem = "Give the percentage to sample."  # the form's empty means "the survey's audience"
+    raise CommandError(f"--sample must be a percentage as on the launch form, not {value!r}: {problem}")
 
 
 class Command(BaseCommand):
@@ -26,7 +31,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name", help="Survey name")
         parser.add_argument("--segment", help="Only customers of this segment")
-        parser.add_argument("--sample", help="A random sample of this percentage of the audience")
+        parser.add_argument(
+            "--sample", help="A random sample of this percentage of the audience (0.01 to 100, at most 2 decimals)"
+        )
 
     def handle(self, *args, name, segment=None, sample=None, **options):
         name = name.strip()
