@@ -243,14 +243,16 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
         return to_delete, model_count, perms_needed, protected
 
     # A delete that waited for an import naming the customer is refused by the database once the
-    # import commits its lines (rollup_sql.GUARD_INSTALL). The refused delete is rolled back, its
-    # log entry with it, and the page is drawn again: it now lists the lines as PROTECT does.
+    # import commits its lines (rollup_sql.GUARD_INSTALL); one that waited for a launch or a trigger
+    # inviting the customer (they lock the customer FOR KEY SHARE) by the invitation's foreign key.
+    # The refused delete is rolled back, its log entry with it, and the page is drawn again: it now
+    # lists the lines as PROTECT does, or refuses for the survey records.
 
     def delete_view(self, request, object_id, extra_context=None):
         try:
             return super().delete_view(request, object_id, extra_context)  # in its own transaction
         except IntegrityError as error:
-            if not refused_for_ledger_lines(error):
+            if not _refused_for_records(error):
                 raise
         return super().delete_view(request, object_id, extra_context)
 
@@ -259,7 +261,7 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
             with transaction.atomic():  # the bulk delete logs its entries before deleting
                 return super().response_action(request, queryset)
         except IntegrityError as error:
-            if not refused_for_ledger_lines(error):
+            if not _refused_for_records(error):
                 raise
         return super().response_action(request, queryset)
 
@@ -272,6 +274,15 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
             customer_clear_reason(customer=obj)
         if not change or "parent" in form.changed_data:
             customers_refresh_entities()
+
+
+def _refused_for_records(error: IntegrityError) -> bool:
+    """A customer's delete refused at commit for records written meanwhile: ledger lines, or a
+    survey record's foreign key (Django checks them at commit)."""
+    diag = getattr(error.__cause__, "diag", None)
+    if refused_for_ledger_lines(error):
+        return True
+    return diag is not None and diag.sqlstate == "23503" and (diag.constraint_name or "").startswith("surveys_")
 
 
 class MappedFilter(admin.SimpleListFilter):

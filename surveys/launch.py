@@ -95,8 +95,9 @@ LISTED = Audience(kind=AudienceKind.LIST, segment="", sample_percent=None)  # th
 def _audience(survey: Survey, segment: str | None, sample_percent) -> Audience:
     """Each explicit argument (command line, launch form) replaces its own part of the survey's
     stored audience: `--sample 10` on a survey stored for the SMB segment draws 10 % of SMB, and
-    `--segment SMB` on a survey stored as a 10 % sample draws 10 % of SMB."""
-    if segment is None and sample_percent is None and survey.audience == AudienceKind.LIST:
+    `--segment SMB` on a survey stored as a 10 % sample draws 10 % of SMB. A hand-picked list
+    has no audience to override: a segment or a sample would reach customers not on the list."""
+    if survey.audience == AudienceKind.LIST:
         raise ValidationError(
             f"A hand-picked list is invited through the API (POST /api/surveys/{survey.pk}/invite/), not launched."
         )
@@ -150,11 +151,14 @@ def throttle_start(throttle_days: int, now):
     return timezone.make_aware(datetime.combine(first_day, time.min))
 
 
+@transaction.atomic
 def survey_reopened(survey: Survey) -> int:
     """A closed survey opened again: its waiting rows go out now, so each is checked against the
     throttle as a launch would check it (while closed they held nobody back, and others may have
     invited the customer since). Those of customers invited elsewhere are suppressed, throttled;
-    returns how many. One UPDATE."""
+    returns how many. One UPDATE, under a launch's lock: a launch of another survey at the same
+    moment would not see these rows as pending, nor this UPDATE its rows."""
+    _lock_customers()
     elsewhere = Invitation.objects.filter(customer=OuterRef("customer_id")).exclude(survey=survey)
     throttled = _invited_within(survey, timezone.now(), elsewhere)
     return (
@@ -201,9 +205,32 @@ def suppression_reason(row: dict) -> str:
     return ""
 
 
-def _customer_rows(customers: QuerySet, survey: Survey, now, *, open_here: bool = False) -> list[dict]:
+def _customer_rows(
+    customers: QuerySet, survey: Survey, now, *, open_here: bool = False, keep: bool = False
+) -> list[dict]:
+    """The customers to invite, with their suppression facts. `keep`: each row read is also locked
+    FOR KEY SHARE until the transaction ends (_keep_customers), and a customer deleted meanwhile
+    is not read."""
     fields = ["pk", "email", "language", "segment", "survey_opt_out", "bounced_before", "throttled"]
-    return list(_with_suppression(customers, survey, now, open_here=open_here).order_by("pk").values(*fields))
+    rows = _with_suppression(customers, survey, now, open_here=open_here).order_by("pk").values(*fields)
+    return _keep_customers(rows) if keep else list(rows)
+
+
+def _keep_customers(rows: QuerySet) -> list[dict]:
+    """The rows of a values() query of customers, each locked FOR KEY SHARE in the same statement.
+
+    Django checks foreign keys at commit only: a customer deleted while their invitation is being
+    written failed the whole transaction at commit (a trigger's 500, a launch lost). Locked, the
+    delete waits for this commit and is then refused by the foreign key; a delete already under
+    way makes this read wait and skip the row. KEY SHARE leaves the customer's edits free.
+    Django's select_for_update has no KEY SHARE, hence the SQL suffix."""
+    if connection.vendor != "postgresql":
+        return list(rows)  # SQLite serializes every write anyway
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} FOR KEY SHARE OF {connection.ops.quote_name(Customer._meta.db_table)}", params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _new_invitation(survey: Survey, row: dict, *, now, **extra) -> Invitation:
@@ -291,7 +318,8 @@ def _launch(survey: Survey, audience: Audience, customers: QuerySet, *, user, vi
     """One launch to `customers` (drawing the audience's sample from them): rows written, sending queued."""
     _lock_customers()
     now = timezone.now()
-    rows = _customer_rows(customers, survey, now, open_here=audience.kind == AudienceKind.LIST)
+    # A customer deleted meanwhile is skipped; one deleted later waits for this launch's commit.
+    rows = _customer_rows(customers, survey, now, open_here=audience.kind == AudienceKind.LIST, keep=True)
     seed = ""
     if audience.sample_percent is not None:
         seed = secrets.token_hex(8)
@@ -345,7 +373,10 @@ def invitation_get_or_create_transactional(
     if survey.status == SurveyStatus.CLOSED:
         raise ValidationError("This survey is closed.")
     now = timezone.now()
-    (row,) = _customer_rows(Customer.objects.filter(pk=customer.pk), survey, now)
+    rows = _customer_rows(Customer.objects.filter(pk=customer.pk), survey, now, keep=True)
+    if not rows:  # deleted since the request named them: as if an unknown id had been posted
+        raise ValidationError({"customer": f"No customer has the external id {customer.external_id!r}."})
+    (row,) = rows
     delay = delay or timedelta(0)
     invitation = _new_invitation(
         survey, row, now=now, touchpoint=touchpoint, reference=reference, send_after=now + delay
