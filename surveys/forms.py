@@ -32,13 +32,31 @@ def limit_to_alert_owners(field: forms.ModelChoiceField, *, current_owner_id: in
     )
 
 
-def changed_columns(survey: Survey, stored: Survey, names) -> list[str]:
+# What a launch writes on the survey while an edit page may be open.
+LAUNCH_WRITTEN = ("status", "next_launch_at")
+
+
+def changed_columns(survey: Survey, stored: Survey, names, *, page_changed=None) -> list[str]:
     """Which of the columns `names` an edit changes from the row as stored (read under its lock),
     with updated_at: what the staff form and the admin save. A save of every column would also write
-    back, from the form's copy, those the edit left alone; a launch writes status and next_launch_at."""
+    back, from the form's copy, those the edit left alone; a launch writes status and next_launch_at.
+
+    `page_changed`: the form's changed_data, which for LAUNCH_WRITTEN compares with what the page
+    showed (show_launch_written_as_shown): a page opened before a launch and saved after it would
+    otherwise put back the status and next launch it showed, and undo the launch's schedule."""
     fields = [Survey._meta.get_field(name) for name in names]
     changed = [field.name for field in fields if getattr(survey, field.attname) != getattr(stored, field.attname)]
+    if page_changed is not None:
+        changed = [name for name in changed if name not in LAUNCH_WRITTEN or name in page_changed]
     return [*changed, "updated_at"]
+
+
+def show_launch_written_as_shown(form: forms.ModelForm) -> None:
+    """Post back, beside the launch-written fields, the values the page showed (Django's hidden
+    initial), so `changed_data` tells what the person changed, not what a launch changed since."""
+    for name in LAUNCH_WRITTEN:
+        if name in form.fields:
+            form.fields[name].show_hidden_initial = True
 
 
 class SurveyForm(forms.ModelForm):
@@ -83,6 +101,7 @@ class SurveyForm(forms.ModelForm):
         if self.instance.pk is not None:
             self.stored = copy(self.instance)  # `clean` writes the posted values onto the instance
             self.lock_settings_in_use()
+            show_launch_written_as_shown(self)
 
     def lock_settings_in_use(self) -> None:
         """Show as locked, with the reason, what this survey may no longer change, rather than
@@ -111,7 +130,7 @@ class SurveyForm(forms.ModelForm):
     def save(self, commit=True):
         if commit and self.instance.pk is not None:
             survey = super().save(commit=False)
-            survey.save(update_fields=changed_columns(survey, self.stored, self.fields))
+            survey.save(update_fields=changed_columns(survey, self.stored, self.fields, page_changed=self.changed_data))
             return survey
         return super().save(commit)
 

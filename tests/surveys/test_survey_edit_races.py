@@ -8,6 +8,9 @@ the first launch had started. The API, the staff form and the admin (its revert 
 row lock before checking the change, and save only the columns the edit changes.
 """
 
+import datetime as dt
+import re
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -199,3 +202,49 @@ def test_a_change_of_an_unlocked_kind_warns_of_nothing(client_as):
     assert [str(message) for message in response.context["messages"]] == ["Survey “Pulse” saved."]
     survey.refresh_from_db()
     assert survey.kind == SurveyKind.TRANSACTIONAL
+
+
+def _page_as_posted(response, **changes) -> dict:
+    """What the browser posts back from the staff edit page as drawn, with `changes`."""
+    html = response.content.decode()
+    data = dict(re.findall(r'<input type="hidden" name="(initial-[\w]+)" value="([^"]*)"', html))
+    form = response.context["form"]
+    for name in form.fields:
+        value = form[name].value()
+        if value is not None and value is not False:
+            data[name] = getattr(value, "pk", value)
+    data["next_launch_at"] = form["next_launch_at"].as_widget().split('value="')[1].split('"')[0]
+    data.update(changes)
+    return data
+
+
+@pytest.mark.django_db
+def test_an_edit_page_opened_before_a_launch_keeps_the_schedule_the_launch_set(client_as):
+    # The page showed the draft and its first launch; a launch then started the schedule. Saving the
+    # page with another question must not put the draft and the old launch date back.
+    survey = SurveyFactory(name="Pulse", repeat_days=30, next_launch_at=dt.datetime(2026, 12, 3, 6, tzinfo=dt.UTC))
+    client = client_as("admin")
+    url = reverse("surveys:survey-edit", args=[survey.pk])
+    posted = _page_as_posted(client.get(url), question="Would you recommend us?")
+    assert posted["initial-status"] == SurveyStatus.DRAFT
+    relaunch = dt.datetime(2027, 1, 2, 6, tzinfo=dt.UTC)
+    Survey.objects.filter(pk=survey.pk).update(status=SurveyStatus.ACTIVE, next_launch_at=relaunch)  # the launch
+
+    response = client.post(url, posted)
+
+    assert response.status_code == 302, response.context and response.context["form"].errors
+    survey.refresh_from_db()
+    assert survey.question == "Would you recommend us?"
+    assert (survey.status, survey.next_launch_at) == (SurveyStatus.ACTIVE, relaunch)
+
+
+@pytest.mark.django_db
+def test_a_status_the_person_changed_on_the_page_is_saved(client_as):
+    survey = SurveyFactory(name="Pulse", repeat_days=30, next_launch_at=dt.datetime(2026, 12, 3, 6, tzinfo=dt.UTC))
+    client = client_as("admin")
+    url = reverse("surveys:survey-edit", args=[survey.pk])
+
+    client.post(url, _page_as_posted(client.get(url), status=SurveyStatus.CLOSED))
+
+    survey.refresh_from_db()
+    assert survey.status == SurveyStatus.CLOSED
