@@ -279,9 +279,9 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
 def _refused_for_records(error: IntegrityError) -> bool:
     """A customer's delete refused at commit for records written meanwhile: ledger lines, or a
     survey record's foreign key (Django checks them at commit)."""
-    diag = getattr(error.__cause__, "diag", None)
     if refused_for_ledger_lines(error):
         return True
+    diag = getattr(error.__cause__, "diag", None)
     return diag is not None and diag.sqlstate == "23503" and (diag.constraint_name or "").startswith("surveys_")
 
 

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .api_auth import TokenAuthentication
-from .ratelimits import LOGIN_RETRY_AFTER_SECONDS, login_over_limit
+from .ratelimits import login_over_limit, login_retry_after
 from .token_pages import link_not_found, token_address
 
 TOKEN_RESPONSE = inline_serializer(
@@ -62,7 +62,7 @@ class RateLimitedBasicAuthentication(BasicAuthentication):
 
     def authenticate_credentials(self, userid, password, request=None):
         if login_over_limit(request, userid):
-            raise Throttled(wait=LOGIN_RETRY_AFTER_SECONDS, detail="Too many login attempts.")
+            raise Throttled(wait=login_retry_after(), detail="Too many login attempts.")
         # No user has a NUL in their credentials, and PostgreSQL cannot compare text holding one.
         if "\x00" in userid or "\x00" in password:
             raise AuthenticationFailed(_("Invalid username/password."))  # DRF's words

@@ -76,8 +76,7 @@ def bad_request(request, exception):
     token address the customer's version in the language of its page."""
     if token_address(request.path) is None:
         return defaults.bad_request(request, exception)
-    language = _token_page_language_or_none(request)
-    return _in_language(language, lambda: _customer_page("public/400.html", HttpResponseBadRequest))
+    return _customer_page(request, "public/400.html", HttpResponseBadRequest)
 
 
 def server_error(request):
@@ -86,22 +85,20 @@ def server_error(request):
     and the error left them: without this the customer read the browser's language."""
     if token_address(request.path) is None:
         return defaults.server_error(request)
-    language = _token_page_language_or_none(request)
-    return _in_language(language, lambda: _customer_page("public/500.html", HttpResponseServerError))
+    return _customer_page(request, "public/500.html", HttpResponseServerError)
 
 
-def _token_page_language_or_none(request) -> str | None:
+def _customer_page(request, template: str, response_class):
+    """A customer's error page as Django renders its own: no request context, no context processor;
+    the company's name (a setting) is all it needs. In the language of the token's page when it can
+    be read: the error may be the database itself, and then the page must not fail a second time."""
     try:
-        return token_page_language(request.path)
-    except Exception:  # the error may be the database itself: the plain page, never a second error
+        language = token_page_language(request.path)
+    except Exception:
         logger.warning("Error page at a token address: its page's language not found", exc_info=True)
-        return None
-
-
-def _customer_page(template: str, response_class):
-    """A customer's error page as Django renders its own: no request, no context processor, no query;
-    the company's name (a setting) is all it needs."""
-    return response_class(loader.render_to_string(template, {"COMPANY_NAME": settings.COMPANY_NAME}))
+        language = None
+    context = {"COMPANY_NAME": settings.COMPANY_NAME}
+    return _in_language(language, lambda: response_class(loader.render_to_string(template, context)))
 
 
 def _error_page(request, template: str, *, status: int):

@@ -12,7 +12,6 @@ import logging
 import unicodedata
 
 from django.conf import settings
-from django.utils.functional import lazy
 from django.utils.translation import ngettext
 from django_ratelimit.core import get_usage, is_ratelimited
 from redis.exceptions import RedisError
@@ -48,17 +47,12 @@ def wait_in_words(seconds: int) -> str:
 
 
 def login_retry_after() -> int:
+    """Retry-After of a refused login: one period of LOGIN_RATE, as it is when the login is refused."""
     return rate_period_seconds(settings.LOGIN_RATE)
 
 
-def too_many_login_attempts() -> str:
+def too_many_login_attempts_message() -> str:
     return f"Too many login attempts. Wait {wait_in_words(login_retry_after())} and try again."
-
-
-# Lazy, so that they follow LOGIN_RATE as it is when a login is refused (tests change it), while
-# the login views import them as plain values.
-LOGIN_RETRY_AFTER_SECONDS = lazy(login_retry_after, int)()
-TOO_MANY_LOGIN_ATTEMPTS = lazy(too_many_login_attempts, str)()
 
 
 def over_limit(request, *, group: str, key: str, rate) -> bool:

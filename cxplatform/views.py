@@ -16,7 +16,7 @@ from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.exceptions import NotAuthenticated
 
-from .ratelimits import LOGIN_RETRY_AFTER_SECONDS, TOO_MANY_LOGIN_ATTEMPTS, login_over_limit
+from .ratelimits import login_over_limit, login_retry_after, too_many_login_attempts_message
 
 BROKER_TIMEOUT_SECONDS = 2
 
@@ -86,12 +86,12 @@ def healthz(request):
 
 def too_many_login_attempts(response):
     response.status_code = 429
-    response["Retry-After"] = str(LOGIN_RETRY_AFTER_SECONDS)
+    response["Retry-After"] = str(login_retry_after())
     return response
 
 
 def _refuse_over_limit():
-    raise ValidationError(TOO_MANY_LOGIN_ATTEMPTS, code="too_many_attempts")
+    raise ValidationError(too_many_login_attempts_message(), code="too_many_attempts")
 
 
 def refused_login_form(form_class, request):
