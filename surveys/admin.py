@@ -16,7 +16,7 @@ from django.db.models import Q
 from accounting.admin import DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin
 from cxplatform.history_admin import HistoryAdmin
 
-from .forms import changed_columns, limit_to_alert_owners
+from .forms import changed_columns, limit_to_alert_owners, show_launch_written_as_shown
 from .launch import audience_change_error
 from .models import (
     Invitation,
@@ -44,6 +44,8 @@ class SurveyAdminForm(forms.ModelForm):
         self.stored = Survey.objects.filter(pk=self.instance.pk).first() if self.instance.pk else None
         if "owner" in self.fields:
             limit_to_alert_owners(self.fields["owner"], current_owner_id=self.stored and self.stored.owner_id)
+        if self.stored is not None:
+            show_launch_written_as_shown(self)
 
     def clean(self):
         data = super().clean()
@@ -91,6 +93,7 @@ class SurveyAdmin(HistoryAdmin):
         return survey
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        request.reverting_survey = True  # a revert restores the version's status and schedule too
         with transaction.atomic():
             return super().history_form_view(request, object_id, version_id, extra_context)
 
@@ -100,8 +103,10 @@ class SurveyAdmin(HistoryAdmin):
             return
         self._keep_read_only_values(request, obj)
         obj._history_user = request.user  # what simple-history's save_model sets
-        # Only what this edit (or revert) changes, not every column of the form's copy.
-        obj.save(update_fields=changed_columns(obj, form.stored, form.fields))
+        # Only what this edit (or revert) changes, not every column of the form's copy; nor the
+        # status and next launch a launch wrote after the change page was drawn.
+        page_changed = None if getattr(request, "reverting_survey", False) else form.changed_data
+        obj.save(update_fields=changed_columns(obj, form.stored, form.fields, page_changed=page_changed))
 
     # A launched survey cannot be deleted: its invitations and launches are read-only here, so
     # Django's delete page refuses it. These lock the row a launch (and a trigger) takes first: one

@@ -248,3 +248,60 @@ def test_a_status_the_person_changed_on_the_page_is_saved(client_as):
 
     survey.refresh_from_db()
     assert survey.status == SurveyStatus.CLOSED
+
+
+def _admin_page_as_posted(client, url, **changes) -> dict:
+    """The admin change page posted back as drawn: its fields and the hidden values it showed."""
+    data = admin_change_data(client, url, **changes)
+    html = client.get(url).content.decode()
+    data.update(dict(re.findall(r'<input type="hidden" name="(initial-[\w]+)" value="([^"]*)"', html)))
+    data.pop("next_launch_at", None)
+    data.update(dict(re.findall(r'name="(next_launch_at_[01])" value="([^"]*)"', html)))
+    data.update(changes)
+    return data
+
+
+@pytest.mark.django_db
+def test_an_admin_change_page_opened_before_a_launch_keeps_the_schedule_the_launch_set(client_as):
+    survey = SurveyFactory(name="Pulse", repeat_days=30, next_launch_at=dt.datetime(2026, 12, 3, 6, tzinfo=dt.UTC))
+    client = client_as("admin")
+    url = reverse("admin:surveys_survey_change", args=[survey.pk])
+    posted = _admin_page_as_posted(client, url, question="Would you recommend us?")
+    assert posted["initial-status"] == SurveyStatus.DRAFT
+    relaunch = dt.datetime(2027, 1, 2, 6, tzinfo=dt.UTC)
+    Survey.objects.filter(pk=survey.pk).update(status=SurveyStatus.ACTIVE, next_launch_at=relaunch)  # the launch
+
+    response = client.post(url, posted)
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    survey.refresh_from_db()
+    assert survey.question == "Would you recommend us?"
+    assert (survey.status, survey.next_launch_at) == (SurveyStatus.ACTIVE, relaunch)
+
+
+@pytest.mark.django_db
+def test_a_status_changed_on_the_admin_change_page_is_saved(client_as):
+    survey = SurveyFactory(name="Pulse", repeat_days=30, next_launch_at=dt.datetime(2026, 12, 3, 6, tzinfo=dt.UTC))
+    client = client_as("admin")
+    url = reverse("admin:surveys_survey_change", args=[survey.pk])
+
+    response = client.post(url, _admin_page_as_posted(client, url, status=SurveyStatus.CLOSED))
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    survey.refresh_from_db()
+    assert survey.status == SurveyStatus.CLOSED
+
+
+@pytest.mark.django_db
+def test_an_admin_revert_restores_the_versions_status(client_as):
+    survey = SurveyFactory(name="Pulse")
+    before = survey.history.latest()
+    Survey.objects.filter(pk=survey.pk).update(status=SurveyStatus.CLOSED)
+    client = client_as("admin")
+    url = reverse("admin:surveys_survey_simple_history", args=[survey.pk, before.history_id])
+
+    response = client.post(url, _admin_page_as_posted(client, url))
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    survey.refresh_from_db()
+    assert survey.status == SurveyStatus.DRAFT
