@@ -75,7 +75,8 @@ def bad_request(request, exception):
     """handler400 (a form over DATA_UPLOAD_MAX_NUMBER_FIELDS, a bad Host): Django's own 400, at a
     token address the customer's version in the language of its page."""
     if token_address(request.path) is None:
-        return defaults.bad_request(request, exception)
+        with translation.override(settings.LANGUAGE_CODE):  # may run before StaffLanguageMiddleware
+            return defaults.bad_request(request, exception)
     return _customer_page(request, "public/400.html", HttpResponseBadRequest)
 
 
@@ -84,7 +85,8 @@ def server_error(request):
     customer's version in the language of the token's page. The views speak it only while they run,
     and the error left them: without this the customer read the browser's language."""
     if token_address(request.path) is None:
-        return defaults.server_error(request)
+        with translation.override(settings.LANGUAGE_CODE):
+            return defaults.server_error(request)
     return _customer_page(request, "public/500.html", HttpResponseServerError)
 
 

@@ -26,6 +26,10 @@ class StaffLanguageMiddleware(LocaleMiddleware):
 
     def process_response(self, request, response):
         if token_address(request.path):
-            return super().process_response(request, response)
+            response = super().process_response(request, response)
+            # Django never resets a thread's language: an error page of the thread's next request
+            # rendered before process_request runs (a bad Host) would speak this customer's.
+            translation.activate(settings.LANGUAGE_CODE)
+            return response
         response.headers.setdefault("Content-Language", settings.LANGUAGE_CODE)
         return response

@@ -8,8 +8,10 @@ and Django's own form errors in German made a mixed page. cxplatform/staff_langu
 import re
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from tests.factories import UserFactory
 
@@ -91,3 +93,25 @@ def test_an_unknown_customer_link_still_speaks_the_browsers_language():
     assert html_lang(response.text) == "de"
     assert response["Content-Language"] == "de"
 
+
+
+@pytest.fixture
+def language_restored():
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.mark.usefixtures("fresh_rate_limits", "language_restored")
+def test_a_staff_400_after_a_customers_french_page_on_the_same_thread_is_english(settings):
+    # Django never resets a thread's language; a bad Host fails before the language middleware runs
+    # (SecurityMiddleware's HTTPS redirect reads the host), so the 400 spoke the previous request's.
+    settings.DEBUG = False
+    settings.SECURE_SSL_REDIRECT = True  # the production default
+    Client(HTTP_ACCEPT_LANGUAGE="fr").get("/s/not-a-token/", secure=True)
+
+    response = Client(HTTP_HOST="other.example", raise_request_exception=False).get("/customers/")
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert html_lang(page) == "en"
+    assert "Bad request" in page and "Requête invalide" not in page
