@@ -9,7 +9,7 @@ import logging
 import re
 import sys
 from datetime import timedelta
-from email.utils import formataddr
+from email.headerregistry import Address
 from pathlib import Path
 
 import environ
@@ -210,7 +210,7 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "tmp" / "mail"))
-DEFAULT_FROM_EMAIL = env.address("DEFAULT_FROM_EMAIL", default=formataddr((COMPANY_NAME, "cx@example.com")))
+DEFAULT_FROM_EMAIL = env.address("DEFAULT_FROM_EMAIL", default=str(Address(COMPANY_NAME, addr_spec="cx@example.com")))
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery --------------------------------------------------------------------------------------

@@ -228,13 +228,17 @@ class Survey(models.Model):
 
     @property
     def from_email(self) -> str:
-        from email.utils import formataddr, parseaddr
+        from email.headerregistry import Address
+        from email.utils import parseaddr
 
         default_name, default_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
         # An internationalised domain (info@bücher.de, which EmailField accepts) goes out as
         # punycode: a mail header's address is ASCII.
         local, _, domain = (self.sender_email or default_address).rpartition("@")
-        return formataddr((self.sender_name or default_name or settings.COMPANY_NAME, f"{local}@{punycode(domain)}"))
+        # The name as typed, quoted where needed (formataddr would pre-encode "Zoë" as one RFC 2047
+        # word, shown raw on staff pages and by anymail's providers): Django encodes it when sending.
+        name = self.sender_name or default_name or settings.COMPANY_NAME
+        return str(Address(display_name=name, addr_spec=f"{local}@{punycode(domain)}"))
 
 
 class LaunchChannel(models.TextChoices):

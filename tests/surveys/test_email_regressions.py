@@ -3,13 +3,16 @@
 import datetime as dt
 import email
 from email import policy
+from email.header import decode_header, make_header
 
 import pytest
 from django.core import mail
 from django.test import Client
+from django.test.client import MULTIPART_CONTENT
 
 from surveys import sending
 from surveys.alerts import send_detractor_alert
+from surveys.emails import invitation_message
 from surveys.forms import SurveyForm
 from surveys.models import InvitationState, Response, Survey
 from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory, UserFactory
@@ -111,3 +114,52 @@ def test_the_detractor_alert_is_marked_auto_submitted():
     message = parsed(mail.outbox[0])
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["X-Auto-Response-Suppress"] == "All"
+
+
+# --- The sender's name as typed (formataddr pre-encoded it: staff pages and anymail showed =?utf-8?b?...)
+
+SENDER = "Zoë Müller, Équipe Client"
+
+
+def test_the_from_header_decodes_to_the_sender_name_as_typed():
+    invitation = InvitationFactory(survey=SurveyFactory(sender_name=SENDER), customer=CustomerFactory())
+    assert parsed(invitation_message(invitation))["From"].addresses[0].display_name == SENDER
+
+
+def test_the_survey_page_and_preview_show_the_sender_name_as_typed(client_as):
+    survey = SurveyFactory(sender_name=SENDER, sender_email="team@cx.example.org")
+    client = client_as("admin")
+    for url in (f"/surveys/{survey.pk}/", f"/surveys/{survey.pk}/preview/"):
+        page = client.get(url).content.decode()
+        assert "=?utf-8?" not in page
+        assert "Zoë Müller" in page
+
+
+def test_an_anymail_provider_gets_the_sender_name_as_typed(settings):
+    # anymail hands the display name to the provider's JSON API as plain text.
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    invitation = InvitationFactory(survey=SurveyFactory(sender_name=SENDER), customer=CustomerFactory())
+    invitation_message(invitation).send()
+    assert mail.outbox[-1].anymail_test_params["from"].display_name == SENDER
+
+
+def test_a_long_non_ascii_sender_name_is_folded_into_several_encoded_words():
+    name = ("Équipe Expérience Client — Société Générale des Eaux de Müller & Fils, Zürich " * 2)[:100]
+    invitation = InvitationFactory(survey=SurveyFactory(sender_name=name), customer=CustomerFactory())
+    header = invitation_message(invitation).message()["From"]
+    assert header.count("=?utf-8?") > 1  # one 164-character word before
+    # RFC 2047 decoding (policy.default's parser puts a space between adjacent words: a stdlib bug).
+    assert str(make_header(decode_header(header))).startswith(f"{name} <")
+
+
+def test_a_multipart_one_click_unsubscribe_post_opts_out(fresh_rate_limits):
+    # RFC 8058 lets the mailbox provider post multipart/form-data, with no CSRF token or cookie.
+    invitation = InvitationFactory(customer=CustomerFactory(language="de"))
+    header = invitation_message(invitation).extra_headers["List-Unsubscribe"]
+    path = header.strip("<>").split("127.0.0.1:8000", 1)[1]
+    response = Client(enforce_csrf_checks=True).post(
+        path, {"List-Unsubscribe": "One-Click"}, content_type=MULTIPART_CONTENT
+    )
+    assert 200 <= response.status_code < 300
+    invitation.customer.refresh_from_db()
+    assert invitation.customer.survey_opt_out
