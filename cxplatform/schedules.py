@@ -1,12 +1,12 @@
 """The project's daily beat schedules follow the company's clock (TIME_ZONE) when it changes.
 
-The data migrations create the daily crontabs (launches at 06:00, reason requests at 09:00,
+The data migrations create the crontabs (launches every 15 minutes, reason requests at 09:00,
 snapshots at 02:30) in the TIME_ZONE of the first `migrate`. An installation that sets TIME_ZONE
-later would otherwise keep launching at 06:00 of the old zone. So every `migrate` (which
+later would otherwise keep sending reason requests at 09:00 of the old zone. So every `migrate` (which
 `run.py serve` runs at each start) compares TIME_ZONE with the zone it last aligned the schedules
 to, kept in cxplatform.ScheduleTimeZone:
 
-- the same zone: nothing moves. A task an admin put on another zone (06:00 Paris for the
+- the same zone: nothing moves. A task an admin put on another zone (09:00 Paris for the
   customers' morning while the books stay on UTC) keeps it.
 - another zone: the project's crontab tasks still on the recorded zone move to the same crontab on
   TIME_ZONE, then TIME_ZONE is recorded. Tasks on any other zone are an admin's choice and stay.

@@ -10,7 +10,13 @@ left alone for ALERT_REQUEUE_AFTER, longer than its whole retry schedule).
 The two channels retry independently: the task retries only the parts that failed transiently, so
 a webhook outage never sends the owner a second email. Each part delivered is recorded on the
 response at once, so a task run again (after a worker died between the parts, or the same message
-delivered twice) sends only what is still missing, and nothing once the alert is done.
+delivered twice) sends only what is still missing, and nothing once the alert is done. Each part is
+claimed before it is sent (a conditional UPDATE of `alert_claimed_at`), so two runs at the same
+moment (the sweeper handing an alert over again while its first message still waits in a busy
+queue) send it once: the other run skips that part and leaves the alert to the claim's holder. The
+claim is given back once the part is delivered, dropped or failed (a transient failure's retry
+claims it again); one a killed worker left expires after PART_CLAIM_EXPIRES_AFTER, and the
+sweeper's next hand-over sends that part.
 Permanent failures (a 4xx or a redirect from the webhook, a webhook URL refused by the SSRF
 guard of `webhook_urls`, an address the SMTP server refuses) are logged and dropped. For an
 anonymous survey neither channel carries anything that names the customer, nor the answer's
@@ -49,6 +55,8 @@ MAX_RETRIES = 6
 MAX_BACKOFF_SECONDS = 60 * 60
 # Longer than the task's whole retry schedule (30 s doubling six times: ~32 minutes).
 ALERT_REQUEUE_AFTER = dt.timedelta(hours=2)
+# Far longer than one part takes (the webhook's and SMTP's timeouts), shorter than ALERT_REQUEUE_AFTER.
+PART_CLAIM_EXPIRES_AFTER = dt.timedelta(minutes=15)
 SWEEP_BATCH = 500
 
 
@@ -69,20 +77,28 @@ def send_detractor_alert(self, response_id: int, parts: list[str] | None = None)
         return []  # deleted, or edited out of the detractor range before we ran
     if not response.alert_due:
         return []  # delivered or given up already: this is the same message delivered again
-    delivered, failed = [], []
+    delivered, failed, held_elsewhere = [], [], False
     for part in parts or PARTS:
         if getattr(response, DELIVERED_AT[part]) is not None:
             continue  # delivered by an earlier run that died before finishing the alert
+        claimed_at = _part_claimed(response_id, part)
+        if claimed_at is None:
+            held_elsewhere = True  # another run is sending it (or just did): it finishes the alert
+            continue
+        sent = False
         try:
-            if SENDERS[part](response):
-                delivered.append(part)
-                _part_delivered(response_id, part)
+            sent = SENDERS[part](response)
         except TransientError as exc:
             logger.warning("Detractor alert %s for response %s failed: %s", part, response_id, exc)
             failed.append(part)
+        finally:
+            _part_given_back(response_id, part, claimed_at, delivered=sent)
+        if sent:
+            delivered.append(part)
     if failed:
         _retry(self, response_id, failed)
-    _alert_done(response_id)
+    if not held_elsewhere:
+        _alert_done(response_id)
     return delivered
 
 
@@ -94,9 +110,26 @@ def _retry(task, response_id: int, failed: list[str]) -> None:
     raise task.retry(args=[response_id], kwargs={"parts": failed}, countdown=countdown)
 
 
-def _part_delivered(response_id: int, part: str) -> None:
-    """Recorded at once (no surrounding transaction), before the next part is tried."""
-    Response.objects.filter(pk=response_id, alert_due=True).update(**{DELIVERED_AT[part]: timezone.now()})
+def _part_claimed(response_id: int, part: str) -> dt.datetime | None:
+    """The part is ours to send (the claim's time), or None: delivered, or claimed by another run.
+
+    Every condition on the response row itself: a run that waited for the other's row lock
+    re-checks them on the row as the other left it (PostgreSQL), so only one claim succeeds.
+    """
+    now = timezone.now()
+    free = Q(alert_claimed_at__isnull=True) | Q(alert_claimed_at__lt=now - PART_CLAIM_EXPIRES_AFTER)
+    claimed = Response.objects.filter(free, pk=response_id, alert_due=True, **{DELIVERED_AT[part]: None}).update(
+        alert_claimed_at=now
+    )
+    return now if claimed else None
+
+
+def _part_given_back(response_id: int, part: str, claimed_at: dt.datetime, *, delivered: bool) -> None:
+    """The claim given back, and the part recorded if delivered: at once (no surrounding
+    transaction), before the next part is tried. Given back on any error too, a worker's own
+    shutdown included: the part is then sent again, as when a worker died before recording it."""
+    fields = {"alert_claimed_at": None} | ({DELIVERED_AT[part]: timezone.now()} if delivered else {})
+    Response.objects.filter(pk=response_id, alert_claimed_at=claimed_at).update(**fields)
 
 
 def _alert_done(response_id: int) -> None:

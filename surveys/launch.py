@@ -525,6 +525,6 @@ def surveys_launch_due() -> list[int]:
                     continue  # another process got there first
                 launched.append(survey_launch(survey=survey).pk)
         except Exception:
-            # Rolled back, so tried again tomorrow; the other due surveys still launch today.
+            # Rolled back, so tried again at the next run; the other due surveys still launch now.
             logger.exception("Survey %s (%r) was due but could not be launched", survey.pk, survey.name)
     return launched

@@ -437,8 +437,11 @@ class Response(models.Model):
     # died between the parts, a redelivered message) never sends that part twice.
     alert_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
     alert_posted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A part of the alert is being delivered since then (None: no part is), so two runs of the task
+    # at the same moment never both send it; `alerts` gives it back when the part is done.
+    alert_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     history = HistoricalRecords(
-        excluded_fields=["alert_due", "alert_enqueued_at", "alert_emailed_at", "alert_posted_at"]
+        excluded_fields=["alert_due", "alert_enqueued_at", "alert_emailed_at", "alert_posted_at", "alert_claimed_at"]
     )
 
     class Meta:

@@ -43,6 +43,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower, Mod
 from django.utils import timezone
 
+from accounting.models import Customer
 from accounting.tasks import is_transient
 
 from .emails import invitation_message
@@ -470,14 +471,18 @@ def _claim_reminder(invitation: Invitation) -> bool:
     # changed since, the claim fails and the next batch reads the new one), not stored: only
     # non-responders are reminded, and an anonymous survey's rows must not differ by it.
     invitation.email = invitation.customer.email
-    return bool(
-        Invitation.objects.filter(
-            pk=invitation.pk, state=InvitationState.SENT, reminder_claimed_at__isnull=True,
-            customer__survey_opt_out=False, customer__email=invitation.email,
-        )
-        .exclude(survey__status=SurveyStatus.CLOSED)
-        .alias(reminder_address=_address())
+    # Every condition on the invitation row itself, the customer and the survey in EXISTS: a join
+    # makes Django write `WHERE id IN (SELECT ...)`, and a claim that waited for another run's
+    # lock on the row then re-checks only the id, so both runs claimed (and sent) the reminder.
+    may_be_reminded = (
+        Customer.objects.filter(pk=OuterRef("customer_id"), survey_opt_out=False, email=invitation.email)
+        .alias(reminder_address=Lower("email"))
         .filter(~_suppressed("reminder_address"))
+    )
+    closed = Survey.objects.filter(pk=OuterRef("survey_id"), status=SurveyStatus.CLOSED)
+    return bool(
+        Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENT, reminder_claimed_at__isnull=True)
+        .filter(Exists(may_be_reminded), ~Exists(closed))
         .update(reminder_claimed_at=timezone.now())
     )
 

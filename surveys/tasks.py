@@ -80,7 +80,8 @@ def sweep_invitations() -> dict:
     return {"interrupted": interrupted, "restarted": restarted}
 
 
-# Not acks_late: a redelivered launch is harmless (surveys are claimed) but a daily run is enough.
+# Not acks_late: a redelivered launch is harmless (surveys are claimed) but the next run, a quarter
+# of an hour later, is enough.
 @shared_task(ignore_result=True)
 def launch_due_surveys() -> list[int]:
     return launch.surveys_launch_due()

@@ -30,7 +30,7 @@ def test_every_beat_schedule_runs_a_registered_task():
 
 
 DAILY = {
-    "Recurring survey launches": ("6", "0"),
+    "Recurring survey launches": ("*", "*/15"),  # every 15 minutes since surveys 0019
     "Reason requests to new customers": ("9", "0"),
     "Nightly report snapshots": ("2", "30"),
 }
@@ -53,8 +53,8 @@ def put_on_zone(name: str, zone: str, *, hour: str = "6") -> None:
 
 
 def test_the_daily_schedules_follow_a_time_zone_set_after_the_first_migrate(settings):
-    """Installed under UTC, then TIME_ZONE set to Paris: the next `migrate` moves the daily runs to
-    06:00, 09:00 and 02:30 Paris, not UTC."""
+    """Installed under UTC, then TIME_ZONE set to Paris: the next `migrate` moves the runs to
+    09:00 and 02:30 Paris, not UTC (the launches, every 15 minutes, onto Paris too)."""
     settings.TIME_ZONE = settings.CELERY_TIMEZONE = "Europe/Paris"
     migrate()
 
@@ -114,7 +114,7 @@ def test_migrate_survives_two_identical_crontabs_in_the_new_time_zone(settings):
     takes the oldest instead of stopping `migrate` (so `run.py serve`) with MultipleObjectsReturned."""
     twins = [
         CrontabSchedule.objects.create(
-            minute="0", hour="6", day_of_week="*", day_of_month="*", month_of_year="*", timezone="Europe/Paris"
+            minute="*/15", hour="*", day_of_week="*", day_of_month="*", month_of_year="*", timezone="Europe/Paris"
         )
         for _ in range(2)
     ]

@@ -2,11 +2,14 @@
 nothing twice; a webhook URL the resolver cannot ask for is refused, not retried for ever."""
 
 import datetime as dt
+import threading
+import time
 from unittest import mock
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -98,3 +101,85 @@ def test_an_answer_edited_back_into_a_detractor_alerts_again(client, owner, djan
         with django_capture_on_commit_callbacks(execute=True):
             client.post(url, {"score": score, "reason": "changed my mind"})
     assert len(mail.outbox) == 2
+
+
+# --- Two runs of one alert at the same moment ----------------------------------------------------
+# The sweeper hands an alert over again after ALERT_REQUEUE_AFTER while its first message may still
+# wait in a busy queue: two workers then run it at once. Each part is claimed before it is sent.
+
+
+def test_a_run_while_another_is_sending_the_email_sends_nothing_and_leaves_the_alert_to_it(owner):
+    response = due_detractor(SurveyFactory(owner=owner, alert_webhook_url="https://hooks.example.com/nps"))
+    real_email, posted, second_run = alerts.SENDERS["email"], mock.Mock(return_value=True), []
+
+    def email_while_another_run_starts(response):
+        second_run.append(send_detractor_alert.apply(args=[response.pk], throw=True).get())
+        assert Response.objects.get(pk=response.pk).alert_due  # not marked done under the first run
+        return real_email(response)
+
+    with mock.patch.dict(alerts.SENDERS, {"email": email_while_another_run_starts, "webhook": posted}):
+        assert send_detractor_alert.apply(args=[response.pk], throw=True).get() == ["email", "webhook"]
+
+    assert second_run == [[]]
+    assert len(mail.outbox) == 1
+    posted.assert_called_once()
+    stored = Response.objects.get(pk=response.pk)
+    assert not stored.alert_due and stored.alert_claimed_at is None
+
+
+def test_a_claim_a_killed_worker_left_is_sent_by_the_sweepers_hand_over_once_it_expired(owner):
+    response = due_detractor(SurveyFactory(owner=owner))
+    killed_at = timezone.now() - alerts.PART_CLAIM_EXPIRES_AFTER + dt.timedelta(minutes=1)
+    Response.objects.filter(pk=response.pk).update(alert_claimed_at=killed_at)
+
+    sweep_as_if_lost(response)  # the claim may still be a live run's: nothing sent, still due
+    assert len(mail.outbox) == 0 and Response.objects.get(pk=response.pk).alert_due
+
+    Response.objects.filter(pk=response.pk).update(alert_claimed_at=killed_at - dt.timedelta(minutes=2))
+    sweep_as_if_lost(response)
+    assert len(mail.outbox) == 1 and not Response.objects.get(pk=response.pk).alert_due
+
+
+def test_a_transient_failure_gives_the_claim_back_for_the_retry(owner):
+    response = due_detractor(SurveyFactory(owner=owner))
+    down = mock.Mock(side_effect=alerts.TransientError("421 try later"))
+    with mock.patch.dict(alerts.SENDERS, {"email": down}), mock.patch.object(send_detractor_alert, "retry") as retry:
+        retry.side_effect = RuntimeError("retry scheduled")
+        with pytest.raises(RuntimeError, match="retry scheduled"):
+            send_detractor_alert.apply(args=[response.pk], throw=True)
+    assert Response.objects.get(pk=response.pk).alert_claimed_at is None
+
+    assert send_detractor_alert.apply(args=[response.pk], kwargs={"parts": ["email"]}, throw=True).get() == ["email"]
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs two real connections")
+def test_one_alert_run_twice_at_once_emails_the_owner_once():
+    owner = UserFactory(email="owner@example.com", password=None, is_superuser=True)
+    response = due_detractor(SurveyFactory(owner=owner))
+    real_email, start, errors = alerts.SENDERS["email"], threading.Barrier(2), []
+
+    def slow_email(response):  # the second run claims while the first is still sending
+        time.sleep(0.4)
+        return real_email(response)
+
+    def run():
+        try:
+            start.wait(5)
+            send_detractor_alert.apply(args=[response.pk], throw=True).get()
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    with mock.patch.dict(alerts.SENDERS, {"email": slow_email}):
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+
+    assert errors == []
+    assert [m.to for m in mail.outbox] == [["owner@example.com"]]
+    assert not Response.objects.get(pk=response.pk).alert_due

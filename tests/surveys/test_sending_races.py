@@ -18,6 +18,7 @@ from accounting.models import Customer
 from surveys import sending
 from surveys.launch import survey_launch
 from surveys.models import Invitation, InvitationState, SuppressedAddress, Survey
+from tests.concurrency import while_first_is_held
 from tests.factories import CustomerFactory, InvitationFactory, SurveyFactory
 
 needs_two_connections = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs two real connections")
@@ -210,3 +211,26 @@ def test_the_claim_stores_the_customers_address_as_it_is_then():
     row.refresh_from_db()
     assert (row.state, row.email, read.email) == ("sending", "New@X.org", "New@X.org")
     assert row.expires_at is not None and row.suppression_reason == ""
+
+
+# --- Two reminder runs at once -------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@needs_two_connections
+def test_a_reminder_claim_that_waited_for_another_runs_claim_finds_it_claimed():
+    """Two overlapping reminder runs read the same row as due; the second's claim waits for the
+    first's row lock. It must then see the row claimed: a claim whose UPDATE joined the customer
+    was written as `WHERE id IN (SELECT ...)`, re-checked on the id only, and both runs claimed it."""
+    invitation = InvitationFactory(survey=SurveyFactory(reminder_days=3), sent_at=timezone.now() - dt.timedelta(days=4))
+
+    def claim():
+        return sending._claim_reminder(Invitation.objects.select_related("survey", "customer").get(pk=invitation.pk))
+
+    first_claimed = []
+    second = while_first_is_held(lambda: first_claimed.append(claim()), claim)
+
+    assert first_claimed == [True]
+    assert second.error is None, second.error
+    assert second.result is False, "both runs claimed the one reminder: it would be emailed twice"
+
