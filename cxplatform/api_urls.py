@@ -5,6 +5,7 @@ of its own, and the first one included would hide the others'."""
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.routers import APIRootView, DefaultRouter
@@ -39,6 +40,20 @@ class ApiRouter(DefaultRouter):
         return self.APIRootView.as_view(api_root_dict=index)
 
 
+class SchemaView(SpectacularAPIView):
+    """drf-spectacular's schema view, its errors {"detail": "..."} in its default YAML too (README).
+
+    Its YAML renderer dumps DRF's ErrorDetail as a mapping of `string` and `code`; JSON reads it as
+    the string it is."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        response.data = {
+            key: str(value) if isinstance(value, ErrorDetail) else value for key, value in response.data.items()
+        }
+        return response
+
+
 router = ApiRouter()
 for prefix, viewset, basename in (*accounting_router.registry, *surveys_router.registry):
     router.register(prefix, viewset, basename=basename)
@@ -46,7 +61,7 @@ for prefix, viewset, basename in (*accounting_router.registry, *surveys_router.r
 urlpatterns = [
     path("auth/login/", LoginView.as_view(), name="api-login"),
     path("auth/logout/", LogoutView.as_view(), name="api-logout"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("reports.api_urls")),
     path("", include(router.urls)),

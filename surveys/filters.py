@@ -6,7 +6,7 @@ from django_filters import rest_framework as filters
 from cxplatform.api_filters import FilterSet, IsoDateFromToRangeFilter, IsoDateTimeFilter, StrictBooleanFilter
 
 from .models import Invitation, InvitationState, Response, ResponseCategory, Survey, SurveyKind
-from .selectors import invitations_in_state_shown
+from .selectors import DELIVERED_LABEL, invitations_in_state_shown
 
 
 class SurveyFilter(FilterSet):
@@ -18,11 +18,13 @@ class SurveyFilter(FilterSet):
 
 
 class InvitationFilter(FilterSet):
+    # "delivered" too: an anonymous survey's invitations show it (as the admin's state filter takes it).
     state = filters.ChoiceFilter(
-        choices=InvitationState.choices,
+        choices=[*InvitationState.choices, (DELIVERED_LABEL, "Delivered (any survey)")],
         method="filter_state",
-        help_text="Sent, responded and expired (and failed ones interrupted while sending) never match an "
-        "anonymous survey's invitations.",
+        help_text="An anonymous survey's sent, responded and expired invitations (and its failed ones interrupted "
+        "while sending) read, and match, delivered only; delivered also matches named surveys' sent, responded "
+        "and expired ones.",
     )
     customer = filters.CharFilter(field_name="customer__external_id", help_text="External id of the customer.")
 
