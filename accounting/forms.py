@@ -17,6 +17,9 @@ SPREADSHEET_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"\xd0\xcf\x11\xe0\xa1\x
 # with UTF-16 LE's).
 WIDE_TEXT_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
+# The staff search boxes' cap, which the Django admin's search shares (cxplatform/admin_guards.py).
+SEARCH_MAX_LENGTH = 200
+
 
 class CustomerFilterForm(forms.Form):
     """GET filters of the customer list; an invalid value is dropped, not an error page."""
@@ -24,7 +27,7 @@ class CustomerFilterForm(forms.Form):
     q = forms.CharField(
         label="Search",
         required=False,
-        max_length=200,
+        max_length=SEARCH_MAX_LENGTH,
         widget=forms.SearchInput(attrs={"placeholder": "External id, name or email"}),
     )
     segment = forms.ChoiceField(label="Segment", required=False)

@@ -7,16 +7,30 @@ answers the admin's usual "?e=1" redirect or a 403, never a server error (`insta
 - Django's ChangeList builds the end of the date drill-down's range outside its try block:
   ?acquired_on__year=9999 runs into the year 10000, a 20-digit year overflows.
 - The autocomplete endpoint takes a reverse relation's name (?field_name=responses) and fails on it.
+- The search ANDs one OR-group (a lookup per search field) per word, uncapped: a pasted paragraph
+  of ~1,000 words exceeds SQLite's expression depth (a 500), and PostgreSQL plans 400 words ORed
+  across a join for ~20 s. A search past the staff search boxes' cap, or of more words than anyone
+  types, is refused before any query (`search_refused`); the autocomplete suggests nothing for it.
 """
 
 import functools
 
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import connection
 from django.db.models import ForeignObjectRel
+from django.http import JsonResponse
+from django.utils.text import smart_split
+
+from accounting.forms import SEARCH_MAX_LENGTH
+
+# A name, an email and an id typed together, with room to spare; a pasted paragraph is refused.
+SEARCH_MAX_WORDS = 10
+SEARCH_REFUSED = (
+    f"The search was not run: a search is at most {SEARCH_MAX_LENGTH} characters and {SEARCH_MAX_WORDS} words."
+)
 
 
 def is_an_id(field, value) -> bool:
@@ -36,8 +50,20 @@ def is_an_id(field, value) -> bool:
     return (low is None or low <= value) and (high is None or value <= high)
 
 
+def search_refused(term: str) -> bool:
+    """Whether the admin's search refuses `term`: too long, or too many words as Django splits them
+    (a quoted phrase is one)."""
+    return len(term) > SEARCH_MAX_LENGTH or len(list(smart_split(term))) > SEARCH_MAX_WORDS
+
+
 class GuardedChangeList:
     """Mixed in before a model admin's own ChangeList class."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        if self.search_fields and search_refused(self.query):
+            self.model_admin.message_user(request, SEARCH_REFUSED, messages.ERROR)
+            raise IncorrectLookupParameters(SEARCH_REFUSED)  # the list again, with ?e=1 and the message
+        return super().get_queryset(request, exclude_parameters)
 
     def get_filters(self, request):
         try:
@@ -66,7 +92,8 @@ class ChangeListGuarded:
 
 def refusing_reverse_relations(autocomplete_view):
     """Django refuses an unknown field_name with a 403 but calls a reverse relation's
-    get_limit_choices_to(), which it has not: an AttributeError, a 500. Refused alike."""
+    get_limit_choices_to(), which it has not: an AttributeError, a 500. Refused alike. A term the
+    changelist's search would refuse suggests nothing (the search is the model admin's)."""
 
     @functools.wraps(autocomplete_view)
     def view(request):
@@ -77,6 +104,8 @@ def refusing_reverse_relations(autocomplete_view):
             return autocomplete_view(request)  # Django refuses these itself
         if isinstance(field, ForeignObjectRel):
             raise PermissionDenied
+        if search_refused(request.GET.get("term", "")):
+            return JsonResponse({"results": [], "pagination": {"more": False}})
         return autocomplete_view(request)
 
     view.refuses_reverse_relations = True

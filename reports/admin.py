@@ -12,7 +12,7 @@ from django.utils.html import format_html
 
 from .fingerprints import fingerprint_for, segment_fingerprints, with_segment
 from .models import ReportSnapshot, SnapshotKind
-from .snapshots import RECOMPUTE_PERMISSION, snapshot_is_stale, snapshot_request
+from .snapshots import RECOMPUTE_PERMISSION, snapshot_is_stale, snapshots_recompute
 
 LIST_DISPLAY = ["kind", "period", "compare", "grain", "segment_label", "status", "computed_at"]
 
@@ -70,17 +70,8 @@ class ReportSnapshotAdmin(admin.ModelAdmin):
 
     @admin.action(description="Recompute selected", permissions=["recompute"])
     def recompute_selected(self, request, queryset):
-        snapshots = list(queryset)
-        for snapshot in snapshots:
-            snapshot_request(  # checks the permission again
-                kind=snapshot.kind,
-                period=snapshot.period,
-                compare=snapshot.compare,
-                grain=snapshot.grain,
-                segment=snapshot.segment,
-                user=request.user,
-            )
-        self.message_user(request, f"Recompute requested for {len(snapshots)} snapshot(s).", messages.SUCCESS)
+        count = snapshots_recompute(queryset, user=request.user)  # checks the permission again
+        self.message_user(request, f"Recompute requested for {count} snapshot(s).", messages.SUCCESS)
 
     @admin.display(description="segment", ordering="segment")
     def segment_label(self, obj):

@@ -80,6 +80,23 @@ def snapshot_request(
     return snapshot
 
 
+def snapshots_recompute(snapshots, *, user) -> int:
+    """Ask for these existing snapshots (a queryset) to be recomputed, as snapshot_request asks for
+    one; returns how many. A few queries whatever their number (the admin's bulk action)."""
+    if user is not None and not user.has_perm(RECOMPUTE_PERMISSION):
+        raise PermissionDenied("You may not recompute reports.")
+    with transaction.atomic():
+        # The ids first, for the tasks: once updated, rows the queryset selected by status (the
+        # changelist's "select all" of failed ones) would no longer be selected.
+        ids = list(snapshots.values_list("pk", flat=True))
+        ReportSnapshot.objects.filter(pk__in=ids).update(
+            status=SnapshotStatus.PENDING, error="", requested_by=user, interruptions=0, updated_at=timezone.now()
+        )
+        for snapshot_id in ids:
+            _enqueue_on_commit(snapshot_id)
+    return len(ids)
+
+
 def _enqueue_on_commit(snapshot_id: int) -> None:
     from .tasks import compute_snapshot  # tasks call these services
 

@@ -1,15 +1,18 @@
 """The Django admin keeps the guards the staff UI and the API have: a suppressed address in another
-case is a duplicate, a survey's segment and owner are checked as the staff form checks them, and
-the last admin cannot lock everybody out (by their role, their account or the role's group)."""
+case is a duplicate, a survey's segment and owner are checked as the staff form checks them, the
+last admin cannot lock everybody out (by their role, their account or the role's group), and a
+search is capped as the staff UI's search boxes cap theirs."""
 
 import pytest
 from auditlog.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from surveys.models import AudienceKind, SuppressedAddress
-from tests.factories import CustomerFactory, SurveyFactory, UserFactory
+from tests.factories import CustomerFactory, InvitationFactory, SurveyFactory, UserFactory
 from tests.form_data import admin_change_data, admin_user_change_data
 
 pytestmark = pytest.mark.django_db
@@ -364,3 +367,69 @@ def test_the_group_admin_keeps_its_permission_picker_and_search(client, admin):
     assert [group.name for group in response.context["cl"].result_list] == ["analyst"]
     page = client.get(reverse("admin:auth_group_change", args=[_role("analyst")])).content.decode()
     assert "selectfilter" in page  # filter_horizontal
+
+
+# --- Search: capped as the staff UI's search boxes are (200 characters), and at 10 words ----------
+
+# A pasted paragraph: Django's search ANDs one OR-group (one lookup per search field) per word.
+PASTED = " ".join(["ab"] * 1100)
+SEARCH_REFUSED = "at most 200 characters and 10 words"
+
+
+@pytest.mark.parametrize("changelist", ["accounting_customer", "surveys_response", "accounting_revenueentry"])
+def test_a_search_of_a_pasted_paragraph_is_refused_with_a_message_not_a_server_error(client, admin, changelist):
+    CustomerFactory()
+    client.force_login(admin)
+    url = reverse(f"admin:{changelist}_changelist")
+
+    response = client.get(url, {"q": PASTED})
+
+    # Was a 500 on SQLite: "Expression tree is too large (maximum depth 1000)".
+    assert response.status_code == 302 and response["Location"] == f"{url}?e=1"
+    assert SEARCH_REFUSED in client.get(response["Location"]).content.decode()
+
+
+def test_the_invitation_search_of_a_pasted_paragraph_is_refused_before_the_list_is_queried(client, admin):
+    """PostgreSQL took ~20 s to plan 400 words ORed across the customer join, minutes for 1,500."""
+    InvitationFactory()
+    client.force_login(admin)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:surveys_invitation_changelist"), {"q": " ".join(["ab"] * 400)})
+
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")
+    assert not [query["sql"] for query in queries.captured_queries if "surveys_invitation" in query["sql"]]
+
+
+@pytest.mark.parametrize("search", [" ".join(["lovelace"] * 11), "lovelace" + "e" * 193])
+def test_a_search_past_either_cap_is_refused(client, admin, search):
+    CustomerFactory(name="Ada Lovelace")
+    client.force_login(admin)
+
+    response = client.get(reverse("admin:accounting_customer_changelist"), {"q": search})
+
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")
+
+
+@pytest.mark.parametrize("search", ["ada king lovelace", " ".join(["lovelace"] * 10), '"ada king" lovelace'])
+def test_a_search_of_a_few_words_still_finds_its_rows(client, admin, search):
+    wanted = CustomerFactory(name="Ada King Lovelace")
+    CustomerFactory(name="Charles Babbage")
+    client.force_login(admin)
+
+    response = client.get(reverse("admin:accounting_customer_changelist"), {"q": search})
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [wanted]
+
+
+def test_an_autocomplete_of_a_pasted_paragraph_suggests_nothing_and_is_not_a_server_error(client, admin):
+    ada = CustomerFactory(name="Ada Lovelace")
+    client.force_login(admin)
+    query = {"app_label": "accounting", "model_name": "customer", "field_name": "referred_by"}
+
+    refused = client.get(reverse("admin:autocomplete"), {**query, "term": PASTED})
+    searched = client.get(reverse("admin:autocomplete"), {**query, "term": "ada lovelace"})
+
+    assert refused.status_code == 200 and refused.json()["results"] == []
+    assert [result["id"] for result in searched.json()["results"]] == [str(ada.pk)]
