@@ -227,6 +227,14 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and db_field.name in self.autocomplete_fields:
+            # Select2 names its combobox from the <select>'s title only, not from the field's
+            # <label>: without one a screen reader met an unnamed box while nothing was chosen.
+            field.widget.attrs["title"] = field.label
+        return field
+
     @admin.display(description="Entity", ordering="entity__external_id")
     def entity_link(self, obj):
         if obj.entity_id is None or obj.entity_id == obj.pk:

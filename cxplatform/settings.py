@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # the widget templates, for FORM_RENDERER below
     "rest_framework",
     "knox",
     "django_filters",
@@ -101,6 +102,9 @@ TEMPLATES = [
         },
     },
 ]
+# Widgets render through TEMPLATES, so templates/ can override one (admin/widgets/split_datetime.html
+# labels the admin's date and time inputs); Django's default renderer only looks in the apps.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
@@ -279,6 +283,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["cxplatform.permissions.RolePermissions"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "cxplatform.api_renderers.BrowsableAPIRenderer",  # DRF's, without its unlabelled HTML forms
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "cxplatform.api_parsers.JSONParser",  # DRF's, with a 400 for JSON nested too deeply
         "rest_framework.parsers.FormParser",

@@ -1,6 +1,8 @@
 """Accessibility of the staff pages' markup: what a screen reader is told about a form control
-names elements of the page; the API docs say their language and have a level-one heading; and a
-page that follows work in progress reloads itself only while the reader lets it (WCAG 2.2.1).
+names elements of the page; the API docs say their language and have a level-one heading; the
+browsable API, the admin's date/time and autocomplete fields and the email preview name their parts
+(axe checks them in a browser: tests/e2e/test_accessibility_staff_tools.py); and a page that follows
+work in progress reloads itself only while the reader lets it (WCAG 2.2.1).
 
 Django 5.2 gives a field with help text `aria-describedby="<id>_helptext"`, and a field with errors
 `aria-invalid="true"` plus `<id>_error`: the template renders elements with those ids, or a screen
@@ -20,6 +22,7 @@ from surveys import views as survey_views
 from surveys.models import InvitationState
 from tests.e2e.conftest import CHROMIUM, FLAGS, _playwright_ok
 from tests.factories import CustomerFactory, InvitationFactory, SurveyFactory, UserFactory
+from tests.form_data import survey_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -150,6 +153,118 @@ def test_the_api_docs_page_still_runs_swagger_ui_from_files_only(client_as):
     assert None not in scripts  # no inline script: the CSP allows none
     assert scripts[-1] == reverse("api-docs") + "?script="  # the UI's settings, served apart
     assert '<div id="swagger-ui">' in response.text
+
+
+def test_the_api_docs_page_darkens_swagger_uis_faint_text_colours(client_as):
+    response = client_as("viewer").get(reverse("api-docs"))
+
+    sheets = [a["href"] for tag, a in parse(response.text).tags if tag == "link" and a.get("rel") == "stylesheet"]
+    # After Swagger UI's own, so that its rules win (the version badge, the links, the method badges).
+    assert sheets[-1].endswith("css/swagger-ui-contrast.css") and sheets[0].endswith("swagger-ui.css")
+
+
+# --- The browsable API (DRF's templates, overridden in templates/rest_framework/) ------------------
+
+def unlabelled(html: str) -> list[str]:
+    """The form controls of a page that nothing names: no <label for=...>, aria-label or title.
+    The filters' dialog (django-filter's form, hidden until opened) is not looked at."""
+    tags = parse(html.split('id="filtersModal"', 1)[0]).tags
+    labelled = {a.get("for") for tag, a in tags if tag == "label"}
+    return [a.get("name") or tag for tag, a in tags
+            if tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit", "button")
+            and a.get("id") not in labelled and not a.get("aria-label") and not a.get("title")]
+
+
+@pytest.mark.parametrize("path", ["/api/", "/api/surveys/", "/api/customers/", "/api/surveys/{survey}/"])
+def test_the_browsable_api_says_its_language_and_names_its_controls(client_as, path):
+    # DRF wrote a bare <html>, a format caret named only by a title its tooltip script takes away,
+    # and HTML forms whose labels named no control (DRF's horizontal templates have no for=/id).
+    survey = SurveyFactory()
+
+    response = client_as("admin").get(path.format(survey=survey.pk), HTTP_ACCEPT="text/html")
+
+    page = parse(response.text)
+    assert response.status_code == 200
+    assert page.tags[0] == ("html", {"lang": "en"})
+    carets = [a for tag, a in page.tags if tag == "button" and "dropdown-toggle" in a.get("class", "")]
+    assert carets == [] or all(a.get("aria-label") for a in carets)
+    assert unlabelled(response.text) == []
+    assert response.text.count('<link rel="stylesheet" type="text/css" href="/static/css/browsable-api.css"/>') == 1
+
+
+def test_the_browsable_api_offers_the_labelled_raw_data_form_only(client_as):
+    survey = SurveyFactory()
+    client = client_as("admin")
+
+    listing = client.get("/api/surveys/", HTTP_ACCEPT="text/html").text
+    detail = client.get(f"/api/surveys/{survey.pk}/", HTTP_ACCEPT="text/html").text
+
+    for page in (listing, detail):
+        assert 'class="form-horizontal" novalidate' not in page  # DRF's HTML form, built from the serializer
+        tags = parse(page).tags
+        labels = {a["for"]: a.get("class") for tag, a in tags if tag == "label" and a.get("for")}
+        controls = {a["id"]: tag for tag, a in tags if tag in ("select", "textarea") and a.get("id")}
+        assert labels.keys() >= {"id__content_type", "id__content"}
+        assert controls.items() >= {("id__content_type", "select"), ("id__content", "textarea")}
+    assert 'data-method="OPTIONS"' in detail and 'data-target="#deleteModal"' in detail  # still offered
+
+
+# --- The Django admin: the split date/time widget and the customer's Select2 boxes -----------------
+
+def _superuser_client(client):
+    client.force_login(UserFactory(role="admin", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [("/admin/surveys/survey/{survey}/change/", "next_launch_at"),
+     ("/admin/django_celery_beat/periodictask/add/", "start_time")],
+)
+def test_the_admins_date_and_time_inputs_each_have_a_label(client, url, field):
+    # Django 5.2 writes "Date:" and "Time:" as bare text beside the two inputs.
+    response = _superuser_client(client).get(url.format(survey=SurveyFactory().pk))
+
+    assert response.status_code == 200
+    for part, text in ((0, "Date:"), (1, "Time:")):
+        assert re.search(rf'<label for="id_{field}_{part}"[^>]*>{text}</label> <input ', response.text), part
+        assert f'id="id_{field}_{part}"' in response.text
+
+
+def test_the_customers_autocomplete_boxes_carry_a_name_for_select2(client):
+    # Select2 names its combobox from the <select>'s title, and only from it.
+    customer = CustomerFactory()
+
+    response = _superuser_client(client).get(f"/admin/accounting/customer/{customer.pk}/change/")
+
+    selects = {a["name"]: a.get("title") for tag, a in parse(response.text).tags
+               if tag == "select" and "admin-autocomplete" in a.get("class", "")}
+    assert selects == {"referred_by": "Referred by", "parent": "Parent"}
+
+
+# --- The email preview's headings ------------------------------------------------------------------
+
+def _headings(html: str) -> list[int]:
+    return [int(tag[1]) for tag, _ in parse(html.split("<main", 1)[1]).tags if re.fullmatch(r"h[1-6]", tag)]
+
+
+def test_the_email_preview_page_goes_from_its_title_one_level_down(client_as):
+    # Its <h1> was followed by the shared include's <h3>s, skipping a level (axe heading-order).
+    survey = SurveyFactory()
+
+    response = client_as("analyst").get(reverse("surveys:survey-preview", args=[survey.pk]))
+
+    assert _headings(response.text) == [1, 2, 2]
+
+
+def test_the_edit_pages_preview_keeps_its_headings_under_its_own(client_as):
+    survey = SurveyFactory()
+
+    response = client_as("analyst").post(reverse("surveys:survey-edit", args=[survey.pk]),
+                                         survey_form_data(preview="1"))
+
+    assert response.status_code == 200
+    assert _headings(response.text) == [1, 2, 3, 3]
 
 
 # --- Pages following work in progress: a reload the reader can stop --------------------------------
