@@ -81,11 +81,13 @@ def demo():
     ensure_venv()
     ensure_dotenv()
     manage = [PY, "manage.py"]
-    sh(*manage, "migrate", "--noinput", check=True)
-    sh(*manage, "demo", check=True)
+    # The emailed links and the printed logins point at the port served (unless SITE_URL is set).
+    env = {**os.environ, "SITE_URL": os.environ.get("SITE_URL") or f"http://127.0.0.1:{port}"}
+    sh(*manage, "migrate", "--noinput", env=env, check=True)
+    sh(*manage, "demo", env=env, check=True)
     # Most often it fails because the port is taken (another demo, a dev server).
     hint = f"If port {port} is in use, choose another: PORT={8001 if port == 8000 else 8000} python3 run.py demo"
-    sh(*manage, "runserver", f"127.0.0.1:{port}", check=True, hint=hint)
+    sh(*manage, "runserver", f"127.0.0.1:{port}", env=env, check=True, hint=hint)
 
 
 def local_secret_key() -> str:

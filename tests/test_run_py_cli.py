@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # <step> is $FAIL_STEP, as runserver does when its port is taken.
 STUB_PYTHON = """#!/bin/sh
 echo "$@" >> "$(dirname "$0")/../../calls.log"
+echo "$2 $SITE_URL" >> "$(dirname "$0")/../../site_url.log"
 if [ "$2" = "$FAIL_STEP" ]; then echo "Error: That port is already in use." >&2; exit "$FAIL_CODE"; fi
 exit 0
 """
@@ -98,6 +99,21 @@ def test_the_demo_serves_on_the_port_given(copy):
 
     assert done.returncode == 0, done.stderr
     assert calls(copy)[-1] == "manage.py runserver 127.0.0.1:8123"
+
+
+def test_the_demos_emailed_links_and_logins_point_at_the_port_given(copy):
+    # They said http://127.0.0.1:8000 while the demo served on PORT.
+    done = run_py("demo", cwd=copy, PORT="8123", FAIL_STEP="none", SITE_URL="")
+
+    assert done.returncode == 0, done.stderr
+    seen = (copy / "site_url.log").read_text().splitlines()[-3:]
+    assert seen == [f"{step} http://127.0.0.1:8123" for step in ("migrate", "demo", "runserver")]
+
+
+def test_a_site_url_set_is_kept_by_the_demo(copy):
+    run_py("demo", cwd=copy, PORT="8123", FAIL_STEP="none", SITE_URL="https://cx.example.org")
+
+    assert (copy / "site_url.log").read_text().splitlines()[-1] == "runserver https://cx.example.org"
 
 
 @pytest.mark.parametrize("port", ["http", "0", "70000"])
