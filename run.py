@@ -76,13 +76,22 @@ def demo_port(environ) -> int:
     return int(port)
 
 
+def site_url_set(environ) -> bool:
+    """SITE_URL given in the environment or in .env (which settings read under the environment)."""
+    dotenv = ROOT / ".env"
+    lines = dotenv.read_text().splitlines() if dotenv.exists() else []
+    return bool(environ.get("SITE_URL")) or any(line.strip().startswith("SITE_URL=") for line in lines)
+
+
 def demo():
     port = demo_port(os.environ)  # checked before the install and the migrations, not after
     ensure_venv()
     ensure_dotenv()
     manage = [PY, "manage.py"]
-    # The emailed links and the printed logins point at the port served (unless SITE_URL is set).
-    env = {**os.environ, "SITE_URL": os.environ.get("SITE_URL") or f"http://127.0.0.1:{port}"}
+    env = dict(os.environ)
+    if port != 8000 and not site_url_set(env):
+        # The emailed links and the printed logins point at the port served.
+        env["SITE_URL"] = f"http://127.0.0.1:{port}"
     sh(*manage, "migrate", "--noinput", env=env, check=True)
     sh(*manage, "demo", env=env, check=True)
     # Most often it fails because the port is taken (another demo, a dev server).

@@ -77,13 +77,13 @@ def send_detractor_alert(self, response_id: int, parts: list[str] | None = None)
         return []  # deleted, or edited out of the detractor range before we ran
     if not response.alert_due:
         return []  # delivered or given up already: this is the same message delivered again
-    delivered, failed, held_elsewhere = [], [], False
+    delivered, failed, held_elsewhere = [], [], []
     for part in parts or PARTS:
         if getattr(response, DELIVERED_AT[part]) is not None:
             continue  # delivered by an earlier run that died before finishing the alert
         claimed_at = _part_claimed(response_id, part)
         if claimed_at is None:
-            held_elsewhere = True  # another run is sending it (or just did): it finishes the alert
+            held_elsewhere.append(part)  # another run is sending it (or just did): it finishes the alert
             continue
         sent = False
         try:
@@ -96,7 +96,9 @@ def send_detractor_alert(self, response_id: int, parts: list[str] | None = None)
         if sent:
             delivered.append(part)
     if failed:
-        _retry(self, response_id, failed)
+        # With the parts held elsewhere too: the other run may give its part back failed, and its own
+        # retry would not know of ours, so whichever retry ends the alert must have tried both.
+        _retry(self, response_id, failed + held_elsewhere)
     if not held_elsewhere:
         _alert_done(response_id)
     return delivered

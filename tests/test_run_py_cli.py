@@ -116,6 +116,19 @@ def test_a_site_url_set_is_kept_by_the_demo(copy):
     assert (copy / "site_url.log").read_text().splitlines()[-1] == "runserver https://cx.example.org"
 
 
+def test_a_site_url_in_dotenv_is_left_for_the_settings_to_read(copy):
+    (copy / ".env").write_text("DEBUG=1\nSITE_URL=http://192.168.1.5:8123\n")
+    run_py("demo", cwd=copy, PORT="8123", FAIL_STEP="none", SITE_URL="")
+
+    assert (copy / "site_url.log").read_text().splitlines()[-1].strip() == "runserver"  # not overridden
+
+
+def test_the_default_port_sets_no_site_url(copy):
+    run_py("demo", cwd=copy, FAIL_STEP="none", SITE_URL="")
+
+    assert (copy / "site_url.log").read_text().splitlines()[-1].strip() == "runserver"
+
+
 @pytest.mark.parametrize("port", ["http", "0", "70000"])
 def test_a_bad_port_is_refused_before_anything_runs(copy, port):
     done = run_py("demo", cwd=copy, PORT=port)

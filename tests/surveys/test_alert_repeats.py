@@ -153,6 +153,30 @@ def test_a_transient_failure_gives_the_claim_back_for_the_retry(owner):
     assert len(mail.outbox) == 1
 
 
+def test_a_failed_runs_retry_also_carries_the_part_another_run_held(owner):
+    # X's email fails; before X reaches the webhook, run Y claims it (and may fail it, retrying the
+    # webhook alone). X's retry must try the webhook too: whichever retry ends the alert clears
+    # alert_due, and a retry that knew only its own part would end it with the other undelivered.
+    response = due_detractor(SurveyFactory(owner=owner, alert_webhook_url="https://hooks.example.com/nps"))
+    down = mock.Mock(side_effect=alerts.TransientError("421 try later"))
+    real_give_back = alerts._part_given_back
+
+    def given_back_then_claimed_by_another_run(response_id, part, claimed_at, *, delivered):
+        real_give_back(response_id, part, claimed_at, delivered=delivered)
+        Response.objects.filter(pk=response_id).update(alert_claimed_at=timezone.now())  # run Y
+
+    with (
+        mock.patch.dict(alerts.SENDERS, {"email": down}),
+        mock.patch.object(alerts, "_part_given_back", given_back_then_claimed_by_another_run),
+        mock.patch.object(send_detractor_alert, "retry", side_effect=RuntimeError("retry scheduled")) as retry,
+        pytest.raises(RuntimeError, match="retry scheduled"),
+    ):
+        send_detractor_alert.apply(args=[response.pk], throw=True)
+
+    assert retry.call_args.kwargs["kwargs"] == {"parts": ["email", "webhook"]}
+    assert Response.objects.get(pk=response.pk).alert_due
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs two real connections")
 def test_one_alert_run_twice_at_once_emails_the_owner_once():
