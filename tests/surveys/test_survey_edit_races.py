@@ -204,10 +204,13 @@ def test_a_change_of_an_unlocked_kind_warns_of_nothing(client_as):
     assert survey.kind == SurveyKind.TRANSACTIONAL
 
 
-def _page_as_posted(response, **changes) -> dict:
+HIDDEN_INITIAL = re.compile(r'<input type="hidden" name="(initial-[\w]+)" value="([^"]*)"')
+
+
+def _staff_page_as_posted(client, url, **changes) -> dict:
     """What the browser posts back from the staff edit page as drawn, with `changes`."""
-    html = response.content.decode()
-    data = dict(re.findall(r'<input type="hidden" name="(initial-[\w]+)" value="([^"]*)"', html))
+    response = client.get(url)
+    data = dict(HIDDEN_INITIAL.findall(response.content.decode()))
     form = response.context["form"]
     for name in form.fields:
         value = form[name].value()
@@ -218,76 +221,60 @@ def _page_as_posted(response, **changes) -> dict:
     return data
 
 
-@pytest.mark.django_db
-def test_an_edit_page_opened_before_a_launch_keeps_the_schedule_the_launch_set(client_as):
-    # The page showed the draft and its first launch; a launch then started the schedule. Saving the
-    # page with another question must not put the draft and the old launch date back.
-    survey = SurveyFactory(name="Pulse", repeat_days=30, next_launch_at=dt.datetime(2026, 12, 3, 6, tzinfo=dt.UTC))
-    client = client_as("admin")
-    url = reverse("surveys:survey-edit", args=[survey.pk])
-    posted = _page_as_posted(client.get(url), question="Would you recommend us?")
-    assert posted["initial-status"] == SurveyStatus.DRAFT
-    relaunch = dt.datetime(2027, 1, 2, 6, tzinfo=dt.UTC)
-    Survey.objects.filter(pk=survey.pk).update(status=SurveyStatus.ACTIVE, next_launch_at=relaunch)  # the launch
-
-    response = client.post(url, posted)
-
-    assert response.status_code == 302, response.context and response.context["form"].errors
-    survey.refresh_from_db()
-    assert survey.question == "Would you recommend us?"
-    assert (survey.status, survey.next_launch_at) == (SurveyStatus.ACTIVE, relaunch)
-
-
-@pytest.mark.django_db
-def test_a_status_the_person_changed_on_the_page_is_saved(client_as):
-    survey = SurveyFactory(name="Pulse", repeat_days=30, next_launch_at=dt.datetime(2026, 12, 3, 6, tzinfo=dt.UTC))
-    client = client_as("admin")
-    url = reverse("surveys:survey-edit", args=[survey.pk])
-
-    client.post(url, _page_as_posted(client.get(url), status=SurveyStatus.CLOSED))
-
-    survey.refresh_from_db()
-    assert survey.status == SurveyStatus.CLOSED
-
-
 def _admin_page_as_posted(client, url, **changes) -> dict:
     """The admin change page posted back as drawn: its fields and the hidden values it showed."""
     data = admin_change_data(client, url, **changes)
     html = client.get(url).content.decode()
-    data.update(dict(re.findall(r'<input type="hidden" name="(initial-[\w]+)" value="([^"]*)"', html)))
+    data.update(HIDDEN_INITIAL.findall(html))
     data.pop("next_launch_at", None)
-    data.update(dict(re.findall(r'name="(next_launch_at_[01])" value="([^"]*)"', html)))
+    data.update(re.findall(r'name="(next_launch_at_[01])" value="([^"]*)"', html))
     data.update(changes)
     return data
 
 
+def _form_errors(response):
+    context = response.context
+    return context and (context["adminform"].form if "adminform" in context else context["form"]).errors
+
+
+EDIT_PAGES = pytest.mark.parametrize(
+    ("page", "as_posted"),
+    [("surveys:survey-edit", _staff_page_as_posted), ("admin:surveys_survey_change", _admin_page_as_posted)],
+    ids=["staff", "admin"],
+)
+
+
+@EDIT_PAGES
 @pytest.mark.django_db
-def test_an_admin_change_page_opened_before_a_launch_keeps_the_schedule_the_launch_set(client_as):
+def test_an_edit_page_opened_before_a_launch_keeps_the_schedule_the_launch_set(client_as, page, as_posted):
+    # The page showed the draft and its first launch; a launch then started the schedule. Saving the
+    # page with another question must not put the draft and the old launch date back.
     survey = SurveyFactory(name="Pulse", repeat_days=30, next_launch_at=dt.datetime(2026, 12, 3, 6, tzinfo=dt.UTC))
     client = client_as("admin")
-    url = reverse("admin:surveys_survey_change", args=[survey.pk])
-    posted = _admin_page_as_posted(client, url, question="Would you recommend us?")
+    url = reverse(page, args=[survey.pk])
+    posted = as_posted(client, url, question="Would you recommend us?")
     assert posted["initial-status"] == SurveyStatus.DRAFT
     relaunch = dt.datetime(2027, 1, 2, 6, tzinfo=dt.UTC)
     Survey.objects.filter(pk=survey.pk).update(status=SurveyStatus.ACTIVE, next_launch_at=relaunch)  # the launch
 
     response = client.post(url, posted)
 
-    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    assert response.status_code == 302, _form_errors(response)
     survey.refresh_from_db()
     assert survey.question == "Would you recommend us?"
     assert (survey.status, survey.next_launch_at) == (SurveyStatus.ACTIVE, relaunch)
 
 
+@EDIT_PAGES
 @pytest.mark.django_db
-def test_a_status_changed_on_the_admin_change_page_is_saved(client_as):
+def test_a_status_the_person_changed_on_the_page_is_saved(client_as, page, as_posted):
     survey = SurveyFactory(name="Pulse", repeat_days=30, next_launch_at=dt.datetime(2026, 12, 3, 6, tzinfo=dt.UTC))
     client = client_as("admin")
-    url = reverse("admin:surveys_survey_change", args=[survey.pk])
+    url = reverse(page, args=[survey.pk])
 
-    response = client.post(url, _admin_page_as_posted(client, url, status=SurveyStatus.CLOSED))
+    response = client.post(url, as_posted(client, url, status=SurveyStatus.CLOSED))
 
-    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    assert response.status_code == 302, _form_errors(response)
     survey.refresh_from_db()
     assert survey.status == SurveyStatus.CLOSED
 
@@ -302,6 +289,6 @@ def test_an_admin_revert_restores_the_versions_status(client_as):
 
     response = client.post(url, _admin_page_as_posted(client, url))
 
-    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    assert response.status_code == 302, _form_errors(response)
     survey.refresh_from_db()
     assert survey.status == SurveyStatus.DRAFT
