@@ -166,9 +166,8 @@ def test_the_api_docs_page_darkens_swagger_uis_faint_text_colours(client_as):
 # --- The browsable API (DRF's templates, overridden in templates/rest_framework/) ------------------
 
 def unlabelled(html: str) -> list[str]:
-    """The form controls of a page that nothing names: no <label for=...>, aria-label or title.
-    The filters' dialog (django-filter's form, hidden until opened) is not looked at."""
-    tags = parse(html.split('id="filtersModal"', 1)[0]).tags
+    """The form controls of a page that nothing names: no <label for=...>, aria-label or title."""
+    tags = parse(html).tags
     labelled = {a.get("for") for tag, a in tags if tag == "label"}
     return [a.get("name") or tag for tag, a in tags
             if tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit", "button")
@@ -190,6 +189,20 @@ def test_the_browsable_api_says_its_language_and_names_its_controls(client_as, p
     assert carets == [] or all(a.get("aria-label") for a in carets)
     assert unlabelled(response.text) == []
     assert response.text.count('<link rel="stylesheet" type="text/css" href="/static/css/browsable-api.css"/>') == 1
+
+
+@pytest.mark.parametrize("path", ["/api/customers/", "/api/responses/", "/api/revenue/", "/api/invitations/"])
+def test_the_browsable_apis_filters_dialog_names_its_search_box_and_each_bound_of_a_range(client_as, path):
+    # DRF's search box had no label, and django-filter's date range two inputs under a label with
+    # no for= (hidden until the Filters button opens the dialog, so axe never saw them).
+    response = client_as("admin").get(path, HTTP_ACCEPT="text/html")
+
+    assert 'id="filtersModal"' in response.text
+    assert unlabelled(response.text) == []
+    if path != "/api/invitations/":
+        bounds = [a["aria-label"] for tag, a in parse(response.text).tags
+                  if tag == "input" and a.get("name", "").endswith(("_after", "_before")) and "aria-label" in a]
+        assert len(bounds) == 2 and bounds[0].endswith(": after") and bounds[1].endswith(": before")
 
 
 def test_the_browsable_api_offers_the_labelled_raw_data_form_only(client_as):
