@@ -34,7 +34,7 @@ AUDITED = {
         "mask_callable": "cxplatform.audit.hidden",
     },
     "accounting.ReasonCategory": {},
-    "surveys.Survey": {"exclude_fields": ["updated_at", "next_launch_at"]},
+    "surveys.Survey": {"exclude_fields": ["updated_at", "next_launch_at", "launch_time_of_day"]},
     "surveys.SuppressedAddress": {},
     "django_celery_beat.PeriodicTask": {"exclude_fields": ["last_run_at", "total_run_count", "date_changed"]},
     # The schedules the tasks point at: moving a crontab to 31 February silences a task too.

@@ -16,7 +16,7 @@ from django.db.models import Q
 from accounting.admin import DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin
 from cxplatform.history_admin import HistoryAdmin
 
-from .forms import changed_columns, limit_to_alert_owners, show_launch_written_as_shown
+from .forms import CompanySplitDateTimeField, changed_columns, limit_to_alert_owners, show_launch_written_as_shown
 from .launch import audience_change_error
 from .models import (
     Invitation,
@@ -72,7 +72,10 @@ class SurveyAdmin(HistoryAdmin):
     search_fields = ["name"]
     list_select_related = ["owner"]
     history_list_display = ["status", "anonymous", "audience"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # as the staff form does
+    formfield_overrides = {  # as the staff form does: https assumed, the company's clock read as it does
+        models.URLField: {"assume_scheme": "https"},
+        models.DateTimeField: {"form_class": CompanySplitDateTimeField},
+    }
 
     def get_readonly_fields(self, request, obj=None):
         fields = ["imported", "created_at", "updated_at"]

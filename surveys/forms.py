@@ -1,12 +1,15 @@
 """Forms of the surveys staff UI: the survey settings, the launch confirmation, response filters
 and the follow-up note."""
 
+import datetime as dt
 from copy import copy
 from decimal import Decimal
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils import timezone
 
 from .launch import audience_change_error
 from .models import KIND_LOCKED, REMINDER_AFTER_EXPIRY, AudienceKind, Response, ResponseCategory, Survey, SurveyKind
@@ -30,6 +33,50 @@ def limit_to_alert_owners(field: forms.ModelChoiceField, *, current_owner_id: in
     field.error_messages["invalid_choice"] = (
         "Choose an active user who may see responses: detractor alerts are emailed only to them."
     )
+
+
+def read_on_company_clock(parse):
+    """`parse()`: a form field's reading of a date and time typed on the company's clock. Django
+    refuses one the autumn change repeats as ambiguous: it is read as its first occurrence
+    (fold=0), the moment days_later stores there, so a next launch in that hour is shown and
+    posted back unchanged. One the spring change skips is refused, saying so: nobody's clock
+    shows it, and the person typing it says which time they mean (only the schedule, with nobody
+    to ask, moves such a launch an hour later)."""
+    try:
+        return parse()
+    except ValidationError as error:
+        if error.code != "ambiguous_timezone":
+            raise
+        refused = error
+    with timezone.override(dt.UTC):  # read again on a clock with no gap or repeat: as typed
+        typed = parse().replace(tzinfo=None)
+    zone = timezone.get_current_timezone()
+    first = timezone.make_aware(typed, zone)  # fold=0
+    try:  # through UTC: astimezone to its own zone would hand the same wall time back
+        exists = first.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) == typed
+    except OverflowError:  # the first or last day a datetime holds
+        raise refused from None
+    if not exists:
+        raise ValidationError(
+            "%(datetime)s does not exist in %(zone)s: the clocks skip it. Choose another time.",
+            code="nonexistent_time",
+            params={"datetime": typed.strftime("%Y-%m-%d %H:%M"), "zone": zone},
+        )
+    return first
+
+
+class CompanyDateTimeField(forms.DateTimeField):
+    """A date and time on the company's clock, read by read_on_company_clock."""
+
+    def to_python(self, value):
+        return read_on_company_clock(lambda: super(CompanyDateTimeField, self).to_python(value))
+
+
+class CompanySplitDateTimeField(forms.SplitDateTimeField):
+    """The admin's date and time boxes, read by read_on_company_clock."""
+
+    def compress(self, data_list):
+        return read_on_company_clock(lambda: super(CompanySplitDateTimeField, self).compress(data_list))
 
 
 # What a launch writes on the survey while an edit page may be open.
@@ -94,6 +141,7 @@ class SurveyForm(forms.ModelForm):
         # The browser's datetime-local input reads and sends ISO only: a localized value (German
         # "03.12.2026 06:00") would show empty and be saved empty, silently ending the schedule.
         widgets = {"next_launch_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
+        field_classes = {"next_launch_at": CompanyDateTimeField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -12,10 +12,11 @@ Suppression is decided in one query per launch (EXISTS sub-queries), rows are wr
 bulk_create, and sending is enqueued after commit. Reasons, first match wins: opted out, no email,
 bounced before, throttled. Throttled means an invitation to any survey was sent to the customer in
 the last `survey.throttle_days` days (calendar days in the company's zone: today and the days
-before it, so a survey relaunched every N days reaches its customers again), or is queued or
-being sent right now (two launches on the same day must not email one customer twice). The second
-part holds whatever throttle_days is: 0 turns off the window, not the protection against a retried
-or double-submitted launch.
+before it, so a survey relaunched every N days reaches its customers again; an invitation counts
+on the day it was queued for sending, its launch's, if the sending ran past midnight), or is queued
+or being sent right now (two launches on the same day must not email one customer twice). The
+second part holds whatever throttle_days is: 0 turns off the window, not the protection against a
+retried or double-submitted launch.
 
 Launches of one survey are serialized: each locks the survey row first (SELECT ... FOR UPDATE), so
 a second launch waits for the first to commit and then sees its queued rows as pending. On
@@ -44,7 +45,7 @@ import secrets
 from collections import Counter, defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
@@ -151,21 +152,32 @@ def throttle_start(throttle_days: int, now):
     return timezone.make_aware(datetime.combine(first_day, time.min))
 
 
+def invited_since(start, now) -> Q:
+    """Invitations sent that were queued for sending (send_after: a launch's moment, a delayed
+    trigger's send time) from `start` to `now`. Not by sent_at: a launch at 23:45 whose sending
+    runs past midnight invited its customers that day, so its relaunch N days later at 23:45
+    reaches them all again. (A row goes at or after its send_after: the sent_at bound drops no
+    real row, and lets the (customer, sent_at) index find the few to look at.)"""
+    return Q(sent_at__gte=start, send_after__gte=start, send_after__lte=now)
+
+
 @transaction.atomic
 def survey_reopened(survey: Survey) -> int:
     """A closed survey opened again: its waiting rows go out now, so each is checked against the
     throttle as a launch would check it (while closed they held nobody back, and others may have
     invited the customer since). Those of customers invited elsewhere are suppressed, throttled;
-    returns how many. One UPDATE, under a launch's lock: a launch of another survey at the same
-    moment would not see these rows as pending, nor this UPDATE its rows."""
+    returns how many. The others are queued for sending now, the moment the throttle counts them
+    from (invited_since), not days ago. Under a launch's lock: a launch of another survey at the
+    same moment would not see these rows as pending, nor these UPDATEs its rows."""
     _lock_customers()
+    now = timezone.now()
     elsewhere = Invitation.objects.filter(customer=OuterRef("customer_id")).exclude(survey=survey)
-    throttled = _invited_within(survey, timezone.now(), elsewhere)
-    return (
-        Invitation.objects.filter(survey=survey, state=InvitationState.QUEUED)
-        .filter(throttled)
-        .update(state=InvitationState.SUPPRESSED, suppression_reason=SuppressionReason.THROTTLED)
+    waiting = Invitation.objects.filter(survey=survey, state=InvitationState.QUEUED)
+    throttled = waiting.filter(_invited_within(survey, now, elsewhere)).update(
+        state=InvitationState.SUPPRESSED, suppression_reason=SuppressionReason.THROTTLED
     )
+    waiting.filter(send_after__lt=now).update(send_after=now)  # a delayed trigger's later time stays
+    return throttled
 
 
 def _invited_within(survey: Survey, now, invitations: QuerySet, *, open_here: bool = False) -> Exists:
@@ -173,7 +185,7 @@ def _invited_within(survey: Survey, now, invitations: QuerySet, *, open_here: bo
     waiting = Q(state=InvitationState.QUEUED) & ~Q(survey__status=SurveyStatus.CLOSED)
     pending = Q(state=InvitationState.SENDING) | waiting
     if survey.throttle_days:
-        pending |= Q(sent_at__gte=throttle_start(survey.throttle_days, now))
+        pending |= invited_since(throttle_start(survey.throttle_days, now), now)
     if open_here:
         # A link of this survey sent and neither answered nor expired yet: whatever the throttle,
         # a hand-picked list sent again (an API client's retry) does not email its customer twice.
@@ -341,9 +353,10 @@ def _launch(survey: Survey, audience: Audience, customers: QuerySet, *, user, vi
 def _activate(survey: Survey, now) -> None:
     survey.status = SurveyStatus.ACTIVE
     fields = ["status", "updated_at"]
-    if survey.repeat_days and survey.next_launch_at is None:
-        survey.next_launch_at = days_later(now, survey.repeat_days)  # a first launch starts the schedule
-        fields.append("next_launch_at")
+    if survey.repeat_days and survey.next_launch_at is None:  # a first launch starts the schedule
+        survey.next_launch_at = days_later(now, survey.repeat_days)
+        survey.launch_time_of_day = timezone.localtime(now).time()
+        fields += ["next_launch_at", "launch_time_of_day"]
     survey.save(update_fields=fields)
 
 
@@ -497,11 +510,27 @@ def _same_event(survey: Survey, customer: Customer, reference: str) -> Invitatio
     return Invitation.objects.filter(survey=survey, customer=customer, reference=reference).first()
 
 
-def _next_after(previous, repeat_days: int, now):
-    following = days_later(previous, repeat_days)
+def schedule_time_of_day(next_launch_at: datetime, launch_time_of_day: time | None) -> time:
+    """The local time of day a recurring survey launches at: the one its schedule kept, while it
+    still explains next_launch_at (a launch due at 02:30 on the night the clocks skip 02:00-03:00
+    is stored as 03:30), else next_launch_at's own (set since by hand: the form, the admin, the API)."""
+    local = timezone.localtime(next_launch_at)
+    if launch_time_of_day is not None:
+        meant = timezone.make_aware(datetime.combine(local.date(), launch_time_of_day))
+        # In UTC: Python finds a time in a gap or a repeated hour equal to none of another zone.
+        if meant.astimezone(UTC) == next_launch_at.astimezone(UTC):
+            return launch_time_of_day
+    return local.time()
+
+
+def _next_after(survey: Survey, now) -> tuple[datetime, time]:
+    """The launch after the one due now, and the time of day it keeps: stepped from that time, not
+    from next_launch_at, so only a launch in a spring-forward gap is an hour late."""
+    at = schedule_time_of_day(survey.next_launch_at, survey.launch_time_of_day)
+    following = days_later(survey.next_launch_at, survey.repeat_days, at=at)
     while following <= now:  # a schedule missed for a while launches once, not once per missed period
-        following = days_later(following, repeat_days)
-    return following
+        following = days_later(following, survey.repeat_days, at=at)
+    return following, at
 
 
 def surveys_launch_due() -> list[int]:
@@ -518,8 +547,9 @@ def surveys_launch_due() -> list[int]:
     for survey in due:
         try:
             with transaction.atomic():
+                following, at = _next_after(survey, now)
                 claimed = Survey.objects.filter(pk=survey.pk, next_launch_at=survey.next_launch_at).update(
-                    next_launch_at=_next_after(survey.next_launch_at, survey.repeat_days, now)
+                    next_launch_at=following, launch_time_of_day=at
                 )
                 if not claimed:
                     continue  # another process got there first

@@ -112,6 +112,12 @@ class Survey(models.Model):
         help_text="Relaunch every N days (relationship surveys). Empty: launched by hand only.",
     )
     next_launch_at = models.DateTimeField(null=True, blank=True)
+    # Set by the schedule (surveys.launch): next_launch_at is an hour later than this on a day the
+    # spring change skips it (02:30 launched at 03:30), and the launches after it keep this time.
+    launch_time_of_day = models.TimeField(
+        null=True, blank=True, editable=False,
+        help_text="The local time of day the recurring launches keep.",
+    )
     owner = models.ForeignKey(  # PROTECT: a silent loss of the owner would end the alerts unseen
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         help_text="Gets an email for each new detractor.",

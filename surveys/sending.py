@@ -33,7 +33,8 @@ import time
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -235,12 +236,18 @@ def _deliver(connection, invitation: Invitation, result: BatchResult) -> tuple[b
     return True, message_id
 
 
-def days_later(moment, days: int):
+def days_later(moment, days: int, *, at: dt_time | None = None):
     """`moment` plus whole days at the same local time of day: a weekly launch due at 06:00 stays
     at 06:00 over a daylight-saving change (and so on the day the 06:00 beat run sees it due); a
-    link sent at 10:00 works until 10:00, and its reminder goes at the 10:00 run."""
-    local = timezone.localtime(moment).replace(tzinfo=None)
-    return timezone.make_aware(local + timedelta(days=days))
+    link sent at 10:00 works until 10:00, and its reminder goes at the 10:00 run.
+
+    A time the spring change skips that day is the one an hour later (02:30 is 03:30), and an
+    hour the autumn change repeats is its first occurrence (fold=0). `at`: the time of day to keep
+    instead of `moment`'s, for a schedule whose launch was moved out of such a gap (due at 02:30,
+    stored as 03:30): the launches after it are at 02:30 again."""
+    local = timezone.localtime(moment)
+    wall = datetime.combine(local.date(), local.time() if at is None else at)
+    return timezone.make_aware(wall + timedelta(days=days))
 
 
 def _sent_fields(invitation: Invitation, message_id: str) -> dict:
