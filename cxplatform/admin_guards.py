@@ -11,6 +11,9 @@ answers the admin's usual "?e=1" redirect or a 403, never a server error (`insta
   of ~1,000 words exceeds SQLite's expression depth (a 500), and PostgreSQL plans 400 words ORed
   across a join for ~20 s. A search past the staff search boxes' cap, or of more words than anyone
   types, is refused before any query (`search_refused`); the autocomplete suggests nothing for it.
+- Two saves of one add or change page at once (a double click on "Save") both pass the form's
+  uniqueness check before either commits; the second then fails on the unique index
+  (`UniqueRaceAnswered`).
 """
 
 import functools
@@ -19,12 +22,14 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models import ForeignObjectRel
 from django.http import JsonResponse
 from django.utils.text import smart_split
 
 from accounting.forms import SEARCH_MAX_LENGTH
+
+from .api_writes import UNIQUE_TAKEN_MEANWHILE, is_unique_violation
 
 # A name, an email and an id typed together, with room to spare; a pasted paragraph is refused.
 SEARCH_MAX_WORDS = 10
@@ -112,6 +117,39 @@ def refusing_reverse_relations(autocomplete_view):
     return view
 
 
+class UniqueRaceAnswered:
+    """A save that loses a race on a unique value shows the form again, as a save a moment later
+    gets it: Django's add and change pages save in a transaction, rolled back by the IntegrityError;
+    the page is drawn once more from the same POST, and the form, checking again, sees the other
+    request's row (committed: the insert waited for it) and names the field. That second drawing
+    saves nothing: where the form finds nothing wrong (the other row since gone, a constraint no
+    check of the form sees), it says so in its stead."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+        request.unique_taken_meanwhile = True
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, **kwargs):  # UserAdmin's takes `change` as a keyword only
+        form = super().get_form(request, obj, **kwargs)
+        if getattr(request, "unique_taken_meanwhile", False):
+            return type(form.__name__, (NeverValidAgain, form), {})
+        return form
+
+
+class NeverValidAgain:
+    """Mixed in before the form of a page drawn again after its save lost a race."""
+
+    def full_clean(self):
+        super().full_clean()
+        if self.is_bound and not self._errors:
+            self.add_error(None, UNIQUE_TAKEN_MEANWHILE)
+
+
 def give_every_admin(mixin, site: admin.AdminSite = admin.site) -> None:
     """Re-register each model admin on `site` as a subclass with `mixin` first (once the admins are registered)."""
     for model, model_admin in list(site._registry.items()):
@@ -124,5 +162,6 @@ def give_every_admin(mixin, site: admin.AdminSite = admin.site) -> None:
 def install(site: admin.AdminSite = admin.site) -> None:
     """Before the URLs are built: get_urls() routes to `site.autocomplete_view` as it then is."""
     give_every_admin(ChangeListGuarded, site)
+    give_every_admin(UniqueRaceAnswered, site)
     if not getattr(site.autocomplete_view, "refuses_reverse_relations", False):
         site.autocomplete_view = refusing_reverse_relations(site.autocomplete_view)

@@ -12,14 +12,15 @@ from rest_framework import status
 from rest_framework.exceptions import APIException
 
 UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
+# Also the staff forms' and the admin's words, when the form checked again still finds nothing taken.
+UNIQUE_TAKEN_MEANWHILE = (
+    "Another request wrote a conflicting value at the same time: a value that must be unique is already taken."
+)
 
 
 class UniqueConflict(APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = (
-        "Another request wrote a conflicting value at the same time: a value that must be unique is"
-        " already taken. Read the current data and try again."
-    )
+    default_detail = f"{UNIQUE_TAKEN_MEANWHILE} Read the current data and try again."
     default_code = "conflict"
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounting.models import Customer
 from accounting.views import _page, require_GET_or_HEAD, requires
+from cxplatform.api_writes import UNIQUE_TAKEN_MEANWHILE, is_unique_violation
 from reports.csv_export import csv_response
 
 from . import selectors
@@ -62,10 +63,11 @@ def survey_list(request):
 def survey_create(request):
     form = SurveyForm(_posted(request), initial={"owner": request.user})
     if _saving(request, form):
-        survey = form.save()
-        messages.success(request, f"Survey “{survey.name}” created.")
-        _warn_of_settings(request, survey)
-        return redirect("surveys:survey-detail", pk=survey.pk)
+        survey, form = _save_unique(form, lambda: SurveyForm(request.POST, initial={"owner": request.user}))
+        if survey is not None:
+            messages.success(request, f"Survey “{survey.name}” created.")
+            _warn_of_settings(request, survey)
+            return redirect("surveys:survey-detail", pk=survey.pk)
     return _form_page(request, form)
 
 
@@ -82,12 +84,13 @@ def survey_edit(request, pk: int):
         stored = copy(survey)  # the form's checks write the posted values onto its instance
         form = SurveyForm(_posted(request), instance=survey)
         if _saving(request, form):
-            form.save()
-            messages.success(request, f"Survey “{survey.name}” saved.")
-            for warning in form.locked_changes():
-                messages.warning(request, warning)
-            _warn_of_settings(request, survey)
-            return redirect("surveys:survey-detail", pk=survey.pk)
+            saved, form = _save_unique(form, lambda: SurveyForm(request.POST, instance=copy(stored)))
+            if saved is not None:
+                messages.success(request, f"Survey “{survey.name}” saved.")
+                for warning in form.locked_changes():
+                    messages.warning(request, warning)
+                _warn_of_settings(request, survey)
+                return redirect("surveys:survey-detail", pk=survey.pk)
     # Headed by the survey as saved: a refused new name is only in the form.
     return _form_page(request, form, survey=stored)
 
@@ -106,6 +109,23 @@ def _warn_of_settings(request, survey) -> None:
 def _saving(request, form) -> bool:
     """A valid POST saves, unless it came from the form's "Preview the email" button."""
     return request.method == "POST" and "preview" not in request.POST and form.is_valid()
+
+
+def _save_unique(form, bound_again):
+    """`form.save()` in a savepoint: (the survey, form). A name another request took meanwhile (a
+    double click, a rename at the same moment) passed the form's check before that request committed,
+    and fails on the unique index: then (None, `bound_again()`), the form checked again, which now
+    sees the other survey and names the field, as a second submit a moment later gets."""
+    try:
+        with transaction.atomic():
+            return form.save(), form
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+    again = bound_again()
+    if again.is_valid():  # the other row since gone, or a constraint no check of the form sees
+        again.add_error(None, UNIQUE_TAKEN_MEANWHILE)
+    return None, again
 
 
 def _form_page(request, form, *, survey=None):
