@@ -18,7 +18,8 @@ claim is given back once the part is delivered, dropped or failed (a transient f
 claims it again); one a killed worker left expires after PART_CLAIM_EXPIRES_AFTER, and the
 sweeper's next hand-over sends that part.
 Permanent failures (a 4xx or a redirect from the webhook, a webhook URL refused by the SSRF
-guard of `webhook_urls`, an address the SMTP server refuses) are logged and dropped. For an
+guard of `webhook_urls`, an address the SMTP server refuses with a 5xx) are logged and dropped; the
+address refused with a 4xx (greylisting, a full mailbox) is a transient error, retried. For an
 anonymous survey neither channel carries anything that names the customer, nor the answer's
 touchpoint, segment or language.
 """
@@ -40,6 +41,8 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+
+from accounting.tasks import is_transient
 
 from . import webhook_urls
 from .models import Response, ResponseCategory
@@ -224,8 +227,11 @@ def _send_email(response: Response) -> bool:
     message.attach_alternative(render_to_string("emails/detractor_alert.html", context), "text/html")
     try:
         message.send()
-    except smtplib.SMTPRecipientsRefused:
-        logger.error("Detractor alert for response %s: the owner's address was refused", response.pk)
+    except smtplib.SMTPRecipientsRefused as exc:
+        # A 4xx (greylisting, a full mailbox, 421) is temporary by RFC 5321: only a 5xx drops the alert.
+        if is_transient(exc):
+            raise TransientError(str(exc)) from exc
+        logger.error("Detractor alert for response %s: the owner's address was refused: %s", response.pk, exc)
         return False
     except (smtplib.SMTPException, OSError) as exc:  # disconnects, 4xx replies, timeouts
         raise TransientError(str(exc)) from exc

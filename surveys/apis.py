@@ -32,6 +32,7 @@ from cxplatform.api_serializers import WritableFieldsOnlyMixin
 from cxplatform.api_writes import UniqueWritesMixin
 
 from . import selectors
+from .failures import invitation_failure_reason
 from .filters import InvitationFilter, ResponseFilter, SurveyFilter
 from .followups import response_follow_up
 from .launch import (
@@ -311,6 +312,13 @@ class InvitationSerializer(serializers.ModelSerializer):
     )
     responded_at = serializers.SerializerMethodField(help_text="Always null for an anonymous survey.")
     reminder_sent_at = serializers.SerializerMethodField(help_text="Always null for an anonymous survey.")
+    failure_reason = serializers.SerializerMethodField(
+        help_text=(
+            "Why a failed or bounced invitation did not arrive, in short: the mail server's reply code and "
+            "text (\"550 5.1.1 User unknown\") or the connection's error, never the address. Empty in every "
+            "other state shown."
+        )
+    )
     # Declared because a read-only field from the model loses allow_blank: "" means not suppressed.
     suppression_reason = serializers.ChoiceField(
         choices=SuppressionReason.choices, allow_blank=True, read_only=True
@@ -321,7 +329,7 @@ class InvitationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "survey", "launch", "customer", "touchpoint", "reference", "state",
             "suppression_reason", "send_after", "sent_at", "expires_at", "responded_at",
-            "reminder_sent_at", "bounced_at", "created_at",
+            "reminder_sent_at", "bounced_at", "failure_reason", "created_at",
         ]
         read_only_fields = fields
 
@@ -337,6 +345,10 @@ class InvitationSerializer(serializers.ModelSerializer):
     def get_reminder_sent_at(self, invitation):
         # Reminders go to non-responders only, so their date would tell who answered.
         return None if invitation.survey.anonymous else _iso(invitation.reminder_sent_at)
+
+    @extend_schema_field(serializers.CharField())
+    def get_failure_reason(self, invitation):
+        return invitation_failure_reason(invitation)
 
 
 def _iso(value):

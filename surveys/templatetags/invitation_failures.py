@@ -1,0 +1,17 @@
+"""Why invitations failed, on the survey page (the reasons come from surveys.failures)."""
+
+from django import template
+
+from surveys import failures
+
+register = template.Library()
+
+
+@register.filter
+def failure_reason(invitation) -> str:
+    return failures.invitation_failure_reason(invitation)
+
+
+@register.simple_tag
+def survey_failure_reasons(survey) -> list[tuple[str, int]]:
+    return failures.survey_failure_reasons(survey)
