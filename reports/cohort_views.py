@@ -198,9 +198,9 @@ def referrals(request):
     if form.cleaned_data["format"] == "csv":
         return _referral_csv(referrers, period)
     page = Paginator(referrers, REFERRERS_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = referrer_rows(page.object_list)
+    page.object_list = list(referrer_rows(page.object_list))
     # Page 1 already holds the top of the ranking; other pages ask for it.
-    top = page.object_list[:CHART_LIMIT] if page.number == 1 else referrer_rows(referrers[:CHART_LIMIT])
+    top = page.object_list[:CHART_LIMIT] if page.number == 1 else list(referrer_rows(referrers[:CHART_LIMIT]))
     context = {
         "form": form,
         "period": period,

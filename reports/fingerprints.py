@@ -20,8 +20,9 @@ which classes its figures used (SPEC §2). Staleness and restatement are two que
 above makes a snapshot stale, but only a category whose class changed (`reclassified`) makes its
 recompute a restatement; a customer's new answer or a new parent is new data, not a restatement.
 
-`survey_fingerprint()` adds three aggregates for NPS (see there), and the site's TIME_ZONE: NPS
-periods are local months of timestamps, so figures computed under another zone are not current.
+`survey_fingerprint()` adds three aggregates for NPS (see there), the site's TIME_ZONE (NPS
+periods are local months of timestamps, so figures computed under another zone are not current)
+and `NPS_METHOD`, so snapshots computed by an older formula are recomputed, not shown.
 Earned growth reads only dates (the ledger's, the periods'), which no time zone moves.
 
 A snapshot of one segment adds `segment_fingerprint()`, one aggregate over that segment's customers
@@ -51,6 +52,9 @@ from .models import SnapshotKind
 CENT = Decimal("0.01")
 WEIGHT_MODULUS = 1009  # a prime: ids 1009 apart share a weight, neighbours never do
 SEGMENT_KEY = "segment_customers"
+# How NPS figures are computed; a snapshot computed another way is stale. 2: the revenue share
+# counts respondents to named surveys only (an anonymous survey's share told who answered).
+NPS_METHOD = 2
 
 
 def ledger_fingerprint() -> dict:
@@ -81,6 +85,7 @@ def survey_fingerprint() -> dict:
     changed = responses["changed"]
     return {
         "time_zone": settings.TIME_ZONE,  # what "a month" means to NPS (its periods are local)
+        "method": NPS_METHOD,
         "responses": responses["rows"],
         "responses_changed": changed.isoformat() if changed else None,
         "invitations": Invitation.objects.aggregate(**_invitation_counts()),

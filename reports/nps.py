@@ -20,10 +20,13 @@ Decisions where the SPEC is silent:
   given, onto the invitation when it was made (the sample). Moving a customer to another segment
   changes neither past samples nor past answers. A customer moved between the invitation and the
   answer counts in the old segment's sample and the new one's answers.
-- Revenue share: the ledger revenue dated in the period of the customers who answered, over all
-  ledger revenue dated in the period (of the segment's customers when a segment is chosen). A trend
-  period or a breakdown row gets the share the report filtered to it would show (a segment's row:
-  over that segment's revenue), all periods or all rows of a breakdown in one statement.
+- Revenue share: the ledger revenue dated in the period of the customers who answered a
+  non-anonymous survey, over all ledger revenue dated in the period (of the segment's customers
+  when a segment is chosen). An anonymous survey's respondents are left out of both sides: their
+  share of the ledger would tell who answered (SPEC §1). A scope whose answers are all anonymous
+  has no share (null, shown n/a), not 0, which would read as "nobody answered". A trend period or a
+  breakdown row gets the share the report filtered to it would show (a segment's row: over that
+  segment's revenue), all periods or all rows of a breakdown in one statement.
 """
 
 import datetime as dt
@@ -278,18 +281,30 @@ def _sample(period: Period, *, kind, survey, segment, touchpoint) -> NpsSample:
     return _sample_from(invitations.aggregate(**_sample_expressions()))
 
 
-def _revenue_sums(period: Period, respondents, segment: str | None) -> dict:
-    """The period's ledger revenue (`total`) and the respondents' part of it (`held`).
+def _revenue_sums(period: Period, responses, segment: str | None) -> dict:
+    """The period's ledger revenue (`total`), the named respondents' part of it (`held`), and
+    `unnamed`, above 0 when the scope has answers but none to a named survey (then no share).
 
     The ledger has no copy of the segment: a segment's revenue is that of its customers now, plus
     that of the customers who answered in it (and have moved on since), so that a move after the
     answer changes neither side."""
+    named = responses.filter(survey__anonymous=False)
+    respondents = named.order_by().values("customer_id")
     in_period = Q(date__gte=period.start, date__lte=period.end)
     held = in_period & Q(customer_id__in=respondents)
     total = in_period
     if segment is not None:
         total &= Q(customer__segment=segment) | Q(customer_id__in=respondents)
-    return {"total": Sum("amount", filter=total), "held": Sum("amount", filter=held)}
+    # Neither EXISTS depends on the ledger row: the database evaluates each once.
+    unnamed = Exists(responses.order_by()) & ~Exists(named.order_by())
+    return {"total": Sum("amount", filter=total), "held": Sum("amount", filter=held),
+            "unnamed": Count("pk", filter=unnamed)}
+
+
+def _named_share(row: dict, suffix: str = "") -> Decimal | None:
+    if row[f"unnamed{suffix}"]:
+        return None
+    return _share(row[f"held{suffix}"], row[f"total{suffix}"])
 
 
 def _share(held, total) -> Decimal | None:
@@ -302,9 +317,9 @@ def _share(held, total) -> Decimal | None:
 
 
 def _revenue_share(period: Period, responses, segment: str | None) -> Decimal | None:
-    sums = _revenue_sums(period, responses.order_by().values("customer_id"), segment)
+    sums = _revenue_sums(period, responses, segment)
     row = RevenueEntry.objects.filter(date__gte=period.start, date__lte=period.end).aggregate(**sums)
-    return _share(row["held"], row["total"])
+    return _named_share(row)
 
 
 def nps_report(
@@ -371,20 +386,21 @@ def revenue_share_breakdown(
     *, period: Period, by: str, groups: list[str], survey: Survey | None = None, survey_type: str | None = None,
     segment: str | None = None, touchpoint: str | None = None, counting: str = ALL,
 ) -> dict[str, Decimal | None]:
-    """The revenue share of each group's respondents (0 for a group invited but silent), as the
-    report filtered to that group shows it: a segment's row over that segment's revenue. One statement."""
+    """The revenue share of each group's named respondents (0 for a group invited but silent, None
+    for one whose answers are all anonymous), as the report filtered to that group shows it: a
+    segment's row over that segment's revenue. One statement."""
     if by not in BREAKDOWNS:
         raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
     respondents = responses_in(
         period, kind=_series(survey, survey_type), survey=survey, segment=segment, touchpoint=touchpoint,
         counting=counting, per_survey=by == "survey",
     )
-    held, outside, by_segment = _revenue_by_group(period, respondents, by=by, segment=segment)
+    held, outside, by_segment, unnamed = _revenue_by_group(period, respondents, by=by, segment=segment)
     shares = {}
     for group in groups:
         scope = group if by == "segment" else segment
         total = _scope_revenue(by_segment, scope) + (outside.get(group, 0) if scope is not None else 0)
-        shares[group] = _share(held.get(group, 0), total)
+        shares[group] = None if group in unnamed else _share(held.get(group, 0), total)
     return shares
 
 
@@ -395,13 +411,14 @@ def _scope_revenue(by_segment: dict[str, Decimal], segment: str | None) -> Decim
     return by_segment.get(segment, Decimal(0))
 
 
-def _revenue_by_group(period: Period, respondents, *, by: str, segment: str | None) -> tuple[dict, dict, dict]:
-    """Per group: the revenue its respondents hold (each customer once), and the part of it held by
-    respondents now outside the group's segment scope (they still count in that segment's revenue);
-    per current segment: the period's revenue. Money exact, as in the loyalty economics."""
+def _revenue_by_group(period: Period, respondents, *, by: str, segment: str | None) -> tuple[dict, dict, dict, set]:
+    """Per group: the revenue its named respondents hold (each customer once), and the part of it
+    held by those now outside the group's segment scope (they still count in that segment's
+    revenue); per current segment: the period's revenue; the groups whose answers are all
+    anonymous (no share: SPEC §1). Money exact, as in the loyalty economics."""
     pairs, pair_params = (
-        respondents.order_by().annotate(grp=F(BREAKDOWNS[by])).values("grp", "customer_id").distinct()
-        .query.sql_with_params()
+        respondents.order_by().annotate(grp=F(BREAKDOWNS[by]), hidden=F("survey__anonymous"))
+        .values("grp", "customer_id", "hidden").distinct().query.sql_with_params()
     )
     revenue, customers = RevenueEntry._meta.db_table, Customer._meta.db_table
     scope = "s.grp" if by == "segment" else "%s"
@@ -413,21 +430,26 @@ def _revenue_by_group(period: Period, respondents, *, by: str, segment: str | No
     )
     SELECT 'group', s.grp, SUM(m.amount), SUM(CASE WHEN c.segment = {scope} THEN 0 ELSE m.amount END)
     FROM respondents s JOIN money m ON m.customer_id = s.customer_id JOIN {customers} c ON c.id = s.customer_id
-    GROUP BY s.grp
+    WHERE NOT s.hidden GROUP BY s.grp
     UNION ALL
     SELECT 'segment', c.segment, SUM(m.amount), 0 FROM money m JOIN {customers} c ON c.id = m.customer_id
     GROUP BY c.segment
+    UNION ALL
+    SELECT 'unnamed', s.grp, 0, 0 FROM respondents s
+    GROUP BY s.grp HAVING MIN(CASE WHEN s.hidden THEN 1 ELSE 0 END) = 1
     """  # noqa: S608 - table names from model metadata, the respondents' SQL from the ORM, values as parameters
     params = [*pair_params, period.start, period.end, *([] if by == "segment" else [segment or ""])]
-    held, outside, by_segment = {}, {}, {}
+    held, outside, by_segment, unnamed = {}, {}, {}, set()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for kind, name, amount, moved in cursor.fetchall():
             if kind == "group":
                 held[name or ""], outside[name or ""] = to_money(amount), to_money(moved)
-            else:
+            elif kind == "segment":
                 by_segment[name or ""] = to_money(amount)
-    return held, outside, by_segment
+            else:
+                unnamed.add(name or "")
+    return held, outside, by_segment, unnamed
 
 
 TRUNCATE = {"year": TruncYear, "quarter": TruncQuarter, "month": TruncMonth}
@@ -464,10 +486,10 @@ def revenue_share_trend(
     for index, period in enumerate(periods):
         responses = responses_in(period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint,
                                  counting=counting)
-        for name, total in _revenue_sums(period, responses.order_by().values("customer_id"), segment).items():
+        for name, total in _revenue_sums(period, responses, segment).items():
             sums[f"{name}{index}"] = total
     row = RevenueEntry.objects.filter(date__gte=periods[0].start, date__lte=periods[-1].end).aggregate(**sums)
-    return [_share(row[f"held{index}"], row[f"total{index}"]) for index in range(len(periods))]
+    return [_named_share(row, str(index)) for index in range(len(periods))]
 
 
 def nps_trend(

@@ -6,7 +6,7 @@ revenue lines would multiply the count by the lines and the revenue by the custo
 summed in integer cents (exact on SQLite too) and turned into Decimal when the rows are read.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -71,9 +71,11 @@ def referrer_list(*, period: Period | None = None) -> QuerySet:
     return referrers.order_by(f"-{rank}", "-referred", "external_id").values(*fields)
 
 
-def referrer_rows(values: Iterable[dict]) -> list[Referrer]:
-    return [
-        Referrer(
+def referrer_rows(values: Iterable[dict]) -> Iterator[Referrer]:
+    """One `Referrer` per row as it is read: the CSV streams from the database cursor, never
+    holding every referrer at once (the page, which needs its rows twice, takes a list)."""
+    for row in values:
+        yield Referrer(
             id=row["id"],
             external_id=row["external_id"],
             name=row["name"],
@@ -81,8 +83,6 @@ def referrer_rows(values: Iterable[dict]) -> list[Referrer]:
             revenue=money_from_cents(row["revenue_cents"]),
             period_revenue=money_from_cents(row["period_cents"]) if "period_cents" in row else None,
         )
-        for row in values
-    ]
 
 
 def referral_totals(*, period: Period | None = None) -> ReferralTotals:

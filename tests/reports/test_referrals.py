@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from reports import cohort_views
 from reports.periods import parse_period
 from reports.referrals import referral_totals, referrer_list, referrer_rows
 from tests.factories import CustomerFactory, UserFactory, pay
@@ -189,3 +190,51 @@ def test_csv_cells_that_could_run_as_formulas_are_neutralised(client_as):
     rows = download(client_as("viewer"))
 
     assert rows[1] == ["'@EVIL", '\'=HYPERLINK("http://evil.example","click")', "1", "-5.00"]
+
+
+def test_it_builds_each_referrer_as_it_is_read(network):
+    read = []
+
+    def cursor():
+        for row in referrer_list():
+            read.append(row["external_id"])
+            yield row
+
+    first = next(iter(referrer_rows(cursor())))
+
+    assert first.external_id == "BOB"
+    assert read == ["BOB"]  # the rest not yet read, let alone built
+
+
+def test_the_csv_sends_the_first_referrer_before_reading_the_next(client_as, network, monkeypatch):
+    """The export streams from the cursor: nothing holds every referrer before the first row goes out."""
+    read = []
+
+    class Counted:
+        def __init__(self, queryset):
+            self.queryset = queryset
+
+        def iterator(self, chunk_size):
+            for row in self.queryset.iterator(chunk_size=chunk_size):
+                read.append(row["external_id"])
+                yield row
+
+    monkeypatch.setattr(cohort_views, "referrer_list", lambda period: Counted(referrer_list(period=period)))
+    response = client_as("analyst").get(URL, {"format": "csv"})
+    chunks = iter(response.streaming_content)
+    next(chunks), next(chunks)  # byte order mark, header
+
+    assert b"BOB" in next(chunks)
+    assert read == ["BOB"]
+    b"".join(chunks)  # to the end: PostgreSQL's server-side cursor closes inside this test's transaction
+
+
+def test_the_csv_is_one_query_however_many_referrers(client_as, django_assert_num_queries):
+    for n in range(30):
+        pay(CustomerFactory(referred_by=CustomerFactory(external_id=f"R{n:03d}")), "2025-01-01", f"{n + 1}.00")
+    response = client_as("viewer").get(URL, {"format": "csv", "period": "2025"})
+
+    with django_assert_num_queries(1):
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+    assert len(rows) == 31 and rows[1][0] == "R029"

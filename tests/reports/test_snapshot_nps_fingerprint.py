@@ -114,3 +114,14 @@ def test_the_survey_fingerprint_costs_the_same_few_queries_whatever_the_data(dja
 
     with django_assert_num_queries(3):  # responses, invitations, surveys: one aggregate each
         survey_fingerprint()
+
+
+def test_a_snapshot_computed_by_an_older_nps_method_is_stale(nps_snapshot):
+    # Snapshots stored before the revenue share left anonymous surveys out still held a share
+    # that told who answered one: a method change makes them stale, so they are recomputed.
+    answer(SurveyFactory(anonymous=True), 0)
+    snapshot = nps_snapshot()
+
+    snapshot.fingerprint = {k: v for k, v in snapshot.fingerprint.items() if k != "method"}
+
+    assert snapshot_is_stale(snapshot)
