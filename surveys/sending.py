@@ -20,10 +20,20 @@ has the row suppressed with that reason, by the claim itself. Otherwise the clai
 the email goes to: the customer's current one (the row's copy is from the launch or the trigger).
 
 Transient SMTP errors (is_transient, shared with the accounting emails) put the row back to QUEUED
-with attempts + 1 and end the batch (the connection is probably gone); the task retries it with
-backoff, and marks its shard alive in the cache until then (the sweeper would otherwise take the
-silent wait for a dead chain and start another). After MAX_ATTEMPTS the row is FAILED with the last
-error. Permanent errors fail that row and the batch goes on.
+with attempts + 1. One of the connection or the server (a timeout, a dropped connection, a 4xx to
+MAIL FROM or DATA, a 421) ends the batch: the task retries it with backoff, and marks its shard
+alive in the cache until then (the sweeper would otherwise take the silent wait for a dead chain
+and start another). One recipient refused for now (a 4xx to its RCPT: greylisted, mailbox full)
+says nothing of the others: that row alone waits its backoff (send_after) and the batch goes on; a
+batch that leaves nothing else due has the task come back when the first such row is due. After
+MAX_ATTEMPTS the row is FAILED with the last error. Permanent errors fail that row and the batch
+goes on; a recipient the server calls unknown at RCPT (an enhanced code 5.1.x: a hard bounce told
+at once) is BOUNCED and its address suppressed, as a provider's bounce webhook does.
+
+Celery's soft time limit ends the batch, not the message: the message in flight (its outcome
+unknown, the connection out of step) is failed as interrupted, and nothing more is sent. A batch
+starts no message past a time budget well under that limit: the rest stay queued for the next
+batch, which the task chains as for any backlog.
 """
 
 import logging
@@ -36,10 +46,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dt_time
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import get_connection
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower, Mod
 from django.utils import timezone
@@ -48,7 +59,16 @@ from accounting.models import Customer
 from accounting.tasks import is_transient
 
 from .emails import invitation_message
-from .models import Invitation, InvitationState, SuppressedAddress, SuppressionReason, Survey, SurveyStatus
+from .models import (
+    AddressEventKind,
+    Invitation,
+    InvitationState,
+    SuppressedAddress,
+    SuppressionReason,
+    Survey,
+    SurveyStatus,
+)
+from .webhooks import address_suppress
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +83,17 @@ SENDER_IDLE_SECONDS = 120
 # and the hourly reminder run would start a second chain beside it.
 RETRY_KEY = "surveys:sender-retry:{}"
 REMINDER_RETRY_KEY = "surveys:reminder-retry"
+# A batch starts no message after this share of the task's soft time limit: one started just before
+# has ample time left (EMAIL_TIMEOUT per SMTP reply), and the task time to chain the next batch.
+TIME_BUDGET_SHARE = 0.5
+# 421: the server is closing the connection (smtplib closes it), whatever the command it answers.
+SERVER_CLOSING = 421
+# An enhanced status code (RFC 3463) opening a reply's text ("5.1.1 User unknown"), or in qmail's
+# form at its end ("... by that name. (#5.1.1)").
+ENHANCED_STATUS = re.compile(r"^\s*(\d)\.(\d{1,3})\.(\d{1,3})(?![\d.])|\(#(\d)\.(\d{1,3})\.(\d{1,3})\)")
+# 5.1.x is the address's status: unknown mailbox, domain, bad syntax, moved. Not 5.1.7 and 5.1.8:
+# they are about our sender address.
+SENDER_ADDRESS_DETAILS = {"7", "8"}
 
 
 @dataclass
@@ -70,11 +101,14 @@ class BatchResult:
     sent: int = 0
     failed: int = 0
     skipped: int = 0
-    retry_in: float | None = None  # seconds: a transient error ended the batch
+    deferred: int = 0  # refused for now, one recipient each: queued again for later
+    # Seconds until the next batch is due: a transient error ended this one, or the only rows left
+    # are refused for now and wait their backoff.
+    retry_in: float | None = None
 
     @property
     def done(self) -> int:
-        return self.sent + self.failed + self.skipped
+        return self.sent + self.failed + self.skipped + self.deferred
 
 
 class Pacer:
@@ -158,19 +192,34 @@ def _suppressed(address_alias: str) -> Exists:
     return Exists(SuppressedAddress.objects.of_address(OuterRef(address_alias)))
 
 
+def _queued(*, shard: int, shards: int):
+    # A closed survey emails nobody: its queued rows wait (they go if it is opened again).
+    queued = Invitation.objects.filter(state=InvitationState.QUEUED).exclude(survey__status=SurveyStatus.CLOSED)
+    if shards > 1:
+        queued = queued.alias(shard_of=Mod("id", shards)).filter(shard_of=shard)
+    return queued
+
+
 def due_invitations(now=None, *, shard: int = 0, shards: int = 1):
     """Queued rows whose time has come; with shards, only this shard's share (id modulo shards).
 
     Shards only spread the work: each row is still claimed by its conditional UPDATE.
     """
-    now = now or timezone.now()
-    # A closed survey emails nobody: its queued rows wait (they go if it is opened again).
-    due = Invitation.objects.filter(state=InvitationState.QUEUED, send_after__lte=now).exclude(
-        survey__status=SurveyStatus.CLOSED
+    return _queued(shard=shard, shards=shards).filter(send_after__lte=now or timezone.now())
+
+
+def _refused_rows_due_in(*, shard: int, shards: int) -> float | None:
+    """Seconds until the first row refused for now (put off by _mark_error) is due, if any is.
+
+    A batch that leaves nothing else due ends the task's chain, and the sweeper would notice the
+    row only minutes after its time. Other rows due later (a delayed trigger's) have their own task.
+    """
+    now = timezone.now()
+    refused = _queued(shard=shard, shards=shards).filter(
+        attempts__gt=0, send_after__gt=now, send_after__lte=now + timedelta(seconds=backoff(MAX_ATTEMPTS))
     )
-    if shards > 1:
-        due = due.alias(shard_of=Mod("id", shards)).filter(shard_of=shard)
-    return due
+    first = refused.order_by("send_after").values_list("send_after", flat=True).first()
+    return None if first is None else max((first - now).total_seconds(), 1)
 
 
 def _claim_fields(invitation: Invitation, claimed_at) -> dict:
@@ -193,16 +242,83 @@ def _mark_sent(invitation: Invitation, message_id: str) -> None:
     )
 
 
-def _mark_error(invitation: Invitation, exc: BaseException, *, transient: bool) -> None:
+def _mark_error(invitation: Invitation, exc: BaseException, *, transient: bool, put_off: bool = False) -> bool:
+    """Queued again (True) or failed. `put_off`: this row alone waits its backoff (send_after), so
+    neither this batch nor the next one claims it again at once; the others go meanwhile."""
     attempts = invitation.attempts + 1
     retry = transient and attempts < MAX_ATTEMPTS
+    later = {"send_after": timezone.now() + timedelta(seconds=backoff(attempts))} if retry and put_off else {}
     Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
         state=InvitationState.QUEUED if retry else InvitationState.FAILED,
         attempts=attempts,
         last_error=repr(exc)[:2000],
         # expires_at kept: a retried interrupted row's first email may have arrived with this link
+        **later,
     )
     invitation.attempts = attempts
+    return retry
+
+
+def _mark_interrupted(invitation: Invitation) -> None:
+    """As the sweeper fails a row left SENDING (fail_interrupted): the server may have the message."""
+    Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
+        state=InvitationState.FAILED, last_error=INTERRUPTED
+    )
+
+
+def _refused_for_now(exc: BaseException) -> bool:
+    """Only this recipient is refused, for now (greylisted, mailbox full): the server and the
+    connection are fine, the other recipients are not concerned. A 421 closes the connection."""
+    return (
+        isinstance(exc, smtplib.SMTPRecipientsRefused)
+        and is_transient(exc)
+        and all(code != SERVER_CLOSING for code, _ in exc.recipients.values())
+    )
+
+
+def _reply_text(reply) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _says_address_unknown(code: int, reply) -> bool:
+    found = ENHANCED_STATUS.search(_reply_text(reply))
+    if not (500 <= code < 600 and found):
+        return False
+    status, subject, detail = [part for part in found.groups() if part is not None]
+    return status == "5" and subject == "1" and detail not in SENDER_ADDRESS_DETAILS
+
+
+def address_unknown(exc: BaseException) -> bool:
+    """The recipient refused for good at RCPT as an address that does not exist (5.1.1 unknown
+    mailbox, 5.1.2 unknown domain, 5.1.3 bad syntax...): a hard bounce, told at once.
+
+    By the enhanced status code only: a bare 550 (or 553) is also how servers refuse to relay or
+    apply a policy, to every recipient alike, and suppressing on it could cost a whole audience
+    its later surveys over one misconfigured relay. Such a refusal stays a plain failure."""
+    return (
+        isinstance(exc, smtplib.SMTPRecipientsRefused)
+        and bool(exc.recipients)
+        and all(_says_address_unknown(code, reply) for code, reply in exc.recipients.values())
+    )
+
+
+def _suppress_unknown(email: str, exc: smtplib.SMTPRecipientsRefused) -> None:
+    """The address on SuppressedAddress as a hard bounce, as the provider's webhook lists one."""
+    replies = "; ".join(f"{code} {_reply_text(reply)}" for code, reply in exc.recipients.values())
+    address_suppress(email=email, kind=AddressEventKind.BOUNCED, detail=f"SMTP: refused at RCPT {replies}")
+
+
+def _mark_bounced(invitation: Invitation, exc: smtplib.SMTPRecipientsRefused) -> None:
+    """The row BOUNCED (it did not arrive) and its address suppressed, as a provider's bounce does
+    (webhooks.handle_tracking_event): no later launch, reminder or retry emails it ("bounced
+    before"). last_error keeps the server's reply, which staff read (failures.failure_reason)."""
+    with transaction.atomic():
+        Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
+            state=InvitationState.BOUNCED, bounced_at=timezone.now(), attempts=invitation.attempts + 1,
+            last_error=repr(exc)[:2000],
+        )
+        _suppress_unknown(invitation.email, exc)
+    invitation.attempts += 1
 
 
 def _sent_message_id(message) -> str:
@@ -223,14 +339,24 @@ def _deliver(connection, invitation: Invitation, result: BatchResult) -> tuple[b
     """Send one claimed invitation: (go on with the batch?, message id if sent)."""
     try:
         message_id = _send_one(connection, invitation)
+    except SoftTimeLimitExceeded:
+        raise  # no answer of the server's: send_batch ends the batch
     except Exception as exc:
+        logger.warning("Invitation %s not sent (attempt %s): %r", invitation.pk, invitation.attempts + 1, exc)
+        if address_unknown(exc):
+            _mark_bounced(invitation, exc)
+            result.failed += 1
+            return True, None
         transient = is_transient(exc)
-        _mark_error(invitation, exc, transient=transient)
-        logger.warning("Invitation %s not sent (attempt %s): %r", invitation.pk, invitation.attempts, exc)
-        if transient:
+        only_this_one = transient and _refused_for_now(exc)
+        queued_again = _mark_error(invitation, exc, transient=transient, put_off=only_this_one)
+        if transient and not only_this_one:
             result.retry_in = backoff(invitation.attempts)
-            return False, None
-        result.failed += 1
+            return False, None  # the connection or the server: the rest would fail alike
+        if queued_again:
+            result.deferred += 1
+        else:
+            result.failed += 1
         return True, None
     result.sent += 1
     return True, message_id
@@ -268,7 +394,8 @@ def _sent_fields(invitation: Invitation, message_id: str) -> dict:
 # The claimed row's customer is read by the statement itself (`latest`), not taken from the batch's
 # read: since then they may have unsubscribed, lost their address, or it may have bounced. `reason`
 # is launch.suppression_reason's, in its order ('' = may be emailed), and a row with one is
-# suppressed by this claim, never emailed (no expiry). One sub-select sets every column.
+# suppressed by this claim, never emailed (no expiry). One sub-select sets every column. A row put
+# off since the batch read it (refused for now, by another batch) waits its send_after.
 CLAIM_SQL = """
 UPDATE surveys_invitation SET
     (state, sent_at, expires_at, message_id, last_error, claimed_at, email, suppression_reason) = (
@@ -296,6 +423,7 @@ UPDATE surveys_invitation SET
     )
 WHERE id IN (%(sent)s, %(following)s)
     AND ((id = %(sent)s AND state = %(sending_state)s) OR (id = %(following)s AND state = %(queued_state)s
+        AND send_after <= %(claimed_at)s
         AND NOT EXISTS (SELECT 1 FROM surveys_survey v WHERE v.id = survey_id AND v.status = %(closed)s)))
 RETURNING id, state, email
 """
@@ -378,26 +506,47 @@ def send_batch(*, batch_size: int | None = None, shard: int = 0, shards: int = 1
     result = BatchResult()
     if not rows:
         return result
-    pacer, heartbeat = Pacer(settings.SURVEY_SEND_RATE_PER_SECOND), Heartbeat()
-    connection, sent = get_connection(), None
+    pacer, heartbeat, deadline = Pacer(settings.SURVEY_SEND_RATE_PER_SECOND), Heartbeat(), _deadline()
+    connection, sent, in_flight = get_connection(), None, None
     try:
         for invitation in rows:
+            if time.monotonic() > deadline:
+                break  # the rest stay queued, for the next batch the task chains
             heartbeat.beat()
             claimed = _flush_and_claim(sent, invitation)
             sent = None
             if not claimed:
                 result.skipped += 1  # another process got there first, the survey closed, or suppressed
                 continue
+            in_flight = invitation
             pacer.wait()
             go_on, message_id = _deliver(connection, invitation, result)
+            in_flight = None
             sent = (invitation, message_id) if message_id is not None else None
             if not go_on:
                 break
+    except SoftTimeLimitExceeded:
+        # The task must stop before its hard kill. The message in flight may have reached the server
+        # (and the connection is out of step, a late reply would be read as the next one's).
+        if in_flight is not None:
+            _mark_interrupted(in_flight)
+            result.failed += 1
+        logger.warning("Survey batch stopped at the task's soft time limit")
     finally:
         _flush_and_claim(sent, None)
         _close_quietly(connection)
-    logger.info("Survey batch: %s sent, %s failed, %s skipped", result.sent, result.failed, result.skipped)
+    if result.retry_in is None and not more_due(shard=shard, shards=shards):
+        result.retry_in = _refused_rows_due_in(shard=shard, shards=shards)
+    logger.info(
+        "Survey batch: %s sent, %s failed, %s skipped, %s refused for now",
+        result.sent, result.failed, result.skipped, result.deferred,
+    )
     return result
+
+
+def _deadline() -> float:
+    """When a batch stops starting messages (time.monotonic)."""
+    return time.monotonic() + settings.CELERY_TASK_SOFT_TIME_LIMIT * TIME_BUDGET_SHARE
 
 
 def _close_quietly(connection) -> None:
@@ -499,12 +648,16 @@ def _remind(connection, invitation: Invitation, refused_for_now: set[int]) -> bo
     (its id added to `refused_for_now` when only this recipient was refused, for now)."""
     try:
         _send_one(connection, invitation, reminder=True)
+    except SoftTimeLimitExceeded:
+        raise  # the claim stays: a reminder that may have gone is not resent (send_reminders)
     except Exception as exc:
-        transient = is_transient(exc)
         logger.warning("Reminder for invitation %s not sent: %r", invitation.pk, exc)
-        if transient:
+        if address_unknown(exc):
+            _suppress_unknown(invitation.email, exc)  # the invitation itself was delivered
+            return False
+        if is_transient(exc):
             Invitation.objects.filter(pk=invitation.pk).update(reminder_claimed_at=None)
-            if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            if _refused_for_now(exc):
                 refused_for_now.add(invitation.pk)
             return None
         return False
@@ -523,10 +676,12 @@ def send_reminders(*, batch_size: int | None = None) -> BatchResult:
     result = BatchResult()
     if not rows:
         return result
-    pacer, connection = Pacer(settings.SURVEY_SEND_RATE_PER_SECOND), get_connection()
+    pacer, connection, deadline = Pacer(settings.SURVEY_SEND_RATE_PER_SECOND), get_connection(), _deadline()
     refused_for_now: set[int] = set()
     try:
         for invitation in rows:
+            if time.monotonic() > deadline:
+                break  # the rest stay due, for the next batch the task chains
             if not _claim_reminder(invitation):
                 result.skipped += 1  # another process got there first, or no longer due (see the claim)
                 continue
@@ -540,6 +695,9 @@ def send_reminders(*, batch_size: int | None = None) -> BatchResult:
                 break  # the server or the connection: the rest would fail alike
             result.sent += outcome
             result.failed += not outcome
+    except SoftTimeLimitExceeded:
+        # Stop before the hard kill; the reminder in flight keeps its claim: not resent (at most once).
+        logger.warning("Reminder batch stopped at the task's soft time limit")
     finally:
         _close_quietly(connection)
     return result

@@ -164,7 +164,8 @@ def test_a_reason_never_shows_a_link_or_a_token():
 
 
 def test_the_survey_page_says_why_each_invitation_failed(smtp_server, client):
-    smtp_server(2624, {"gone@x.test": ["550 5.1.1 User unknown"]})
+    # A policy refusal: failed (an unknown address, 5.1.1, is bounced: see the batch faults below).
+    smtp_server(2624, {"gone@x.test": ["550 5.7.1 Rejected by policy"]})
     survey = SurveyFactory(expiry_days=10)
     for email in ("gone@x.test", "fine@x.test"):
         InvitationFactory(survey=survey, customer=CustomerFactory(email=email), state=InvitationState.QUEUED,
@@ -173,8 +174,8 @@ def test_the_survey_page_says_why_each_invitation_failed(smtp_server, client):
     sending.send_batch()
     page = survey_page(client, survey)
 
-    assert '<div class="muted failure-reason">550 5.1.1 User unknown</div>' in page  # the failed row
-    assert "<li>550 5.1.1 User unknown: 1</li>" in page  # the summary
+    assert '<div class="muted failure-reason">550 5.7.1 Rejected by policy</div>' in page  # the failed row
+    assert "<li>550 5.7.1 Rejected by policy: 1</li>" in page  # the summary
     assert page.count("failure-reason\"") == 1  # the sent row shows none
 
 
