@@ -9,8 +9,7 @@ reason never names who was invited, an anonymous survey's failures included.
 import ast
 import re
 from collections import Counter
-
-from django.db.models import Count
+from dataclasses import dataclass
 
 from .models import Invitation, InvitationState, Survey
 from .selectors import invitation_state_shown
@@ -18,6 +17,8 @@ from .sending import INTERRUPTED
 
 REASON_MAX_CHARS = 160
 SUMMARY_REASONS = 5
+# The latest failures the survey page's summary reads: a page view costs the same however many failed.
+SUMMARY_SAMPLE = 1000
 NO_REASON = "no reason recorded"
 # The states whose `last_error` says why the invitation did not arrive (a queued row's is a retry's).
 FAILED_STATES_SHOWN = (InvitationState.FAILED, InvitationState.BOUNCED)
@@ -28,7 +29,8 @@ SMTP_REPLY = re.compile(r"\(\s*(?P<code>[2-5]\d\d),\s*(?P<text>b'(?:[^'\\]|\\.)*
 EXCEPTION_REPR = re.compile(r"^(?P<name>[A-Za-z_][\w.]*)\((?P<args>.*?)\)?$", re.DOTALL)
 QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"")
 LINK = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.IGNORECASE)
-ADDRESS = re.compile(r"<?[^\s<>()\[\],;:'\"@]+@[^\s<>()\[\],;:'\"]+>?")
+# The local part plain or quoted ("jo smith"@x.com is a valid address too).
+ADDRESS = re.compile(r"<?(?:\"[^\"]*\"|[^\s<>()\[\],;:'\"@]+)@[^\s<>()\[\],;:'\"]+>?")
 # A link token is 43 URL-safe characters; queue ids and hashes are hidden with it, at no loss.
 TOKEN_LIKE = re.compile(r"[A-Za-z0-9_\-+/=]{32,}")
 
@@ -85,17 +87,31 @@ def _cleaned(text: str) -> str:
 
 
 def survey_failure_reasons(survey: Survey, *, limit: int = SUMMARY_REASONS) -> list[tuple[str, int]]:
-    """The most common reasons of the survey's failed invitations, with their counts: one aggregate
-    query. Rows refused with their own address in the error group apart in SQL and merge here.
-    Interrupted rows are left out: the page counts them on their own."""
-    rows = (
+    """The most common reasons of the survey's latest failed invitations (SUMMARY_SAMPLE of them),
+    with their counts: one query. Not grouped in SQL: a refusal quotes each row's own address, so a
+    relay refusing a whole audience is one group per row. Interrupted rows are left out: the page
+    counts them on their own."""
+    return _summary(survey, limit)[0]
+
+
+@dataclass(frozen=True)
+class FailureSummary:
+    reasons: list[tuple[str, int]]
+    sampled: bool  # more failed rows than were read: the counts are of the latest SUMMARY_SAMPLE
+    sample: int
+
+
+def survey_failure_summary(survey: Survey) -> FailureSummary:
+    return FailureSummary(*_summary(survey, SUMMARY_REASONS), sample=SUMMARY_SAMPLE)
+
+
+def _summary(survey: Survey, limit: int) -> tuple[list[tuple[str, int]], bool]:
+    errors = list(
         survey.invitations.filter(state=InvitationState.FAILED)
         .exclude(last_error=INTERRUPTED)
-        .order_by()
-        .values_list("last_error")
-        .annotate(count=Count("pk"))
+        .order_by("-pk")
+        .values_list("last_error", flat=True)[: SUMMARY_SAMPLE + 1]
     )
-    counts = Counter()
-    for last_error, count in rows:
-        counts[failure_reason(last_error) or NO_REASON] += count
-    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    sampled = len(errors) > SUMMARY_SAMPLE
+    counts = Counter(failure_reason(error) or NO_REASON for error in errors[:SUMMARY_SAMPLE])
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit], sampled

@@ -50,7 +50,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -78,6 +78,9 @@ from .sending import INTERRUPTED, days_later
 logger = logging.getLogger(__name__)
 
 BULK_BATCH = 1000
+# The throttle counts an invitation sent later than this after it was queued on the day it went
+# (invited_since); a launch's own sending, however large, ends well within it.
+LATE_SEND = timedelta(hours=6)
 # Advisory lock keys (two int4 each): (INVITING, 0) stands for every customer, (INVITING_ONE, id)
 # for one. Any two numbers would do; these spell "cxin" and "cxi1".
 INVITING, INVITING_ONE = 0x6378696E, 0x63786931
@@ -156,9 +159,13 @@ def invited_since(start, now) -> Q:
     """Invitations sent that were queued for sending (send_after: a launch's moment, a delayed
     trigger's send time) from `start` to `now`. Not by sent_at: a launch at 23:45 whose sending
     runs past midnight invited its customers that day, so its relaunch N days later at 23:45
-    reaches them all again. (A row goes at or after its send_after: the sent_at bound drops no
-    real row, and lets the (customer, sent_at) index find the few to look at.)"""
-    return Q(sent_at__gte=start, send_after__gte=start, send_after__lte=now)
+    reaches them all again. One sent more than LATE_SEND after it was queued (held up by an outage
+    or a backlog) counts on the day it went: its customer got it then. (A row goes at or after its
+    send_after: the sent_at bound drops no real row, and lets the (customer, sent_at) index find
+    the few to look at.)"""
+    late_after = ExpressionWrapper(F("send_after") + LATE_SEND, output_field=DateTimeField())
+    on_time = Q(send_after__gte=start, send_after__lte=now, sent_at__lte=late_after)
+    return Q(sent_at__gte=start) & (on_time | Q(sent_at__gt=late_after))
 
 
 @transaction.atomic

@@ -259,6 +259,13 @@ def _mark_error(invitation: Invitation, exc: BaseException, *, transient: bool, 
     return retry
 
 
+def _give_back(invitation: Invitation) -> None:
+    """A claimed row never handed to the server, queued again as it was (its link's expiry kept)."""
+    Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
+        state=InvitationState.QUEUED
+    )
+
+
 def _mark_interrupted(invitation: Invitation) -> None:
     """As the sweeper fails a row left SENDING (fail_interrupted): the server may have the message."""
     Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
@@ -507,7 +514,7 @@ def send_batch(*, batch_size: int | None = None, shard: int = 0, shards: int = 1
     if not rows:
         return result
     pacer, heartbeat, deadline = Pacer(settings.SURVEY_SEND_RATE_PER_SECOND), Heartbeat(), _deadline()
-    connection, sent, in_flight = get_connection(), None, None
+    connection, sent, in_flight, waiting = get_connection(), None, None, None
     try:
         for invitation in rows:
             if time.monotonic() > deadline:
@@ -518,8 +525,9 @@ def send_batch(*, batch_size: int | None = None, shard: int = 0, shards: int = 1
             if not claimed:
                 result.skipped += 1  # another process got there first, the survey closed, or suppressed
                 continue
-            in_flight = invitation
+            waiting = invitation  # claimed, not handed to the server yet: a stop gives it back
             pacer.wait()
+            waiting, in_flight = None, invitation  # from here the server may get it: "interrupted"
             go_on, message_id = _deliver(connection, invitation, result)
             in_flight = None
             sent = (invitation, message_id) if message_id is not None else None
@@ -531,6 +539,8 @@ def send_batch(*, batch_size: int | None = None, shard: int = 0, shards: int = 1
         if in_flight is not None:
             _mark_interrupted(in_flight)
             result.failed += 1
+        if waiting is not None:
+            _give_back(waiting)
         logger.warning("Survey batch stopped at the task's soft time limit")
     finally:
         _flush_and_claim(sent, None)

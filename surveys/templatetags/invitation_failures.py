@@ -13,5 +13,5 @@ def failure_reason(invitation) -> str:
 
 
 @register.simple_tag
-def survey_failure_reasons(survey) -> list[tuple[str, int]]:
-    return failures.survey_failure_reasons(survey)
+def survey_failure_summary(survey) -> failures.FailureSummary:
+    return failures.survey_failure_summary(survey)

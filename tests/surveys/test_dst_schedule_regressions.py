@@ -208,6 +208,21 @@ def test_a_weekly_relaunch_reaches_customers_whose_email_left_after_midnight(set
     }
 
 
+def test_a_launchs_email_held_up_for_hours_counts_on_the_day_it_went(settings):
+    """Launched at 23:00, its email held up by an outage until 09:00: a survey launched at 10:00
+    with a one-day throttle must not email the customer again an hour after the first."""
+    customer = CustomerFactory()
+    with time_machine.travel(dt.datetime(2025, 6, 1, 23, 0, tzinfo=dt.UTC), tick=False):
+        survey_launch(survey=SurveyFactory(throttle_days=1))
+    with time_machine.travel(dt.datetime(2025, 6, 2, 9, 0, tzinfo=dt.UTC), tick=False):
+        assert sending.send_batch().sent == 1
+
+    with time_machine.travel(dt.datetime(2025, 6, 2, 10, 0, tzinfo=dt.UTC), tick=False):
+        launch = survey_launch(survey=SurveyFactory(throttle_days=1))
+
+    assert launch.invitations.get(customer=customer).suppression_reason == "throttled"
+
+
 def test_a_delayed_trigger_counts_on_the_day_it_was_sent(settings):
     """Triggered at 23:00 on 1 June to go two hours later: that email is of 2 June, inside a 7-day
     throttle on 8 June, though the trigger came on 1 June."""

@@ -290,6 +290,24 @@ def test_the_soft_time_limit_during_a_send_ends_the_batch(smtp_server, soft_limi
     assert server.rcpt_seen.count("a@x.test") == 1
 
 
+def test_the_soft_time_limit_while_pacing_gives_the_claimed_row_back(smtp_server, monkeypatch):
+    # Claimed, then stopped before the server saw it: nothing may have arrived, so it is not
+    # "interrupted" (left out of a plain retry, "delivered" on an anonymous survey) but queued again.
+    server = smtp_server(2635)
+    rows = queued(["a@x.test", "b@x.test"])
+
+    def stopped(self):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(sending.Pacer, "wait", stopped)
+    result = sending.send_batch()
+
+    assert [(row.state, row.last_error) for row in reload(rows)] == [(InvitationState.QUEUED, "")] * 2
+    assert (result.failed, result.sent) == (0, 0) and server.rcpt_seen == []
+    monkeypatch.undo()
+    assert sending.send_batch().sent == 2
+
+
 def test_a_batch_starts_no_message_past_its_time_budget(smtp_server, settings, monkeypatch):
     server = smtp_server(2633, data_delay=0.3)
     settings.CELERY_TASK_SOFT_TIME_LIMIT = 0.2  # a budget of 0.1 s: one message

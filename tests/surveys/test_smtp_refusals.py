@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from surveys import sending
+from surveys import failures, sending
 from surveys.alerts import MAX_RETRIES, send_detractor_alert
 from surveys.failures import failure_reason, survey_failure_reasons
 from surveys.models import InvitationState, Response
@@ -262,3 +262,23 @@ def test_the_api_gives_no_reason_for_an_anonymous_surveys_interrupted_invitation
 
     shown = {item["id"]: (item["state"], item["failure_reason"]) for item in body["results"]}
     assert shown == {interrupted.pk: ("delivered", ""), answered.pk: ("delivered", "")}
+
+
+def test_a_quoted_local_part_is_hidden_too():
+    error = repr(smtplib.SMTPRecipientsRefused({'"jo smith"@x.com': (550, b'5.1.1 <"jo smith"@x.com>: unknown')}))
+
+    assert "jo smith" not in failures.failure_reason(error)
+
+
+def test_the_page_reads_only_the_latest_failures_and_says_so(client_as, monkeypatch):
+    # A relay refusing a whole audience quotes each address: one reason per row to work out, on
+    # every view of the page, however many failed.
+    monkeypatch.setattr(failures, "SUMMARY_SAMPLE", 3)
+    survey = SurveyFactory()
+    for n in range(5):
+        InvitationFactory(survey=survey, state=InvitationState.FAILED, last_error=repr(
+            smtplib.SMTPRecipientsRefused({f"c{n}@x.test": (550, b"5.7.1 Relaying denied")})))
+
+    page = client_as("analyst").get(reverse("surveys:survey-detail", args=[survey.pk])).text
+
+    assert "(of the latest 3 failures)" in page and "550 5.7.1 Relaying denied: 3" in page
