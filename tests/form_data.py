@@ -1,6 +1,11 @@
 """What a browser would post back from a form the tests fill in: the survey form's fields, and the
 Django admin's change page as it stands."""
 
+import re
+
+# The values a page drew beside its fields (show_hidden_initial), which the browser posts back.
+HIDDEN_INITIAL = re.compile(r'<input type="hidden" name="(initial-[\w]+)" value="([^"]*)"')
+
 
 def survey_form_data(**changes) -> dict:
     """Every field of the staff survey form, valid as they are, with `changes`."""
@@ -50,4 +55,18 @@ def admin_user_change_data(client, url, **changes) -> dict:
             "initial-date_joined_1": "00:00:00",
         }
     )
+    return data
+
+
+def staff_edit_page_as_posted(client, url, **changes) -> dict:
+    """What the browser posts back from the staff survey edit page as drawn, with `changes`."""
+    response = client.get(url)
+    data = dict(HIDDEN_INITIAL.findall(response.content.decode()))
+    form = response.context["form"]
+    for name in form.fields:
+        value = form[name].value()
+        if value is not None and value is not False:
+            data[name] = getattr(value, "pk", value)
+    data["next_launch_at"] = form["next_launch_at"].as_widget().split('value="')[1].split('"')[0]
+    data.update(changes)
     return data

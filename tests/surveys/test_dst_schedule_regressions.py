@@ -19,7 +19,7 @@ from surveys import sending
 from surveys.launch import invitation_get_or_create_transactional, survey_launch, surveys_launch_due
 from surveys.models import Invitation, InvitationState, Launch, Survey, SurveyKind, SurveyStatus
 from tests.factories import CustomerFactory, SurveyFactory
-from tests.form_data import admin_change_data
+from tests.form_data import HIDDEN_INITIAL, admin_change_data, staff_edit_page_as_posted
 
 pytestmark = pytest.mark.django_db
 PARIS = ZoneInfo("Europe/Paris")
@@ -97,21 +97,10 @@ def test_a_next_launch_moved_by_hand_after_the_gap_keeps_its_own_time(settings):
 
 # --- The edit pages and the repeated autumn hour ----------------------------------------------------
 
-HIDDEN_INITIAL = re.compile(r'<input type="hidden" name="(initial-[\w]+)" value="([^"]*)"')
-
-
 def staff_page_as_posted(client, survey: Survey, **changes) -> tuple[str, dict]:
     """The page's address, and what the browser posts back from it as drawn, with `changes`."""
     url = reverse("surveys:survey-edit", args=[survey.pk])
-    response = client.get(url)
-    data = dict(HIDDEN_INITIAL.findall(response.content.decode()))
-    form = response.context["form"]
-    for name in form.fields:
-        value = form[name].value()
-        if value is not None and value is not False:
-            data[name] = getattr(value, "pk", value)
-    data["next_launch_at"] = form["next_launch_at"].as_widget().split('value="')[1].split('"')[0]
-    return url, {**data, **changes}
+    return url, staff_edit_page_as_posted(client, url, **changes)
 
 
 def admin_page_as_posted(client, survey: Survey, **changes) -> tuple[str, dict]:

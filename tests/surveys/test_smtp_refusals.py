@@ -4,10 +4,8 @@ Against a real SMTP server (aiosmtpd) on ports 2621-2624.
 """
 
 import smtplib
-import threading
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -22,51 +20,6 @@ from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory,
 pytestmark = pytest.mark.django_db
 
 OWNER = "alice@staff.example.com"
-
-
-class RefusingHandler:
-    """Answers each RCPT of an address with its next refusal (`refusals`: address -> replies), then 250."""
-
-    def __init__(self, refusals=None):
-        self.refusals = {address: list(replies) for address, replies in (refusals or {}).items()}
-        self.rcpt_seen: list[str] = []
-        self.delivered: list[str] = []
-        self.lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook
-        with self.lock:
-            self.rcpt_seen.append(address)
-            replies = self.refusals.get(address)
-            if replies:
-                return replies.pop(0)
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        with self.lock:
-            self.delivered.extend(envelope.rcpt_tos)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server(settings):
-    """start(port, refusals) -> the handler; the email backend sends there for the test."""
-    controllers = []
-
-    def start(port, refusals=None):
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 10
-        settings.EMAIL_USE_TLS, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = False, "", ""
-        settings.SURVEY_SEND_RATE_PER_SECOND = 0
-        handler = RefusingHandler(refusals)
-        controller = Controller(handler, hostname="127.0.0.1", port=port)
-        controller.start()
-        controllers.append(controller)
-        return handler
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from surveys.launch import survey_launch
 from surveys.models import KIND_LOCKED, Invitation, LaunchChannel, Survey, SurveyKind, SurveyStatus
 from tests.concurrency import token_api_clients, while_first_is_held
 from tests.factories import CustomerFactory, InvitationFactory, SurveyFactory, UserFactory
-from tests.form_data import admin_change_data, survey_form_data
+from tests.form_data import HIDDEN_INITIAL, admin_change_data, staff_edit_page_as_posted, survey_form_data
 
 
 @pytest.fixture
@@ -204,23 +204,6 @@ def test_a_change_of_an_unlocked_kind_warns_of_nothing(client_as):
     assert survey.kind == SurveyKind.TRANSACTIONAL
 
 
-HIDDEN_INITIAL = re.compile(r'<input type="hidden" name="(initial-[\w]+)" value="([^"]*)"')
-
-
-def _staff_page_as_posted(client, url, **changes) -> dict:
-    """What the browser posts back from the staff edit page as drawn, with `changes`."""
-    response = client.get(url)
-    data = dict(HIDDEN_INITIAL.findall(response.content.decode()))
-    form = response.context["form"]
-    for name in form.fields:
-        value = form[name].value()
-        if value is not None and value is not False:
-            data[name] = getattr(value, "pk", value)
-    data["next_launch_at"] = form["next_launch_at"].as_widget().split('value="')[1].split('"')[0]
-    data.update(changes)
-    return data
-
-
 def _admin_page_as_posted(client, url, **changes) -> dict:
     """The admin change page posted back as drawn: its fields and the hidden values it showed."""
     data = admin_change_data(client, url, **changes)
@@ -239,7 +222,7 @@ def _form_errors(response):
 
 EDIT_PAGES = pytest.mark.parametrize(
     ("page", "as_posted"),
-    [("surveys:survey-edit", _staff_page_as_posted), ("admin:surveys_survey_change", _admin_page_as_posted)],
+    [("surveys:survey-edit", staff_edit_page_as_posted), ("admin:surveys_survey_change", _admin_page_as_posted)],
     ids=["staff", "admin"],
 )
 
