@@ -86,32 +86,24 @@ def _cleaned(text: str) -> str:
     return text
 
 
-def survey_failure_reasons(survey: Survey, *, limit: int = SUMMARY_REASONS) -> list[tuple[str, int]]:
-    """The most common reasons of the survey's latest failed invitations (SUMMARY_SAMPLE of them),
-    with their counts: one query. Not grouped in SQL: a refusal quotes each row's own address, so a
-    relay refusing a whole audience is one group per row. Interrupted rows are left out: the page
-    counts them on their own."""
-    return _summary(survey, limit)[0]
-
-
 @dataclass(frozen=True)
 class FailureSummary:
-    reasons: list[tuple[str, int]]
-    sampled: bool  # more failed rows than were read: the counts are of the latest SUMMARY_SAMPLE
+    reasons: list[tuple[str, int]]  # the most common first, SUMMARY_REASONS at most
+    sampled: bool  # more failed rows than were read: the counts are of the latest `sample`
     sample: int
 
 
 def survey_failure_summary(survey: Survey) -> FailureSummary:
-    return FailureSummary(*_summary(survey, SUMMARY_REASONS), sample=SUMMARY_SAMPLE)
-
-
-def _summary(survey: Survey, limit: int) -> tuple[list[tuple[str, int]], bool]:
+    """The most common reasons of the survey's latest failed invitations (SUMMARY_SAMPLE of them),
+    with their counts: one query. Not grouped in SQL: a refusal quotes each row's own address, so a
+    relay refusing a whole audience is one group per row. Interrupted rows are left out: the page
+    counts them on their own."""
     errors = list(
         survey.invitations.filter(state=InvitationState.FAILED)
         .exclude(last_error=INTERRUPTED)
         .order_by("-pk")
         .values_list("last_error", flat=True)[: SUMMARY_SAMPLE + 1]
     )
-    sampled = len(errors) > SUMMARY_SAMPLE
     counts = Counter(failure_reason(error) or NO_REASON for error in errors[:SUMMARY_SAMPLE])
-    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit], sampled
+    reasons = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:SUMMARY_REASONS]
+    return FailureSummary(reasons, sampled=len(errors) > SUMMARY_SAMPLE, sample=SUMMARY_SAMPLE)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from surveys import failures, sending
 from surveys.alerts import MAX_RETRIES, send_detractor_alert
-from surveys.failures import failure_reason, survey_failure_reasons
+from surveys.failures import failure_reason, survey_failure_summary
 from surveys.models import InvitationState, Response
 from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory, UserFactory
 
@@ -141,7 +141,7 @@ def test_the_summary_merges_one_reply_to_many_addresses_in_one_query(django_asse
     InvitationFactory(survey=survey, state=InvitationState.QUEUED, last_error=refused("a@x.test", b"4.2.2 Full", 452))
 
     with django_assert_num_queries(1):
-        reasons = survey_failure_reasons(survey)
+        reasons = survey_failure_summary(survey).reasons
 
     assert reasons == [("550 5.1.1 <address>: User unknown", 3), ("535 5.7.8 Bad credentials", 1)]
 
