@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from cxplatform.history_admin import HistoryAdmin
+from cxplatform.token_pages import TextareaField
 
 from .models import (
     CostEntry,
@@ -149,6 +150,17 @@ class ReasonCategoryAdmin(HistoryAdmin):
 # --- Customers -----------------------------------------------------------------------------------
 
 
+class ReasonTextField(TextareaField):
+    """The reason text as the reason page takes it: line breaks counted once and stored as LF.
+
+    A text saved with CRLF before (by the admin or the staff form), posted back as it is, is no
+    change: it must not become a new answer and drop an admin's mapping.
+    """
+
+    def has_changed(self, initial, data):
+        return super().has_changed(self.to_python(initial), data)
+
+
 class CustomerAdminForm(forms.ModelForm):
     class Meta:
         model = Customer
@@ -156,6 +168,7 @@ class CustomerAdminForm(forms.ModelForm):
             "external_id", "name", "email", "language", "segment", "acquired_on", "reason",
             "reason_text", "referred_by", "acquisition_cost", "parent", "survey_opt_out",
         ]
+        field_classes = {"reason_text": ReasonTextField}
 
     def clean_reason(self):
         reason = self.cleaned_data.get("reason")

@@ -5,6 +5,7 @@ the same import engine as the CSV upload and the commands, so a row is valid or 
 door it came in by, and a request with any bad row writes nothing.
 """
 
+import datetime as dt
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -30,6 +31,8 @@ from cxplatform.api_writes import UniqueWritesMixin
 
 from . import imports, services
 from .filters import CostFilter, CustomerFilter, ImportBatchFilter, RevenueFilter
+from .imports import cells
+from .imports.problems import CellError
 from .models import (
     REASON_TEXT_MAX_LENGTH,
     CostEntry,
@@ -54,12 +57,32 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 
 class SlugRelatedField(serializers.SlugRelatedField):
-    """DRF's, refusing a NUL character before the lookup: PostgreSQL cannot compare text holding one."""
+    """DRF's, reading the value as the bulk endpoint and the CSV import read a cell (surrounding
+    spaces trimmed, so " P1 " finds P1 and a blank is no value), and refusing a NUL character
+    before the lookup: PostgreSQL cannot compare text holding one."""
+
+    def run_validation(self, data=serializers.empty):
+        # Before DRF's own, which reads "" as null.
+        return super().run_validation(data.strip() if isinstance(data, str) else data)
 
     def to_internal_value(self, data):
         if isinstance(data, str) and "\x00" in data:
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class IsoDateField(serializers.DateField):
+    """A date as the bulk endpoint and the CSV import take it: YYYY-MM-DD only, with their
+    messages; DRF's would also take "2025-1-5", which they refuse."""
+
+    def to_internal_value(self, value):
+        text = value.strip() if isinstance(value, str) else ""
+        if not text:  # not text (a number, a list) or blank: DRF's own message
+            return super().to_internal_value(value)
+        try:
+            return dt.date.fromisoformat(cells.iso_date(text))
+        except CellError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
 
 class NullOnOutputSlugField(SlugRelatedField):
@@ -88,8 +111,13 @@ UNIQUE_CONFLICT = OpenApiResponse(
 # The bulk endpoints' own refusals (cxplatform.api_views.exception_handler, their JSON-only parser).
 TOO_LARGE = OpenApiResponse(
     ErrorDetailSerializer,
-    description="The body is over DATA_UPLOAD_MAX_MEMORY_SIZE; nothing was written: split the batch.",
+    description="The body is over DATA_UPLOAD_MAX_MEMORY_SIZE, or holds more than 200,000 records;"
+    " nothing was written: split the batch.",
 )
+# What 20 MB (DATA_UPLOAD_MAX_MEMORY_SIZE's default) holds of real ledger lines. The body limit
+# alone let through ~7 M empty records (`[{},{},…]`), each shaped and checked: 2.3 GB and two
+# minutes of a web worker for one request. Counted once the JSON is parsed, before any check.
+BULK_MAX_RECORDS = 200_000
 NOT_JSON = OpenApiResponse(ErrorDetailSerializer, description="The body is not application/json.")
 
 
@@ -207,6 +235,12 @@ IMPORT_FAILED = OpenApiResponse(
 def import_records(kind: str, request) -> Response:
     """Run a bulk import of the request's JSON (a list of objects, or one object)."""
     records = [request.data] if isinstance(request.data, dict) else request.data
+    if isinstance(records, list) and len(records) > BULK_MAX_RECORDS:
+        detail = (
+            f"The request holds {len(records)} records, more than the limit of {BULK_MAX_RECORDS} a bulk"
+            " request may hold; nothing was written. Split the batch into smaller requests."
+        )
+        return Response({"detail": detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     batch = imports.import_records(kind=kind, records=records, source="api", user=request.user)
     if batch.status == ImportStatus.SUCCEEDED:
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
@@ -330,6 +364,7 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
     parent = SlugRelatedField(
         slug_field="external_id", queryset=Customer.objects.all(), required=False, allow_null=True
     )
+    acquired_on = IsoDateField(required=False, allow_null=True)
     entity = serializers.SlugRelatedField(
         slug_field="external_id", read_only=True, allow_null=True, help_text="The top ancestor: the unit of reports."
     )

@@ -5,6 +5,8 @@ from pathlib import PurePath
 from django import forms
 from django.db.models import Q
 
+from cxplatform.token_pages import TextareaField
+
 from .imports import COLUMNS
 from .models import REASON_TEXT_MAX_LENGTH, ImportKind, ReasonCategory, ReasonKind
 
@@ -60,7 +62,8 @@ class CustomerReasonForm(forms.Form):
         queryset=ReasonCategory.objects.filter(is_active=True).order_by("order", "label"),
         empty_label="Choose a reason…",
     )
-    reason_text = forms.CharField(
+    # Line breaks counted once (as the textarea counts them) and stored as LF, as on the reason page.
+    reason_text = TextareaField(
         label="Details",
         required=False,
         max_length=REASON_TEXT_MAX_LENGTH,

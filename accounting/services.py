@@ -165,6 +165,12 @@ def reason_category_kind_error(*, slug: str, kind: str) -> str | None:
     return None
 
 
+def one_line_break(text: str) -> str:
+    """Line breaks as LF, whichever door the text came through: a browser posts CRLF, an API
+    client may send either. Every door stores (and compares) the same text."""
+    return text.replace("\r\n", "\n")
+
+
 def customer_set_reason(
     *, customer: Customer, reason: ReasonCategory, text: str | None = "", source: str
 ) -> Customer:
@@ -176,14 +182,14 @@ def customer_set_reason(
     """
     if text is None and reason.pk == customer.reason_id:
         return customer
-    text = text or ""
+    text = one_line_break(text or "")
     error = reason_assignment_error(reason=reason, current_reason_id=customer.reason_id)
     if error is not None:
         raise ValidationError({"reason": error})
     if reason.slug == ReasonCategory.OTHER_SLUG and not text.strip():
         raise ValidationError({"reason_text": "Please say what the other reason is."})
-    if reason.pk == customer.reason_id and text.strip() == customer.reason_text:
-        return customer
+    if reason.pk == customer.reason_id and text.strip() == one_line_break(customer.reason_text):
+        return customer  # a text stored with CRLF before, sent back with LF, is the same answer
     # After the echo above: a longer text stored before the limit may still be sent back unchanged.
     error = reason_text_error(text.strip())
     if error is not None:

@@ -65,3 +65,21 @@ def test_other_api_errors_keep_drfs_answers(api_client_as):
         reverse("api-revenue-list"), data="[", content_type="application/json"
     )
     assert response.status_code == 400 and "JSON parse error" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("route", BULK)
+def test_a_bulk_request_of_too_many_records_gets_a_json_413(route, api_client_as, monkeypatch):
+    """The body limit alone let ~7 M empty records (`[{},{},…]`) through, each shaped and checked:
+    2.3 GB and two minutes of a web worker. A bulk request holds at most BULK_MAX_RECORDS."""
+    monkeypatch.setattr("accounting.apis.BULK_MAX_RECORDS", 20)
+    CustomerFactory(external_id="A1")
+
+    response = api_client_as("analyst").post(reverse(route), data=[{}] * 21, format="json")
+
+    assert response.status_code == 413
+    assert "more than the limit of 20" in response.json()["detail"]
+    assert not ImportBatch.objects.exists()
+    assert (RevenueEntry.objects.count(), CostEntry.objects.count(), Customer.objects.count()) == (0, 0, 1)
+
+    at_the_limit = api_client_as("analyst").post(reverse(route), data=BULK[route][:20], format="json")
+    assert at_the_limit.status_code == 201
