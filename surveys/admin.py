@@ -16,7 +16,13 @@ from django.db.models import Q
 from accounting.admin import DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin
 from cxplatform.history_admin import HistoryAdmin
 
-from .forms import CompanySplitDateTimeField, changed_columns, limit_to_alert_owners, show_launch_written_as_shown
+from .forms import (
+    CompanySplitDateTimeField,
+    add_survey_rule_errors,
+    changed_columns,
+    limit_to_alert_owners,
+    show_launch_written_as_shown,
+)
 from .launch import audience_change_error
 from .models import (
     Invitation,
@@ -35,7 +41,7 @@ from .selectors import DELIVERED_LABEL, invitation_state_shown, invitations_in_s
 
 
 class SurveyAdminForm(forms.ModelForm):
-    """The staff form's rules on a survey's kind, anonymity, audience segment and owner, for the
+    """The staff form's rules on a survey's kind, anonymity, audience, reminder and owner, for the
     admin and its reverts. "Changed" and "current" mean as stored: on a revert, the form's instance
     and initial values are the past version's."""
 
@@ -55,6 +61,7 @@ class SurveyAdminForm(forms.ModelForm):
         for field, message in errors:
             if field in self.fields:  # read-only ones (anonymity once promised) keep their stored value
                 self.add_error(field, message)
+        add_survey_rule_errors(self, data)  # beside the field, not the constraint's name above the form
         self.check_segment(data.get("audience"), data.get("audience_segment"))
         return data
 

@@ -10,9 +10,11 @@ from copy import copy
 from datetime import timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -32,6 +34,7 @@ from cxplatform.api_serializers import WritableFieldsOnlyMixin
 from cxplatform.api_writes import UniqueWritesMixin
 
 from . import selectors
+from .clock import OUT_OF_RANGE, on_company_clock
 from .failures import invitation_failure_reason
 from .filters import InvitationFilter, ResponseFilter, SurveyFilter
 from .followups import response_follow_up
@@ -42,7 +45,17 @@ from .launch import (
     survey_launch,
     survey_retry_failed,
 )
-from .models import Invitation, InvitationState, LaunchChannel, Response, SuppressionReason, Survey, SurveyKind
+from .models import (
+    FOLLOW_UP_NOTE_MAX_LENGTH,
+    Invitation,
+    InvitationState,
+    LaunchChannel,
+    Response,
+    SuppressionReason,
+    Survey,
+    SurveyKind,
+)
+from .rules import RULE_FIELDS, survey_rule_errors
 
 MAX_DELAY_MINUTES = 60 * 24 * 30
 MAX_LISTED_CUSTOMERS = 10_000  # one hand-picked list per request; a longer one goes in several
@@ -68,7 +81,37 @@ class ProgressSerializer(serializers.Serializer):
     response_rate = serializers.FloatField(allow_null=True, help_text="responded / delivered, a fraction.")
 
 
+class CompanyDateTimeField(serializers.DateTimeField):
+    """A date and time as the staff form and the admin read it (surveys.clock): one without an
+    offset is on the company's clock, a time the autumn change repeats its first occurrence, one
+    the spring change skips refused (DRF's own check let it through, stored an hour later); one
+    past the calendar's edge is a field error, not a 500 when stored."""
+
+    default_error_messages = {**serializers.DateTimeField.default_error_messages, "overflow": OUT_OF_RANGE}
+
+    def enforce_timezone(self, value):
+        if timezone.is_aware(value):  # an offset given, or a stored value shown: DRF's conversion
+            return super().enforce_timezone(value)
+        try:
+            return on_company_clock(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages, code=error.code) from None
+
+
+def _by_field(errors: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """(field, why) pairs as DRF's 400 body: each field's messages in a list."""
+    grouped = {}
+    for field, message in errors:
+        grouped.setdefault(field, []).append(message)
+    return grouped
+
+
 class SurveySerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
+    next_launch_at = CompanyDateTimeField(
+        required=False, allow_null=True,
+        help_text="Without an offset: on the company's clock. A time the spring change skips is refused; "
+        "one the autumn change repeats is its first occurrence.",
+    )
     owner = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True,
         help_text="Emailed for each new detractor; set in the UI.",
@@ -100,9 +143,11 @@ class SurveySerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
             repeat_days=data.get("repeat_days", survey.repeat_days),
             anonymous=data.get("anonymous", survey.anonymous),
         )
+        # The staff form's words beside the field, before the constraints that hold the same rules.
+        errors += survey_rule_errors({name: data.get(name, getattr(survey, name)) for name in RULE_FIELDS})
         if errors:
-            raise serializers.ValidationError(dict(errors))
-        # The model's check constraints (a segment audience names its segment...) as a 400, not a 500.
+            raise serializers.ValidationError(_by_field(errors))
+        # The model's other check constraints as a 400, not a 500.
         candidate = copy(self.instance) if self.instance is not None else Survey()
         for name, value in data.items():
             setattr(candidate, name, value)
@@ -448,6 +493,8 @@ class ResponseSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
         ]
         # Only the follow-up may change: a new score is refused (WritableFieldsOnlyMixin), not ignored.
         read_only_fields = [f for f in fields if f not in ("followed_up", "follow_up_note")]
+        # The staff form's limit (the database's TextField has none).
+        extra_kwargs = {"follow_up_note": {"max_length": FOLLOW_UP_NOTE_MAX_LENGTH}}
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_customer(self, response):

@@ -1,18 +1,27 @@
 """Forms of the surveys staff UI: the survey settings, the launch confirmation, response filters
 and the follow-up note."""
 
-import datetime as dt
 from copy import copy
 from decimal import Decimal
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.utils import timezone
 
+from cxplatform.token_pages import TextareaField
+
+from .clock import read_on_company_clock
 from .launch import audience_change_error
-from .models import KIND_LOCKED, REMINDER_AFTER_EXPIRY, AudienceKind, Response, ResponseCategory, Survey, SurveyKind
+from .models import (
+    FOLLOW_UP_NOTE_MAX_LENGTH,
+    KIND_LOCKED,
+    AudienceKind,
+    Response,
+    ResponseCategory,
+    Survey,
+    SurveyKind,
+)
+from .rules import survey_rule_errors
 from .selectors import ResponseFilters, alert_owner_choices, response_segment_known
 
 
@@ -35,38 +44,8 @@ def limit_to_alert_owners(field: forms.ModelChoiceField, *, current_owner_id: in
     )
 
 
-def read_on_company_clock(parse):
-    """`parse()`: a form field's reading of a date and time typed on the company's clock. Django
-    refuses one the autumn change repeats as ambiguous: it is read as its first occurrence
-    (fold=0), the moment days_later stores there, so a next launch in that hour is shown and
-    posted back unchanged. One the spring change skips is refused, saying so: nobody's clock
-    shows it, and the person typing it says which time they mean (only the schedule, with nobody
-    to ask, moves such a launch an hour later)."""
-    try:
-        return parse()
-    except ValidationError as error:
-        if error.code != "ambiguous_timezone":
-            raise
-        refused = error
-    with timezone.override(dt.UTC):  # read again on a clock with no gap or repeat: as typed
-        typed = parse().replace(tzinfo=None)
-    zone = timezone.get_current_timezone()
-    first = timezone.make_aware(typed, zone)  # fold=0
-    try:  # through UTC: astimezone to its own zone would hand the same wall time back
-        exists = first.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) == typed
-    except OverflowError:  # the first or last day a datetime holds
-        raise refused from None
-    if not exists:
-        raise ValidationError(
-            "%(datetime)s does not exist in %(zone)s: the clocks skip it. Choose another time.",
-            code="nonexistent_time",
-            params={"datetime": typed.strftime("%Y-%m-%d %H:%M"), "zone": zone},
-        )
-    return first
-
-
 class CompanyDateTimeField(forms.DateTimeField):
-    """A date and time on the company's clock, read by read_on_company_clock."""
+    """A date and time on the company's clock, read by read_on_company_clock (surveys.clock)."""
 
     def to_python(self, value):
         return read_on_company_clock(lambda: super(CompanyDateTimeField, self).to_python(value))
@@ -77,6 +56,15 @@ class CompanySplitDateTimeField(forms.SplitDateTimeField):
 
     def compress(self, data_list):
         return read_on_company_clock(lambda: super(CompanySplitDateTimeField, self).compress(data_list))
+
+
+def add_survey_rule_errors(form: forms.ModelForm, data: dict) -> None:
+    """The audience and reminder rules (surveys.rules), each beside its field: the staff form and
+    the admin share them. A field whose value was refused already ('12,5': not a number) keeps
+    that one message."""
+    for field, message in survey_rule_errors(data):
+        if field in form.fields and field not in form.errors:
+            form.add_error(field, message)
 
 
 # What a launch writes on the survey while an edit page may be open.
@@ -185,19 +173,8 @@ class SurveyForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         audience = data.get("audience")
-        if audience == AudienceKind.SEGMENT and not data.get("audience_segment"):
-            self.add_error("audience_segment", "Name the segment this survey goes to.")
-        percent_missing = data.get("sample_percent") is None and "sample_percent" not in self.errors  # not "12,5"
-        if audience == AudienceKind.SAMPLE and percent_missing:
-            self.add_error("sample_percent", "Give the percentage of the audience to sample.")
+        add_survey_rule_errors(self, data)
         self.check_segment(audience, data.get("audience_segment"))
-        reminder, expiry = data.get("reminder_days"), data.get("expiry_days")
-        if reminder is not None and expiry is not None and reminder >= expiry:
-            self.add_error("reminder_days", REMINDER_AFTER_EXPIRY)
-        if audience not in (AudienceKind.SEGMENT, AudienceKind.SAMPLE) and data.get("audience_segment"):
-            self.add_error("audience_segment", "Only a segment audience or a sample names a segment: clear it.")
-        if audience != AudienceKind.SAMPLE and data.get("sample_percent") is not None:
-            self.add_error("sample_percent", "Only a sample audience takes a percentage: clear it.")
         if audience == AudienceKind.LIST and data.get("repeat_days"):
             self.add_error("repeat_days", "A hand-picked list is invited through the API, not relaunched.")
         for field, message in self.instance.change_errors(
@@ -308,5 +285,8 @@ class ResponseFilterForm(forms.Form):
 
 
 class FollowUpForm(forms.Form):
-    note = forms.CharField(label="Note", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))
+    # Line breaks counted once, as the textarea's maxlength counts them (the browser posts CRLF).
+    note = TextareaField(
+        label="Note", required=False, max_length=FOLLOW_UP_NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 4})
+    )
     done = forms.BooleanField(label="Followed up", required=False, initial=True)

@@ -412,6 +412,11 @@ class ResponseSource(models.TextChoices):
     API = "api", "API"
 
 
+# The longest follow-up note, as the staff form's textarea counts it (a line break is one): the
+# staff form and the API share it.
+FOLLOW_UP_NOTE_MAX_LENGTH = 5000
+
+
 class Response(models.Model):
     """One answer per invitation; a re-post within the edit window updates it, kept in history."""
 
