@@ -384,9 +384,11 @@ def demo_load(*, customers: int, years: int, last_month: dt.date, seed: int) -> 
 
 
 def write_customers(specs: list[Spec], categories: dict[str, ReasonCategory]) -> None:
+    loaded_at = timezone.now()
     for spec in specs:
         acquired = month_date(spec.month, spec.day)
-        answered = dt.datetime.combine(acquired, dt.time(), tzinfo=dt.UTC) + spec.answered_after
+        # Up to 14 days after the acquisition, but never after the load (a customer of the last days).
+        answered = min(dt.datetime.combine(acquired, dt.time(), tzinfo=dt.UTC) + spec.answered_after, loaded_at)
         spec.obj = Customer(
             external_id=f"{DEMO_PREFIX}C{spec.n:05d}",
             name=spec.name,

@@ -129,7 +129,7 @@ def demo_surveys_load(*, customers, seed: int) -> dict:
     )
     writer = _Writer(rng)
     last_invited: dict[int, dt.datetime] = {}
-    for quarter in quarters[:-1]:  # the last quarter has no "next" to lean on
+    for quarter in _surveyed_quarters(quarters, customers):
         following = _next_quarter(quarter)
         sent_at = dt.datetime.combine(quarter + dt.timedelta(days=45), dt.time(9), tzinfo=dt.UTC)
         launch = Launch.objects.create(
@@ -141,7 +141,9 @@ def demo_surveys_load(*, customers, seed: int) -> dict:
         launch.save(update_fields=["audience_size"])
         for customer in sample:
             reason = _suppression(customer, bounced, last_invited, sent_at)
-            now_rev, next_rev = revenue[customer.id].get(quarter, 0), revenue[customer.id].get(following, 0)
+            now_rev = revenue[customer.id].get(quarter, 0)
+            # The ledger's last quarter has no next one to lean on: answered as a steady customer.
+            next_rev = revenue[customer.id].get(following, 0) if following in quarters else now_rev
             writer.invite(relationship, launch, customer, sent_at, reason, score=_score(rng, now_rev, next_rev))
             if not reason:
                 last_invited[customer.id] = sent_at
@@ -189,6 +191,17 @@ def _live_candidates(customers, survey: Survey) -> list[Customer]:
         .alias(address=Lower("email")).exclude(address__in=SuppressedAddress.objects.values("email"))
         .order_by("id").only("id", "external_id")
     )
+
+
+def _surveyed_quarters(quarters: list[dt.date], customers) -> list[dt.date]:
+    """The ledger's quarters the relationship survey ran in: all but the last, unless the ledger
+    ends with it whole. The NPS dashboard opens on the last complete quarter: a demo loaded in a
+    quarter's first month (the ledger ending with the quarter before) opened it on no answers."""
+    if not quarters:
+        return []
+    last = RevenueEntry.objects.filter(customer__in=customers.values("pk")).aggregate(last=Max("date"))["last"]
+    ends_whole = _month_number(last) == _month_number(quarters[-1]) + 2
+    return quarters if ends_whole else quarters[:-1]
 
 
 def _quarterly_revenue(customers) -> dict[int, dict[dt.date, Decimal]]:
@@ -263,6 +276,7 @@ class _Writer:
         self.rng = rng
         self.pending: list[tuple[Invitation, Response | None]] = []
         self.invitations = self.responses = 0
+        self.loaded_at = timezone.now()
 
     def invite(self, survey, launch, customer, sent_at, suppressed, *, score, touchpoint="", coached=False):
         salt = new_token_salt()
@@ -280,7 +294,8 @@ class _Writer:
             if draw < 0.03:
                 invitation.state, invitation.bounced_at = InvitationState.BOUNCED, sent_at
             elif draw < 0.03 + (0.55 if survey.kind == SurveyKind.TRANSACTIONAL else 0.38):
-                answered = sent_at + dt.timedelta(hours=self.rng.randrange(1, 24 * 6))
+                # Never after the load: the last quarter's answers may run into the days just gone.
+                answered = min(sent_at + dt.timedelta(hours=self.rng.randrange(1, 24 * 6)), self.loaded_at)
                 invitation.state, invitation.responded_at = InvitationState.RESPONDED, answered
                 response = self._response(survey, customer, score, answered, touchpoint, coached)
             else:

@@ -7,6 +7,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.core.cache import cache
 
+from tests.integration.smtp_sink import free_port
+
 
 class Handler:
     """Answers each RCPT of an address with its next scripted reply (`rcpt`: address -> replies), then
@@ -37,10 +39,12 @@ class Handler:
 
 @pytest.fixture
 def smtp_server(settings):
-    """start(port, rcpt=..., data_delay=...) -> the handler; the email backend sends there."""
+    """start(rcpt=..., data_delay=...) -> the handler; the email backend sends there. On a free
+    port: a fixed one collided with any other test run on the machine."""
     controllers = []
 
-    def start(port, rcpt=None, data_delay=0.0):
+    def start(rcpt=None, data_delay=0.0):
+        port = free_port()
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 10
         settings.EMAIL_USE_TLS, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = False, "", ""

@@ -1,6 +1,6 @@
 """Mail servers that refuse: the detractor alert retried on a 4xx, and staff told why invitations failed.
 
-Against a real SMTP server (aiosmtpd) on ports 2621-2624.
+Against a real SMTP server (aiosmtpd).
 """
 
 import smtplib
@@ -42,7 +42,7 @@ def detractor():
     "421 4.7.0 Too many connections, closing",
 ])
 def test_an_alert_the_owners_server_refuses_for_now_is_retried_and_delivered(smtp_server, detractor, refusal):
-    server = smtp_server(2621, {OWNER: [refusal]})
+    server = smtp_server({OWNER: [refusal]})
 
     send_detractor_alert.apply(args=[detractor.pk])  # eager: the retry runs inline
 
@@ -55,7 +55,7 @@ def test_an_alert_the_owners_server_refuses_for_now_is_retried_and_delivered(smt
 
 @pytest.mark.usefixtures("eager_retries")
 def test_an_alert_the_owners_server_refuses_for_good_is_dropped_without_a_retry(smtp_server, detractor):
-    server = smtp_server(2622, {OWNER: ["550 5.1.1 User unknown"] * 3})
+    server = smtp_server({OWNER: ["550 5.1.1 User unknown"] * 3})
 
     send_detractor_alert.apply(args=[detractor.pk])
 
@@ -67,7 +67,7 @@ def test_an_alert_the_owners_server_refuses_for_good_is_dropped_without_a_retry(
 
 @pytest.mark.usefixtures("eager_retries")
 def test_an_alert_refused_for_now_every_time_gives_up_after_its_retries(smtp_server, detractor):
-    server = smtp_server(2623, {OWNER: ["451 4.7.1 Greylisted"] * (MAX_RETRIES + 5)})
+    server = smtp_server({OWNER: ["451 4.7.1 Greylisted"] * (MAX_RETRIES + 5)})
 
     send_detractor_alert.apply(args=[detractor.pk])
 
@@ -118,7 +118,7 @@ def test_a_reason_never_shows_a_link_or_a_token():
 
 def test_the_survey_page_says_why_each_invitation_failed(smtp_server, client):
     # A policy refusal: failed (an unknown address, 5.1.1, is bounced: see the batch faults below).
-    smtp_server(2624, {"gone@x.test": ["550 5.7.1 Rejected by policy"]})
+    smtp_server({"gone@x.test": ["550 5.7.1 Rejected by policy"]})
     survey = SurveyFactory(expiry_days=10)
     for email in ("gone@x.test", "fine@x.test"):
         InvitationFactory(survey=survey, customer=CustomerFactory(email=email), state=InvitationState.QUEUED,
