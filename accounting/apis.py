@@ -237,7 +237,7 @@ def import_records(kind: str, request) -> Response:
     records = [request.data] if isinstance(request.data, dict) else request.data
     if isinstance(records, list) and len(records) > BULK_MAX_RECORDS:
         detail = (
-            f"The request holds {len(records)} records, more than the limit of {BULK_MAX_RECORDS} a bulk"
+            f"The request holds {len(records):,} records, more than the limit of {BULK_MAX_RECORDS:,} a bulk"
             " request may hold; nothing was written. Split the batch into smaller requests."
         )
         return Response({"detail": detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)

@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from ..models import REASON_TEXT_MAX_LENGTH, Customer, ReasonCategory
-from ..services import customers_lock_tree, customers_refresh_entities, reason_assignment_error
+from ..services import customers_lock_tree, customers_refresh_entities, one_line_break, reason_assignment_error
 from . import cells
 from .columns import CUSTOMER_COLUMNS
 from .ledger import Counts
@@ -49,7 +49,7 @@ def _parsers(reasons: dict[str, ReasonCategory]):
         "email": lambda v: cells.email(v, EMAIL_MAX_LENGTH),
         "acquired_on": lambda v: dt.date.fromisoformat(cells.iso_date(v)),
         "reason": reason,
-        "reason_text": lambda v: cells.text(v, REASON_TEXT_MAX_LENGTH),
+        "reason_text": lambda v: cells.text(one_line_break(v), REASON_TEXT_MAX_LENGTH),  # as on every door
         "segment": lambda v: cells.text(v, 100),
         "acquisition_cost": lambda v: Decimal(cells.non_negative_amount(v)),
         "language": cells.language,
@@ -274,7 +274,7 @@ def _write(parsed, ids, counts: Counts, problems: Problems, *, other_id: int) ->
         error = _answer_error(answer, other_id)
         if error is not None:  # the stored answer changed since the check (an email answer)
             problems.add(number, "reason_text", error)
-        elif answer != (customer.reason_id, customer.reason_text):
+        elif answer != (customer.reason_id, one_line_break(customer.reason_text)):  # CRLF stored before: the same
             # A new answer, as `customer_set_reason` records one: an admin's mapping was of the old.
             customer.reason_id, customer.reason_text = answer
             customer.reason_source, customer.reason_answered_at = "import", now

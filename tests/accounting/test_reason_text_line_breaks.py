@@ -116,3 +116,29 @@ def test_a_text_stored_with_crlf_before_sent_again_with_lf_keeps_its_mapping(cli
 
     assert response.status_code == 302
     assert stored(customer).reason_mapped_to == reason("recommendation")
+
+
+def test_bulk_import_counts_a_reason_texts_line_break_once_and_stores_lf(api_client_as):
+    """README: a reason text is at most 2,000 characters on every door (... API, CSV); a line break
+    counts as one character and is stored as LF whichever door it came through."""
+    body = [{"external_id": "B1", "name": "B", "reason": "other", "reason_text": BROWSER_2000}]
+
+    response = api_client_as("admin").post(reverse("api-customer-bulk"), body, format="json")
+
+    assert response.status_code == 201, response.json().get("errors")
+    assert Customer.objects.get(external_id="B1").reason_text == STORED_2000
+
+
+def test_bulk_reimport_of_the_same_text_with_crlf_keeps_the_answer_and_its_mapping(api_client_as):
+    """README: the answer a customer already has, sent again (the same file re-imported), changes
+    nothing, the mapping included; a CRLF text and its LF twin are the same answer on every door."""
+    customer = CustomerFactory(external_id="B2", reason=reason("other"), reason_text="line one\nline two")
+    customer_map_other_reason(customer=customer, category=reason("recommendation"))
+    body = [{"external_id": "B2", "reason": "other", "reason_text": "line one\r\nline two"}]
+
+    response = api_client_as("admin").post(reverse("api-customer-bulk"), body, format="json")
+
+    assert response.status_code == 201, response.json()
+    after = Customer.objects.get(pk=customer.pk)
+    assert after.reason_mapped_to == reason("recommendation"), "the re-import dropped the admin's mapping"
+    assert after.reason_text == "line one\nline two"

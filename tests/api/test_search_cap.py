@@ -31,3 +31,15 @@ def test_a_pasted_paragraph_is_a_400_keyed_search(api_client_as, path):
 def test_a_search_of_ten_words_still_runs(api_client_as, path):
     api = api_client_as("analyst")
     assert api.get(path, {"search": " ".join(["a"] * 10)}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_words_are_counted_as_drf_splits_them_on_commas_too(api_client_as, path):
+    """100 comma-separated terms in 199 characters were one word to the cap, 100 OR-groups to DRF."""
+    api = api_client_as("analyst")
+
+    response = api.get(path, {"search": ",".join(["a"] * 100)})
+
+    assert response.status_code == 400
+    assert response.json() == {"search": [SEARCH_REFUSED]}
+    assert api.get(path, {"search": ",".join(["a"] * 10)}).status_code == 200
