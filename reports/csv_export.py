@@ -15,8 +15,9 @@ offset, as the pages, filters and periods show them.
 
 import csv
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
+from itertools import islice
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -31,8 +32,21 @@ def csv_datetime(value: dt.datetime | None) -> str:
     return "" if value is None else timezone.localtime(value).isoformat()
 
 
+def csv_datetime_text() -> Callable[[dt.datetime | None], str]:
+    """`csv_datetime` with the company's time zone looked up once, not once a cell: the same text
+    (`localtime` is `astimezone` of the current zone) for an export of millions of times."""
+    zone = timezone.get_current_timezone()
+
+    def text(value: dt.datetime | None) -> str:
+        return "" if value is None else value.astimezone(zone).isoformat()
+
+    return text
+
+
 def csv_cell(value) -> str | int | float | Decimal:
     """One cell: None is empty, numbers stay numbers, text that could run as a formula is quoted."""
+    if type(value) is str:  # most cells, so tested first; a str subclass takes the long way
+        return f"'{value}" if value.startswith(FORMULA_STARTS) else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -52,16 +66,36 @@ class _Echo:
         return value
 
 
+# The most rows one chunk of the body holds (about 80 KiB of responses). Each chunk costs a socket
+# write under gunicorn's sync worker and a pass through Django's response: one a row held the
+# responses export to ~6,000 rows/s.
+LARGEST_BATCH = 512
+
+
+def _batches(rows: Iterable[Sequence]) -> Iterator[list[Sequence]]:
+    """The rows in batches of 1, 2, 4, ... LARGEST_BATCH: the first row goes out as soon as it is
+    read, as it did when each row was its own chunk, and later ones a batch at a time."""
+    rows = iter(rows)
+    size = 1
+    while batch := list(islice(rows, size)):
+        yield batch
+        size = min(size * 2, LARGEST_BATCH)
+
+
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence]) -> StreamingHttpResponse:
-    """Stream the table row by row, so a long referral list never sits whole in memory."""
+    """Stream the table a few rows at a time, so a long referral list never sits whole in memory."""
     writer = csv.writer(_Echo(), quoting=csv.QUOTE_NONNUMERIC)
+
+    def line(row: Sequence) -> str:
+        return writer.writerow([csv_cell(value) for value in row])
 
     def lines():
         yield BOM
-        yield writer.writerow([csv_cell(name) for name in header])
-        for row in rows:
-            yield writer.writerow([csv_cell(value) for value in row])
+        yield line(header)
+        for batch in _batches(rows):
+            yield "".join(map(line, batch))
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    # The charset given as well as in the header: Django otherwise parses the header once a chunk.
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8", charset="utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -2,7 +2,8 @@
 
 Anonymous surveys (SPEC §1): nobody, admins included, may learn which customer gave which answer.
 Every read that could link the two goes through `response_identity` or `invitation_state_shown`,
-so the UI, the API, the CSV export and the admin hide the same things the same way.
+so the UI, the API, the CSV export and the admin hide the same things the same way (the export,
+reading plain values for speed, empties the same columns itself in `response_export_rows`).
 """
 
 import datetime as dt
@@ -19,7 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounting.selectors import customer_segments
-from reports.csv_export import csv_datetime
+from reports.csv_export import csv_datetime_text
 from reports.segments import nps_segment_known
 
 from .alerts import ALERT_READER_PERMISSION
@@ -360,16 +361,25 @@ EXPORT_HEADER = [
 ]
 
 
+# What response_export_rows reads of each answer: plain values of exactly these columns. Building a
+# Response with its survey, customer and follow-up user a row held the export to ~6,000 rows/s.
+EXPORT_COLUMNS = (
+    "answered_at", "survey__name", "survey__kind", "survey__anonymous", "score", "category",
+    "customer__external_id", "customer__name", "touchpoint", "segment", "reason", "suggestion", "source",
+    "followed_up_at", "follow_up_note",
+)
+
+
 def response_export_rows(responses: QuerySet):
     """CSV rows of `response_list`; the customer, touchpoint and segment columns stay empty for
-    anonymous surveys."""
-    for response in responses.iterator(chunk_size=2000):
-        identity = response_identity(response)
+    anonymous surveys, the columns `response_identity` empties (it would need a model instance)."""
+    local_time = csv_datetime_text()
+    for (answered_at, survey, kind, anonymous, score, category, external_id, name, touchpoint, segment, reason,
+         suggestion, source, followed_up_at, follow_up_note) in responses.values_list(*EXPORT_COLUMNS).iterator(
+            chunk_size=2000):
+        if anonymous:
+            external_id = name = touchpoint = segment = ""
         yield [
-            csv_datetime(response.answered_at), response.survey.name, response.survey.kind,
-            response.score, response.category, identity.external_id, identity.name,
-            identity.touchpoint, identity.segment, response.reason, response.suggestion,
-            response.source,
-            csv_datetime(response.followed_up_at),
-            response.follow_up_note,
+            local_time(answered_at), survey, kind, score, category, external_id, name, touchpoint, segment,
+            reason, suggestion, source, local_time(followed_up_at), follow_up_note,
         ]
