@@ -30,6 +30,7 @@ from accounting.apis import (
     documented,
 )
 from accounting.models import Customer
+from accounting.services import one_line_break
 from cxplatform.api_serializers import WritableFieldsOnlyMixin
 from cxplatform.api_writes import UniqueWritesMixin
 
@@ -471,6 +472,29 @@ class InvitationViewSet(MethodsBeforeRolesMixin, mixins.CreateModelMixin, viewse
 # --- Responses -----------------------------------------------------------------------------------
 
 
+class FollowUpNoteField(serializers.CharField):
+    """The follow-up note as the staff page takes it (surveys.forms.FollowUpNoteField): line breaks
+    counted once against the limit and stored as LF.
+
+    The note the response holds, sent back unchanged (a client echoing what it read, to reopen the
+    response), is that note: accepted even over the limit (stored before there was one), and kept
+    as stored (CRLF included), so that the echo alone changes nothing.
+    """
+
+    def to_internal_value(self, data):
+        note = one_line_break(super().to_internal_value(data))
+        stored = self.stored_note()
+        return stored if stored is not None and note == one_line_break(stored).strip() else note
+
+    def run_validators(self, value):
+        if value != self.stored_note():  # the limit is for new notes
+            super().run_validators(value)
+
+    def stored_note(self) -> str | None:
+        response = getattr(self.parent, "instance", None)
+        return response.follow_up_note if isinstance(response, Response) else None
+
+
 class ResponseSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
     customer = serializers.SerializerMethodField(help_text="External id; null for an anonymous survey.")
     invitation = serializers.SerializerMethodField(help_text="Null for an anonymous survey.")
@@ -483,6 +507,11 @@ class ResponseSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
     followed_up = serializers.BooleanField(
         write_only=True, required=False, help_text="true: mark followed up now; false: reopen."
     )
+    follow_up_note = FollowUpNoteField(
+        required=False, allow_blank=True, max_length=FOLLOW_UP_NOTE_MAX_LENGTH,
+        help_text=f"At most {FOLLOW_UP_NOTE_MAX_LENGTH:,} characters, a line break counting as one (stored as LF). "
+        "The note the response holds may be sent back unchanged, whatever its length.",
+    )
 
     class Meta:
         model = Response
@@ -493,8 +522,6 @@ class ResponseSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
         ]
         # Only the follow-up may change: a new score is refused (WritableFieldsOnlyMixin), not ignored.
         read_only_fields = [f for f in fields if f not in ("followed_up", "follow_up_note")]
-        # The staff form's limit (the database's TextField has none).
-        extra_kwargs = {"follow_up_note": {"max_length": FOLLOW_UP_NOTE_MAX_LENGTH}}
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_customer(self, response):

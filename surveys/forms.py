@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from accounting.services import one_line_break
 from cxplatform.token_pages import TextareaField
 
 from .clock import read_on_company_clock
@@ -15,7 +16,6 @@ from .launch import audience_change_error
 from .models import (
     FOLLOW_UP_NOTE_MAX_LENGTH,
     KIND_LOCKED,
-    AudienceKind,
     Response,
     ResponseCategory,
     Survey,
@@ -172,11 +172,8 @@ class SurveyForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        audience = data.get("audience")
         add_survey_rule_errors(self, data)
-        self.check_segment(audience, data.get("audience_segment"))
-        if audience == AudienceKind.LIST and data.get("repeat_days"):
-            self.add_error("repeat_days", "A hand-picked list is invited through the API, not relaunched.")
+        self.check_segment(data.get("audience"), data.get("audience_segment"))
         for field, message in self.instance.change_errors(
             kind=data.get("kind"), repeat_days=data.get("repeat_days"), anonymous=bool(data.get("anonymous"))
         ):
@@ -284,9 +281,34 @@ class ResponseFilterForm(forms.Form):
         )
 
 
+class FollowUpNoteField(TextareaField):
+    """The follow-up note: line breaks counted once, as the textarea's maxlength counts them (the
+    browser posts CRLF), and stored as LF.
+
+    The note the response holds (`stored`), posted back unchanged to reopen the response or tick it
+    done, is that note: accepted even over the limit (stored before there was one), and kept as
+    stored (CRLF included), so that posting it back changes nothing. The API does the same
+    (surveys.apis.FollowUpNoteField).
+    """
+
+    stored: str | None = None
+
+    def to_python(self, value):
+        note = super().to_python(value)
+        return self.stored if self.stored is not None and note == one_line_break(self.stored).strip() else note
+
+    def run_validators(self, value):
+        if value != self.stored:  # the limit is for new notes
+            super().run_validators(value)
+
+
 class FollowUpForm(forms.Form):
-    # Line breaks counted once, as the textarea's maxlength counts them (the browser posts CRLF).
-    note = TextareaField(
+    note = FollowUpNoteField(
         label="Note", required=False, max_length=FOLLOW_UP_NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 4})
     )
     done = forms.BooleanField(label="Followed up", required=False, initial=True)
+
+    def __init__(self, *args, stored_note: str | None = None, **kwargs):
+        """`stored_note`: the response's note as saved, which may come back unchanged whatever its length."""
+        super().__init__(*args, **kwargs)
+        self.fields["note"].stored = stored_note

@@ -12,14 +12,15 @@ SEGMENT_MISSING = "Name the segment this survey goes to."
 PERCENT_MISSING = "Give the percentage of the audience to sample."
 SEGMENT_ELSEWHERE = "Only a segment audience or a sample names a segment. Clear it."
 PERCENT_ELSEWHERE = "Only a sample audience takes a percentage. Clear it."
+LIST_NOT_RELAUNCHED = "A hand-picked list is invited through the API, not relaunched."
 
 # The settings survey_rule_errors reads.
-RULE_FIELDS = ("audience", "audience_segment", "sample_percent", "reminder_days", "expiry_days")
+RULE_FIELDS = ("audience", "audience_segment", "sample_percent", "repeat_days", "reminder_days", "expiry_days")
 
 
 def survey_rule_errors(values: Mapping) -> list[tuple[str, str]]:
     """(field, why) for each rule the settings `values` (RULE_FIELDS; a missing or None value is
-    unset) break: the audience's own fields, then the reminder's day."""
+    unset) break: the audience's own fields (a list's schedule too), then the reminder's day."""
     return [*_audience_errors(values), *_reminder_errors(values)]
 
 
@@ -35,6 +36,9 @@ def _audience_errors(values: Mapping) -> list[tuple[str, str]]:
         errors.append(("sample_percent", PERCENT_MISSING))
     if audience != AudienceKind.SAMPLE and percent is not None:
         errors.append(("sample_percent", PERCENT_ELSEWHERE))
+    # A list is invited one request at a time (POST .../invite/): a schedule would have nobody to send to.
+    if audience == AudienceKind.LIST and values.get("repeat_days") is not None:
+        errors.append(("repeat_days", LIST_NOT_RELAUNCHED))
     return errors
 
 

@@ -327,7 +327,7 @@ def response_detail(request, pk: int):
 @requires("surveys.change_response")
 def response_follow_up_view(request, pk: int):
     response = selectors.access_response(request.user, pk, perm="surveys.change_response")
-    form = FollowUpForm(request.POST)
+    form = FollowUpForm(request.POST, stored_note=response.follow_up_note)
     if not form.is_valid():
         return _response_page(request, response, form=form, status=400)
     response_follow_up(

@@ -62,7 +62,7 @@ def test_the_form_refuses_an_audience_field_the_audience_does_not_take(client_as
         ("all", "audience_segment", "ENT", "Only a segment audience or a sample names a segment."),
         ("list", "audience_segment", "ENT", "Only a segment audience or a sample names a segment."),
         ("segment", "sample_percent", "10.00", "Only a sample audience takes a percentage."),
-        ("list", "repeat_days", 7, "A hand-picked list is not relaunched on a schedule."),
+        ("list", "repeat_days", 7, "A hand-picked list is invited through the API, not relaunched."),
     ],
     ids=["segment-on-all", "segment-on-list", "percent-on-segment", "repeat-on-list"],
 )

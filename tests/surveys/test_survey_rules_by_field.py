@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from surveys.models import REMINDER_AFTER_EXPIRY, AudienceKind, Survey
-from surveys.rules import PERCENT_MISSING, SEGMENT_MISSING
+from surveys.rules import LIST_NOT_RELAUNCHED, PERCENT_MISSING, SEGMENT_MISSING
 from tests.factories import SurveyFactory
 from tests.form_data import admin_change_data, survey_form_data
 
@@ -16,8 +16,10 @@ BROKEN_RULES = [
     ({"audience": "segment"}, "audience_segment", SEGMENT_MISSING),
     ({"audience": "sample"}, "sample_percent", PERCENT_MISSING),
     ({"reminder_days": 40, "expiry_days": 30}, "reminder_days", REMINDER_AFTER_EXPIRY),
+    # The API answered the constraint's words under `__all__`, the admin above the form.
+    ({"audience": "list", "repeat_days": 7}, "repeat_days", LIST_NOT_RELAUNCHED),
 ]
-RULE_IDS = ["segment-without-segment", "sample-without-percent", "reminder-after-expiry"]
+RULE_IDS = ["segment-without-segment", "sample-without-percent", "reminder-after-expiry", "schedule-on-a-list"]
 
 
 @pytest.mark.parametrize(("body", "field", "message"), BROKEN_RULES, ids=RULE_IDS)
@@ -67,6 +69,16 @@ def test_api_patch_to_a_segment_audience_asks_for_the_segment(api_client_as):
     assert response.status_code == 400
     assert response.json() == {"audience_segment": [SEGMENT_MISSING]}
     assert Survey.objects.get(pk=survey.pk).audience == AudienceKind.ALL
+
+
+def test_api_patch_of_a_schedule_on_a_list_survey_says_so_beside_the_field(api_client_as):
+    survey = SurveyFactory(audience=AudienceKind.LIST)
+
+    response = api_client_as("admin").patch(f"/api/surveys/{survey.pk}/", {"repeat_days": 7}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"repeat_days": [LIST_NOT_RELAUNCHED]}
+    assert Survey.objects.get(pk=survey.pk).repeat_days is None
 
 
 def test_a_percentage_that_is_not_a_number_gets_one_message_in_the_admin(client_as):
