@@ -7,6 +7,7 @@ reported here; problems with a cell's value are the validators' job.
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 
@@ -38,6 +39,33 @@ def _header_problems(header: Sequence[str], columns: Sequence[str], problems: Pr
     return [seen.get(name, -1) for name in columns]
 
 
+# Excel saves "CSV" with the computer's list separator: a semicolon where the decimal separator is
+# a comma (French, German, ...); its "Text (Tab delimited)" uses tabs. Read with commas, such a
+# header was one "unknown column" and every column "missing", which did not say why. SPEC §7's
+# files are comma-separated: the file is rejected with one problem that says so, not guessed at.
+WRONG_SEPARATORS = {
+    ";": (
+        "the columns are separated by semicolons, not commas (as Excel saves CSV with French or "
+        "German regional settings): save it as “CSV UTF-8 (Comma delimited)” with commas between "
+        "columns and a dot in amounts, or replace the semicolons with commas"
+    ),
+    "\t": (
+        "the columns are separated by tabs, not commas (as in Excel's “Text (Tab delimited)”): "
+        "save it as “CSV UTF-8 (Comma delimited)”, or replace the tabs with commas"
+    ),
+}
+
+
+def _wrong_separator(header_line: str) -> str | None:
+    """The problem of a header line with no comma that is separated by semicolons or tabs, or None."""
+    if "," in header_line:
+        return None
+    found = [separator for separator in WRONG_SEPARATORS if separator in header_line]
+    if not found:
+        return None
+    return WRONG_SEPARATORS[max(found, key=header_line.count)]
+
+
 def csv_rows(binary, columns: Sequence[str], problems: Problems) -> RowSource:
     """Stream a CSV file (UTF-8, optional BOM) row by row; it is never read whole into memory."""
 
@@ -45,9 +73,15 @@ def csv_rows(binary, columns: Sequence[str], problems: Problems) -> RowSource:
         if hasattr(binary, "seek"):
             binary.seek(0)
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text, strict=True)
         row_number = 0  # the last row read; a malformed one is the next
         try:
+            first_line = text.readline()
+            if (separator := _wrong_separator(first_line)) is not None:
+                problems.add(1, "", separator)
+                return
+            # The line read back in front of the rest; none for an empty file (csv reads "" as a row).
+            lines = itertools.chain([first_line], text) if first_line else text
+            reader = csv.reader(lines, strict=True)
             header = next(reader, None)
             row_number = 1
             if header is None:
