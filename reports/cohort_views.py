@@ -85,12 +85,15 @@ def _cohort_csv(report: CohortReport, table: str) -> HttpResponse:
     segment = f"-{slugify(report.segment) or 'segment'}" if report.segment else ""  # "日本" slugifies to ""
     name = f"cohorts-{table}-{report.by}-{report.grain}{segment}.csv"
     cohort_rows = report.rows + report.totals
+    # Last, so that existing columns keep their places: the customers behind each age, fewer than
+    # `customers` in an "All cohorts" row once only the older cohorts have reached the age.
+    reaching = [f"customers_reaching_{age}m" for age in AGES]
     if table == "retention":
-        header = ["cohort", "class", "customers", *(f"retention_{age}m" for age in AGES)]
-        rows = ([row.label, row.kind, row.customers, *row.retention] for row in cohort_rows)
+        header = ["cohort", "class", "customers", *(f"retention_{age}m" for age in AGES), *reaching]
+        rows = ([row.label, row.kind, row.customers, *row.retention, *row.base] for row in cohort_rows)
     elif table == "value":
-        header = ["cohort", "class", "customers", *(f"net_per_customer_{age}m" for age in AGES)]
-        rows = ([row.label, row.kind, row.customers, *row.net_per_customer] for row in cohort_rows)
+        header = ["cohort", "class", "customers", *(f"net_per_customer_{age}m" for age in AGES), *reaching]
+        rows = ([row.label, row.kind, row.customers, *row.net_per_customer, *row.base] for row in cohort_rows)
     elif table == "acquisition-class":
         header = ["class", "customers", "acquisition_cost", "acquisition_cost_per_customer"]
         rows = ([r.kind, r.customers, r.cost, r.per_customer] for r in report.acquisition_by_class)
@@ -110,6 +113,7 @@ def chart_text(text: str) -> str:
 
 
 def _by_age_chart(report: CohortReport, values, y_title: str, y_format: str) -> dict:
+    # The hover names the customers behind each point: a later age may be over the older cohorts only.
     traces = [
         {
             "type": "scatter",
@@ -117,6 +121,8 @@ def _by_age_chart(report: CohortReport, values, y_title: str, y_format: str) -> 
             "name": CLASS_NAMES[row.kind],
             "x": list(AGES),
             "y": [_number(value) for value in values(row)],
+            "customdata": list(row.base),
+            "hovertemplate": f"%{{x}} months: %{{y:{y_format}}} over %{{customdata}} customer(s)",
             "line": {"color": COLORS[row.kind]},
         }
         for row in report.totals

@@ -11,8 +11,10 @@ each group and each age of 3, 6, 12 and 24 months:
   age 0, plus acquisition `CostEntry` lines, which may be dated before the acquisition).
 
 An age a cohort has not reached for all its units (the month at that age has not ended on the
-report date) is left empty, never shown as 0. Acquisition cost per unit is also given by class and
-by reason, over every unit, dated or not.
+report date) is left empty, never shown as 0. The "All cohorts" row of a class takes each age over
+the cohorts that have reached it, so a later age can stand for fewer units than the row counts: the
+units behind each age (`CohortRow.base`) go with it to the page and the CSV. Acquisition cost per
+unit is also given by class and by reason, over every unit, dated or not.
 
 The database does the work in two statements: the ORM builds the portable pieces (each unit's
 cohort, class and the first days of the months at each age; its ledger and cost lines), and an
@@ -54,7 +56,8 @@ class CohortRow:
 
     Per age, in the order of AGES: `base` counts the units whose cohort has reached that age (0
     when none has), `retained` those of them with revenue in the month at that age, `net` the sum
-    of their revenue minus costs up to the end of that month.
+    of their revenue minus costs up to the end of that month. In an all-cohorts row `base` can
+    fall with age below `customers`: the figures at a later age are over fewer units.
     """
 
     cohort: Period | None
@@ -172,7 +175,11 @@ def _month_number(day: dt.date) -> int:
 
 
 def _totals(rows: list[CohortRow]) -> list[CohortRow]:
-    """Per class, all cohorts together; each age over the cohorts that have reached it."""
+    """Per class, all cohorts together; each age over the cohorts that have reached it.
+
+    So the 12-month figure may be over the older cohorts only: each age's `base` says how many
+    units it is over, and the page and CSV show it beside the figures.
+    """
     totals = []
     for kind in KINDS:
         mine = [row for row in rows if row.kind == kind]

@@ -337,9 +337,13 @@ def test_the_retention_csv_has_every_row_and_empty_unreached_cells(client_as, le
         "retention_6m",
         "retention_12m",
         "retention_24m",
+        "customers_reaching_3m",
+        "customers_reaching_6m",
+        "customers_reaching_12m",
+        "customers_reaching_24m",
     ]
-    assert rows[1] == ["2024-Q1", "earned", "2", "1.000000", "0.500000", "0.500000", ""]
-    assert ["All cohorts", "earned", "3", "1.000000", "0.333333", "0.500000", ""] in rows
+    assert rows[1] == ["2024-Q1", "earned", "2", "1.000000", "0.500000", "0.500000", "", "2", "2", "2", "0"]
+    assert ["All cohorts", "earned", "3", "1.000000", "0.333333", "0.500000", "", "3", "3", "2", "0"] in rows
 
 
 @ON_AS_OF
@@ -348,7 +352,8 @@ def test_the_value_and_acquisition_csvs(client_as, ledger):
 
     value = download(client, table="value")
     assert value[0][:4] == ["cohort", "class", "customers", "net_per_customer_3m"]
-    assert ["2024-Q1", "bought", "1", "-50.00", "-80.00", "-80.00", ""] in value  # numbers stay numbers
+    # numbers stay numbers
+    assert ["2024-Q1", "bought", "1", "-50.00", "-80.00", "-80.00", "", "1", "1", "1", "0"] in value
 
     by_class = download(client, table="acquisition-class")
     assert by_class == [
