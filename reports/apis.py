@@ -186,7 +186,7 @@ class NpsReportSerializer(serializers.Serializer):
     response_rate = _rate("responded / delivered.")
     revenue_share_of_respondents = _rate(
         "Share of the period's ledger revenue held by the respondents to non-anonymous surveys; null"
-        " when every answer in the scope is to an anonymous survey."
+        " when nobody answered or every answer in the scope is to an anonymous survey."
     )
     survey_type = serializers.ChoiceField(choices=SurveyKind.choices)
     survey = serializers.IntegerField(allow_null=True)

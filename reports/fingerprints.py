@@ -54,7 +54,8 @@ WEIGHT_MODULUS = 1009  # a prime: ids 1009 apart share a weight, neighbours neve
 SEGMENT_KEY = "segment_customers"
 # How NPS figures are computed; a snapshot computed another way is stale. 2: the revenue share
 # counts respondents to named surveys only (an anonymous survey's share told who answered).
-NPS_METHOD = 2
+# 3: no revenue share (null) where nobody answered, instead of 0.
+NPS_METHOD = 3
 
 
 def ledger_fingerprint() -> dict:

@@ -3,7 +3,8 @@
 Thresholds where the SPEC is silent:
 
 - low response rate: under 20 % of delivered invitations answered (with at least one delivered);
-- small sample: fewer than 100 responses;
+- small sample: fewer than 100 responses; its margin of error quoted from MIN_RESPONSES_TO_JUDGE
+  (30) answers up, below which it is too unsteady to quote (it reads ±0.0 at one answer);
 - clustering: a touchpoint or sender with at least 30 answers whose share of 9–10 scores is at
   least 20 points above the rest of the series and above it beyond chance (two-proportion z > 3),
   the rest holding at least 10 answers (the z-test compares two samples: against fewer, its chance
@@ -33,7 +34,7 @@ from surveys.models import AudienceKind, Invitation, Launch, Response, ResponseC
 from surveys.selectors import responses_shown_one_by_one
 
 from .nps import NpsReport, period_bounds, responses_in
-from .nps_formulas import shown_percent
+from .nps_formulas import MIN_RESPONSES_TO_JUDGE, shown_percent
 
 LOW_RESPONSE_RATE = Decimal("0.2")  # exact: a float 0.20 is a hair above 1/5, and 20 % would be "under 20 %"
 SMALL_SAMPLE = 100
@@ -142,10 +143,21 @@ def _low_response_rate(report: NpsReport) -> Flag:
 
 def _small_sample(report: NpsReport) -> Flag:
     n = report.counts.responses
-    margin = report.counts.margin_of_error
-    detail = f"{n:,} responses (threshold {SMALL_SAMPLE})"
-    detail += f": the margin of error is ±{margin:.1f} points." if margin is not None else "."
+    detail = f"{n:,} {'response' if n == 1 else 'responses'} (threshold {SMALL_SAMPLE}){_margin_said(report)}"
     return Flag("small_sample", "Fewer than 100 responses", n < SMALL_SAMPLE, detail)
+
+
+def _margin_said(report: NpsReport) -> str:
+    """The margin of error, where it means something: below MIN_RESPONSES_TO_JUDGE answers (as for
+    a change between periods) it can be as low as ±0.0 (one answer, or a few all alike), which would read
+    as an exact figure when the sample is the least trustworthy."""
+    n, margin = report.counts.responses, report.counts.margin_of_error
+    if margin is None:
+        return "."
+    if n < MIN_RESPONSES_TO_JUDGE:
+        return (f": too few for a meaningful margin of error (it takes at least {MIN_RESPONSES_TO_JUDGE}); "
+                "the figure may move a long way with the next answers.")
+    return f": the margin of error is ±{margin:.1f} points."
 
 
 def _clustering(report: NpsReport) -> list[Flag]:

@@ -23,9 +23,10 @@ Decisions where the SPEC is silent:
 - Revenue share: the ledger revenue dated in the period of the customers who answered a
   non-anonymous survey, over all ledger revenue dated in the period (of the segment's customers
   when a segment is chosen). An anonymous survey's respondents are left out of both sides: their
-  share of the ledger would tell who answered (SPEC §1). A scope whose answers are all anonymous
-  has no share (null, shown n/a), not 0, which would read as "nobody answered". A trend period or a
-  breakdown row gets the share the report filtered to it would show (a segment's row: over that
+  share of the ledger would tell who answered (SPEC §1). A scope without a named respondent, because
+  nobody answered or every answer is anonymous, has no share (null, shown n/a or –, empty in a CSV),
+  as it has no NPS: 0 % would read as a figure about respondents there are none of. A trend period
+  or a breakdown row gets the share the report filtered to it would show (a segment's row: over that
   segment's revenue), all periods or all rows of a breakdown in one statement.
 """
 
@@ -101,7 +102,8 @@ class NpsSample:
     bounced: int = 0
     failed: int = 0
     responded: int = 0
-    # SPEC §5 counts it in the sample; set once the respondents are known (None: no share to show).
+    # SPEC §5 counts it in the sample; set once the respondents are known (None: no share to show,
+    # as when nobody answered).
     revenue_share: Decimal | None = None
 
     @property
@@ -283,7 +285,8 @@ def _sample(period: Period, *, kind, survey, segment, touchpoint) -> NpsSample:
 
 def _revenue_sums(period: Period, responses, segment: str | None) -> dict:
     """The period's ledger revenue (`total`), the named respondents' part of it (`held`), and
-    `unnamed`, above 0 when the scope has answers but none to a named survey (then no share).
+    `nameless`, above 0 when the scope has no answer to a named survey, none at all included
+    (then no share).
 
     The ledger has no copy of the segment: a segment's revenue is that of its customers now, plus
     that of the customers who answered in it (and have moved on since), so that a move after the
@@ -295,14 +298,14 @@ def _revenue_sums(period: Period, responses, segment: str | None) -> dict:
     total = in_period
     if segment is not None:
         total &= Q(customer__segment=segment) | Q(customer_id__in=respondents)
-    # Neither EXISTS depends on the ledger row: the database evaluates each once.
-    unnamed = Exists(responses.order_by()) & ~Exists(named.order_by())
+    # The EXISTS does not depend on the ledger row: the database evaluates it once.
+    nameless = ~Exists(named.order_by())
     return {"total": Sum("amount", filter=total), "held": Sum("amount", filter=held),
-            "unnamed": Count("pk", filter=unnamed)}
+            "nameless": Count("pk", filter=nameless)}
 
 
 def _named_share(row: dict, suffix: str = "") -> Decimal | None:
-    if row[f"unnamed{suffix}"]:
+    if row[f"nameless{suffix}"]:
         return None
     return _share(row[f"held{suffix}"], row[f"total{suffix}"])
 
@@ -386,21 +389,21 @@ def revenue_share_breakdown(
     *, period: Period, by: str, groups: list[str], survey: Survey | None = None, survey_type: str | None = None,
     segment: str | None = None, touchpoint: str | None = None, counting: str = ALL,
 ) -> dict[str, Decimal | None]:
-    """The revenue share of each group's named respondents (0 for a group invited but silent, None
-    for one whose answers are all anonymous), as the report filtered to that group shows it: a
-    segment's row over that segment's revenue. One statement."""
+    """The revenue share of each group's named respondents (None for a group without one: invited
+    but silent, or whose answers are all anonymous), as the report filtered to that group shows it:
+    a segment's row over that segment's revenue. One statement."""
     if by not in BREAKDOWNS:
         raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
     respondents = responses_in(
         period, kind=_series(survey, survey_type), survey=survey, segment=segment, touchpoint=touchpoint,
         counting=counting, per_survey=by == "survey",
     )
-    held, outside, by_segment, unnamed = _revenue_by_group(period, respondents, by=by, segment=segment)
+    held, outside, by_segment, named = _revenue_by_group(period, respondents, by=by, segment=segment)
     shares = {}
     for group in groups:
         scope = group if by == "segment" else segment
         total = _scope_revenue(by_segment, scope) + (outside.get(group, 0) if scope is not None else 0)
-        shares[group] = None if group in unnamed else _share(held.get(group, 0), total)
+        shares[group] = _share(held.get(group, 0), total) if group in named else None
     return shares
 
 
@@ -414,8 +417,8 @@ def _scope_revenue(by_segment: dict[str, Decimal], segment: str | None) -> Decim
 def _revenue_by_group(period: Period, respondents, *, by: str, segment: str | None) -> tuple[dict, dict, dict, set]:
     """Per group: the revenue its named respondents hold (each customer once), and the part of it
     held by those now outside the group's segment scope (they still count in that segment's
-    revenue); per current segment: the period's revenue; the groups whose answers are all
-    anonymous (no share: SPEC §1). Money exact, as in the loyalty economics."""
+    revenue); per current segment: the period's revenue; the groups with a named respondent (the
+    others have no share: nobody to hold it, or SPEC §1). Money exact, as in the loyalty economics."""
     pairs, pair_params = (
         respondents.order_by().annotate(grp=F(BREAKDOWNS[by]), hidden=F("survey__anonymous"))
         .values("grp", "customer_id", "hidden").distinct().query.sql_with_params()
@@ -435,11 +438,10 @@ def _revenue_by_group(period: Period, respondents, *, by: str, segment: str | No
     SELECT 'segment', c.segment, SUM(m.amount), 0 FROM money m JOIN {customers} c ON c.id = m.customer_id
     GROUP BY c.segment
     UNION ALL
-    SELECT 'unnamed', s.grp, 0, 0 FROM respondents s
-    GROUP BY s.grp HAVING MIN(CASE WHEN s.hidden THEN 1 ELSE 0 END) = 1
+    SELECT DISTINCT 'named', s.grp, 0, 0 FROM respondents s WHERE NOT s.hidden
     """  # noqa: S608 - table names from model metadata, the respondents' SQL from the ORM, values as parameters
     params = [*pair_params, period.start, period.end, *([] if by == "segment" else [segment or ""])]
-    held, outside, by_segment, unnamed = {}, {}, {}, set()
+    held, outside, by_segment, named = {}, {}, {}, set()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for kind, name, amount, moved in cursor.fetchall():
@@ -448,8 +450,8 @@ def _revenue_by_group(period: Period, respondents, *, by: str, segment: str | No
             elif kind == "segment":
                 by_segment[name or ""] = to_money(amount)
             else:
-                unnamed.add(name or "")
-    return held, outside, by_segment, unnamed
+                named.add(name or "")
+    return held, outside, by_segment, named
 
 
 TRUNCATE = {"year": TruncYear, "quarter": TruncQuarter, "month": TruncMonth}

@@ -5,13 +5,19 @@ table (`?format=csv&table=<name>`).
 Each CSV states its scope, since two downloads of one period look alike otherwise: the file name
 carries the series and the counting rule, and constant columns carry the series, the counting rule
 and the segment, touchpoint and survey filters (as the API's JSON), bar the one a breakdown's own
-first column already names."""
+first column already names.
+
+Without a period in the URL the page opens on the last complete quarter, as earned growth does,
+unless that quarter holds no answer and the running one does (a company's first answers): then on
+the running quarter, saying it is in progress and linking to the quarter it stands in for. Links
+to the previous and next period keep every other filter."""
 
 from urllib.parse import urlencode
 
 from django import forms
 from django.http import HttpResponseBadRequest
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from surveys.models import Response, SuppressionReason, Survey, SurveyKind
@@ -20,9 +26,9 @@ from . import nps_formulas as f
 from .csv_export import csv_datetime, csv_response
 from .nps import ALL, COUNTING_RULES, LATEST, series_conflict
 from .nps_dashboard import NpsDashboard, NpsParams, nps_dashboard
-from .periods import parse_period
+from .periods import MIN_YEAR, Period, parse_period
 from .segments import nps_segments
-from .selectors import default_period
+from .selectors import NpsOpening, default_period, nps_opening
 from .views import requires
 
 TEMPLATE = "reports/nps.html"
@@ -62,6 +68,11 @@ class NpsForm(forms.Form):
             self.add_error("type", conflict)  # else the page reports one series while the form shows the other
         return data
 
+    def show_period(self, period: Period) -> None:
+        """Open on `period` rather than the default one: the period field shows what the page does."""
+        self.data["period"] = str(period)  # the copy made in __init__, not request.GET
+        self.cleaned_data["period"] = period
+
     def params(self) -> NpsParams:
         data = self.cleaned_data
         survey = data["survey"]
@@ -82,20 +93,50 @@ def nps(request):
             return HttpResponseBadRequest("\n".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
                                           content_type="text/plain; charset=utf-8")
         return render(request, TEMPLATE, {"form": form}, status=400)
+    opening = _opening(form) if "period" not in request.GET else None
     dashboard = nps_dashboard(form.params())
     if form.cleaned_data["format"] == "csv":
         name = form.cleaned_data["table"] or TABLES[0]
         header, rows = TABLE_BUILDERS[name](dashboard)
         return csv_response(csv_filename(name, dashboard.params), header, rows)
+    # Every link names the period shown, so it keeps showing it whatever the default becomes.
     query = {key: value for key, value in request.GET.items() if key not in ("format", "table")}
+    query["period"] = str(dashboard.params.period)
     context = {
         "form": form, "params": dashboard.params, "dashboard": dashboard,
         "headline": _headline(dashboard), "csv_query": urlencode(query | {"format": "csv"}),
         # A breakdown row links to the page filtered to it: the same query, that filter replaced.
         "segment_query": _query_without(query, "segment"), "touchpoint_query": _query_without(query, "touchpoint"),
+        "nav": _period_nav(dashboard.params.period, query), "opening": opening,
+        "in_progress": dashboard.params.period.end >= timezone.localdate(),
         "data": {"charts": dashboard.charts},
     }
+    if opening and opening.instead_of:
+        context["instead_of_query"] = urlencode(query | {"period": str(opening.instead_of)})
     return render(request, TEMPLATE, context)
+
+
+def _opening(form: NpsForm) -> NpsOpening:
+    """The period the page opens on when none is asked for (see the module's docstring); the form
+    then shows it. One aggregate query."""
+    scope = form.params()
+    opening = nps_opening(survey_type=scope.survey_type, survey=scope.survey, segment=scope.segment,
+                          touchpoint=scope.touchpoint)
+    if opening.instead_of is not None:
+        form.show_period(opening.period)
+    return opening
+
+
+def _period_nav(period: Period, query: dict) -> dict:
+    """Links to the period before and after the shown one, every other filter kept (none into the
+    future, none before the first year a period may have); as earned growth's."""
+    nav = {}
+    for name, step in (("previous", -1), ("next", 1)):
+        other = period.shifted(step * period.months)
+        if other.start.year >= MIN_YEAR and other.start <= timezone.localdate():
+            nav[name] = urlencode(query | {"period": str(other)})
+            nav[f"{name}_label"] = str(other)
+    return nav
 
 
 def _query_without(query: dict, key: str) -> str:
@@ -119,6 +160,8 @@ def _headline(dashboard: NpsDashboard) -> dict:
         "prior_nps": f.shown(prior.counts.nps), "prior_margin": f.shown(prior.counts.margin_of_error, 1),
         "change": f.shown(change.difference, 1), "combined_margin": f.shown(change.combined_margin, 1),
         "significant": change.significant, "too_few": change.too_few, "min_to_judge": f.MIN_RESPONSES_TO_JUDGE,
+        # The margin formula reads ±0.0 at one answer: at a small sample it is no sign of precision.
+        "too_few_for_margin": current.counts.responses < f.MIN_RESPONSES_TO_JUDGE,
         "response_rate": current.sample.response_rate, "revenue_share": current.revenue_share,
         "suppressed": [(label.lower(), n) for label, n in current.sample.suppressed_by_label],
     }

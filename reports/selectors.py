@@ -8,17 +8,24 @@ only write here, on behalf of the schedule rather than the viewer: filling a gap
 recompute, which stays with users holding reports.recompute_reportsnapshot.
 
 The segment table is `earned_growth_by_segment`, one aggregate statement over the ledger.
+
+The NPS dashboard reads live (reports/nps_dashboard.py); what it opens on when no period is asked
+for is `nps_opening`, here beside the default period it shares with earned growth.
 """
 
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Min
 from django.utils import timezone
+
+from surveys.models import Survey
 
 from .earned_growth import MONEY_KEYS, EarnedGrowth, earned_growth_by_segment
 from .fingerprints import fingerprint_for, is_stale
 from .models import ReportSnapshot, SnapshotKind, SnapshotStatus
+from .nps import period_bounds, responses_in
 from .periods import MIN_YEAR, MONTH, QUARTER, YEAR, Period, last_periods, period_containing
 from .snapshots import snapshot_request
 
@@ -33,6 +40,35 @@ def default_period(today: dt.date | None = None) -> Period:
     """The last complete quarter."""
     today = today or timezone.localdate()
     return period_containing(today, QUARTER).shifted(-3)
+
+
+@dataclass(frozen=True)
+class NpsOpening:
+    """The period the NPS dashboard opens on, and the default one it stands in for (None: it is
+    the default)."""
+
+    period: Period
+    instead_of: Period | None = None
+
+
+def nps_opening(
+    *, survey_type: str, survey: Survey | None = None, segment: str | None = None, touchpoint: str | None = None,
+    today: dt.date | None = None,
+) -> NpsOpening:
+    """The last complete quarter, as earned growth opens on, unless it holds no answer of the
+    report's scope while the running quarter does (a company's first answers, all in its first
+    quarter): then the running quarter, which the page says is in progress. One aggregate: the
+    earliest answer over the two quarters."""
+    default = default_period(today)
+    running = default.next()
+    both = Period(default.start, running.end, QUARTER)
+    first = responses_in(both, kind=survey_type, survey=survey, segment=segment, touchpoint=touchpoint).aggregate(
+        first=Min("answered_at")
+    )["first"]
+    _, running_starts = period_bounds(default)
+    if first is not None and first >= running_starts:
+        return NpsOpening(period=running, instead_of=default)
+    return NpsOpening(period=default)
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ def test_a_group_invited_but_silent_still_holds_none_of_the_revenue(people):
     quiet = SurveyFactory(name="Quiet", kind=SurveyKind.RELATIONSHIP, anonymous=True)
     InvitationFactory(survey=quiet, customer=people["alice"], sent_at=WHEN, touchpoint="web")
 
-    assert nps_report(period=Q2, survey=quiet).revenue_share == 0  # nobody answered: 0, as for a named survey
+    assert nps_report(period=Q2, survey=quiet).revenue_share is None  # nobody answered: no share, as for a named survey
 
 
 # --- named answers beside anonymous ones: only the named count ------------------------------------------

@@ -97,7 +97,7 @@ def test_a_touchpoints_row_counts_each_respondent_once(survey):
     answer(survey, 9, touchpoint="shop", customer=repeat)
     answer(survey, 10, touchpoint="shop", customer=repeat)  # pays 200 in all, counted once
     shares = revenue_share_breakdown(period=parse_period("2025-Q2"), by="touchpoint", groups=["web", "shop", "kiosk"])
-    assert shares == {"web": D(600) / 1200, "shop": D(200) / 1200, "kiosk": 0}  # kiosk: invited, silent
+    assert shares == {"web": D(600) / 1200, "shop": D(200) / 1200, "kiosk": None}  # kiosk: invited, silent
 
 
 # --- every CSV states its scope ------------------------------------------------------------------
