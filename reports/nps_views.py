@@ -26,7 +26,7 @@ from . import nps_formulas as f
 from .csv_export import csv_datetime, csv_response
 from .nps import ALL, COUNTING_RULES, LATEST, series_conflict
 from .nps_dashboard import NpsDashboard, NpsParams, nps_dashboard
-from .periods import MIN_YEAR, Period, parse_period
+from .periods import Period, parse_period, period_nav
 from .segments import nps_segments
 from .selectors import NpsOpening, default_period, nps_opening
 from .views import requires
@@ -107,7 +107,7 @@ def nps(request):
         "headline": _headline(dashboard), "csv_query": urlencode(query | {"format": "csv"}),
         # A breakdown row links to the page filtered to it: the same query, that filter replaced.
         "segment_query": _query_without(query, "segment"), "touchpoint_query": _query_without(query, "touchpoint"),
-        "nav": _period_nav(dashboard.params.period, query), "opening": opening,
+        "nav": period_nav(dashboard.params.period, lambda other: query | {"period": str(other)}), "opening": opening,
         "in_progress": dashboard.params.period.end >= timezone.localdate(),
         "data": {"charts": dashboard.charts},
     }
@@ -125,18 +125,6 @@ def _opening(form: NpsForm) -> NpsOpening:
     if opening.instead_of is not None:
         form.show_period(opening.period)
     return opening
-
-
-def _period_nav(period: Period, query: dict) -> dict:
-    """Links to the period before and after the shown one, every other filter kept (none into the
-    future, none before the first year a period may have); as earned growth's."""
-    nav = {}
-    for name, step in (("previous", -1), ("next", 1)):
-        other = period.shifted(step * period.months)
-        if other.start.year >= MIN_YEAR and other.start <= timezone.localdate():
-            nav[name] = urlencode(query | {"period": str(other)})
-            nav[f"{name}_label"] = str(other)
-    return nav
 
 
 def _query_without(query: dict, key: str) -> str:

@@ -4,6 +4,9 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.utils import timezone
 
 YEAR, QUARTER, MONTH = "year", "quarter", "month"
 _PATTERNS = (
@@ -89,3 +92,16 @@ def last_periods(kind: str, count: int, until: dt.date) -> list[Period]:
     """The `count` periods of `kind` ending with the one that contains `until`, oldest first."""
     current = period_containing(until, kind)
     return [current.shifted(-current.months * back) for back in range(count - 1, -1, -1)]
+
+
+def period_nav(period: Period, query_for) -> dict:
+    """The dashboards' links to the period before and after `period`: each one's query string
+    (`query_for(other)`, every other filter kept) and label; none into the future, none before
+    MIN_YEAR (templates/reports/_period_nav.html)."""
+    nav = {}
+    for name, step in (("previous", -1), ("next", 1)):
+        other = period.shifted(step * period.months)
+        if other.start.year >= MIN_YEAR and other.start <= timezone.localdate():
+            nav[name] = urlencode(query_for(other))
+            nav[f"{name}_label"] = str(other)
+    return nav

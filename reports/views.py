@@ -31,7 +31,7 @@ from .csv_export import csv_datetime, csv_response
 from .earned_growth import CUSTOMER, ENTITY, EarnedGrowth, rate_text
 from .fingerprints import reclassified
 from .models import SnapshotCompare, SnapshotStatus
-from .periods import parse_period
+from .periods import parse_period, period_nav
 from .snapshots import snapshot_request
 
 TEMPLATE = "reports/earned_growth.html"
@@ -147,7 +147,7 @@ def earned_growth(request):
         "reactivated": dashboard.current.money("reactivated_revenue"),
         "bridge_floor": bridge_axis_floor(bridge) if bridge else None,
         "csv_query": urlencode(params.query() | {"format": "csv"}),
-        "nav": _period_nav(params),
+        "nav": period_nav(params.period, lambda other: replace(params, period=other).query()),
         "data": {"charts": _charts(bridge, trend, segment_rows)},
         # First use: the figures are all "—", and the page says why instead of leaving it to guess.
         "ledger_empty": not RevenueEntry.objects.exists(),
@@ -178,17 +178,6 @@ def earned_growth_recompute(request):
     else:
         messages.info(request, f"Recompute of {params.period}{others} requested: the figures update when it is done.")
     return redirect(_dashboard_url(params))
-
-
-def _period_nav(params: selectors.DashboardParams) -> dict:
-    """Links to the period before and after the chosen one (none into the future)."""
-    nav = {}
-    for name, step in (("previous", -1), ("next", 1)):
-        period = params.period.shifted(step * params.period.months)
-        if period.start <= timezone.localdate():
-            nav[name] = urlencode(replace(params, period=period).query())
-            nav[f"{name}_label"] = str(period)
-    return nav
 
 
 # --- display --------------------------------------------------------------------------------------
