@@ -108,7 +108,7 @@ def nps(request):
         # A breakdown row links to the page filtered to it: the same query, that filter replaced.
         "segment_query": _query_without(query, "segment"), "touchpoint_query": _query_without(query, "touchpoint"),
         "nav": period_nav(dashboard.params.period, lambda other: query | {"period": str(other)}), "opening": opening,
-        "in_progress": dashboard.params.period.end >= timezone.localdate(),
+        "in_progress": dashboard.params.period.start <= timezone.localdate() <= dashboard.params.period.end,
         "data": {"charts": dashboard.charts},
     }
     if opening and opening.instead_of:

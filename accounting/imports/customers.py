@@ -274,7 +274,8 @@ def _write(parsed, ids, counts: Counts, problems: Problems, *, other_id: int) ->
         error = _answer_error(answer, other_id)
         if error is not None:  # the stored answer changed since the check (an email answer)
             problems.add(number, "reason_text", error)
-        elif answer != (customer.reason_id, one_line_break(customer.reason_text)):  # CRLF stored before: the same
+        # A CRLF text stored before and its LF twin are the same answer, whichever side holds which.
+        elif (answer[0], one_line_break(answer[1])) != (customer.reason_id, one_line_break(customer.reason_text)):
             # A new answer, as `customer_set_reason` records one: an admin's mapping was of the old.
             customer.reason_id, customer.reason_text = answer
             customer.reason_source, customer.reason_answered_at = "import", now

@@ -142,3 +142,23 @@ def test_bulk_reimport_of_the_same_text_with_crlf_keeps_the_answer_and_its_mappi
     after = Customer.objects.get(pk=customer.pk)
     assert after.reason_mapped_to == reason("recommendation"), "the re-import dropped the admin's mapping"
     assert after.reason_text == "line one\nline two"
+
+
+def test_reimport_without_reason_cells_keeps_a_crlf_stored_answer_and_its_mapping(api_client_as):
+    """A customer whose 'other' text was stored with CRLF (before LF was the rule): a bulk row that
+    updates only the name leaves the reason cells empty ("empty cells keep what is stored"). The
+    answer is unchanged, so the admin's mapping and the answer's source and date must stay."""
+    customer = CustomerFactory(external_id="C1", reason=reason("other"), reason_text="line one\r\nline two")
+    customer_map_other_reason(customer=customer, category=reason("recommendation"))
+    before = Customer.objects.get(pk=customer.pk)
+
+    response = api_client_as("admin").post(
+        reverse("api-customer-bulk"), [{"external_id": "C1", "name": "New name"}], format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    after = Customer.objects.get(pk=customer.pk)
+    assert after.name == "New name"
+    assert after.reason_mapped_to == reason("recommendation"), "a name-only update dropped the admin's mapping"
+    assert after.reason_source == before.reason_source
+    assert after.reason_answered_at == before.reason_answered_at

@@ -122,3 +122,15 @@ def test_with_no_answer_anywhere_it_stays_on_the_last_complete_quarter():
 def test_the_shared_default_stays_the_last_complete_quarter():
     """Earned growth opens there whatever the NPS dashboard does."""
     assert str(selectors.default_period(dt.date(2026, 12, 1))) == LAST_COMPLETE
+
+
+@pytest.mark.parametrize("period", ["2027-Q1", "2027", "2027-01"])
+def test_a_future_period_is_not_said_to_be_in_progress(client, viewer, period):
+    """A period not begun yet (parse_period takes years up to 2999) read "(in progress)"."""
+    with time_machine.travel(TODAY, tick=False):
+        client.force_login(viewer)
+        response = client.get("/reports/nps/", {"period": period})
+        html = response.content.decode()
+
+    assert response.status_code == 200
+    assert "is in progress" not in html and "(in progress)" not in html
