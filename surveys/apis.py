@@ -30,7 +30,6 @@ from accounting.apis import (
     documented,
 )
 from accounting.models import Customer
-from accounting.services import one_line_break
 from cxplatform.api_serializers import WritableFieldsOnlyMixin
 from cxplatform.api_writes import UniqueWritesMixin
 
@@ -38,7 +37,7 @@ from . import selectors
 from .clock import OUT_OF_RANGE, on_company_clock
 from .failures import invitation_failure_reason
 from .filters import InvitationFilter, ResponseFilter, SurveyFilter
-from .followups import response_follow_up
+from .followups import follow_up_note_as_sent, response_follow_up
 from .launch import (
     audience_change_error,
     invitation_get_or_create_transactional,
@@ -482,9 +481,7 @@ class FollowUpNoteField(serializers.CharField):
     """
 
     def to_internal_value(self, data):
-        note = one_line_break(super().to_internal_value(data))
-        stored = self.stored_note()
-        return stored if stored is not None and note == one_line_break(stored).strip() else note
+        return follow_up_note_as_sent(super().to_internal_value(data), self.stored_note())
 
     def run_validators(self, value):
         if value != self.stored_note():  # the limit is for new notes

@@ -3,6 +3,8 @@
 from django.db import transaction
 from django.utils import timezone
 
+from accounting.services import one_line_break
+
 from .models import Response
 
 FOLLOW_UP_FIELDS = ["follow_up_note", "followed_up_at", "followed_up_by"]
@@ -31,3 +33,11 @@ def response_follow_up(*, response: Response, user, note: str, done: bool = True
     response.followed_up_by = user if done else None
     response.save(update_fields=[*FOLLOW_UP_FIELDS, "updated_at"])
     return response
+
+
+def follow_up_note_as_sent(note: str, stored: str | None) -> str:
+    """The note a form or the API received: the response's own note when the same words came back
+    (kept as stored, CRLF included, so that sending it back changes nothing and its length, from
+    before the limit, is not judged again), else the new note with its line breaks as LF."""
+    note = one_line_break(note)
+    return stored if stored is not None and note == one_line_break(stored).strip() else note

@@ -8,10 +8,10 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from accounting.services import one_line_break
 from cxplatform.token_pages import TextareaField
 
 from .clock import read_on_company_clock
+from .followups import follow_up_note_as_sent
 from .launch import audience_change_error
 from .models import (
     FOLLOW_UP_NOTE_MAX_LENGTH,
@@ -294,8 +294,7 @@ class FollowUpNoteField(TextareaField):
     stored: str | None = None
 
     def to_python(self, value):
-        note = super().to_python(value)
-        return self.stored if self.stored is not None and note == one_line_break(self.stored).strip() else note
+        return follow_up_note_as_sent(super().to_python(value), self.stored)
 
     def run_validators(self, value):
         if value != self.stored:  # the limit is for new notes
