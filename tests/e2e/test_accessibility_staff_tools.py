@@ -80,6 +80,9 @@ def test_admin_change_forms_have_no_serious_violation(live_server, chromium_brow
     for path in paths:
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
+        # The admin's links fade their colour in (a CSS transition): axe reading the breadcrumbs
+        # mid-fade flagged link-in-text-block once in a CI run. Colours are judged as they end.
+        page.add_style_tag(content="*, *::before, *::after { transition: none !important; }")
         shots(path.split("/")[3], page)
         found[path] = [v for v in violations(page, STAFF_IMPACTS) if not SELECT2_TEXT.match(v)]
     named = [page.get_by_role("combobox", name=name).count() for name in ("Referred by", "Parent")]
