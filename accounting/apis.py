@@ -33,6 +33,7 @@ from . import imports, services
 from .filters import CostFilter, CustomerFilter, ImportBatchFilter, RevenueFilter
 from .imports import cells
 from .imports.problems import CellError
+from .imports.source import cell_text
 from .models import (
     REASON_TEXT_MAX_LENGTH,
     CostEntry,
@@ -81,6 +82,24 @@ class IsoDateField(serializers.DateField):
             return super().to_internal_value(value)
         try:
             return dt.date.fromisoformat(cells.iso_date(text))
+        except CellError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class AcquisitionCostField(serializers.DecimalField):
+    """An acquisition cost as the bulk endpoint and the CSV import take the cell, with their
+    messages: ASCII digits with a dot and at most 2 decimals, "-0" read as 0. DRF's read the text
+    with Decimal(), which also took "١٢٣", "+5", "1_000", "5e2" and ".5", and answered "-0" as
+    "-0.00". A JSON number is its digits sent, written out as the bulk endpoint writes it: 1e3 is
+    1000, 12.345 is refused."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int | float):
+            return super().to_internal_value(data)  # DRF's own message
+        if isinstance(data, str) and len(data) > self.MAX_STRING_LENGTH:
+            self.fail("max_string_length")  # DRF's, before the message quotes the text
+        try:
+            return super().to_internal_value(cells.non_negative_amount(cell_text(data)))
         except CellError as exc:
             raise serializers.ValidationError(str(exc)) from None
 
@@ -365,6 +384,9 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
         slug_field="external_id", queryset=Customer.objects.all(), required=False, allow_null=True
     )
     acquired_on = IsoDateField(required=False, allow_null=True)
+    acquisition_cost = AcquisitionCostField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True
+    )
     entity = serializers.SlugRelatedField(
         slug_field="external_id", read_only=True, allow_null=True, help_text="The top ancestor: the unit of reports."
     )
@@ -379,7 +401,6 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
         ]
         read_only_fields = ["reason_source", "reason_answered_at", "created_at", "updated_at"]
         extra_kwargs = {
-            "acquisition_cost": {"min_value": Decimal("0")},
             # Checked by the service that records the answer, which takes a stored text sent back as it is.
             "reason_text": {
                 "help_text": f"Free text, e.g. the 'other' answer; at most {REASON_TEXT_MAX_LENGTH} characters.",

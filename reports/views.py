@@ -371,12 +371,16 @@ def _charts(bridge: selectors.Bridge | None, trend: list[dict], segments: list[d
 
 
 def compact(amount: Decimal, *, signed: bool = False) -> str:
-    """A bar label: 2.63M, +160.5k, -950.00; the table beside the chart has the exact amount."""
+    """A bar label: 2.63M, +160.5k, -950.00; the table beside the chart has the exact amount.
+
+    Rounded half away from zero, as every figure shown (format() alone rounds half to even:
+    2,625,000 was 2.62M)."""
     sign = "+" if signed else ""
     for size, suffix in ((Decimal(10**9), "bn"), (Decimal(10**6), "M"), (Decimal(10**3), "k")):
         if abs(amount) >= size:
-            return f"{amount / size:{sign},.{1 if suffix == 'k' else 2}f}{suffix}"
-    return f"{amount:{sign},.2f}"
+            places = Decimal("0.1") if suffix == "k" else Decimal("0.01")
+            return f"{(amount / size).quantize(places, rounding=ROUND_HALF_UP):{sign},f}{suffix}"
+    return f"{amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):{sign},f}"
 
 
 def bridge_axis_floor(bridge: selectors.Bridge) -> Decimal | None:

@@ -266,11 +266,19 @@ def _record_cell(number: int, name: str, value, problems: Problems) -> str:
     if (kind := _not_a_cell(value)) is not None:
         problems.add(number, name, f"expected text or a number, not {kind}")
         return ""
-    cell = "" if value is None else str(value).strip()
+    cell = cell_text(value)
     if (message := _unstorable(cell)) is not None:
         problems.add(number, name, message)
         return ""
     return cell
+
+
+def cell_text(value) -> str:
+    """A record's text, number or null as the text of a CSV cell. A JSON number with a fraction or
+    an exponent (cxplatform.api_parsers.JSONNumber) is its digits as sent, written out: 1e3 is
+    "1000", and 10.0000000000000001 keeps the decimals the amount rule refuses (a plain float's
+    "10.0" was stored as 10.00)."""
+    return "" if value is None else str(value).strip()
 
 
 def _not_a_cell(value) -> str | None:
