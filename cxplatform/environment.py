@@ -11,8 +11,10 @@ from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import AppRegistryNotReady, ImproperlyConfigured
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import sanitize_address
+from django.utils.module_loading import import_string
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off"}
@@ -29,12 +31,34 @@ def is_rate(value: str) -> bool:
 
 
 def masked(url: str) -> str:
-    """The URL as an error may quote it: its password replaced by ** (start-up errors go to logs)."""
-    parts = urlsplit(url)
-    userinfo, at, hosts = parts.netloc.rpartition("@")
-    if not at or ":" not in userinfo:
+    """The URL as an error may quote it: its password replaced by ** (start-up errors go to logs).
+
+    Read from the raw text, not with urlsplit: a '/', '#' or '?' left unencoded in a password ends
+    the host part there, and the rest of the password would be quoted as the URL's path. Any '@'
+    after the scheme ends a user and password (the last one: the password may hold '@' too)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:  # no scheme (DATABASE_URL=cx:pw@db:5432/cx): all of it may hold a user and password
+        scheme, rest = "", url
+    userinfo, at, hosts = rest.rpartition("@")
+    if not at:
         return url
-    return parts._replace(netloc=f"{userinfo.partition(':')[0]}:**@{hosts}").geturl()
+    user, colon, _ = userinfo.partition(":")
+    if not colon and not set(userinfo) & set("/#?"):
+        return url  # a user name alone, no password
+    # Without a ':' a user name cannot be told from a password: neither is quoted.
+    return f"{scheme}{sep}{user + ':' if colon else ''}**@{hosts}"
+
+
+def _check_password(var: str, url: str) -> None:
+    # A password pasted as generated: with a '/', '#' or '?' in it the host part ends there, and
+    # the start-up error was a port that is not a number (or, with digits, a connection to the
+    # user name as a host). An '@' after the host part, with user:password before it, is that.
+    parts = urlsplit(url)
+    if ":" in parts.netloc and "@" in url.partition("://")[2][len(parts.netloc) :]:
+        raise ImproperlyConfigured(
+            f"{var} has a '/', '#', '?' or '@' in its password: special characters in the password must "
+            f"be percent-encoded (/ as %2F, # as %23, ? as %3F, @ as %40), not {masked(url)!r}."
+        )
 
 
 def _check_port(var: str, url: str) -> None:
@@ -75,6 +99,7 @@ class StrictEnv(environ.Env):
                 f"postgres://user@127.0.0.1:5432/cxplatform, not {masked(raw)!r}."
             )
         if raw is not None:
+            _check_password(var, raw)
             _check_port(var, raw)
         return super().db(var, default=default, **kwargs)
 
@@ -87,6 +112,7 @@ class StrictEnv(environ.Env):
                 f"not {masked(value)!r}."
             )
         if value:
+            _check_password(var, value)
             _check_port(var, value)
         return value
 
@@ -113,6 +139,29 @@ class StrictEnv(environ.Env):
         if value and not (colon and user and password):
             raise ImproperlyConfigured(f"{var} must be user:password, both parts non-empty (the value is not shown).")
         return value
+
+    def email_backend(self, var, *, default: str) -> str:
+        """The dotted path of an email backend class, imported now: a typo (smtp.EmailBackendd)
+        would otherwise start every process and fail each send in the worker, retried for ever.
+
+        Not a system check: gunicorn runs none, and the Celery worker runs them without acting on
+        an error. Django's and Anymail's backends read no settings when imported (no cycle)."""
+        value = self.str(var, default=default)
+        try:
+            backend = import_string(value)
+        except AppRegistryNotReady:
+            return value  # a backend of this project's apps: it cannot be imported before them
+        except ImportError as error:  # also Anymail's for a provider's missing package (boto3)
+            reason = str(error).splitlines()[0].rstrip(".")
+        else:
+            if isinstance(backend, type) and issubclass(backend, BaseEmailBackend):
+                return value
+            reason = "not an email backend class"
+        raise ImproperlyConfigured(
+            f"{var} must be the dotted path of an email backend class, such as "
+            f"django.core.mail.backends.smtp.EmailBackend or anymail.backends.postmark.EmailBackend, "
+            f"not {value!r} ({reason})."
+        )
 
     def choice(self, var, *, choices: tuple[str, ...], default: str) -> str:
         value = self.str(var, default=default)

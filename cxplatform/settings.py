@@ -206,7 +206,8 @@ ALERT_WEBHOOK_ALLOW_PRIVATE = env.bool("ALERT_WEBHOOK_ALLOW_PRIVATE", default=Fa
 ALERT_WEBHOOK_SECRET = env("ALERT_WEBHOOK_SECRET", default="")
 
 # --- Email (Django's own names) ----------------------------------------------------------------
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+# Imported now: a backend that does not import stops the start, not each send in the worker.
+EMAIL_BACKEND = env.email_backend("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")

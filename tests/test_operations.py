@@ -89,6 +89,7 @@ def test_a_redis_url_whose_port_does_not_parse_is_refused_by_name():
         ("DATABASE_URL", "postgress://cx:TopSecretDbPw@db.internal:5432/cx", None),
         ("CELERY_BROKER_URL", "redis://:TopSecretDbPw@redis.internal:63799999/0", ("redis",)),
         ("REDIS_URL", "http://:TopSecretDbPw@redis.internal:6379/1", ("redis",)),
+        ("DATABASE_URL", "cx:TopSecretDbPw@db.internal:5432/cx", None),
     ],
 )
 def test_a_mistyped_url_is_refused_without_quoting_its_password(variable, value, schemes):
@@ -98,6 +99,36 @@ def test_a_mistyped_url_is_refused_without_quoting_its_password(variable, value,
         env.db(variable) if schemes is None else env.url_of(variable, schemes=schemes)
     assert "TopSecretDbPw" not in str(refused.value)
     assert ":**@" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "variable, value, schemes",
+    [
+        ("DATABASE_URL", "postgres://cx:Top/SecretDbPw@db.internal:5432/cx", None),
+        ("DATABASE_URL", "postgres://cx:Top#SecretDbPw@db.internal:5432/cx", None),
+        ("DATABASE_URL", "postgres://cx:1234/SecretDbPw@db.internal:5432/cx", None),
+        ("DATABASE_URL", "postgres://cx:Top@Secret/DbPw@db1:5432,db2:5432/cx", None),
+        ("CELERY_BROKER_URL", "redis://:Top?SecretDbPw@redis.internal:6379/0", ("redis",)),
+        ("REDIS_URL", "redis://:Top/SecretDbPw@redis.internal:6379/1", ("redis",)),
+    ],
+)
+def test_a_password_with_a_url_delimiter_is_refused_as_such_without_quoting_it(variable, value, schemes):
+    """A generated password pasted as is: the error was "a port that is not a number" quoting the
+    password after its '/', '#' or '?' (or, with digits before it, no error and the user as host)."""
+    env = strict(**{variable: value})
+    with pytest.raises(ImproperlyConfigured, match=f"{variable} has a .* in its password") as refused:
+        env.db(variable) if schemes is None else env.url_of(variable, schemes=schemes)
+    assert "must be percent-encoded (/ as %2F, # as %23, ? as %3F" in str(refused.value)
+    assert "Secret" not in str(refused.value) and ":**@" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["postgres://cx:Top%2FSecret%23DbPw@db.internal:5432/cx", "postgres://cx@db.internal:5432/cx",
+     "sqlite:////srv/cx@2/db.sqlite3"],
+)
+def test_a_password_percent_encoded_and_an_at_in_a_sqlite_path_are_read(value):
+    assert strict(DATABASE_URL=value).db("DATABASE_URL")["NAME"]
 
 
 @pytest.mark.parametrize("value", ["0123456789abcdef", "bounces:", ":s3cret"])
@@ -180,6 +211,37 @@ def test_the_settings_module_refuses_a_rate_that_does_not_parse(name, value):
 
 def test_the_settings_module_reads_a_valid_rate():
     assert check(LOGIN_RATE="100/5m", SURVEY_PUBLIC_RATE="60/m").returncode == 0
+
+
+@pytest.mark.parametrize("value", ["django.core.mail.backends.smtp.EmailBackendd", "django.core.mail.backends.smtp",
+                                   "anymail.backends.postmarkk.EmailBackend", "EmailBackend"])
+def test_an_email_backend_that_does_not_import_is_refused_by_name(value):
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_BACKEND must be the dotted path of an email backend class"):
+        strict(EMAIL_BACKEND=value).email_backend("EMAIL_BACKEND", default="")
+
+
+@pytest.mark.parametrize("value", ["anymail.backends.postmark.EmailBackend",
+                                   "django.core.mail.backends.console.EmailBackend"])
+def test_an_email_backend_that_imports_is_read(value):
+    assert strict(EMAIL_BACKEND=value).email_backend("EMAIL_BACKEND", default="") == value
+
+
+def test_the_settings_module_refuses_a_mistyped_email_backend():
+    """EMAIL_BACKEND=...smtp.EmailBackendd passed `check --deploy` and gunicorn, the worker and beat
+    started; each sending task then died with an ImportError and the survey showed "Sending" for ever."""
+    result = check(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackendd")
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: EMAIL_BACKEND")
+
+
+def test_an_email_backend_importing_this_projects_models_still_starts(tmp_path):
+    """Settings import the backend before the apps are loaded: one that needs them is left unchecked."""
+    (tmp_path / "project_mail.py").write_text(
+        "from surveys.models import Survey  # noqa: F401\nfrom django.core.mail.backends.locmem import EmailBackend\n"
+    )
+    result = check(EMAIL_BACKEND="project_mail.EmailBackend", PYTHONPATH=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 # --- a broker that accepts connections and never answers -------------------------------------------
