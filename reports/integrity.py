@@ -25,7 +25,8 @@ from fractions import Fraction
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, Value
+from django.db import connection
+from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.urls import NoReverseMatch, reverse
 
@@ -259,18 +260,43 @@ def _solicited_scores(report: NpsReport) -> Flag:
 def _solicited_candidates(report: NpsReport):
     """(pk, score, reason, suggestion, listable) of the report's answers holding a hint, newest first;
     listable by the same rule as the dashboard's verbatims."""
+    shown = responses_shown_one_by_one(Response.objects.filter(pk=OuterRef("pk")),
+                                       segment=report.segment, touchpoint=report.touchpoint)
+    return (
+        _responses(report).filter(_hinted()).annotate(listable=Exists(shown))
+        .order_by("-answered_at", "-id").values_list("pk", "score", "reason", "suggestion", "listable")
+    )
+
+
+class _HoldsAHint(Func):
+    """PostgreSQL: UPPER(reason || line break || suggestion) LIKE ANY (ARRAY[UPPER('%ask%'), ...]): what
+    `icontains` tests hint by hint and column by column, each answer's text upper-cased once rather than 36
+    times (a year of 150,000 answers: 0.23 s instead of 1.1-1.4 s, bench/nps_dashboard.py). No hint holds a
+    line break, so none is found across the two verbatims."""
+
+    output_field = BooleanField()
+
+    def __init__(self):
+        super().__init__(F("reason"), F("suggestion"))
+
+    def as_sql(self, compiler, connection):
+        (reason, reason_params), (suggestion, suggestion_params) = map(compiler.compile, self.get_source_expressions())
+        patterns = [f"%{connection.ops.prep_for_like_query(word)}%" for word in SOLICITED_HINTS]
+        sql = f"UPPER({reason} || %s || {suggestion}) LIKE ANY (ARRAY[{', '.join(['UPPER(%s)'] * len(patterns))}])"
+        return sql, [*reason_params, "\n", *suggestion_params, *patterns]
+
+
+def _hinted():
+    """The answers whose verbatims hold a hint, ignoring case."""
+    if connection.vendor == "postgresql":
+        return _HoldsAHint()
     hinted = Q()
     for word in SOLICITED_HINTS:
         # An ASCII hint needs no more than LIKE's own case folding, which SQLite runs natively;
         # ifind (a Python function there) only for hints with other letters ("prié", "gedrängt").
         lookup = "icontains" if word.isascii() else "ifind"
         hinted |= Q(**{f"reason__{lookup}": word}) | Q(**{f"suggestion__{lookup}": word})
-    shown = responses_shown_one_by_one(Response.objects.filter(pk=OuterRef("pk")),
-                                       segment=report.segment, touchpoint=report.touchpoint)
-    return (
-        _responses(report).filter(hinted).annotate(listable=Exists(shown))
-        .order_by("-answered_at", "-id").values_list("pk", "score", "reason", "suggestion", "listable")
-    )
+    return hinted
 
 
 def _excerpt(text: str, length: int = 80) -> str:

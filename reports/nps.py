@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce, TruncMonth, TruncQuarter, TruncYear
 from django.utils import timezone
 
@@ -283,31 +283,58 @@ def _sample(period: Period, *, kind, survey, segment, touchpoint) -> NpsSample:
     return _sample_from(invitations.aggregate(**_sample_expressions()))
 
 
-def _revenue_sums(period: Period, responses, segment: str | None) -> dict:
-    """The period's ledger revenue (`total`), the named respondents' part of it (`held`), and
-    `nameless`, above 0 when the scope has no answer to a named survey, none at all included
-    (then no share).
+def _revenue_shares(scopes: list[tuple[Period, object]], segment: str | None) -> list[Decimal | None]:
+    """The revenue share of each (period, its responses), consecutive periods, in one statement:
+    one pass over the ledger of the whole span (no index leads with the date: any range is a scan),
+    each line tested against its own period's respondents only (a hashed set each), so that a
+    trend of twelve months costs one scan and a probe per line. None for a period without an answer
+    to a named survey: its lines are dropped as they are read.
 
     The ledger has no copy of the segment: a segment's revenue is that of its customers now, plus
     that of the customers who answered in it (and have moved on since), so that a move after the
     answer changes neither side."""
-    named = responses.filter(survey__anonymous=False)
-    respondents = named.order_by().values("customer_id")
-    in_period = Q(date__gte=period.start, date__lte=period.end)
-    held = in_period & Q(customer_id__in=respondents)
-    total = in_period
-    if segment is not None:
-        total &= Q(customer__segment=segment) | Q(customer_id__in=respondents)
-    # The EXISTS does not depend on the ledger row: the database evaluates it once.
-    nameless = ~Exists(named.order_by())
-    return {"total": Sum("amount", filter=total), "held": Sum("amount", filter=held),
-            "nameless": Count("pk", filter=nameless)}
-
-
-def _named_share(row: dict, suffix: str = "") -> Decimal | None:
-    if row[f"nameless{suffix}"]:
-        return None
-    return _share(row[f"held{suffix}"], row[f"total{suffix}"])
+    revenue, customers = RevenueEntry._meta.db_table, Customer._meta.db_table
+    ctes, params, period_of, answered, held, total, flags = [], [], [], [], [], [], []
+    for index, (_, responses) in enumerate(scopes):
+        named, named_params = (
+            responses.filter(survey__anonymous=False).order_by().values("customer_id").query.sql_with_params()
+        )
+        ctes.append(f"named{index} AS ({named})")
+        params += named_params
+        period_of.append(f"WHEN r.date <= %s THEN {index}")
+        answered.append(f"WHEN r.date <= %s THEN EXISTS (SELECT 1 FROM named{index})")  # noqa: S608
+        respondent = f"l.customer_id IN (SELECT customer_id FROM named{index})"  # noqa: S608
+        held.append(f"WHEN {index} THEN {respondent}")
+        total.append(f"WHEN {index} THEN l.in_segment OR {respondent}")
+        flags.append(f"SELECT 1, {index}, CASE WHEN EXISTS (SELECT 1 FROM named{index}) THEN 1 ELSE 0 END, 0")  # noqa: S608
+    if segment is None:
+        in_segment, segment_params, counted = "1 = 1", [], "1 = 1"
+    else:
+        in_segment = f"r.customer_id IN (SELECT id FROM {customers} WHERE segment = %s)"  # noqa: S608
+        segment_params, counted = [segment], f"CASE l.p {' '.join(total)} END"
+    sql = f"""
+    WITH {", ".join(ctes)},
+    lines AS (
+        SELECT CASE {" ".join(period_of)} END AS p, r.customer_id, {money_sql("r.amount")} AS amount,
+            {in_segment} AS in_segment
+        FROM {revenue} r WHERE r.date BETWEEN %s AND %s AND CASE {" ".join(answered)} END
+    )
+    SELECT 0, l.p, SUM(CASE WHEN {counted} THEN l.amount ELSE 0 END),
+        SUM(CASE WHEN CASE l.p {" ".join(held)} END THEN l.amount ELSE 0 END)
+    FROM lines l GROUP BY l.p
+    UNION ALL {" UNION ALL ".join(flags)}
+    """  # noqa: S608 - table names from model metadata, the respondents' SQL from the ORM, values as parameters
+    ends = [period.end for period, _ in scopes]
+    params += [*ends, *segment_params, scopes[0][0].start, scopes[-1][0].end, *ends]
+    sums, named = {}, set()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for kind, index, first, second in cursor.fetchall():
+            if kind == 0:
+                sums[index] = (to_money(second), to_money(first))  # held, total
+            elif first:
+                named.add(index)
+    return [_share(*sums.get(index, (0, 0))) if index in named else None for index in range(len(scopes))]
 
 
 def _share(held, total) -> Decimal | None:
@@ -320,23 +347,24 @@ def _share(held, total) -> Decimal | None:
 
 
 def _revenue_share(period: Period, responses, segment: str | None) -> Decimal | None:
-    sums = _revenue_sums(period, responses, segment)
-    row = RevenueEntry.objects.filter(date__gte=period.start, date__lte=period.end).aggregate(**sums)
-    return _named_share(row)
+    return _revenue_shares([(period, responses)], segment)[0]
 
 
 def nps_report(
     *, period: Period, survey: Survey | None = None, survey_type: str | None = None,
-    segment: str | None = None, touchpoint: str | None = None, counting: str = ALL,
+    segment: str | None = None, touchpoint: str | None = None, counting: str = ALL, revenue_share: bool = True,
 ) -> NpsReport:
-    """NPS, margin and interval, the 0–10 distribution, the sample and the revenue share: 3 queries."""
+    """NPS, margin and interval, the 0–10 distribution, the sample and the revenue share: 3 queries.
+    `revenue_share=False`: 2, the caller setting the share (the dashboard takes it from its trend,
+    which computes the same share of the same period)."""
     kind = _series(survey, survey_type)
     responses = responses_in(
         period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint, counting=counting
     )
     counts, distribution = _counts_and_distribution(responses)
     sample = _sample(period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint)
-    sample.revenue_share = _revenue_share(period, responses, segment)
+    if revenue_share:
+        sample.revenue_share = _revenue_share(period, responses, segment)
     return NpsReport(
         period=period, survey_type=kind, counting=counting, counts=counts, distribution=distribution,
         sample=sample, survey=survey, segment=segment, touchpoint=touchpoint,
@@ -344,6 +372,7 @@ def nps_report(
 
 
 BREAKDOWNS = {"segment": "segment", "touchpoint": "touchpoint", "survey": "survey__name"}
+BREAKDOWN_ORDER = list(BREAKDOWNS)
 
 
 def nps_breakdown(
@@ -353,15 +382,40 @@ def nps_breakdown(
     """NPS counts per segment, touchpoint or survey in one grouped query, largest groups first.
     Each row counts as the report filtered to its group: a survey's row takes the latest answer
     within that survey (an answer to another survey does not drop it)."""
-    if by not in BREAKDOWNS:
-        raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
+    return nps_breakdowns(period=period, bys=[by], survey=survey, survey_type=survey_type, segment=segment,
+                          touchpoint=touchpoint, counting=counting)[by]
+
+
+def nps_breakdowns(
+    *, period: Period, bys: list[str], survey: Survey | None = None, survey_type: str | None = None,
+    segment: str | None = None, touchpoint: str | None = None, counting: str = ALL,
+) -> dict[str, list[tuple[str, NpsCounts]]]:
+    """`nps_breakdown` of several breakdowns: the answers grouped by every column asked for in one
+    query (counts add up), summed per breakdown here; under `latest` a survey's rows in a query of
+    their own (the latest answer within each survey)."""
+    for by in bys:
+        if by not in BREAKDOWNS:
+            raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
     kind = _series(survey, survey_type)
-    responses = responses_in(
-        period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint, counting=counting,
-        per_survey=by == "survey",
-    )
-    rows = responses.order_by().values(BREAKDOWNS[by]).annotate(**_count_expressions()).order_by("-responses")
-    return [(row.pop(BREAKDOWNS[by]) or "", NpsCounts(**row)) for row in rows]
+    sets = {}
+    for by in bys:
+        sets.setdefault(counting == LATEST and by == "survey", []).append(by)
+    found = {}
+    for per_survey, group in sets.items():
+        responses = responses_in(
+            period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint, counting=counting,
+            per_survey=per_survey,
+        )
+        columns = [BREAKDOWNS[by] for by in group]
+        rows = list(responses.order_by().values(*columns).annotate(**_count_expressions()))
+        for by, column in zip(group, columns, strict=True):
+            totals = {}
+            for row in rows:
+                counts = totals.setdefault(row[column] or "", NpsCounts())
+                for name in ("responses", "promoters", "passives", "detractors"):
+                    setattr(counts, name, getattr(counts, name) + row[name])
+            found[by] = sorted(totals.items(), key=lambda item: -item[1].responses)
+    return {by: found[by] for by in bys}
 
 
 # The sample behind each breakdown row: a segment's invitations are those made while their customer
@@ -375,14 +429,35 @@ def sample_breakdown(
 ) -> dict[str, NpsSample]:
     """The sample (invited, suppressed, delivered, ..., responded) per segment, touchpoint or survey:
     one grouped query over the invitations."""
-    if by not in SAMPLE_GROUPS:
-        raise ValueError(f"breakdown must be one of {', '.join(SAMPLE_GROUPS)}, not {by!r}")
+    return sample_breakdowns(period=period, bys=[by], survey=survey, survey_type=survey_type, segment=segment,
+                             touchpoint=touchpoint)[by]
+
+
+def sample_breakdowns(
+    *, period: Period, bys: list[str], survey: Survey | None = None, survey_type: str | None = None,
+    segment: str | None = None, touchpoint: str | None = None,
+) -> dict[str, dict[str, NpsSample]]:
+    """`sample_breakdown` of several breakdowns: one query over the invitations grouped by every
+    column asked for (the counts add up), summed per breakdown here."""
+    for by in bys:
+        if by not in SAMPLE_GROUPS:
+            raise ValueError(f"breakdown must be one of {', '.join(SAMPLE_GROUPS)}, not {by!r}")
     start, end = period_bounds(period)
     invitations = _invitations_in(
         start, end, kind=_series(survey, survey_type), survey=survey, segment=segment, touchpoint=touchpoint
     )
-    rows = invitations.order_by().values(SAMPLE_GROUPS[by]).annotate(**_sample_expressions())
-    return {row.pop(SAMPLE_GROUPS[by]) or "": _sample_from(row) for row in rows}
+    columns = [SAMPLE_GROUPS[by] for by in bys]
+    rows = list(invitations.order_by().values(*columns).annotate(**_sample_expressions()))
+    found = {}
+    for by, column in zip(bys, columns, strict=True):
+        totals = {}
+        for row in rows:
+            total = totals.setdefault(row[column] or "", {})
+            for name, value in row.items():
+                if name not in columns:
+                    total[name] = total.get(name, 0) + value
+        found[by] = {name: _sample_from(total) for name, total in totals.items()}
+    return found
 
 
 def revenue_share_breakdown(
@@ -392,18 +467,42 @@ def revenue_share_breakdown(
     """The revenue share of each group's named respondents (None for a group without one: invited
     but silent, or whose answers are all anonymous), as the report filtered to that group shows it:
     a segment's row over that segment's revenue. One statement."""
-    if by not in BREAKDOWNS:
-        raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
-    respondents = responses_in(
-        period, kind=_series(survey, survey_type), survey=survey, segment=segment, touchpoint=touchpoint,
-        counting=counting, per_survey=by == "survey",
-    )
-    held, outside, by_segment, named = _revenue_by_group(period, respondents, by=by, segment=segment)
+    return revenue_share_breakdowns(
+        period=period, groups={by: groups}, survey=survey, survey_type=survey_type, segment=segment,
+        touchpoint=touchpoint, counting=counting,
+    )[by]
+
+
+def revenue_share_breakdowns(
+    *, period: Period, groups: dict[str, list[str]], survey: Survey | None = None, survey_type: str | None = None,
+    segment: str | None = None, touchpoint: str | None = None, counting: str = ALL,
+) -> dict[str, dict[str, Decimal | None]]:
+    """`revenue_share_breakdown` of several breakdowns (`{by: groups}`) in one statement: the
+    period's ledger is summed per customer once for all of them (the dashboard's three breakdowns:
+    one pass over a year of ledger instead of three)."""
+    for by in groups:
+        if by not in BREAKDOWNS:
+            raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
+    kind = _series(survey, survey_type)
+    # Under `latest` a survey's row takes the latest answer within that survey: its own respondents.
+    # The other breakdowns (all of them under `all`) read one set of answers, derived once.
+    sets = {}
+    for by in groups:
+        sets.setdefault(counting == LATEST and by == "survey", []).append(by)
+    respondents = [
+        (responses_in(period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint, counting=counting,
+                      per_survey=per_survey), bys)
+        for per_survey, bys in sets.items()
+    ]
+    found, by_segment = _revenue_by_group(period, respondents, segment=segment)
     shares = {}
-    for group in groups:
-        scope = group if by == "segment" else segment
-        total = _scope_revenue(by_segment, scope) + (outside.get(group, 0) if scope is not None else 0)
-        shares[group] = _share(held.get(group, 0), total) if group in named else None
+    for by, names in groups.items():
+        held, outside, named = found[by]
+        shares[by] = {}
+        for group in names:
+            scope = group if by == "segment" else segment
+            total = _scope_revenue(by_segment, scope) + (outside.get(group, 0) if scope is not None else 0)
+            shares[by][group] = _share(held.get(group, 0), total) if group in named else None
     return shares
 
 
@@ -414,44 +513,63 @@ def _scope_revenue(by_segment: dict[str, Decimal], segment: str | None) -> Decim
     return by_segment.get(segment, Decimal(0))
 
 
-def _revenue_by_group(period: Period, respondents, *, by: str, segment: str | None) -> tuple[dict, dict, dict, set]:
-    """Per group: the revenue its named respondents hold (each customer once), and the part of it
-    held by those now outside the group's segment scope (they still count in that segment's
-    revenue); per current segment: the period's revenue; the groups with a named respondent (the
-    others have no share: nobody to hold it, or SPEC §1). Money exact, as in the loyalty economics."""
-    pairs, pair_params = (
-        respondents.order_by().annotate(grp=F(BREAKDOWNS[by]), hidden=F("survey__anonymous"))
-        .values("grp", "customer_id", "hidden").distinct().query.sql_with_params()
-    )
+def _revenue_by_group(period: Period, respondents: list, *, segment: str | None) -> tuple[dict, dict]:
+    """For each breakdown, per group: the revenue its named respondents hold (each customer once),
+    the part of it held by those now outside the group's segment scope (they still count in that
+    segment's revenue), and the groups with a named respondent (the others have no share: nobody to
+    hold it, or SPEC §1); and per current segment: the period's revenue. Money exact, as in the
+    loyalty economics.
+
+    `respondents`: (answers, the breakdowns that group them). One statement: each set of answers
+    read once (its distinct groups and customers), the ledger summed per customer once, with the
+    customer's segment now."""
     revenue, customers = RevenueEntry._meta.db_table, Customer._meta.db_table
-    scope = "s.grp" if by == "segment" else "%s"
+    ctes, parts, params, part_params, names = [], [], [], [], []
+    for number, (responses, bys) in enumerate(respondents):
+        columns = {f"g{BREAKDOWN_ORDER.index(by)}": F(BREAKDOWNS[by]) for by in bys}
+        answered, answered_params = (
+            responses.order_by().annotate(**columns, hidden=F("survey__anonymous"))
+            .values(*columns, "customer_id", "hidden").distinct().query.sql_with_params()
+        )
+        ctes.append(f"answered{number} AS ({answered})")
+        params += answered_params
+        for by, column in zip(bys, columns, strict=True):
+            index = len(names)
+            names.append(by)
+            pairs = f"SELECT DISTINCT {column} AS grp, customer_id FROM answered{number} WHERE NOT hidden"  # noqa: S608
+            ctes.append(f"pairs{index} AS ({pairs})")
+            scope = "s.grp" if by == "segment" else "%s"
+            parts.append(f"""
+    SELECT {index}, 'group', s.grp, SUM(m.amount), SUM(CASE WHEN m.segment = {scope} THEN 0 ELSE m.amount END)
+    FROM pairs{index} s JOIN money m ON m.customer_id = s.customer_id GROUP BY s.grp
+    UNION ALL
+    SELECT {index}, 'named', s.grp, 0, 0 FROM pairs{index} s GROUP BY s.grp""")  # noqa: S608 - as below
+            part_params += [] if by == "segment" else [segment or ""]
     sql = f"""
-    WITH respondents AS ({pairs}),
-    money AS (
-        SELECT r.customer_id, SUM({money_sql("r.amount")}) AS amount
-        FROM {revenue} r WHERE r.date BETWEEN %s AND %s GROUP BY r.customer_id
-    )
-    SELECT 'group', s.grp, SUM(m.amount), SUM(CASE WHEN c.segment = {scope} THEN 0 ELSE m.amount END)
-    FROM respondents s JOIN money m ON m.customer_id = s.customer_id JOIN {customers} c ON c.id = s.customer_id
-    WHERE NOT s.hidden GROUP BY s.grp
-    UNION ALL
-    SELECT 'segment', c.segment, SUM(m.amount), 0 FROM money m JOIN {customers} c ON c.id = m.customer_id
-    GROUP BY c.segment
-    UNION ALL
-    SELECT DISTINCT 'named', s.grp, 0, 0 FROM respondents s WHERE NOT s.hidden
+    WITH money AS (
+        SELECT m.customer_id, c.segment, m.amount FROM (
+            SELECT r.customer_id, SUM({money_sql("r.amount")}) AS amount
+            FROM {revenue} r WHERE r.date BETWEEN %s AND %s GROUP BY r.customer_id
+        ) m JOIN {customers} c ON c.id = m.customer_id
+    ), {", ".join(ctes)}
+    SELECT -1, 'segment', m.segment, SUM(m.amount), 0 FROM money m GROUP BY m.segment
+    UNION ALL{" UNION ALL".join(parts)}
     """  # noqa: S608 - table names from model metadata, the respondents' SQL from the ORM, values as parameters
-    params = [*pair_params, period.start, period.end, *([] if by == "segment" else [segment or ""])]
-    held, outside, by_segment, named = {}, {}, {}, set()
+    params = [period.start, period.end, *params, *part_params]
+    found = {by: ({}, {}, set()) for by in names}
+    by_segment = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for kind, name, amount, moved in cursor.fetchall():
+        for index, kind, name, amount, moved in cursor.fetchall():
+            if kind == "segment":
+                by_segment[name or ""] = to_money(amount)
+                continue
+            held, outside, named = found[names[index]]
             if kind == "group":
                 held[name or ""], outside[name or ""] = to_money(amount), to_money(moved)
-            elif kind == "segment":
-                by_segment[name or ""] = to_money(amount)
             else:
                 named.add(name or "")
-    return held, outside, by_segment, named
+    return found, by_segment
 
 
 TRUNCATE = {"year": TruncYear, "quarter": TruncQuarter, "month": TruncMonth}
@@ -479,19 +597,17 @@ def revenue_share_trend(
     *, periods: list[Period], survey: Survey | None = None, survey_type: str | None = None,
     segment: str | None = None, touchpoint: str | None = None, counting: str = ALL,
 ) -> list[Decimal | None]:
-    """The revenue share of each period's respondents, computed as the headline's: one query over
-    the ledger of the whole span, two filtered sums per period."""
+    """The revenue share of each period's respondents, computed as the headline's: one statement
+    over the ledger of the whole span, summed once per customer and period."""
     if not periods:
         return []
     kind = _series(survey, survey_type)
-    sums = {}
-    for index, period in enumerate(periods):
-        responses = responses_in(period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint,
-                                 counting=counting)
-        for name, total in _revenue_sums(period, responses, segment).items():
-            sums[f"{name}{index}"] = total
-    row = RevenueEntry.objects.filter(date__gte=periods[0].start, date__lte=periods[-1].end).aggregate(**sums)
-    return [_named_share(row, str(index)) for index in range(len(periods))]
+    scopes = [
+        (period, responses_in(period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint,
+                              counting=counting))
+        for period in periods
+    ]
+    return _revenue_shares(scopes, segment)
 
 
 def nps_trend(

@@ -23,13 +23,13 @@ from .nps import (
     NpsCounts,
     NpsReport,
     NpsSample,
-    nps_breakdown,
+    nps_breakdowns,
     nps_report,
     nps_trend,
     responses_in,
-    revenue_share_breakdown,
+    revenue_share_breakdowns,
     revenue_share_trend,
-    sample_breakdown,
+    sample_breakdowns,
     sample_trend,
 )
 from .periods import MONTH, QUARTER, YEAR, Period
@@ -37,6 +37,7 @@ from .periods import MONTH, QUARTER, YEAR, Period
 TREND_LENGTH = {YEAR: 3, QUARTER: 8, MONTH: 12}
 NPS_FLOOR, NPS_CEILING = Decimal(-100), Decimal(100)
 VERBATIMS = 10
+BREAKDOWN_KINDS = ["segment", "touchpoint", "survey"]
 COLORS = {"nps": "#1f5fbf", "band": "rgba(31, 95, 191, 0.18)", "promoter": "#1e7b3a",
           "passive": "#8a93a3", "detractor": "#b3261e"}
 
@@ -82,17 +83,23 @@ class NpsDashboard:
 def nps_dashboard(params: NpsParams) -> NpsDashboard:
     computed_at = timezone.now()
     filters = params.filters()
-    current = nps_report(period=params.period, **filters)
-    prior = nps_report(period=params.prior, **filters)
     periods = [params.period.shifted(-params.period.months * back)
                for back in range(TREND_LENGTH[params.period.kind] - 1, -1, -1)]
+    trend = _with_samples_by_period(periods, params)
+    # The trend ends with the prior period and this one, and its revenue shares are the reports'
+    # own (one function, one scope each): taken from it rather than read from the ledger again.
+    current = nps_report(period=params.period, **filters, revenue_share=False)
+    prior = nps_report(period=params.prior, **filters, revenue_share=False)
+    (prior_period, _, prior_sample), (current_period, _, current_sample) = trend[-2:]
+    assert (prior_period, current_period) == (params.prior, params.period)
+    current.sample.revenue_share, prior.sample.revenue_share = current_sample.revenue_share, prior_sample.revenue_share
     dashboard = NpsDashboard(
         params=params,
         current=current,
         prior=prior,
         change=f.change(prior.counts.as_tuple, current.counts.as_tuple),
-        trend=_with_samples_by_period(periods, params),
-        breakdowns={by: _with_samples_by_group(by, params) for by in ("segment", "touchpoint", "survey")},
+        trend=trend,
+        breakdowns=_with_samples_by_group(params),
         verbatims=latest_verbatims(params),
         flags=integrity_flags(current),
         loyalty=_loyalty(params),
@@ -118,20 +125,26 @@ def _with_samples_by_period(periods: list[Period], params: NpsParams) -> list[tu
     return [(period, period_counts, sample) for (period, period_counts), sample in zip(counts, samples, strict=True)]
 
 
-def _with_samples_by_group(by: str, params: NpsParams) -> list[tuple[str, NpsCounts, NpsSample]]:
-    """Groups with answers, largest first, then groups invited but without an answer yet."""
-    counts = nps_breakdown(period=params.period, by=by, **params.filters())
-    samples = sample_breakdown(period=params.period, by=by, **params.sample_filters())
-    answered = {name for name, _ in counts}
-    silent = sorted(name for name in samples if name not in answered)
-    rows = [(name, group, samples.get(name, NpsSample())) for name, group in counts] + [
-        (name, NpsCounts(), samples[name]) for name in silent
-    ]
-    groups = [name for name, _, _ in rows]
-    shares = revenue_share_breakdown(period=params.period, by=by, groups=groups, **params.filters())
-    for name, _, sample in rows:
-        sample.revenue_share = shares[name]
-    return rows
+def _with_samples_by_group(params: NpsParams) -> dict[str, list[tuple[str, NpsCounts, NpsSample]]]:
+    """Per breakdown: groups with answers, largest first, then groups invited but without an answer
+    yet. The three breakdowns' counts in one grouped query (two under `latest`), their samples in
+    one, their revenue shares in one statement."""
+    breakdowns = {}
+    all_counts = nps_breakdowns(period=params.period, bys=BREAKDOWN_KINDS, **params.filters())
+    all_samples = sample_breakdowns(period=params.period, bys=BREAKDOWN_KINDS, **params.sample_filters())
+    for by in BREAKDOWN_KINDS:
+        counts, samples = all_counts[by], all_samples[by]
+        answered = {name for name, _ in counts}
+        silent = sorted(name for name in samples if name not in answered)
+        breakdowns[by] = [(name, group, samples.get(name, NpsSample())) for name, group in counts] + [
+            (name, NpsCounts(), samples[name]) for name in silent
+        ]
+    groups = {by: [name for name, _, _ in rows] for by, rows in breakdowns.items()}
+    shares = revenue_share_breakdowns(period=params.period, groups=groups, **params.filters())
+    for by, rows in breakdowns.items():
+        for name, _, sample in rows:
+            sample.revenue_share = shares[by][name]
+    return breakdowns
 
 
 def latest_verbatims(params: NpsParams) -> list[Response]:
