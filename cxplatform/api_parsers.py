@@ -2,7 +2,7 @@
 
 import codecs
 import math
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
@@ -29,7 +29,10 @@ class JSONNumber(float):
         # Python reads 1e400 as inf, and int(inf) deep in a field (a related id) raised OverflowError.
         if not math.isfinite(number):
             raise ValueError(f"number out of range: {text}")
-        number.digits = Decimal(text)
+        try:
+            number.digits = Decimal(text)
+        except InvalidOperation:  # 1e-9999999999999999999: 0.0 to float, past any Decimal's exponent
+            raise ValueError(f"number out of range: {text}") from None
         return number
 
     def __str__(self) -> str:

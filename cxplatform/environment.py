@@ -33,15 +33,15 @@ def is_rate(value: str) -> bool:
 def masked(url: str) -> str:
     """The URL as an error may quote it: its password replaced by ** (start-up errors go to logs).
 
-    Read from the raw text, not with urlsplit: a '/', '#' or '?' left unencoded in a password ends
-    the host part there, and the rest of the password would be quoted as the URL's path. Any '@'
-    after the scheme ends a user and password (the last one: the password may hold '@' too)."""
+    Read from the raw text, not with urlsplit alone: a '/', '#' or '?' left unencoded in a password
+    ends the host part there, and the rest of the password would be quoted as the URL's path."""
     scheme, sep, rest = url.partition("://")
     if not sep:  # no scheme (DATABASE_URL=cx:pw@db:5432/cx): all of it may hold a user and password
         scheme, rest = "", url
-    userinfo, at, hosts = rest.rpartition("@")
-    if not at:
+    at = _end_of_userinfo(rest)
+    if at is None:
         return url
+    userinfo, hosts = rest[:at], rest[at + 1 :]
     user, colon, _ = userinfo.partition(":")
     if not colon and not set(userinfo) & set("/#?"):
         return url  # a user name alone, no password
@@ -49,12 +49,36 @@ def masked(url: str) -> str:
     return f"{scheme}{sep}{user + ':' if colon else ''}**@{hosts}"
 
 
+def _end_of_userinfo(rest: str) -> int | None:
+    """Where in `rest` (a URL after its 'scheme://') the '@' ending a user and password is, if any.
+
+    An unencoded '/', '#' or '?' in a password ends urlsplit's host part early: the '@' is then
+    further on, before any query or fragment (postgres://u:1234/x@db), or anywhere when what
+    urlsplit read as a port is no number (postgres://u:hun?ter2@db). The last such '@' (a password
+    may hold one too; quoting too little is the safe side). An '@' in a query value
+    (?application_name=cx@prod) or a SQLite path (no host part) is no password's."""
+    netloc = urlsplit(f"//{rest}").netloc
+    if not netloc:
+        return None
+    before_query = rest[len(netloc) :].split("?", 1)[0].split("#", 1)[0]
+    if "@" in before_query:
+        return len(netloc) + before_query.rindex("@")
+    if "@" in netloc:
+        return netloc.rindex("@")
+    _, colon, port = netloc.rpartition(":")
+    if colon and not port.isdigit() and "@" in rest:
+        return rest.rindex("@")
+    return None
+
+
 def _check_password(var: str, url: str) -> None:
     # A password pasted as generated: with a '/', '#' or '?' in it the host part ends there, and
     # the start-up error was a port that is not a number (or, with digits, a connection to the
-    # user name as a host). An '@' after the host part, with user:password before it, is that.
-    parts = urlsplit(url)
-    if ":" in parts.netloc and "@" in url.partition("://")[2][len(parts.netloc) :]:
+    # user name as a host). Then the '@' ending it lies past urlsplit's host part.
+    _, sep, rest = url.partition("://")
+    rest = rest if sep else url
+    at = _end_of_userinfo(rest)
+    if at is not None and at >= len(urlsplit(f"//{rest}").netloc):
         raise ImproperlyConfigured(
             f"{var} has a '/', '#', '?' or '@' in its password: special characters in the password must "
             f"be percent-encoded (/ as %2F, # as %23, ? as %3F, @ as %40), not {masked(url)!r}."

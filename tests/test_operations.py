@@ -352,3 +352,20 @@ def test_a_bad_gunicorn_timeout_stops_the_start_naming_its_variable(monkeypatch)
         runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     monkeypatch.setenv("GUNICORN_TIMEOUT", "600")
     assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["timeout"] == 600
+
+
+@pytest.mark.parametrize(
+    ("variable", "url"),
+    [
+        ("DATABASE_URL", "postgres://cx:secret@db:5432/cx?application_name=cx@prod"),
+        ("REDIS_URL", "redis://cache:6379/0?client_name=cx@worker"),
+    ],
+)
+def test_an_at_sign_in_a_query_value_is_no_password_error(variable, url):
+    """An '@' after the host part but in the query was read as a password cut short: a well-formed
+    URL stopped the start, told to percent-encode its password."""
+    env = strict(**{variable: url})
+    if variable == "DATABASE_URL":
+        assert env.db(variable)["HOST"] == "db"
+    else:
+        assert env.url_of(variable, schemes=("redis",)) == url

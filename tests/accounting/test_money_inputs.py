@@ -199,3 +199,15 @@ def test_the_admin_page_posted_back_as_it_stands_still_saves(admin_client):
     assert response.status_code == 302
     customer.refresh_from_db()
     assert (customer.name, customer.acquisition_cost) == ("Renamed", Decimal("10.00"))
+
+
+@pytest.mark.parametrize("number", ["1e-9999999999999999999", "0e9999999999999999999", "-1E-99999999999999999999"])
+def test_an_exponent_past_any_decimal_is_a_400_not_a_500(api_client_as, number):
+    """float() reads these as 0.0, but keeping their digits (Decimal) overflowed the exponent: an
+    ArithmeticError the parser did not catch, a 500 on every JSON endpoint for 25 bytes."""
+    CustomerFactory(external_id="C1")
+    body = f'{{"survey": 1, "customer": "C1", "touchpoint": "order", "delay_minutes": {number}}}'
+    api = api_client_as("analyst")
+    api.raise_request_exception = False
+    response = api.post(reverse("api-invitation-list"), body, content_type="application/json")
+    assert response.status_code == 400
