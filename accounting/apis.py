@@ -28,6 +28,7 @@ from cxplatform.api_filters import DjangoFilterBackend, OrderingFilter
 from cxplatform.api_parsers import JSONParser
 from cxplatform.api_serializers import WritableFieldsOnlyMixin
 from cxplatform.api_writes import UniqueWritesMixin
+from cxplatform.text import canonical_text
 
 from . import imports, services
 from .filters import CostFilter, CustomerFilter, ImportBatchFilter, RevenueFilter
@@ -57,14 +58,22 @@ class ErrorDetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+class CanonicalCharField(serializers.CharField):
+    """A text identity (external id, segment, touchpoint) or a lookup of one, in NFC after DRF's
+    trim, as every door stores it (cxplatform.text)."""
+
+    def to_internal_value(self, data):
+        return canonical_text(super().to_internal_value(data))
+
+
 class SlugRelatedField(serializers.SlugRelatedField):
     """DRF's, reading the value as the bulk endpoint and the CSV import read a cell (surrounding
-    spaces trimmed, so " P1 " finds P1 and a blank is no value), and refusing a NUL character
-    before the lookup: PostgreSQL cannot compare text holding one."""
+    spaces trimmed, so " P1 " finds P1 and a blank is no value; in NFC), and refusing a NUL
+    character before the lookup: PostgreSQL cannot compare text holding one."""
 
     def run_validation(self, data=serializers.empty):
         # Before DRF's own, which reads "" as null.
-        return super().run_validation(data.strip() if isinstance(data, str) else data)
+        return super().run_validation(canonical_text(data.strip()) if isinstance(data, str) else data)
 
     def to_internal_value(self, data):
         if isinstance(data, str) and "\x00" in data:
@@ -406,6 +415,12 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
                 "help_text": f"Free text, e.g. the 'other' answer; at most {REASON_TEXT_MAX_LENGTH} characters.",
             },
         }
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if field_name in ("external_id", "segment"):  # NFC before the unique check and the write
+            field_class = CanonicalCharField
+        return field_class, kwargs
 
     def validate_parent(self, parent):
         # A first answer, with the other fields' errors; the write checks again under the lock.

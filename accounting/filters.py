@@ -3,6 +3,7 @@
 from django_filters import rest_framework as filters
 
 from cxplatform.api_filters import FilterSet, IsoDateFromToRangeFilter
+from cxplatform.text import canonical_text
 
 from .models import (
     CostEntry,
@@ -17,9 +18,16 @@ from .models import (
 from .selectors import REASON_CLASS
 
 
+class TextFilter(filters.CharFilter):
+    """An exact text identity (external id, segment, touchpoint), matched in NFC as stored."""
+
+    def filter(self, qs, value):
+        return super().filter(qs, canonical_text(value))
+
+
 class CustomerFilter(FilterSet):
-    external_id = filters.CharFilter(help_text="Exact external id.")
-    segment = filters.CharFilter(help_text="Exact segment.")
+    external_id = TextFilter(help_text="Exact external id.")
+    segment = TextFilter(help_text="Exact segment.")
     reason = filters.CharFilter(
         field_name="reason__slug", help_text="Slug of the answered reason category."
     )
@@ -42,10 +50,10 @@ class CustomerFilter(FilterSet):
 
 
 class LedgerFilter(FilterSet):
-    customer = filters.CharFilter(
+    customer = TextFilter(
         field_name="customer__external_id", help_text="External id of the customer."
     )
-    entity = filters.CharFilter(
+    entity = TextFilter(
         field_name="customer__entity__external_id",
         help_text="External id of the customer entity (top ancestor): all its members' lines.",
     )

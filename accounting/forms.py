@@ -5,6 +5,7 @@ from pathlib import PurePath
 from django import forms
 from django.db.models import Q
 
+from cxplatform.text import CanonicalChoiceField
 from cxplatform.token_pages import TextareaField
 
 from .imports import COLUMNS
@@ -32,7 +33,7 @@ class CustomerFilterForm(forms.Form):
         max_length=SEARCH_MAX_LENGTH,
         widget=forms.SearchInput(attrs={"placeholder": "External id, name or email"}),
     )
-    segment = forms.ChoiceField(label="Segment", required=False)
+    segment = CanonicalChoiceField(label="Segment", required=False)
     reason_class = forms.ChoiceField(
         label="Reason class",
         required=False,

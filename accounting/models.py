@@ -12,6 +12,8 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from cxplatform.text import canonicalize_fields, validate_no_line_break
+
 
 class ReasonKind(models.TextChoices):
     EARNED = "earned", "Earned"
@@ -51,7 +53,8 @@ class Customer(models.Model):
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True)
     language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
-    segment = models.CharField(max_length=100, blank=True, db_index=True)
+    # Both in NFC (cxplatform.text), whichever door they come in by; a segment is one line.
+    segment = models.CharField(max_length=100, blank=True, db_index=True, validators=[validate_no_line_break])
     acquired_on = models.DateField(null=True, blank=True)
     reason = models.ForeignKey(
         ReasonCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="customers"
@@ -96,6 +99,15 @@ class Customer(models.Model):
 
     def __str__(self):
         return f"{self.name or self.external_id} ({self.external_id})"
+
+    def save(self, *args, **kwargs):
+        canonicalize_fields(self, "external_id", "segment")
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        # After the fields' own checks, before the unique one: "Café-42" in NFD is the NFC one's id.
+        super().clean()
+        canonicalize_fields(self, "external_id", "segment")
 
     @property
     def effective_reason(self):

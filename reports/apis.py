@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounting.selectors import customer_segment_exists, unknown_segment_message
+from cxplatform.text import canonical_text
 from surveys.models import Survey, SurveyKind
 
 from .earned_growth import ENTITY, GRAINS, earned_growth
@@ -49,12 +50,13 @@ class EarnedGrowthQuerySerializer(PeriodQuerySerializer):
     )
 
     def validate_segment(self, value):
+        value = canonical_text(value)  # as stored (cxplatform.text)
         if value and not customer_segment_exists(value):
             raise serializers.ValidationError(unknown_segment_message(value))
         return value or None
 
     def validate_touchpoint(self, value):
-        return value or None
+        return canonical_text(value) or None
 
 
 def _money(help_text: str = "") -> serializers.DecimalField:
@@ -155,12 +157,13 @@ class NpsQuerySerializer(PeriodQuerySerializer):
         return attrs
 
     def validate_segment(self, value):
+        value = canonical_text(value)  # as stored (cxplatform.text)
         if value and not nps_segment_known(value):
             raise serializers.ValidationError(unknown_segment_message(value))
         return value or None
 
     def validate_touchpoint(self, value):
-        return value or None
+        return canonical_text(value) or None
 
 
 class NpsReportSerializer(serializers.Serializer):

@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from cxplatform.text import CanonicalCharField, CanonicalChoiceField, canonical_text
 from surveys.models import Response, SuppressionReason, Survey, SurveyKind
 
 from . import nps_formulas as f
@@ -43,9 +44,9 @@ class NpsForm(forms.Form):
     type = forms.ChoiceField(label="Series", choices=SurveyKind.choices, required=False)
     survey = forms.ModelChoiceField(queryset=Survey.objects.order_by("name"), required=False,
                                     empty_label="All surveys of the series")
-    segment = forms.ChoiceField(required=False)
-    touchpoint = forms.CharField(max_length=TOUCHPOINT_LENGTH, required=False,
-                                 widget=forms.TextInput(attrs={"placeholder": "All touchpoints", "size": 12}))
+    segment = CanonicalChoiceField(required=False)
+    touchpoint = CanonicalCharField(max_length=TOUCHPOINT_LENGTH, required=False,
+                                    widget=forms.TextInput(attrs={"placeholder": "All touchpoints", "size": 12}))
     counting = forms.ChoiceField(choices=[(ALL, "Every answer"), (LATEST, "Latest per customer")], required=False)
     format = forms.ChoiceField(required=False, choices=[("", "HTML"), ("csv", "CSV")])
     table = forms.ChoiceField(required=False, choices=[("", "")] + [(name, name) for name in TABLES])
@@ -87,7 +88,7 @@ class NpsForm(forms.Form):
 @require_safe
 @requires("reports.view_reports")
 def nps(request):
-    form = NpsForm(request.GET, segments=nps_segments(request.GET.get("segment", "")))
+    form = NpsForm(request.GET, segments=nps_segments(canonical_text(request.GET.get("segment", ""))))
     if not form.is_valid():
         if request.GET.get("format") == "csv":
             return HttpResponseBadRequest("\n".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),

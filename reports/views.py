@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounting.models import RevenueEntry
 from accounting.selectors import customer_segments
+from cxplatform.text import CanonicalChoiceField
 
 from . import selectors
 from .csv_export import csv_datetime, csv_response
@@ -69,7 +70,7 @@ class DashboardForm(forms.Form):
     )
     compare = forms.ChoiceField(label="Compare with", choices=SnapshotCompare.choices)
     grain = forms.ChoiceField(label="Grain", choices=[(ENTITY, "Customer entity"), (CUSTOMER, "Customer")])
-    segment = forms.ChoiceField(label="Segment", required=False)
+    segment = CanonicalChoiceField(label="Segment", required=False)
     format = forms.ChoiceField(required=False, choices=[("", "HTML"), ("csv", "CSV")])
     table = forms.ChoiceField(required=False, choices=[("", "")] + [(name, name) for name in TABLES])
 

@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from accounting.admin import DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin
 from cxplatform.history_admin import HistoryAdmin
+from cxplatform.text import canonical_text
 
 from .forms import (
     CompanySplitDateTimeField,
@@ -62,6 +63,8 @@ class SurveyAdminForm(forms.ModelForm):
             if field in self.fields:  # read-only ones (anonymity once promised) keep their stored value
                 self.add_error(field, message)
         add_survey_rule_errors(self, data)  # beside the field, not the constraint's name above the form
+        if "audience_segment" in data:  # in NFC, as the customers' segments (cxplatform.text)
+            data["audience_segment"] = canonical_text(data["audience_segment"])
         self.check_segment(data.get("audience"), data.get("audience_segment"))
         return data
 

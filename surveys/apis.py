@@ -23,6 +23,7 @@ from rest_framework.response import Response as ApiResponse
 
 from accounting.apis import (
     UNIQUE_CONFLICT,
+    CanonicalCharField,
     ErrorDetailSerializer,
     MethodsBeforeRolesMixin,
     SlugRelatedField,
@@ -32,6 +33,7 @@ from accounting.apis import (
 from accounting.models import Customer
 from cxplatform.api_serializers import WritableFieldsOnlyMixin
 from cxplatform.api_writes import UniqueWritesMixin
+from cxplatform.text import validate_no_line_break
 
 from . import selectors
 from .clock import OUT_OF_RANGE, on_company_clock
@@ -131,6 +133,12 @@ class SurveySerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
         # The model's validator holds a float, which DRF warns about for a DecimalField.
         extra_kwargs = {"sample_percent": {"min_value": Decimal("0.01"), "max_value": Decimal(100)}}
 
+    def build_standard_field(self, field_name, model_field):
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if field_name == "audience_segment":  # in NFC, as the customers' segments
+            field_class = CanonicalCharField
+        return field_class, kwargs
+
     @extend_schema_field(ProgressSerializer)
     def get_progress(self, survey):
         progress = getattr(survey, "progress", None) or selectors.survey_progress(survey)
@@ -171,7 +179,7 @@ class SurveySerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
 
 
 class LaunchRequestSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
-    segment = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    segment = CanonicalCharField(required=False, allow_blank=True, max_length=100)
     sample_percent = serializers.DecimalField(
         required=False, allow_null=True, max_digits=5, decimal_places=2,
         min_value=Decimal("0.01"), max_value=Decimal(100),
@@ -180,7 +188,7 @@ class LaunchRequestSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
 
 class InviteRequestSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
     customers = serializers.ListField(
-        child=serializers.CharField(max_length=100), min_length=1, max_length=MAX_LISTED_CUSTOMERS,
+        child=CanonicalCharField(max_length=100), min_length=1, max_length=MAX_LISTED_CUSTOMERS,
         help_text="External ids of the customers to invite; a duplicate counts once.",
     )
 
@@ -407,7 +415,7 @@ class TriggerSerializer(WritableFieldsOnlyMixin, serializers.Serializer):
     customer = SlugRelatedField(
         slug_field="external_id", queryset=Customer.objects.all(), help_text="External id of the customer."
     )
-    touchpoint = serializers.CharField(max_length=100)
+    touchpoint = CanonicalCharField(max_length=100, validators=[validate_no_line_break])
     reference = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default="",
         help_text="Order, ticket or SKU. The same survey, customer and reference are one event (idempotent).",

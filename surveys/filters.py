@@ -3,7 +3,9 @@
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
+from accounting.filters import TextFilter
 from cxplatform.api_filters import FilterSet, IsoDateFromToRangeFilter, IsoDateTimeFilter, StrictBooleanFilter
+from cxplatform.text import canonical_text
 
 from .models import Invitation, InvitationState, Response, ResponseCategory, Survey, SurveyKind
 from .selectors import DELIVERED_LABEL, invitations_in_state_shown
@@ -26,7 +28,8 @@ class InvitationFilter(FilterSet):
         "while sending) read, and match, delivered only; delivered also matches named surveys' sent, responded "
         "and expired ones.",
     )
-    customer = filters.CharFilter(field_name="customer__external_id", help_text="External id of the customer.")
+    customer = TextFilter(field_name="customer__external_id", help_text="External id of the customer.")
+    touchpoint = TextFilter()
 
     class Meta:
         model = Invitation
@@ -67,4 +70,4 @@ class ResponseFilter(FilterSet):
 
     def filter_named_only(self, queryset, name, value):
         # A match would tie an anonymous survey's answer to the touchpoint or segment it hides.
-        return queryset.filter(survey__anonymous=False, **{name: value})
+        return queryset.filter(survey__anonymous=False, **{name: canonical_text(value)})

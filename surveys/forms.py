@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from cxplatform.text import CanonicalCharField
 from cxplatform.token_pages import TextareaField
 
 from .clock import read_on_company_clock
@@ -129,7 +130,7 @@ class SurveyForm(forms.ModelForm):
         # The browser's datetime-local input reads and sends ISO only: a localized value (German
         # "03.12.2026 06:00") would show empty and be saved empty, silently ending the schedule.
         widgets = {"next_launch_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
-        field_classes = {"next_launch_at": CompanyDateTimeField}
+        field_classes = {"next_launch_at": CompanyDateTimeField, "audience_segment": CanonicalCharField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -195,7 +196,7 @@ class LaunchForm(forms.Form):
         label="Yes, send this survey to its audience now",
         error_messages={"required": "Tick the box to confirm the launch."},
     )
-    segment = forms.CharField(required=False, max_length=100, help_text="Empty: the survey's audience.")
+    segment = CanonicalCharField(required=False, max_length=100, help_text="Empty: the survey's audience.")
     sample_percent = forms.DecimalField(
         required=False,
         min_value=Decimal("0.01"),
@@ -229,13 +230,13 @@ class ResponseFilterForm(forms.Form):
     survey = forms.ModelChoiceField(label="Survey", required=False, queryset=Survey.objects.order_by("name"))
     kind = forms.ChoiceField(label="Series", required=False, choices=[("", "Any")] + list(SurveyKind.choices))
     band = forms.ChoiceField(label="Score", required=False, choices=[("", "Any")] + list(ResponseCategory.choices))
-    touchpoint = forms.CharField(
+    touchpoint = CanonicalCharField(
         label="Touchpoint",
         required=False,
         max_length=Response._meta.get_field("touchpoint").max_length,
         widget=forms.TextInput(attrs={"list": "touchpoint-suggestions", "placeholder": "Any"}),
     )
-    segment = forms.CharField(
+    segment = CanonicalCharField(
         label="Segment",
         required=False,
         max_length=Response._meta.get_field("segment").max_length,

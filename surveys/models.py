@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounting.models import Customer
+from cxplatform.text import canonicalize_fields, validate_no_line_break
 
 from .webhook_urls import validate_webhook_url
 
@@ -97,7 +98,7 @@ class Survey(models.Model):
     )
     audience = models.CharField(max_length=10, choices=AudienceKind.choices, default=AudienceKind.ALL)
     audience_segment = models.CharField(
-        max_length=100, blank=True,
+        max_length=100, blank=True, validators=[validate_no_line_break],
         help_text="The segment of a segment audience; of a sample, the segment it is drawn from.",
     )
     sample_percent = models.DecimalField(
@@ -174,6 +175,7 @@ class Survey(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        canonicalize_fields(self, "audience_segment")
         reopened = (
             self.pk is not None and self.status != SurveyStatus.CLOSED
             and Survey.objects.filter(pk=self.pk, status=SurveyStatus.CLOSED).exists()
@@ -183,6 +185,10 @@ class Survey(models.Model):
             from .launch import survey_reopened
 
             survey_reopened(self)
+
+    def clean(self):
+        super().clean()
+        canonicalize_fields(self, "audience_segment")  # in NFC, as the customers'
 
     def _save(self, *args, **kwargs):
         if self.anonymous and self.pk is not None:
@@ -322,7 +328,8 @@ class Invitation(models.Model):
     language = models.CharField(max_length=10, default="en")
     token_salt = models.CharField(max_length=32, default=new_token_salt, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    touchpoint = models.CharField(max_length=100, blank=True)
+    # NFC and one line, as a segment (cxplatform.text): the NPS filters match it exactly.
+    touchpoint = models.CharField(max_length=100, blank=True, validators=[validate_no_line_break])
     reference = models.CharField(max_length=200, blank=True, help_text="Order, ticket or SKU.")
     # The sample of a segment's NPS counts the invitations made while the customer was in it, as
     # its responses count the answers given while they were.
@@ -379,6 +386,7 @@ class Invitation(models.Model):
         # Only a new row needs its hash; reading it on an update would load a deferred field.
         if self._state.adding and not self.token_hash:
             self.token_hash = hash_token(self.token)
+        canonicalize_fields(self, "touchpoint", "segment")
         super().save(*args, **kwargs)
 
     @property
@@ -430,7 +438,7 @@ class Response(models.Model):
     suggestion = models.TextField(blank=True)
     answered_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
-    touchpoint = models.CharField(max_length=100, blank=True)
+    touchpoint = models.CharField(max_length=100, blank=True, validators=[validate_no_line_break])
     segment = models.CharField(max_length=100, blank=True, help_text="The customer's segment when answering.")
     language = models.CharField(max_length=10, blank=True)
     source = models.CharField(max_length=10, choices=ResponseSource.choices, default=ResponseSource.WEB)
@@ -479,6 +487,7 @@ class Response(models.Model):
 
     def save(self, *args, **kwargs):
         self.category = category_for(self.score)
+        canonicalize_fields(self, "touchpoint", "segment")
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "score" in update_fields:
             kwargs["update_fields"] = {*update_fields, "category"}

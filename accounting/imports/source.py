@@ -11,6 +11,8 @@ import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 
+from cxplatform.text import canonical_text, has_line_break
+
 from .problems import Problems
 
 Rows = Iterator[tuple[int, list[str]]]
@@ -106,7 +108,8 @@ def csv_rows(binary, columns: Sequence[str], problems: Problems) -> RowSource:
                 if _unnamed_problems(row_number, row, len(names), problems):
                     problems.rows_left_out += 1
                     continue
-                cells = [row[i].strip() for i in order]
+                # NFC, as every door stores text: the file's "same file" hash is of its raw bytes.
+                cells = [_canonical_cell(column, row[i].strip()) for column, i in zip(columns, order, strict=True)]
                 if _unstorable_problems(row_number, columns, cells, problems):
                     problems.rows_left_out += 1
                 else:
@@ -238,8 +241,14 @@ def record_rows(records: object, columns: Sequence[str], problems: Problems) -> 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _unstorable(cell: str) -> str | None:
-    """Why the database cannot store the cell, or None."""
+# Names chosen back from a dropdown, which a browser submits with a line break as CRLF.
+ONE_LINE_COLUMNS = frozenset({"segment", "touchpoint"})
+
+
+def _unstorable(cell: str, column: str = "") -> str | None:
+    """Why the database cannot store the cell (or the column would hold it wrong), or None."""
+    if column in ONE_LINE_COLUMNS and has_line_break(cell):
+        return f"a {column} is one line of text: remove the line break"
     found = _UNSTORABLE.search(cell)
     if found is None:
         return None
@@ -252,7 +261,7 @@ def _unstorable_problems(number: int, columns: Sequence[str], cells: list[str], 
     """A cell the database cannot store is the row's problem, reported by row and column."""
     bad = False
     for name, cell in zip(columns, cells, strict=True):
-        message = _unstorable(cell)
+        message = _unstorable(cell, name)
         if message is not None:
             problems.add(number, name, message)
             bad = True
@@ -267,10 +276,19 @@ def _record_cell(number: int, name: str, value, problems: Problems) -> str:
         problems.add(number, name, f"expected text or a number, not {kind}")
         return ""
     cell = cell_text(value)
-    if (message := _unstorable(cell)) is not None:
+    if (message := _unstorable(cell, name)) is not None:
         problems.add(number, name, message)
         return ""
-    return cell
+    return _canonical_cell(name, cell)
+
+
+# A ledger line's reference is kept byte for byte as sent: the ledger already holds references as
+# they came before text was put in NFC, and a reference spelled anew would be a second line.
+VERBATIM_COLUMNS = frozenset({"external_ref"})
+
+
+def _canonical_cell(column: str, cell: str) -> str:
+    return cell if column in VERBATIM_COLUMNS else canonical_text(cell)
 
 
 def cell_text(value) -> str:

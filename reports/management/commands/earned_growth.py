@@ -5,6 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from accounting.selectors import customer_segment_exists, unknown_segment_message
+from cxplatform.text import canonical_text
 from reports.earned_growth import ENTITY, GRAINS, EarnedGrowth, earned_growth
 from reports.nps_formulas import shown_percent
 from reports.periods import PRIOR, YOY, parse_period
@@ -54,6 +55,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the JSON of SPEC §7")
 
     def handle(self, *args, period, segment, grain, compare, **options):
+        segment = canonical_text(segment)  # as stored (NFC)
         if segment and not customer_segment_exists(segment):
             raise CommandError(unknown_segment_message(segment))
         try:

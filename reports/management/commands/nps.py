@@ -6,6 +6,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from accounting.selectors import unknown_segment_message
+from cxplatform.text import canonical_text
 from reports.nps import ALL, LATEST, NpsReport, nps_report
 from reports.nps_formulas import shown, shown_percent
 from reports.periods import parse_period
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the JSON of SPEC §7")
 
     def handle(self, *args, period, survey, segment, touchpoint, survey_type, latest, **options):
+        segment, touchpoint = canonical_text(segment), canonical_text(touchpoint)  # as stored (NFC)
         if segment and not nps_segment_known(segment):
             raise CommandError(unknown_segment_message(segment))
         try:

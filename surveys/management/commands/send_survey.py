@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounting.selectors import customer_segment_exists, unknown_segment_message
+from cxplatform.text import canonical_text
 from surveys.forms import LaunchForm
 from surveys.launch import launch_counts, survey_launch
 from surveys.models import LaunchChannel, SuppressionReason, Survey, SurveyKind
@@ -43,6 +44,7 @@ class Command(BaseCommand):
         if len(name) > longest:
             raise CommandError(f"The survey name has {len(name)} characters; at most {longest} are allowed.")
         percent = _percent(sample) if sample is not None else None
+        segment = canonical_text(segment)  # as stored (NFC)
         if segment is not None and not customer_segment_exists(segment):
             raise CommandError(unknown_segment_message(segment))
         survey, created = Survey.objects.get_or_create(name=name, defaults={"kind": SurveyKind.RELATIONSHIP})
