@@ -17,12 +17,11 @@ touchpoints, every other one answered (150,000 answers), with verbatims.
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bulk_load import drop_secondary  # bench/ is the script's own folder
+from bulk_load import database_reused, generate  # bench/ is the script's own folder
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cx_bench_nps_dashboard"
@@ -90,41 +89,11 @@ def setup_django(url: str) -> None:
 
 
 def prepare(url: str, regenerate: bool) -> None:
-    import psycopg
-
-    admin = "postgres://postgres@127.0.0.1:5432/postgres"
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-    env = {**os.environ, "DATABASE_URL": url, "CX_TESTING": "1", "LOG_LEVEL": "WARNING"}
-    if exists and not regenerate:
-        with psycopg.connect(url) as conn:
-            count = conn.execute("SELECT count(*) FROM surveys_response").fetchone()[0]
-        # Data made under older migrations is made again: the generator writes today's columns.
-        current = subprocess.run([sys.executable, "manage.py", "migrate", "--check"], env=env, cwd=ROOT,
-                                 capture_output=True).returncode == 0
-        if count == INVITATIONS // 2 and current:
-            print(f"reusing {count:,} responses in {name}")
-            return
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    if database_reused(url, responses=INVITATIONS // 2, root=ROOT, regenerate=regenerate):
+        return
     started = time.perf_counter()
     params = {"customers": CUSTOMERS, "ledger": LEDGER_LINES, "invitations": INVITATIONS}
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SET jit = off")
-        conn.execute("SET maintenance_work_mem = '1GB'")
-        rebuild = drop_secondary(conn, ("accounting_revenueentry", "surveys_invitation", "surveys_response"))
-        for label, sql in DATA_SQL.items():
-            t = time.perf_counter()
-            conn.execute(sql, params)
-            print(f"  {label}: {time.perf_counter() - t:.1f} s", flush=True)
-        t = time.perf_counter()
-        for statement in rebuild:
-            conn.execute(statement)
-        print(f"  indexes and constraints: {time.perf_counter() - t:.1f} s", flush=True)
-        conn.execute("VACUUM ANALYZE")
+    generate(url, DATA_SQL.items(), params, ("accounting_revenueentry", "surveys_invitation", "surveys_response"))
     print(f"generated {INVITATIONS // 2:,} responses, {LEDGER_LINES:,} ledger lines in "
           f"{time.perf_counter() - started:.1f} s")
 
