@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from cxplatform.history_admin import HistoryAdmin
+from cxplatform.text import canonical_text
 from cxplatform.token_pages import TextareaField
 
 from .imports.cells import non_negative_amount
@@ -240,6 +241,15 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
     search_fields = ["external_id", "name", "email"]
     date_hierarchy = "acquired_on"
     list_select_related = ["reason", "entity"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # An id pasted decomposed (NFD) finds the id stored in NFC (cxplatform.text); names and
+        # emails are stored as sent, so the term as typed is searched too.
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if (composed := canonical_text(search_term)) != search_term:
+            more, more_duplicates = super().get_search_results(request, queryset, composed)
+            return results | more, may_have_duplicates or more_duplicates
+        return results, may_have_duplicates
     autocomplete_fields = ["referred_by", "parent"]
     readonly_fields = [
         "entity", "reason_mapped_to", "reason_source", "reason_answered_at", "created_at",

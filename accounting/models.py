@@ -101,7 +101,10 @@ class Customer(models.Model):
         return f"{self.name or self.external_id} ({self.external_id})"
 
     def save(self, *args, **kwargs):
-        canonicalize_fields(self, "external_id", "segment")
+        # A new row only: the doors put what they receive in NFC, and an existing id migration
+        # accounting 0016 left decomposed (its NFC twin exists) must stay what it is stored as.
+        if self._state.adding:
+            canonicalize_fields(self, "external_id", "segment")
         super().save(*args, **kwargs)
 
     def clean(self):

@@ -21,6 +21,8 @@ from django.db.models.functions import Coalesce, ExtractYear
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from cxplatform.text import canonical_text
+
 from .models import (
     CostEntry,
     Customer,
@@ -67,8 +69,9 @@ def customer_list(*, search: str = "", segment: str = "", reason_class: str = ""
         reason_class=REASON_CLASS, total_revenue=_total_revenue()
     )
     if search:
+        # Ids are stored in NFC (cxplatform.text); names and emails as they were sent.
         customers = customers.filter(
-            Q(external_id__ifind=search) | Q(name__ifind=search) | Q(email__ifind=search)
+            Q(external_id__ifind=canonical_text(search)) | Q(name__ifind=search) | Q(email__ifind=search)
         )
     if segment:
         customers = customers.filter(segment=segment)

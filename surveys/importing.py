@@ -27,6 +27,7 @@ on their unique keys.
 
 import datetime as dt
 import hashlib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -85,8 +86,8 @@ class Row:
     comment: str
     touchpoint: str
 
-    def _key(self, when: str) -> str:
-        raw = "\x1f".join([self.customer.external_id, self.survey, when])
+    def _key(self, when: str, external_id: str | None = None) -> str:
+        raw = "\x1f".join([external_id or self.customer.external_id, self.survey, when])
         return KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
 
     @cached_property
@@ -105,7 +106,14 @@ class Row:
     def keys(self) -> set[str]:
         """Every key that means "already there": the row's own and its instant's; never that of
         its wall-clock time read in another zone, another instant (module docstring)."""
-        return {self.key, self.instant_key}
+        keys = {self.key, self.instant_key}
+        # An id stored decomposed (NFD, as macOS writes) until migration accounting 0016 put it in
+        # NFC: answers imported under it were keyed by that spelling.
+        decomposed = unicodedata.normalize("NFD", self.customer.external_id)
+        if decomposed != self.customer.external_id:
+            keys |= {self._key(self.answered_at.written, decomposed),
+                     self._key(self.answered_at.instant.isoformat(), decomposed)}
+        return keys
 
 
 class Outcome:

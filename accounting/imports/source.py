@@ -108,7 +108,7 @@ def csv_rows(binary, columns: Sequence[str], problems: Problems) -> RowSource:
                 if _unnamed_problems(row_number, row, len(names), problems):
                     problems.rows_left_out += 1
                     continue
-                # NFC, as every door stores text: the file's "same file" hash is of its raw bytes.
+                # Identities in NFC, as every door stores them: the "same file" hash is of the raw bytes.
                 cells = [_canonical_cell(column, row[i].strip()) for column, i in zip(columns, order, strict=True)]
                 if _unstorable_problems(row_number, columns, cells, problems):
                     problems.rows_left_out += 1
@@ -282,13 +282,15 @@ def _record_cell(number: int, name: str, value, problems: Problems) -> str:
     return _canonical_cell(name, cell)
 
 
-# A ledger line's reference is kept byte for byte as sent: the ledger already holds references as
-# they came before text was put in NFC, and a reference spelled anew would be a second line.
-VERBATIM_COLUMNS = frozenset({"external_ref"})
+# The columns naming a customer, a segment or a touchpoint: identities every door stores and
+# matches in NFC (cxplatform.text). Other text (names, reason texts, survey names, ledger
+# references) is kept as sent, as the other doors keep it: a reason text re-sent as it was stored
+# keeps the admin's mapping, a ledger reference or a survey's name finds what it named before.
+IDENTITY_COLUMNS = frozenset({"external_id", "customer", "parent", "referred_by", "segment", "touchpoint"})
 
 
 def _canonical_cell(column: str, cell: str) -> str:
-    return cell if column in VERBATIM_COLUMNS else canonical_text(cell)
+    return canonical_text(cell) if column in IDENTITY_COLUMNS else cell
 
 
 def cell_text(value) -> str:
