@@ -109,8 +109,14 @@ class Customer(models.Model):
 
     def clean(self):
         # After the fields' own checks, before the unique one: "Café-42" in NFD is the NFC one's id.
+        # An id kept as stored is left so (migration accounting 0016 left a twin's decomposed).
         super().clean()
-        canonicalize_fields(self, "external_id", "segment")
+        canonicalize_fields(self, "segment")
+        stored = None if self._state.adding else (
+            Customer.objects.filter(pk=self.pk).values_list("external_id", flat=True).first()
+        )
+        if self.external_id != stored:
+            canonicalize_fields(self, "external_id")
 
     @property
     def effective_reason(self):

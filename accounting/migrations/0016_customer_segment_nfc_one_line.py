@@ -21,7 +21,9 @@ def customer_texts_canonical(apps, schema_editor):
     in their Unicode form are left as they are, for staff to merge or rename."""
     Customer = apps.get_model("accounting", "Customer")
     max_length = Customer._meta.get_field("segment").max_length
-    for segment in list(Customer.objects.exclude(segment="").values_list("segment", flat=True).distinct()):
+    # order_by(): the model's ordering (external_id) would join the DISTINCT, one row per customer.
+    segments = Customer.objects.exclude(segment="").values_list("segment", flat=True).order_by().distinct()
+    for segment in list(segments):
         fixed = one_line_nfc(segment)
         if fixed != segment and fixed and len(fixed) <= max_length:
             Customer.objects.filter(segment=segment).update(segment=fixed)

@@ -2,6 +2,7 @@
 """Stored segments and touchpoints as one NFC line (cxplatform.text), as every door now stores them."""
 
 from django.db import migrations, models
+from django.utils import timezone
 
 import cxplatform.text
 from cxplatform.text import canonical_text, one_line
@@ -18,8 +19,11 @@ def one_line_nfc(value: str) -> str:
 
 
 def texts_canonical(apps, schema_editor):
-    """Each distinct value rewritten once (a line-break run becomes one space); the rows' updated_at
-    stays (an answer's text did not change for the customer)."""
+    """Each distinct value rewritten once (a line-break run becomes one space). An answer rewritten
+    is marked updated now: its segment or touchpoint may now be one it was not counted in, so the
+    NPS snapshots' fingerprint (last answer update) sees the change, as an API pull by
+    updated_after does."""
+    now = timezone.now()
     for model_name, field in FIELDS:
         model = apps.get_model("surveys", model_name)
         max_length = model._meta.get_field(field).max_length
@@ -27,7 +31,8 @@ def texts_canonical(apps, schema_editor):
         for value in list(values):
             fixed = one_line_nfc(value)
             if fixed != value and fixed and len(fixed) <= max_length:
-                model.objects.filter(**{field: value}).update(**{field: fixed})
+                changes = {field: fixed, **({"updated_at": now} if model_name == "Response" else {})}
+                model.objects.filter(**{field: value}).update(**changes)
 
 
 class Migration(migrations.Migration):
