@@ -386,6 +386,18 @@ def nps_breakdown(
                           touchpoint=touchpoint, counting=counting)[by]
 
 
+def _answer_sets(bys: list[str], counting: str) -> dict[bool, list[str]]:
+    """The breakdowns `bys` by the answers they read: under `latest` a survey's row takes the latest
+    answer within that survey (`per_survey`, True); the others (all of them under `all`) read one
+    set of answers, derived once."""
+    sets = {}
+    for by in bys:
+        if by not in BREAKDOWNS:
+            raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
+        sets.setdefault(counting == LATEST and by == "survey", []).append(by)
+    return sets
+
+
 def nps_breakdowns(
     *, period: Period, bys: list[str], survey: Survey | None = None, survey_type: str | None = None,
     segment: str | None = None, touchpoint: str | None = None, counting: str = ALL,
@@ -393,15 +405,9 @@ def nps_breakdowns(
     """`nps_breakdown` of several breakdowns: the answers grouped by every column asked for in one
     query (counts add up), summed per breakdown here; under `latest` a survey's rows in a query of
     their own (the latest answer within each survey)."""
-    for by in bys:
-        if by not in BREAKDOWNS:
-            raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
     kind = _series(survey, survey_type)
-    sets = {}
-    for by in bys:
-        sets.setdefault(counting == LATEST and by == "survey", []).append(by)
     found = {}
-    for per_survey, group in sets.items():
+    for per_survey, group in _answer_sets(bys, counting).items():
         responses = responses_in(
             period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint, counting=counting,
             per_survey=per_survey,
@@ -480,19 +486,11 @@ def revenue_share_breakdowns(
     """`revenue_share_breakdown` of several breakdowns (`{by: groups}`) in one statement: the
     period's ledger is summed per customer once for all of them (the dashboard's three breakdowns:
     one pass over a year of ledger instead of three)."""
-    for by in groups:
-        if by not in BREAKDOWNS:
-            raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}, not {by!r}")
     kind = _series(survey, survey_type)
-    # Under `latest` a survey's row takes the latest answer within that survey: its own respondents.
-    # The other breakdowns (all of them under `all`) read one set of answers, derived once.
-    sets = {}
-    for by in groups:
-        sets.setdefault(counting == LATEST and by == "survey", []).append(by)
     respondents = [
         (responses_in(period, kind=kind, survey=survey, segment=segment, touchpoint=touchpoint, counting=counting,
                       per_survey=per_survey), bys)
-        for per_survey, bys in sets.items()
+        for per_survey, bys in _answer_sets(list(groups), counting).items()
     ]
     found, by_segment = _revenue_by_group(period, respondents, segment=segment)
     shares = {}
