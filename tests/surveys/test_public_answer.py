@@ -261,7 +261,7 @@ def test_verbatims_are_escaped(client, invitation):
     assert Response.objects.get().reason == script
 
 
-def test_it_rate_limits_per_client_ip(client, invitation, settings):
+def test_it_rate_limits_per_client_ip(client, invitation, settings, fresh_rate_limits):
     settings.SURVEY_PUBLIC_RATE = "5/m"
 
     statuses = [client.get(url(invitation.token)).status_code for _ in range(5)]

@@ -95,7 +95,7 @@ def test_a_french_customer_gets_the_french_page(client):
     assert "Oui, me désabonner" in response.text
 
 
-def test_it_is_rate_limited_with_the_answer_page(client, invitation, settings):
+def test_it_is_rate_limited_with_the_answer_page(client, invitation, settings, fresh_rate_limits):
     settings.SURVEY_PUBLIC_RATE = "2/m"
     client.get(reverse("survey-answer", args=[invitation.token]))
     client.get(url(invitation.token))
