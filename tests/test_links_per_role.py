@@ -324,6 +324,7 @@ def test_post_forms_shown_succeed_for_the_role(role, settings):
     assert not bad, bad
 
 
+@pytest.mark.timeout(900)  # every admin page and form, ~80 s alone: 300 s ran out on a loaded machine
 def test_admin_crawl(settings):
     settings.DEBUG_PROPAGATE_EXCEPTIONS = False
     build_data()
