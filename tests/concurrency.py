@@ -66,8 +66,9 @@ def _blocked_until_done(second: threading.Thread, first_pid: int | None, patienc
     deadline = time.monotonic() + patience
     while second.is_alive() and first_pid is not None:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-                           [first_pid])
+            # pg_locks is read live; pg_stat_activity would be one snapshot for a caller in a transaction.
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted"
+                           " AND %s = ANY(pg_blocking_pids(pid)))", [first_pid])
             if cursor.fetchone()[0]:
                 return True
         if time.monotonic() > deadline:
