@@ -25,9 +25,9 @@ def fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def seeded_factories(request):
     """Faker's draws (customers' names) come from a seed of the test's own id, so a test that fails
-    on some name fails on every run (a long random name once made an accessibility check red in
-    one CI run in twenty). CX_TEST_SEED=<anything> draws other names for every test, to look for
-    such tests on purpose. Factory sequences (ids, emails) still count on across the tests run."""
+    on some name fails on every run (a long random name made an accessibility check red in some
+    CI runs only). CX_TEST_SEED=<anything> draws other names for every test, to look for such tests
+    on purpose. Factory sequences (ids, emails) still count on across the tests run."""
     factory.random.reseed_random(os.environ.get("CX_TEST_SEED", "") + request.node.nodeid)
 
 
