@@ -54,10 +54,6 @@ class LoyaltyRow:
         return Decimal(self.churned_customers) / self.customers if self.customers else None
 
     @property
-    def revenue_per_customer(self) -> Decimal | None:
-        return (self.revenue / self.customers).quantize(Decimal("0.01")) if self.customers else None
-
-    @property
     def referrals_per_customer(self) -> Decimal | None:
         return Decimal(self.referrals) / self.customers if self.customers else None
 
