@@ -122,3 +122,15 @@ def test_the_nightly_run_refreshes_recent_segment_snapshots(smb, django_capture_
     assert old.status == SnapshotStatus.PENDING and not old.figures  # not a recent period: left alone
     segments = ReportSnapshot.objects.exclude(segment="").values_list("period", "segment")
     assert sorted(segments) == [("2021", "SMB"), ("2025", "SMB")]  # no new segment rows
+
+
+def test_the_admin_leaves_a_segment_snapshot_nobody_moved_out_of_unflagged(smb, client, admin):
+    """The changelist's flag compares a segment's snapshot with that segment's own members: one
+    computed from the current customers is up to date, not stale for want of a segment key."""
+    client.force_login(admin)
+
+    page = client.get(reverse(CHANGELIST))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count('alt="False"') == 1 and 'alt="True"' not in html
