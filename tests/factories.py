@@ -107,6 +107,16 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     expires_at = factory.LazyAttribute(lambda i: (i.sent_at or dt.datetime.now(dt.UTC)) + dt.timedelta(days=30))
 
 
+def queued_to(emails, survey=None) -> list[Invitation]:
+    """One queued invitation per address, of one survey (a new one unless given), not yet sent."""
+    survey = survey or SurveyFactory(expiry_days=10)
+    return [
+        InvitationFactory(survey=survey, customer=CustomerFactory(email=email), state=InvitationState.QUEUED,
+                          sent_at=None, expires_at=None)
+        for email in emails
+    ]
+
+
 class ResponseFactory(factory.django.DjangoModelFactory):
     """A response to a (responded) invitation."""
 

@@ -30,19 +30,6 @@ def late_2026():
         yield
 
 
-@pytest.fixture
-def company_a(db):
-    """SPEC §3's company A: revenue 100 in 2024, 130 in 2025 (as tests/reports/conftest.py)."""
-    grows = CustomerFactory(reason=reason("recommendation"))
-    shrinks = CustomerFactory(reason=reason("advertising"))
-    pay(grows, "2024-03-01", "50.00")
-    pay(shrinks, "2024-06-01", "50.00")
-    pay(grows, "2025-03-01", "55.00")
-    pay(shrinks, "2025-06-01", "30.00")
-    pay(CustomerFactory(reason=reason("reputation")), "2025-05-01", "25.00")
-    pay(CustomerFactory(reason=reason("promotion")), "2025-07-01", "20.00")
-
-
 def _filename(response) -> str:
     assert response.status_code == 200, response.content
     return response["Content-Disposition"].split('filename="', 1)[1].rstrip('"')

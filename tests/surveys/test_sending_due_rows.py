@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from surveys import sending
 from surveys.models import Invitation, InvitationState, Survey, SurveyStatus
-from tests.factories import CustomerFactory, InvitationFactory, SurveyFactory
+from tests.factories import InvitationFactory, SurveyFactory, queued_to
 
 pytestmark = pytest.mark.django_db
 
@@ -42,20 +42,11 @@ def backend(settings):
     cache.clear()
 
 
-def queued(emails, survey=None):
-    survey = survey or SurveyFactory(expiry_days=10)
-    return [
-        InvitationFactory(survey=survey, customer=CustomerFactory(email=email), state=InvitationState.QUEUED,
-                          sent_at=None, expires_at=None)
-        for email in emails
-    ]
-
-
 def test_a_closed_surveys_queued_rows_are_not_due_so_no_sender_spins_on_them():
     """A closed survey emails nobody and its queued rows wait: they are not due, so the sender's
     chain (which re-queues itself while anything is due) and the sweeper leave them alone."""
     survey = SurveyFactory(expiry_days=10)
-    queued(["a@x.test"], survey=survey)
+    queued_to(["a@x.test"], survey=survey)
     Survey.objects.filter(pk=survey.pk).update(status=SurveyStatus.CLOSED)
 
     assert not sending.due_invitations().exists()
@@ -116,7 +107,7 @@ def test_a_survey_closed_while_the_reminder_batch_runs_sends_no_reminder(monkeyp
 def test_a_bounce_recorded_while_the_last_message_was_sent_is_not_turned_back_into_sent(monkeypatch):
     """Marking the batch's last message sent is conditional on it still being SENDING: a provider's
     bounce webhook that moved it on meanwhile is never overwritten."""
-    (row,) = queued(["a@x.test"])
+    (row,) = queued_to(["a@x.test"])
     send_one = sending._send_one
 
     def send_then_bounce(connection, invitation, **kwargs):
@@ -135,7 +126,7 @@ def test_a_bounce_recorded_while_the_last_message_was_sent_is_not_turned_back_in
 def test_a_421_at_rcpt_ends_the_batch_and_charges_no_attempt_to_the_rows_after_it():
     """421 is the server closing the connection, not one mailbox refused for now: the batch stops at
     once, the other rows are left untouched (no attempt counted, nothing sent) for the retry."""
-    first, *others = queued(["a@x.test", "b@x.test", "c@x.test"])
+    first, *others = queued_to(["a@x.test", "b@x.test", "c@x.test"])
     REFUSALS["a@x.test"] = smtplib.SMTPRecipientsRefused({"a@x.test": (421, b"4.7.0 Too many connections")})
 
     result = sending.send_batch()

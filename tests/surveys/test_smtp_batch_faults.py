@@ -16,18 +16,9 @@ from django.utils import timezone
 from surveys import sending, tasks
 from surveys.launch import survey_retry_failed
 from surveys.models import AddressEventKind, Invitation, InvitationState, SuppressedAddress, SuppressionReason
-from tests.factories import CustomerFactory, InvitationFactory, SurveyFactory
+from tests.factories import CustomerFactory, InvitationFactory, SurveyFactory, queued_to
 
 pytestmark = pytest.mark.django_db
-
-
-def queued(emails, survey=None):
-    survey = survey or SurveyFactory(expiry_days=10)
-    return [
-        InvitationFactory(survey=survey, customer=CustomerFactory(email=email), state=InvitationState.QUEUED,
-                          sent_at=None, expires_at=None)
-        for email in emails
-    ]
 
 
 def reload(rows):
@@ -41,7 +32,7 @@ def reload(rows):
 
 def test_one_recipient_refused_for_now_waits_alone_and_the_batch_goes_on(smtp_server):
     server = smtp_server(rcpt={"full@x.test": ["452 4.2.2 Mailbox full"] * 2})
-    full, *others = queued(["full@x.test", "b@x.test", "c@x.test"])
+    full, *others = queued_to(["full@x.test", "b@x.test", "c@x.test"])
 
     before = timezone.now()
     result = sending.send_batch()
@@ -72,7 +63,7 @@ def test_one_recipient_refused_for_now_waits_alone_and_the_batch_goes_on(smtp_se
 
 def test_a_recipient_refused_for_now_every_time_fails_after_the_usual_attempts(smtp_server):
     server = smtp_server(rcpt={"full@x.test": ["451 4.7.1 Greylisted"] * 10})
-    (row,) = queued(["full@x.test"])
+    (row,) = queued_to(["full@x.test"])
 
     for _ in range(sending.MAX_ATTEMPTS):
         with time_machine.travel(row.send_after + dt.timedelta(seconds=1)):
@@ -87,7 +78,7 @@ def test_a_recipient_refused_for_now_every_time_fails_after_the_usual_attempts(s
 def test_the_server_closing_at_rcpt_still_ends_the_batch(smtp_server):
     """421 is the server going away (smtplib drops the connection): the rest would fail alike."""
     server = smtp_server(rcpt={"a@x.test": ["421 4.7.0 Too many connections, closing"]})
-    rows = queued(["a@x.test", "b@x.test", "c@x.test"])
+    rows = queued_to(["a@x.test", "b@x.test", "c@x.test"])
 
     result = sending.send_batch()
 
@@ -98,7 +89,7 @@ def test_the_server_closing_at_rcpt_still_ends_the_batch(smtp_server):
 
 def test_the_claim_leaves_a_row_put_off_since_the_batch_read_it():
     """Another batch read it while due; this one has put it off (refused for now) meanwhile."""
-    (read,) = queued(["full@x.test"])
+    (read,) = queued_to(["full@x.test"])
     Invitation.objects.filter(pk=read.pk).update(attempts=1, send_after=timezone.now() + dt.timedelta(minutes=1))
 
     assert sending._claim(read) is False
@@ -107,7 +98,7 @@ def test_the_claim_leaves_a_row_put_off_since_the_batch_read_it():
 
 def test_the_task_comes_back_when_the_row_refused_for_now_is_due(smtp_server, monkeypatch):
     smtp_server(rcpt={"full@x.test": ["452 4.2.2 Mailbox full"]})
-    queued(["full@x.test", "b@x.test"])
+    queued_to(["full@x.test", "b@x.test"])
     scheduled = []
     monkeypatch.setattr(tasks.send_invitations, "apply_async", lambda args, countdown: scheduled.append(countdown))
 
@@ -123,7 +114,7 @@ def test_the_task_comes_back_when_the_row_refused_for_now_is_due(smtp_server, mo
 
 def test_an_address_unknown_at_rcpt_is_bounced_and_never_emailed_again(smtp_server, api_client_as):
     server = smtp_server(rcpt={"gone@x.test": ["550 5.1.1 <gone@x.test>: User unknown"] * 5})
-    first, fine = queued(["gone@x.test", "fine@x.test"])
+    first, fine = queued_to(["gone@x.test", "fine@x.test"])
     # The same customer's failed invitation of another survey (the mail server was down then).
     failed_before = InvitationFactory(
         customer=first.customer, state=InvitationState.FAILED, last_error=repr(ConnectionRefusedError(111, "no")),
@@ -147,7 +138,7 @@ def test_an_address_unknown_at_rcpt_is_bounced_and_never_emailed_again(smtp_serv
     assert shown[first.pk] == ("bounced", "550 5.1.1 <address>: User unknown")
 
     # The next survey, and "Retry failed" of the other one: suppressed, not emailed.
-    (second,) = queued(["gone@x.test"])
+    (second,) = queued_to(["gone@x.test"])
     assert survey_retry_failed(survey=failed_before.survey).suppressed == {SuppressionReason.BOUNCED_BEFORE: 1}
     sending.send_batch()
     second.refresh_from_db()
@@ -181,7 +172,7 @@ def test_only_an_address_status_5_1_x_counts_as_unknown(exc, unknown):
 
 def test_a_policy_refusal_at_rcpt_still_only_fails_the_row(smtp_server):
     smtp_server(rcpt={"a@x.test": ["550 5.7.1 Relaying denied"]})
-    (row,) = queued(["a@x.test"])
+    (row,) = queued_to(["a@x.test"])
 
     sending.send_batch()
 
@@ -220,7 +211,7 @@ def soft_limit_after():
 
 def test_the_soft_time_limit_during_a_send_ends_the_batch(smtp_server, soft_limit_after):
     server = smtp_server(data_delay=0.6)
-    rows = queued(["a@x.test", "b@x.test", "c@x.test"])
+    rows = queued_to(["a@x.test", "b@x.test", "c@x.test"])
 
     soft_limit_after(0.3)  # while the first message's DATA is in flight
     result = sending.send_batch()  # returns: the task chains the next batch
@@ -239,7 +230,7 @@ def test_the_soft_time_limit_while_pacing_gives_the_claimed_row_back(smtp_server
     # Claimed, then stopped before the server saw it: nothing may have arrived, so it is not
     # "interrupted" (left out of a plain retry, "delivered" on an anonymous survey) but queued again.
     server = smtp_server()
-    rows = queued(["a@x.test", "b@x.test"])
+    rows = queued_to(["a@x.test", "b@x.test"])
 
     def stopped(self):
         raise SoftTimeLimitExceeded()
@@ -256,7 +247,7 @@ def test_the_soft_time_limit_while_pacing_gives_the_claimed_row_back(smtp_server
 def test_a_batch_starts_no_message_past_its_time_budget(smtp_server, settings, monkeypatch):
     server = smtp_server(data_delay=0.3)
     settings.CELERY_TASK_SOFT_TIME_LIMIT = 0.2  # a budget of 0.1 s: one message
-    rows = queued(["a@x.test", "b@x.test", "c@x.test"])
+    rows = queued_to(["a@x.test", "b@x.test", "c@x.test"])
     chained = []
     monkeypatch.setattr(tasks.send_invitations, "delay", lambda *args: chained.append(args))
 
