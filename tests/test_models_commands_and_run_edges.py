@@ -7,12 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.test import Client
-from django.utils import translation
 
 from accounting.demo import demo_users_reset
 from accounting.models import ReasonRequest
@@ -99,26 +97,6 @@ def test_create_staff_user_puts_the_login_in_its_role_even_after_the_group_was_d
     user = get_user_model().objects.get(username="sam")
     assert list(user.groups.values_list("name", flat=True)) == ["viewer"]
     assert Group.objects.get(name="viewer").permissions.exists()
-
-
-# --- the language of the next request on the same thread --------------------------------------
-
-
-@pytest.fixture
-def language_restored():
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
-
-
-@pytest.mark.django_db
-@pytest.mark.usefixtures("fresh_rate_limits", "language_restored")
-def test_a_customers_token_page_leaves_the_thread_in_the_staff_language():
-    """Django never resets a thread's language: after a customer's French page, whatever the
-    thread renders next before the middleware runs (a bad Host's error page) must be English."""
-    response = Client(HTTP_ACCEPT_LANGUAGE="fr").get("/s/not-a-token/")
-
-    assert response["Content-Language"] == "fr"
-    assert translation.get_language() == settings.LANGUAGE_CODE
 
 
 # --- the demo -----------------------------------------------------------------------------------

@@ -369,3 +369,45 @@ def test_an_at_sign_in_a_query_value_is_no_password_error(variable, url):
         assert env.db(variable)["HOST"] == "db"
     else:
         assert env.url_of(variable, schemes=("redis",)) == url
+
+
+# --- start-up errors never quote a password -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "secret"),
+    [
+        # No ':' so no telling user from password, but a '/' shows it is a pasted password.
+        ("REDIS_URL", "redis://Top/SecretPw@redis.internal:6379/1", "SecretPw"),
+        # A password holding both a '/' and an '@': the last '@' ends it.
+        ("DATABASE_URL", "postgres://cx:Top/Sec@retPw@db.internal:5432/cx", "retPw"),
+    ],
+)
+def test_a_refused_url_never_quotes_any_part_of_its_password(variable, value, secret):
+    """Start-up errors go to every failing process's log: no piece of a password may be in one."""
+    env = strict(**{variable: value})
+    with pytest.raises(ImproperlyConfigured, match=f"{variable} has a .* in its password") as refused:
+        env.db(variable) if variable == "DATABASE_URL" else env.url_of(variable, schemes=("redis",))
+    assert secret not in str(refused.value)
+    assert "**@" in str(refused.value)
+
+
+# --- system checks ------------------------------------------------------------------------------
+
+
+def test_manage_check_refuses_eager_celery_when_debug_is_off():
+    """With DEBUG off and no CELERY_BROKER_URL every task would run inside the web request: the
+    start-up check (cxplatform.E001) stops it instead of letting production run eagerly."""
+    result = check(CELERY_BROKER_URL="")
+
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "cxplatform.E001" in result.stdout + result.stderr
+    assert "CELERY_BROKER_URL is not set while DEBUG is off" in result.stdout + result.stderr
+
+
+def test_eager_celery_is_fine_for_the_demo_with_debug_on():
+    """The embedded demo (DEBUG on, no broker) passes the same check."""
+    result = check(CELERY_BROKER_URL="", DEBUG="1")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "cxplatform.E001" not in result.stdout + result.stderr

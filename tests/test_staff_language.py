@@ -115,3 +115,14 @@ def test_a_staff_400_after_a_customers_french_page_on_the_same_thread_is_english
     page = response.content.decode()
     assert html_lang(page) == "en"
     assert "Bad request" in page and "Requête invalide" not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fresh_rate_limits", "language_restored")
+def test_a_customers_token_page_leaves_the_thread_in_the_staff_language():
+    """Django never resets a thread's language: after a customer's French page, whatever the
+    thread renders next before the middleware runs (a bad Host's error page) must be English."""
+    response = Client(HTTP_ACCEPT_LANGUAGE="fr").get("/s/not-a-token/")
+
+    assert response["Content-Language"] == "fr"
+    assert translation.get_language() == settings.LANGUAGE_CODE

@@ -22,18 +22,6 @@ from tests.factories import CustomerFactory, pay
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def company_a(db):
-    """SPEC §3's Company A: revenue 100 in 2024, 130 in 2025."""
-    grows, shrinks = CustomerFactory(), CustomerFactory()
-    pay(grows, "2024-03-01", "50.00")
-    pay(shrinks, "2024-06-01", "50.00")
-    pay(grows, "2025-03-01", "55.00")
-    pay(shrinks, "2025-06-01", "30.00")
-    pay(CustomerFactory(), "2025-05-01", "25.00")
-    pay(CustomerFactory(), "2025-07-01", "20.00")
-
-
 def test_a_new_request_clears_the_last_failure_and_its_interruptions_before_it_runs(
     company_a, django_capture_on_commit_callbacks
 ):
