@@ -115,6 +115,15 @@ def test_the_survey_pages_links_stay_on_the_survey(analyst, client):
     assert next_links(parse(client.get(detail))) == [f"{detail}?page=2"]
 
 
+def test_the_survey_page_lists_fifty_invitations_a_page(analyst, client):
+    survey = SurveyFactory(status="active")
+    InvitationFactory.create_batch(55, survey=survey)
+    client.force_login(analyst)
+    detail = reverse("surveys:survey-detail", args=[survey.pk])
+    first, second = client.get(detail), client.get(detail, {"page": 2})
+    assert (len(first.context["page_obj"]), len(second.context["page_obj"])) == (50, 5)
+
+
 # --- a refused export: the response list drawn at the CSV address ---------------------------------
 
 

@@ -16,6 +16,12 @@ from reports.views import compact
         ("1234567890125.00", False, "1,234.57bn"),
         ("-950.005", True, "-950.01"),
         ("950.00", False, "950.00"),
+        # Each unit starts at its own size, not one past it.
+        ("1000.00", False, "1.0k"),
+        ("-1000.00", True, "-1.0k"),
+        ("999.99", False, "999.99"),
+        ("1000000.00", False, "1.00M"),
+        ("1000000000.00", False, "1.00bn"),
     ],
 )
 def test_a_bar_label_rounds_half_away_from_zero(amount, signed, label):
