@@ -53,7 +53,8 @@ TEMPLATES = {
     ReasonRequestState.ANSWERED: ("accounting/public/reason_answered.html", 200),
     ReasonRequestState.EXPIRED: ("accounting/public/reason_expired.html", 410),
 }
-# `?thanks=recorded`: the GET a stored answer redirects to, as on the survey answer page.
+
+
 class CategoryChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         # Seeded labels translate when the catalogue has them; admin-made ones show as written.

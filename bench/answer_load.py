@@ -217,10 +217,6 @@ def wrk(args: list[str]) -> str:
     return result.stdout
 
 
-def requests_per_second(output: str) -> float:
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-
-
 def wrk_totals(output: str) -> tuple[int, float]:
     """(requests, seconds) from a wrk summary line such as "6519 requests in 10.01s"."""
     count, amount, unit = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m)\b", output).groups()

@@ -53,10 +53,6 @@ class LoyaltyRow:
     def churn_rate(self) -> Decimal | None:
         return Decimal(self.churned_customers) / self.customers if self.customers else None
 
-    @property
-    def referrals_per_customer(self) -> Decimal | None:
-        return Decimal(self.referrals) / self.customers if self.customers else None
-
 
 MONEY = ("revenue", "next_revenue", "churned_revenue", "referred_revenue")
 

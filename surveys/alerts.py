@@ -193,7 +193,6 @@ def alert_context(response: Response) -> dict:
         "segment": None if anonymous else response.segment,
         "language": None if anonymous else response.language,
         "url": response_url(response),
-        "company": settings.COMPANY_NAME,
     }
 
 

@@ -72,7 +72,6 @@ def _context(survey, *, has_name: bool, reminder: bool, days_valid: int) -> dict
         # The default wording is translated by the templates; a custom question is shown as written.
         "custom_question": "" if survey.question == DEFAULT_QUESTION else survey.question_text,
         "scores": [{"score": n, "url": f"{url}?score={n}"} for n in SCORES],
-        "answer_url": url,
         "unsubscribe_url": unsubscribe_url(TOKEN_MARK),
         "reminder": reminder,
         "expiry_days": days_valid,

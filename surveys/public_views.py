@@ -68,7 +68,8 @@ STATE_PAGES = {
     InvitationPageState.USED: ("surveys/public/already_answered.html", 200),
     InvitationPageState.EXPIRED: ("surveys/public/expired.html", 410),
 }
-# `?thanks=...`: the GET a stored answer redirects to, with what the answer did.
+
+
 def invitation_page(view):
     """`view(request, invitation)` as the public page of one emailed invitation's token.
 
@@ -197,7 +198,6 @@ def _form_page(request, invitation: Invitation, form: AnswerForm, *, status: int
         # The radios and textareas are written out in the template: eleven widget templates
         # per page cost more than the rest of the request.
         "scores": [(str(score), str(score) == selected) for score in SCORES],
-        "survey": invitation.survey,
         "question": survey_question(invitation.survey),
         "existing": invitation_response(invitation),
         "edit_until": edit_until,
@@ -217,7 +217,6 @@ def _thanks_page(request, invitation: Invitation, response):
         "response": response,
         "edit_until": edit_until,
         "edit_zone": _zone(edit_until),
-        "survey": invitation.survey,
         "updated": request.GET.get(THANKS_PARAM) == THANKS_UPDATED,
     }
     return render(request, "surveys/public/thanks.html", context)
@@ -239,7 +238,7 @@ def survey_answer(request, invitation: Invitation):
     state = invitation_state(invitation)
     if state in STATE_PAGES:
         template, status = STATE_PAGES[state]
-        return render(request, template, {"survey": invitation.survey}, status=status)
+        return render(request, template, status=status)
     if request.method != "POST":
         return _get_page(request, invitation)
     form = AnswerForm(request.POST, survey=invitation.survey)
@@ -255,7 +254,7 @@ def survey_answer(request, invitation: Invitation):
         )
     except ResponseClosed as exc:  # expired or closed between our check and the row lock
         template, status = STATE_PAGES[exc.state]
-        return render(request, template, {"survey": invitation.survey}, status=status)
+        return render(request, template, status=status)
     return _thanks_redirect(request, submitted.outcome)
 
 
@@ -268,6 +267,6 @@ def survey_answer(request, invitation: Invitation):
 def survey_unsubscribe(request, invitation: Invitation):
     """Opt out of every survey: GET confirms, POST (a form or a one-click client) acts."""
     if request.method != "POST":
-        return render(request, "surveys/public/unsubscribe.html", {"survey": invitation.survey})
+        return render(request, "surveys/public/unsubscribe.html")
     invitation_unsubscribe(invitation=invitation)
-    return render(request, "surveys/public/unsubscribed.html", {"survey": invitation.survey})
+    return render(request, "surveys/public/unsubscribed.html")
