@@ -420,7 +420,9 @@ def nps_breakdowns(
                 counts = totals.setdefault(row[column] or "", NpsCounts())
                 for name in ("responses", "promoters", "passives", "detractors"):
                     setattr(counts, name, getattr(counts, name) + row[name])
-            found[by] = sorted(totals.items(), key=lambda item: -item[1].responses)
+            # Ties by name: the grouped rows come back in the plan's order (a hash's, on PostgreSQL),
+            # which moved tied groups around between two views or downloads of the same figures.
+            found[by] = sorted(totals.items(), key=lambda item: (-item[1].responses, item[0]))
     return {by: found[by] for by in bys}
 
 

@@ -4,7 +4,13 @@ from django.db.models import Q
 from django_filters import rest_framework as filters
 
 from accounting.filters import TextFilter
-from cxplatform.api_filters import FilterSet, IsoDateFromToRangeFilter, IsoDateTimeFilter, StrictBooleanFilter
+from cxplatform.api_filters import (
+    ChangeCursorFilter,
+    FilterSet,
+    IsoDateFromToRangeFilter,
+    IsoDateTimeFilter,
+    StrictBooleanFilter,
+)
 from cxplatform.text import canonical_text
 
 from .models import Invitation, InvitationState, Response, ResponseCategory, Survey, SurveyKind
@@ -53,6 +59,7 @@ class ResponseFilter(FilterSet):
         field_name="updated_at", lookup_expr="gte",
         help_text="Answers created or changed (an edit by the customer, a follow-up) at or after this moment.",
     )
+    changed_after = ChangeCursorFilter()
     followed_up = StrictBooleanFilter(method="filter_followed_up", help_text="Whether staff followed up.")
     touchpoint = filters.CharFilter(
         method="filter_named_only", help_text="Never matches an anonymous survey's responses."
@@ -63,7 +70,10 @@ class ResponseFilter(FilterSet):
 
     class Meta:
         model = Response
-        fields = ["survey", "band", "touchpoint", "segment", "answered", "updated_after", "source", "followed_up"]
+        fields = [
+            "survey", "band", "touchpoint", "segment", "answered", "updated_after", "changed_after", "source",
+            "followed_up",
+        ]
 
     def filter_followed_up(self, queryset, name, value):
         return queryset.filter(~Q(followed_up_at__isnull=value))
