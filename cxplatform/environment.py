@@ -164,6 +164,19 @@ class StrictEnv(environ.Env):
             raise ImproperlyConfigured(f"{var} must be user:password, both parts non-empty (the value is not shown).")
         return value
 
+    def secret_list(self, var) -> list[str]:
+        """Comma-separated secrets, [] when unset; an empty one (a stray comma) is refused, the value
+        never shown: an empty string would be taken as a key."""
+        value = self.str(var, default="")
+        if not value.strip():
+            return []
+        keys = [item.strip() for item in value.split(",")]
+        if not all(keys):
+            raise ImproperlyConfigured(
+                f"{var} must be comma-separated secrets, none empty (the value is not shown)."
+            )
+        return keys
+
     def email_backend(self, var, *, default: str) -> str:
         """The dotted path of an email backend class, imported now: a typo (smtp.EmailBackendd)
         would otherwise start every process and fail each send in the worker, retried for ever.

@@ -35,6 +35,9 @@ if not SECRET_KEY:
     if not DEBUG and not TESTING:
         raise ImproperlyConfigured("SECRET_KEY must be set in the environment when DEBUG is off.")
     SECRET_KEY = "insecure-development-only-key-never-use-in-production"  # noqa: S105
+# Earlier keys, still accepted after a rotation: staff sessions go on, and invitations made before it
+# (queued, or sent and due a reminder) are emailed with the link they were made with (surveys.models).
+SECRET_KEY_FALLBACKS = env.secret_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

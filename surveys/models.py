@@ -3,7 +3,9 @@
 Tokens: an invitation's link token is never stored. Each invitation keeps a random 128-bit salt;
 the token is HMAC-SHA256(SECRET_KEY, salt) (256 bits, URL-safe) and only its SHA-256 is stored for
 look-up. A leaked database therefore yields no working link, and the sender and the reminder can
-rebuild the same link without keeping it.
+rebuild the same link without keeping it: with the key it was made with, SECRET_KEY or, after a
+rotation, one of SECRET_KEY_FALLBACKS (the one whose token matches the stored hash). A link no
+configured key rebuilds is never emailed (TokenKeyMissing): it would open nothing.
 """
 
 import base64
@@ -314,9 +316,35 @@ def new_token_salt() -> str:
     return secrets.token_hex(16)
 
 
-def token_from_salt(salt: str) -> str:
-    digest = hmac.new(settings.SECRET_KEY.encode(), f"invitation:{salt}".encode(), hashlib.sha256).digest()
+class TokenKeyMissing(Exception):
+    """The invitation's link was made with a SECRET_KEY that is neither SECRET_KEY nor in
+    SECRET_KEY_FALLBACKS now: the link rebuilt with today's key would open nothing."""
+
+
+def _token(key: str, salt: str) -> str:
+    digest = hmac.new(key.encode(), f"invitation:{salt}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def token_from_salt(salt: str) -> str:
+    """A new invitation's token: made with the current SECRET_KEY."""
+    return _token(settings.SECRET_KEY, salt)
+
+
+def token_for(salt: str, token_hash: str) -> str:
+    """The token whose SHA-256 is `token_hash` (the link the customer has, or will get): made with
+    SECRET_KEY or, for an invitation made before a rotation, one of SECRET_KEY_FALLBACKS. No hash
+    yet (an unsaved invitation, a preview): the current key's."""
+    if not token_hash:
+        return token_from_salt(salt)
+    for key in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
+        token = _token(key, salt)
+        if hash_token(token) == token_hash:
+            return token
+    raise TokenKeyMissing(
+        "This invitation's link was made with a SECRET_KEY no longer configured: put the old key in "
+        "SECRET_KEY_FALLBACKS to email it (its answer link opens with any key)."
+    )
 
 
 class Invitation(models.Model):
@@ -391,7 +419,7 @@ class Invitation(models.Model):
 
     @property
     def token(self) -> str:
-        return token_from_salt(self.token_salt)
+        return token_for(self.token_salt, self.token_hash)
 
     @property
     def is_expired(self) -> bool:

@@ -44,6 +44,27 @@ def test_with_nothing_set_the_database_is_the_projects_sqlite_file_and_celery_is
     assert eager == "True"
 
 
+SHOW_FALLBACKS = "import cxplatform.settings as s; print(*s.SECRET_KEY_FALLBACKS, sep='|')"
+KEY1, KEY2 = "k1-" + "x" * 40, "k2-" + "y" * 40
+
+
+def test_secret_key_fallbacks_are_read_from_the_environment():
+    """The README's rotation: the old key in SECRET_KEY_FALLBACKS (Django never read it before)."""
+    result = _python("-c", SHOW_FALLBACKS, READ_DOTENV="0", DEBUG="1", SECRET_KEY_FALLBACKS=f"{KEY1}, {KEY2}")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == f"{KEY1}|{KEY2}"
+
+
+def test_an_empty_secret_key_fallback_is_refused_without_showing_the_keys():
+    """A stray comma would make "" a key that signs sessions."""
+    result = _python("-c", SHOW_FALLBACKS, READ_DOTENV="0", DEBUG="1", SECRET_KEY_FALLBACKS=f"{KEY1},")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY_FALLBACKS must be comma-separated secrets" in result.stderr
+    assert KEY1 not in result.stderr
+
+
 # --- run.py -------------------------------------------------------------------------------------
 
 
