@@ -198,7 +198,7 @@ def customer_recent_revenue(customer: Customer, *, limit: int = 50) -> list[Reve
 
 
 def customer_reason_requests(customer: Customer, *, limit: int = 5) -> list[ReasonRequest]:
-    requests = customer.reason_requests.select_related("created_by").order_by("-created_at")
+    requests = customer.reason_requests.select_related("created_by").order_by("-created_at", "-id")
     return list(requests[:limit])
 
 

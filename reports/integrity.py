@@ -171,7 +171,7 @@ def _clustering(report: NpsReport) -> list[Flag]:
         rows = responses.order_by().values(key=group).annotate(
             n=Count("id"), top=Count("id", filter=Q(category=ResponseCategory.PROMOTER)),
             listed=Count("id", filter=Q(survey__anonymous=False)),
-        )
+        ).order_by("key")  # the flag lists its suspects in the same order at each view
         # An answer without a touchpoint is of no touchpoint; every answer has a sender.
         suspects = [row for row in rows if row["key"] and _stands_out(row["n"], row["top"], total["n"], total["top"])]
         links = [(f"{label} {row['key']}: {row['top'] / row['n']:.0%} promoters of {row['n']}",

@@ -166,6 +166,17 @@ def test_the_latest_request_decides_the_wording():
     assert selectors.reason_request_status(latest).startswith("no answer yet — asked on")
 
 
+def test_of_two_requests_made_at_the_same_moment_the_later_one_is_the_latest():
+    customer = CustomerFactory()
+    moment = timezone.now()
+    first = ask(customer, made=moment)
+    first.token_hash = "c" * 64  # the next request's own hash
+    first.save(update_fields=["token_hash"])
+    second = ask(customer, made=moment)
+
+    assert [r.pk for r in selectors.customer_reason_requests(customer)] == [second.pk, first.pk]
+
+
 def test_a_customer_never_asked_reads_not_asked_yet(client_as):
     response = client_as("analyst").get(detail_url(CustomerFactory()))
 

@@ -87,3 +87,15 @@ def test_a_touchpoint_with_named_answers_links_to_them(client_as, survey):
     (label, url), = flags()["touchpoint_clustering"].links
     assert url.startswith("/responses/?") and "touchpoint=kiosk" in url
     assert listed_pks(client_as("admin").get(url)) == named  # the named ones: the filter applies
+
+
+def test_the_suspects_are_listed_by_name(survey):
+    """In the grouping's own order they moved between two views (a hash's order on PostgreSQL)."""
+    for touchpoint in ("store-9", "store-1", "store-5"):
+        for _ in range(40):
+            answer(survey, 10, touchpoint)
+    for n in range(120):
+        answer(survey, n % 9, "web")
+    flag = flags()["touchpoint_clustering"]
+    assert [label.split(":")[0] for label, _ in flag.links] == ["Touchpoint store-1", "Touchpoint store-5",
+                                                                "Touchpoint store-9"]
