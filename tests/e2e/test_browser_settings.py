@@ -12,10 +12,10 @@ import pytest
 from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory, UserFactory, pay
 
 from .test_main_flow import _log_in
+from .test_narrow_screens_and_empty_charts import PAGE_WIDTH, pages_too_wide
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PAGE_WIDTH = "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
 A4_WIDTH = 718  # CSS px between the default margins of an A4 page
 
 
@@ -76,18 +76,13 @@ def test_two_column_pages_reflow_at_320_css_px(live_server, chromium_browser, re
     context = chromium_browser.new_context(viewport={"width": 320, "height": 800})
     page = context.new_page()
     _log_in(page, live_server.url, admin)
-    too_wide = {}
-    for path in (
+    too_wide = pages_too_wide(page, live_server.url, (
         f"/customers/{customer.pk}/",
         "/imports/",
         f"/surveys/{survey.pk}/",
         f"/responses/{responses[0].pk}/",
         f"/surveys/{survey.pk}/preview/",
-    ):
-        page.goto(live_server.url + path)
-        width, viewport = page.evaluate(PAGE_WIDTH)
-        if width > viewport:
-            too_wide[path] = width
+    ))
     context.close()
     assert too_wide == {}, f"pages wider than a 320 px window: {too_wide}"
 

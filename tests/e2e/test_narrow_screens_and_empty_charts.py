@@ -19,6 +19,17 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PAGE_WIDTH = "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
 
 
+def pages_too_wide(page, base_url: str, paths) -> dict[str, int]:
+    """The width of each of `paths` that scrolls sideways in the page's window."""
+    too_wide = {}
+    for path in paths:
+        page.goto(base_url + path)
+        width, viewport = page.evaluate(PAGE_WIDTH)
+        if width > viewport:
+            too_wide[path] = width
+    return too_wide
+
+
 def test_the_reason_page_fits_a_phone_once_other_is_picked(live_server, chromium_browser, reseeded):
     # The "other" text box kept its 40 columns, and the fieldset grew to 408 px in a 375 px screen.
     token = reason_request_create(customer=CustomerFactory(language="en")).token
@@ -46,14 +57,10 @@ def test_staff_pages_with_wide_tables_fit_a_phone(live_server, chromium_browser,
     context = chromium_browser.new_context(viewport={"width": 375, "height": 800})
     page = context.new_page()
     _log_in(page, live_server.url, analyst)
-    too_wide = {}
-    for path in ("/customers/", f"/customers/{customer.pk}/", "/imports/", f"/imports/{batch.pk}/", "/surveys/",
-                 f"/surveys/{survey.pk}/", "/responses/", "/reports/nps/?period=2025",
-                 "/reports/earned-growth/?period=2025"):
-        page.goto(live_server.url + path)
-        width, viewport = page.evaluate(PAGE_WIDTH)
-        if width > viewport:
-            too_wide[path] = width
+    too_wide = pages_too_wide(page, live_server.url, (
+        "/customers/", f"/customers/{customer.pk}/", "/imports/", f"/imports/{batch.pk}/", "/surveys/",
+        f"/surveys/{survey.pk}/", "/responses/", "/reports/nps/?period=2025", "/reports/earned-growth/?period=2025",
+    ))
     context.close()
     assert too_wide == {}, f"pages wider than the 375 px screen: {too_wide}"
 
