@@ -71,9 +71,10 @@ def _exception_text(last_error: str) -> str:
 
 def _unescaped(string: str) -> str:
     try:
-        return ast.literal_eval(f"'{string}'")
+        value = ast.literal_eval(f"'{string}'")
     except (ValueError, SyntaxError):
         return string
+    return value if isinstance(value, str) else string  # "a', 'b" evaluates to a tuple
 
 
 def _cleaned(text: str) -> str:

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION = {
     "DEBUG": "0", "CX_TESTING": "0", "SECRET_KEY": "x" * 30 + "-production-secret-" + "y" * 30,
     "ALLOWED_HOSTS": "cx.example.com", "CSRF_TRUSTED_ORIGINS": "https://cx.example.com",
+    "SITE_URL": "https://cx.example.com",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0", "REDIS_URL": "redis://127.0.0.1:6379/1",
     "DATABASE_URL": "sqlite:///:memory:",
 }
@@ -39,6 +40,30 @@ def test_check_deploy_warns_when_rate_limits_are_not_shared():
     result = _run("manage.py check --deploy --fail-level WARNING", REDIS_URL="")
     assert result.returncode != 0
     assert "cxplatform.W002" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "site_url",
+    [
+        "",  # unset: the default, http://127.0.0.1:8000, which no customer can open
+        "https://cx.example.org",  # a host this installation does not serve (refused with a 400)
+        "http://cx.example.com",  # the token in clear before the redirect to HTTPS
+    ],
+)
+def test_check_deploy_warns_when_emailed_links_would_not_open_here(site_url):
+    """Every link in the customers' emails starts with SITE_URL: set ALLOWED_HOSTS and not it, and
+    each survey sent links to http://127.0.0.1:8000 while `check --deploy` said nothing."""
+    result = _run("manage.py check --deploy --fail-level WARNING", SITE_URL=site_url)
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "cxplatform.W003" in result.stdout + result.stderr
+
+
+def test_check_deploy_accepts_a_site_url_that_allowed_hosts_matches():
+    result = _run(
+        "manage.py check --deploy --fail-level WARNING",
+        ALLOWED_HOSTS=".example.com", SITE_URL="https://cx.example.com:8443/",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():

@@ -104,6 +104,8 @@ def survey_page(client, survey) -> str:
      "SMTPServerDisconnected: Connection unexpectedly closed"),
     ("sendgrid: bounced 550 mailbox jo@x.test unavailable", "sendgrid: bounced 550 mailbox <address> unavailable"),
     (sending.INTERRUPTED, sending.INTERRUPTED),
+    # Quoted back in single quotes, this message reads as a tuple literal, not a string.
+    (repr(ValueError("a', 'b")), "ValueError: a', 'b"),
     ("", ""),
 ])
 def test_a_reason_is_the_servers_reply_in_short(last_error, shown):
