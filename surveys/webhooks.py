@@ -30,7 +30,7 @@ BOUNCEABLE_STATES = (InvitationState.SENDING, InvitationState.SENT, InvitationSt
 
 # Providers whose "bounced" includes temporary failures, and where their raw event says which it
 # was: (the path to that field in anymail's esp_event, the values that mean permanent).
-PERMANENT_BY_PROVIDER = {
+PERMANENT_BY_PROVIDER: dict[str, tuple[tuple[str, ...], set]] = {
     # Type: HardBounce; BadEmailAddress, ManuallyDeactivated (Postmark sends to it no more).
     # SoftBounce, Transient, DnsError, Blocked, DMARCPolicy... are not about the address.
     "Postmark": (("Type",), {"HardBounce", "BadEmailAddress", "ManuallyDeactivated"}),
@@ -58,8 +58,8 @@ def connect() -> None:
 def _invitation_filter(event) -> dict | None:
     if event.message_id and Invitation.objects.filter(message_id=event.message_id).exists():
         return {"message_id": event.message_id}
-    invitation_id = (event.metadata or {}).get("invitation_id")
-    if str(invitation_id or "").isdigit():
+    invitation_id = str((event.metadata or {}).get("invitation_id") or "")
+    if invitation_id.isascii() and invitation_id.isdigit():  # "²".isdigit(), but int("²") raises
         return {"pk": int(invitation_id)}
     return None
 

@@ -112,3 +112,12 @@ def test_named_survey_complaint_and_reminder_bounce_still_mark_bounced():
     for invitation in (complained, reminded):
         invitation.refresh_from_db()
         assert invitation.state == InvitationState.BOUNCED and invitation.bounced_at is not None
+
+
+def test_a_metadata_id_of_non_ascii_digits_is_no_invitation_and_the_bounce_still_counts():
+    # "²".isdigit() is true, and int("²") raised ValueError: the webhook failed, the address kept.
+    invitation = InvitationFactory(message_id="<kept@example.com>")
+    send_event("bounced", recipient="Jo@Customer.example.com", message_id="esp-9", metadata={"invitation_id": "²"})
+    invitation.refresh_from_db()
+    assert invitation.state != InvitationState.BOUNCED
+    assert SuppressedAddress.objects.get().email == "jo@customer.example.com"
