@@ -13,6 +13,7 @@ from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.views.main import ChangeList
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -21,6 +22,7 @@ from cxplatform.history_admin import HistoryAdmin
 from cxplatform.text import canonical_text
 from cxplatform.token_pages import TextareaField
 
+from .erasure import customer_erase
 from .imports.cells import non_negative_amount
 from .imports.problems import CellError
 from .models import (
@@ -252,9 +254,10 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
         return results, may_have_duplicates
     autocomplete_fields = ["referred_by", "parent"]
     readonly_fields = [
-        "entity", "reason_mapped_to", "reason_source", "reason_answered_at", "created_at",
+        "entity", "reason_mapped_to", "reason_source", "reason_answered_at", "erased_at", "created_at",
         "updated_at",
     ]
+    actions = ["erase_personal_data"]
     fieldsets = [
         (None, {"fields": ["external_id", "name", "email", "language", "segment"]}),
         ("Acquisition", {"fields": [
@@ -263,8 +266,31 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
         ]}),
         ("Roll-up", {"fields": ["parent", "entity"]}),
         ("Surveys", {"fields": ["survey_opt_out"]}),
-        ("Record", {"fields": ["created_at", "updated_at"]}),
+        ("Record", {"fields": ["erased_at", "created_at", "updated_at"]}),
     ]
+
+    def has_erase_permission(self, request):
+        return request.user.has_perm("accounting.erase_customer")  # the admin role's only
+
+    @admin.action(description="Erase personal data…", permissions=["erase"])
+    def erase_personal_data(self, request, queryset):
+        """Erase the selected customers' personal data (accounting.erasure) once the confirmation
+        page, drawn first, is posted back; as delete_selected, the action is a POST either way."""
+        customers = list(queryset.order_by("external_id"))
+        if request.POST.get("confirmed") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Erase personal data?",
+                "opts": self.model._meta,
+                "customers": customers,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action": "erase_personal_data",
+            }
+            return TemplateResponse(request, "admin/accounting/customer/erase_confirmation.html", context)
+        for customer in customers:
+            customer_erase(customer=customer, by=request.user)
+        self.message_user(request, f"Personal data erased of {len(customers)} customer(s).")
+        return None
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)

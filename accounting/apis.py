@@ -406,9 +406,9 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
             "id", "external_id", "name", "email", "language", "segment", "acquired_on",
             "reason", "reason_text", "reason_mapped_to", "reason_class", "reason_source",
             "reason_answered_at", "referred_by", "parent", "entity", "acquisition_cost",
-            "survey_opt_out", "created_at", "updated_at",
+            "survey_opt_out", "erased_at", "created_at", "updated_at",
         ]
-        read_only_fields = ["reason_source", "reason_answered_at", "created_at", "updated_at"]
+        read_only_fields = ["reason_source", "reason_answered_at", "erased_at", "created_at", "updated_at"]
         extra_kwargs = {
             # Checked by the service that records the answer, which takes a stored text sent back as it is.
             "reason_text": {

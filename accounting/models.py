@@ -83,11 +83,15 @@ class Customer(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
     survey_opt_out = models.BooleanField(default=False)
+    # When its personal data was erased on request (accounting.erasure): name, email and the
+    # customer's own words are gone for good, and imports never bring them back.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["external_id"]
+        permissions = [("erase_customer", "Can erase a customer's personal data")]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(parent=models.F("id")), name="customer_not_own_parent"

@@ -324,6 +324,8 @@ def _response(row: Row, invitation: Invitation) -> Response:
     return Response(
         invitation=invitation, survey=invitation.survey, customer=row.customer, score=row.score,
         category=category_for(row.score),  # bulk_create skips save(), which sets it
-        reason=row.comment, answered_at=row.answered_at.instant, touchpoint=row.touchpoint,
+        # An erased customer's (accounting.erasure) words are not taken in again; the score counts.
+        reason="" if row.customer.erased_at else row.comment,
+        answered_at=row.answered_at.instant, touchpoint=row.touchpoint,
         segment=row.customer.segment, language=row.customer.language, source=ResponseSource.IMPORT,
     )

@@ -104,7 +104,8 @@ PAGE_FIELDS = (
 def invitation_find(token: str) -> Invitation | None:
     """The invitation for a token, or None for unknown and malformed tokens alike.
 
-    A suppressed invitation was never emailed, so no link to it exists: it is "not found" too.
+    A suppressed invitation was never emailed, so no link to it exists: it is "not found" too, as
+    is one of a customer whose personal data was erased (accounting.erasure): its link opens nothing.
     """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
@@ -112,7 +113,7 @@ def invitation_find(token: str) -> Invitation | None:
         Invitation.objects.select_related("survey", "customer")
         .only(*PAGE_FIELDS)
         .exclude(state=InvitationState.SUPPRESSED)
-        .filter(token_hash=hash_token(token))
+        .filter(token_hash=hash_token(token), customer__erased_at__isnull=True)
         .order_by()[:1]  # unique: no need for the default ordering's sort
     )
     return found[0] if found else None

@@ -59,6 +59,8 @@ def _parsers(reasons: dict[str, ReasonCategory]):
 FIELD = {"reason": "reason_id"}  # where the column's value goes on the model
 REFERENCES = ("parent", "referred_by")
 ANSWER = ("reason", "reason_text")  # written together, by `_answer`
+# Ignored for an erased customer: the person and their answer (the category stays as it was).
+ERASED_COLUMNS = ("name", "email", *ANSWER)
 
 
 def _answer(clean: dict, reason_id: int | None, text: str) -> tuple[int | None, str]:
@@ -108,6 +110,7 @@ def import_customers(source: RowSource, problems: Problems, batch_id: int) -> Co
             unkeyed.append((number, external_id, clean))
 
     _take_turns()
+    _ignore_erased(parsed, counts)
     _check_answers(parsed, bad_reason, reasons, problems)
     keyed = [(external_id, number, clean) for external_id, (number, clean) in parsed.items()]
     rows = keyed + [(external_id, number, clean) for number, external_id, clean in unkeyed]
@@ -139,6 +142,20 @@ def _take_turns() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [IMPORTING_CUSTOMERS])
+
+
+def _ignore_erased(parsed, counts: Counts) -> None:
+    """A customer whose personal data was erased (accounting.erasure) keeps it erased: a CRM file
+    naming it has its personal cells ignored, the rest of the row imported, and the result says
+    how many rows were (the file is not refused for them)."""
+    keys = list(parsed)
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        erased = Customer.objects.filter(external_id__in=keys[start : start + LOOKUP_CHUNK], erased_at__isnull=False)
+        for external_id in erased.values_list("external_id", flat=True):
+            clean = parsed[external_id][1]
+            ignored = [clean.pop(column) for column in ERASED_COLUMNS if column in clean]
+            if ignored:
+                counts.erased += 1
 
 
 def _existing_ids(external_ids) -> dict[str, int]:
@@ -266,13 +283,17 @@ def _write(parsed, ids, counts: Counts, problems: Problems, *, other_id: int) ->
         for column, value in clean.items():
             if column in REFERENCES or column in ANSWER:
                 continue
+            if customer.erased_at is not None and column in ERASED_COLUMNS:
+                continue  # erased since `_ignore_erased` looked (this row is locked now): stays so
             field = FIELD.get(column, column)
             if getattr(customer, field) != value:
                 setattr(customer, field, value)
                 dirty = True
         answer = _answer(clean, customer.reason_id, customer.reason_text)
         error = _answer_error(answer, other_id)
-        if error is not None:  # the stored answer changed since the check (an email answer)
+        if customer.erased_at is not None:
+            pass  # its answer cells were ignored (`_ignore_erased`); an "other" kept has no text now
+        elif error is not None:  # the stored answer changed since the check (an email answer)
             problems.add(number, "reason_text", error)
         # A CRLF text stored before and its LF twin are the same answer, whichever side holds which.
         elif (answer[0], one_line_break(answer[1])) != (customer.reason_id, one_line_break(customer.reason_text)):

@@ -78,6 +78,7 @@ class Counts:
     updated: int = 0
     skipped: int = 0
     message: str = ""  # a success in the kind's own words, instead of the generic line
+    erased: int = 0  # customer rows whose personal cells were ignored: the customer was erased
 
 
 def _checked(

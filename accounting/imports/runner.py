@@ -109,9 +109,14 @@ def _with_shape(shape: Problems, values: Problems) -> Problems:
 def _done_message(counts: Counts) -> str:
     if counts.message:
         return counts.message
+    erased = (
+        f" {counts.erased} row(s) name a customer whose personal data was erased: their name, email, "
+        "reason and reason_text cells were ignored."
+        if counts.erased else ""
+    )
     return (
         f"{counts.total} row(s): {counts.created} added, {counts.updated} updated, "
-        f"{counts.skipped} already there."
+        f"{counts.skipped} already there.{erased}"
     )
 
 

@@ -1,0 +1,276 @@
+"""Erasing a customer's personal data on request (accounting.erasure; README, Customer-based
+accounting): the person's name, address and words go, from histories and the audit log too, while
+every figure reads the same and the customer can never be invited or re-imported back."""
+
+import datetime as dt
+import io
+
+import pytest
+from auditlog.models import LogEntry
+from django.contrib.admin.models import LogEntry as AdminLogEntry
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from accounting.erasure import customer_erase
+from accounting.imports import import_file
+from accounting.models import Customer, ImportBatch, ImportRowError, ImportStatus, ReasonRequest
+from accounting.services import customer_set_reason
+from reports.cohorts import cohort_report
+from reports.earned_growth import earned_growth
+from reports.nps import nps_report
+from reports.periods import parse_period
+from surveys.launch import survey_launch
+from surveys.models import Invitation, InvitationState, Response, SuppressedAddress, SuppressionReason
+from surveys.responses import invitation_find
+from tests.factories import CustomerFactory, ResponseFactory, SurveyFactory, pay, reason
+
+pytestmark = pytest.mark.django_db
+
+NAME, EMAIL = "Zelda Quintessa", "zelda.q@private.example.org"
+WORDS = ("my cousin Yorick recommended you", "call me on 0171 5551234", "Spoke to Zelda about her outage")
+HEADER = "external_id,name,email,acquired_on,reason,reason_text,referred_by,parent,segment,acquisition_cost,language"
+
+
+@pytest.fixture
+def zelda(admin):
+    """A customer with a reason in her words, ledger lines, an answered invitation (edited once:
+    two history rows), a bounce, an audited admin edit and an open reason link."""
+    customer = CustomerFactory(external_id="Z-1", name="Zed", email=EMAIL, acquired_on=dt.date(2024, 2, 1))
+    customer.name = NAME
+    customer.save()  # an audit entry holding the old and new name
+    customer_set_reason(customer=customer, reason=reason("other"), text=WORDS[0], source="staff")
+    pay(customer, "2024-03-01", "100.00")
+    pay(customer, "2025-03-01", "150.00")
+    other = CustomerFactory(external_id="O-1", acquired_on=dt.date(2024, 2, 1))
+    pay(other, "2025-03-01", "80.00")
+    ResponseFactory(customer=other, invitation__customer=other, score=4, answered_at=timezone.now())
+    response = ResponseFactory(
+        invitation__customer=customer,
+        score=9,
+        reason="first words",
+        touchpoint="support",
+        answered_at=timezone.now(),
+    )
+    response.reason, response.suggestion, response.follow_up_note = WORDS[0], WORDS[1], WORDS[2]
+    response.save()
+    Invitation.objects.filter(pk=response.invitation_id).update(last_error=f"550 {EMAIL} rejected")
+    SuppressedAddress.objects.create(email=EMAIL, kind="bounced", detail=f"bounce of {EMAIL}")
+    ReasonRequest.objects.create(
+        customer=customer, token_hash="a" * 64, expires_at=timezone.now() + dt.timedelta(days=5)
+    )
+    batch = ImportBatch.objects.create(kind="customers", source="ui")
+    ImportRowError.objects.create(batch=batch, row=2, column="email", message=f"'{EMAIL}x' is not valid")
+    ImportRowError.objects.create(batch=batch, row=3, column="segment", message="too long")
+    return customer
+
+
+def figures():
+    year = parse_period("2025")
+    return (
+        nps_report(period=year),
+        earned_growth(period=year),
+        earned_growth(period=year, grain="customer"),
+        cohort_report(as_of=dt.date(2025, 12, 31)),
+    )
+
+
+def text_columns_holding(*values) -> list[str]:
+    """Every text column of the history and audit tables that still holds one of the values."""
+    found = []
+    tables = [
+        Response.history.model._meta.db_table,
+        LogEntry._meta.db_table,
+        AdminLogEntry._meta.db_table,
+        Customer._meta.db_table,
+        Invitation._meta.db_table,
+        Response._meta.db_table,
+        SuppressedAddress._meta.db_table,
+        ImportRowError._meta.db_table,
+        ImportBatch._meta.db_table,
+    ]
+    with connection.cursor() as cursor:
+        for table in tables:
+            columns = [c.name for c in connection.introspection.get_table_description(cursor, table)]
+            for column in columns:
+                cursor.execute(f'SELECT "{column}" FROM "{table}"')  # noqa: S608 - names from the schema
+                for (cell,) in cursor.fetchall():
+                    text = str(cell).lower() if cell is not None else ""
+                    found += [f"{table}.{column}" for value in values if value.lower() in text]
+    return found
+
+
+def test_it_blanks_every_personal_field_and_keeps_every_figure(zelda, admin):
+    before = figures()
+    assert text_columns_holding(NAME, EMAIL, *WORDS)  # the probe finds them before
+
+    erasure = customer_erase(customer=zelda, by=admin)
+
+    assert figures() == before
+    customer = Customer.objects.get(pk=zelda.pk)
+    assert (customer.name, customer.email, customer.reason_text) == ("", "", "")
+    assert customer.survey_opt_out and customer.erased_at is not None and not erasure.already_erased
+    assert (customer.external_id, customer.segment, customer.acquired_on, customer.reason) == (
+        "Z-1",
+        "SMB",
+        dt.date(2024, 2, 1),
+        reason("other"),
+    )
+    response = Response.objects.get(customer=customer)
+    assert (response.reason, response.suggestion, response.follow_up_note) == ("", "", "")
+    assert (response.score, response.category, response.touchpoint) == (9, "promoter", "support")
+    invitation = response.invitation
+    assert (invitation.email, invitation.last_error, invitation.state) == ("", "", InvitationState.RESPONDED)
+    assert not SuppressedAddress.objects.exists()
+    assert ReasonRequest.objects.get().is_expired
+    assert text_columns_holding(NAME, EMAIL, "Zed", *WORDS) == []
+    assert ImportRowError.objects.filter(message="too long").exists()  # others' messages stay
+
+
+def test_one_audit_entry_says_who_erased_when_and_none_of_the_data(zelda, admin):
+    customer_erase(customer=zelda, by=admin)
+
+    entry = LogEntry.objects.get(additional_data__erasure="personal data erased")
+    assert entry.actor == admin and entry.object_pk == str(zelda.pk)
+    assert entry.changes["name"] == ["********", ""]
+    # The earlier entries stay (who changed which field when), their personal values masked.
+    renamed = LogEntry.objects.get_for_object(zelda).filter(changes__has_key="name").exclude(pk=entry.pk)
+    assert renamed.exists()
+    assert all(e.object_repr == "Z-1 (Z-1)" for e in renamed)
+
+
+def test_a_second_run_changes_nothing_and_logs_no_second_erasure(zelda, admin):
+    customer_erase(customer=zelda, by=admin)
+    erased_at = Customer.objects.get(pk=zelda.pk).erased_at
+    entries = LogEntry.objects.count()
+
+    again = customer_erase(customer=zelda, by=admin)
+
+    assert again.already_erased and (again.responses, again.invitations, again.suppressions) == (0, 0, 0)
+    assert Customer.objects.get(pk=zelda.pk).erased_at == erased_at
+    assert LogEntry.objects.count() == entries
+
+
+def test_a_suppression_another_customer_shares_stays(zelda, admin):
+    CustomerFactory(external_id="TWIN", email=EMAIL.upper())
+
+    customer_erase(customer=zelda, by=admin)
+
+    assert SuppressedAddress.objects.filter(email=EMAIL).exists()
+
+
+def test_old_links_open_nothing(zelda, admin):
+    token = Response.objects.get(customer=zelda).invitation.token
+    assert invitation_find(token) is not None
+
+    customer_erase(customer=zelda, by=admin)
+
+    assert invitation_find(token) is None
+
+
+def test_the_next_launch_suppresses_the_customer_as_opted_out(zelda, admin):
+    customer_erase(customer=zelda, by=admin)
+    survey = SurveyFactory(throttle_days=0)
+
+    survey_launch(survey=survey)
+
+    invitation = Invitation.objects.get(survey=survey, customer=zelda)
+    assert invitation.state == InvitationState.SUPPRESSED
+    assert invitation.suppression_reason == SuppressionReason.OPTED_OUT and invitation.email == ""
+
+
+def test_a_reimport_does_not_bring_the_personal_data_back(zelda, admin):
+    customer_erase(customer=zelda, by=admin)
+    data = io.BytesIO(
+        f"{HEADER}\nZ-1,{NAME},{EMAIL},,other,{WORDS[0]},,,Enterprise,,\nN-1,New One,new@example.com,,,,,,,,\n".encode()
+    )
+
+    batch = import_file(kind="customers", file=data, source="command")
+
+    assert batch.status == ImportStatus.SUCCEEDED, batch.message
+    assert "1 row(s) name a customer whose personal data was erased" in batch.message
+    customer = Customer.objects.get(pk=zelda.pk)
+    assert (customer.name, customer.email, customer.reason_text, customer.segment) == ("", "", "", "Enterprise")
+    assert Customer.objects.get(external_id="N-1").name == "New One"
+
+
+def test_the_customer_page_and_the_api_say_erased(zelda, admin, client, api_client_as):
+    customer_erase(customer=zelda, by=admin)
+    client.force_login(admin)
+
+    page = client.get(reverse("accounting:customer-detail", args=[zelda.pk]))
+
+    day = timezone.localdate(Customer.objects.get(pk=zelda.pk).erased_at)
+    assert f"Personal data erased on {day:%Y-%m-%d}" in page.content.decode()
+    data = api_client_as("analyst").get(reverse("api-customer-detail", args=[zelda.pk])).json()
+    assert (data["name"], data["email"], data["reason_text"]) == ("", "", "")
+    assert data["erased_at"] is not None
+
+
+def _action(client, customer, **extra):
+    url = reverse("admin:accounting_customer_changelist")
+    return client.post(url, {"action": "erase_personal_data", "_selected_action": [customer.pk], **extra})
+
+
+def test_the_admin_action_asks_first_then_erases(zelda, admin, client):
+    client.force_login(admin)
+
+    asked = _action(client, zelda)
+
+    assert asked.status_code == 200 and b"Yes, erase their personal data" in asked.content
+    assert Customer.objects.get(pk=zelda.pk).erased_at is None  # the confirmation changed nothing
+
+    done = _action(client, zelda, confirmed="yes")
+
+    assert done.status_code == 302
+    assert Customer.objects.get(pk=zelda.pk).erased_at is not None
+    assert LogEntry.objects.get(additional_data__erasure="personal data erased").actor == admin
+
+
+@pytest.mark.parametrize("role", ["analyst", "viewer"])
+def test_only_the_admin_role_may_erase(zelda, client, user_with_role, role):
+    user = user_with_role(role)
+    user.is_staff = True  # even let into the Django admin, the action is not theirs
+    user.save(update_fields=["is_staff"])
+    client.force_login(user)
+
+    changelist = client.get(reverse("admin:accounting_customer_changelist"))
+    response = _action(client, zelda, confirmed="yes")
+
+    if role == "analyst":  # the customers are theirs to view, not to erase
+        action_form = changelist.context["action_form"]
+        assert action_form is None or "erase_personal_data" not in dict(action_form.fields["action"].choices)
+    else:
+        assert changelist.status_code == 403
+    assert response.status_code in (200, 302, 403)  # 200: the list again, "no action selected"
+    assert Customer.objects.get(pk=zelda.pk).erased_at is None
+    assert not user.has_perm("accounting.erase_customer")
+
+
+def test_the_command_erases_and_says_what(zelda, admin):
+    out = io.StringIO()
+
+    call_command("erase_customer", "Z-1", "--by", admin.username, stdout=out)
+
+    assert "Z-1: personal data erased: 1 invitation(s), 1 response(s)" in out.getvalue()
+    assert Customer.objects.get(pk=zelda.pk).email == ""
+
+
+def test_the_command_refuses_an_unknown_id_and_changes_nothing(zelda):
+    with pytest.raises(CommandError, match="Unknown customer external id.*NOPE"):
+        call_command("erase_customer", "Z-1", "NOPE", stdout=io.StringIO())
+
+    assert Customer.objects.get(pk=zelda.pk).email == EMAIL
+
+
+def test_a_responses_import_keeps_the_score_and_drops_the_words(zelda, admin, tmp_path):
+    customer_erase(customer=zelda, by=admin)
+    path = tmp_path / "answers.csv"
+    path.write_text(f"customer,survey,score,answered_at,comment,touchpoint\nZ-1,Old,3,2024-05-01,{WORDS[1]},\n")
+
+    call_command("import_responses", str(path), stdout=io.StringIO())
+
+    imported = Response.objects.get(customer=zelda, survey__name="Old")
+    assert (imported.score, imported.reason, imported.invitation.email) == (3, "", "")
+    assert Response.history.model.objects.filter(reason__contains="0171").count() == 0
