@@ -75,7 +75,7 @@ class Erasure:
 
 def customer_erase(*, customer: Customer, by=None) -> Erasure:
     """Erase the customer's personal data (see the module's docstring); `by`: the staff user."""
-    from surveys.models import Invitation, Response, SuppressedAddress
+    from surveys.models import Invitation, InvitationState, Response, SuppressedAddress, SuppressionReason
 
     with transaction.atomic(), disable_auditlog():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
@@ -93,6 +93,12 @@ def customer_erase(*, customer: Customer, by=None) -> Erasure:
         customer.updated_at = now  # the API's incremental readers see the blanks
         Customer.objects.filter(pk=customer.pk).update(
             name="", email="", reason_text="", survey_opt_out=True, erased_at=customer.erased_at, updated_at=now
+        )
+        # Its queued rows suppressed now, as the sender's claim would (opted out), on the rows
+        # themselves: a claim waiting for this transaction's row lock reads the customer as its
+        # statement began (before this), so only the row's own state stops it emailing the old address.
+        invitations.filter(state=InvitationState.QUEUED).update(
+            state=InvitationState.SUPPRESSED, suppression_reason=SuppressionReason.OPTED_OUT, expires_at=None
         )
         result.invitations = invitations.exclude(email="", last_error="").update(email="", last_error="")
         texts = Q(reason="", suggestion="", follow_up_note="")

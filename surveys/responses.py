@@ -23,7 +23,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
@@ -176,7 +176,16 @@ def _submit(invitation: Invitation, answer: dict, *, look_up: bool) -> Submitted
             if detractor:
                 _alert_on_commit(response)
             return SubmittedAnswer(response, AnswerOutcome.CREATED)
-        locked = Invitation.objects.select_for_update().only(*LOCKED_FIELDS).get(pk=invitation.pk)
+        # A customer whose personal data was erased since the page read the invitation (accounting.
+        # erasure) stores no answer: its link opens nothing now. The join locks the customer too.
+        locked = (
+            Invitation.objects.select_for_update()
+            .only(*LOCKED_FIELDS)
+            .filter(pk=invitation.pk, customer__erased_at__isnull=True)
+            .first()
+        )
+        if locked is None:
+            raise ResponseClosed(InvitationPageState.EXPIRED)
         locked.survey, locked.customer = invitation.survey, invitation.customer
         state = invitation_state(locked)
         if state in (InvitationPageState.EXPIRED, InvitationPageState.USED):
@@ -211,6 +220,8 @@ def _claim_open(invitation: Invitation) -> bool:
         Invitation.objects.filter(pk=invitation.pk, responded_at__isnull=True)
         .exclude(state__in=[InvitationState.RESPONDED, InvitationState.EXPIRED])
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        # Erased since the page was read: the locked path says so. EXISTS, not a join: still one UPDATE.
+        .filter(Exists(Customer.objects.filter(pk=OuterRef("customer_id"), erased_at__isnull=True)))
         .update(state=InvitationState.RESPONDED, responded_at=now)
     )
     if claimed:

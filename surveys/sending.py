@@ -648,6 +648,10 @@ def _claim_reminder(invitation: Invitation) -> bool:
     closed = Survey.objects.filter(pk=OuterRef("survey_id"), status=SurveyStatus.CLOSED)
     return bool(
         Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENT, reminder_claimed_at__isnull=True)
+        # A sent row always holds the address it went to; blank, the customer's personal data was
+        # erased (accounting.erasure). On the row itself: a claim that waited for the erasure's lock on
+        # it re-checks the row as it is now, but reads the customer in EXISTS as it was before.
+        .exclude(email="")
         .filter(Exists(may_be_reminded), ~Exists(closed))
         .update(reminder_claimed_at=timezone.now())
     )

@@ -4,12 +4,14 @@ every figure reads the same and the customer can never be invited or re-imported
 
 import datetime as dt
 import io
+import threading
+import time
 
 import pytest
 from auditlog.models import LogEntry
 from django.contrib.admin.models import LogEntry as AdminLogEntry
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,8 +25,9 @@ from reports.nps import nps_report
 from reports.periods import parse_period
 from surveys.launch import survey_launch
 from surveys.models import Invitation, InvitationState, Response, SuppressedAddress, SuppressionReason
-from surveys.responses import invitation_find
-from tests.factories import CustomerFactory, ResponseFactory, SurveyFactory, pay, reason
+from surveys.responses import ResponseClosed, invitation_find, response_submit
+from surveys.sending import _claim, _claim_reminder
+from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory, pay, queued_to, reason
 
 pytestmark = pytest.mark.django_db
 
@@ -274,3 +277,84 @@ def test_a_responses_import_keeps_the_score_and_drops_the_words(zelda, admin, tm
     imported = Response.objects.get(customer=zelda, survey__name="Old")
     assert (imported.score, imported.reason, imported.invitation.email) == (3, "", "")
     assert Response.history.model.objects.filter(reason__contains="0171").count() == 0
+
+
+def test_an_answer_posted_from_a_page_opened_before_the_erasure_stores_nothing(zelda, admin):
+    """The page read the invitation (invitation_find) before the erasure committed; its POST
+    comes after: the words must not be stored again, nor the invitation marked answered."""
+    invitation = InvitationFactory(customer=zelda)
+    opened = invitation_find(invitation.token)
+    assert opened is not None
+
+    customer_erase(customer=zelda, by=admin)
+
+    with pytest.raises(ResponseClosed):
+        response_submit(invitation=opened, score=2, reason=WORDS[1], suggestion=WORDS[2])
+    assert not Response.objects.filter(invitation=invitation).exists()
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.SENT and invitation.responded_at is None
+
+
+def test_an_edit_posted_from_a_page_opened_before_the_erasure_stores_nothing(zelda, admin):
+    invitation = Response.objects.get(customer=zelda).invitation
+    Invitation.objects.filter(pk=invitation.pk).update(state=InvitationState.RESPONDED, responded_at=timezone.now())
+    opened = invitation_find(invitation.token)
+    assert opened is not None
+
+    customer_erase(customer=zelda, by=admin)
+
+    with pytest.raises(ResponseClosed):
+        response_submit(invitation=opened, score=3, reason=WORDS[1])
+    assert Response.objects.get(invitation=invitation).reason == ""
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_sender_claiming_while_the_erasure_commits_emails_nobody():
+    """The sender's claim starts while the erasure holds the row (it blanked its address) and runs
+    once it committed: it must not take the customer's old address from before the erasure."""
+    (invitation,) = queued_to([EMAIL])
+    claimed = []
+
+    def claim():
+        try:
+            claimed.append(_claim(Invitation.objects.select_related("survey").get(pk=invitation.pk)))
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        customer_erase(customer=invitation.customer)
+        sender = threading.Thread(target=claim)
+        sender.start()
+        time.sleep(0.5)  # the claim waits for the erasure's row lock
+    sender.join()
+
+    invitation.refresh_from_db()
+    assert claimed == [False]
+    assert invitation.state == InvitationState.SUPPRESSED and invitation.email == ""
+    assert invitation.suppression_reason == SuppressionReason.OPTED_OUT
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_reminder_claimed_while_the_erasure_commits_emails_nobody():
+    invitation = InvitationFactory(customer=CustomerFactory(email=EMAIL))
+    due = Invitation.objects.select_related("customer").get(pk=invitation.pk)  # the batch's read, before
+    claimed = []
+
+    def claim():
+        try:
+            claimed.append(_claim_reminder(due))
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        customer_erase(customer=invitation.customer)
+        sender = threading.Thread(target=claim)
+        sender.start()
+        time.sleep(0.5)  # the claim waits for the erasure's row lock
+    sender.join()
+
+    invitation.refresh_from_db()
+    assert claimed == [False]
+    assert invitation.reminder_claimed_at is None
