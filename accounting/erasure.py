@@ -144,7 +144,7 @@ def _delete_suppressions(model, addresses: set[str], customer: Customer) -> int:
         email.strip().lower()
         for email in Customer.objects.exclude(pk=customer.pk)
         .filter(erased_at__isnull=True)
-        .filter(_any_iexact("email", lowered))
+        .filter(_any("email__iexact", lowered))
         .values_list("email", flat=True)
     }
     own = lowered - shared
@@ -156,10 +156,11 @@ def _delete_suppressions(model, addresses: set[str], customer: Customer) -> int:
     return count
 
 
-def _any_iexact(field: str, values) -> Q:
+def _any(lookup: str, values) -> Q:
+    """`lookup` matching any of the values (none: nothing)."""
     query = Q(pk__in=[])
     for value in values:
-        query |= Q(**{f"{field}__iexact": value})
+        query |= Q(**{lookup: value})
     return query
 
 
@@ -187,9 +188,7 @@ def _mask_audit_entries(customer: Customer, addresses: set[str], suppression_mod
     )
     if addresses:
         forms = {form for address in addresses for form in _forms(address)}
-        named = Q(pk__in=[])
-        for form in forms:
-            named |= Q(object_repr__istartswith=f"{form} (")
+        named = _any("object_repr__istartswith", [f"{form} (" for form in forms])
         suppression_type = ContentType.objects.get_for_model(suppression_model)
         suppressions = list(LogEntry.objects.filter(named, content_type=suppression_type))
         for entry in suppressions:
@@ -213,14 +212,7 @@ def _forms(address: str) -> list[str]:
 def _blank_import_messages(quoted: set[str]) -> int:
     if not quoted:
         return 0
-    rows = ImportRowError.objects.filter(_any_contains("message", quoted))
+    rows = ImportRowError.objects.filter(_any("message__icontains", quoted))
     count = rows.update(message=ERASED_MESSAGE)
-    ImportBatch.objects.filter(_any_contains("message", quoted)).update(message=ERASED_MESSAGE)
+    ImportBatch.objects.filter(_any("message__icontains", quoted)).update(message=ERASED_MESSAGE)
     return count
-
-
-def _any_contains(field: str, values) -> Q:
-    query = Q(pk__in=[])
-    for value in values:
-        query |= Q(**{f"{field}__icontains": value})
-    return query

@@ -4,14 +4,12 @@ every figure reads the same and the customer can never be invited or re-imported
 
 import datetime as dt
 import io
-import threading
-import time
 
 import pytest
 from auditlog.models import LogEntry
 from django.contrib.admin.models import LogEntry as AdminLogEntry
 from django.core.management import CommandError, call_command
-from django.db import connection, connections, transaction
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,6 +25,7 @@ from surveys.launch import survey_launch
 from surveys.models import Invitation, InvitationState, Response, SuppressedAddress, SuppressionReason
 from surveys.responses import ResponseClosed, invitation_find, response_submit
 from surveys.sending import _claim, _claim_reminder
+from tests.concurrency import while_first_is_held
 from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory, pay, queued_to, reason
 
 pytestmark = pytest.mark.django_db
@@ -314,23 +313,12 @@ def test_a_sender_claiming_while_the_erasure_commits_emails_nobody():
     """The sender's claim starts while the erasure holds the row (it blanked its address) and runs
     once it committed: it must not take the customer's old address from before the erasure."""
     (invitation,) = queued_to([EMAIL])
-    claimed = []
+    due = Invitation.objects.select_related("survey").get(pk=invitation.pk)
 
-    def claim():
-        try:
-            claimed.append(_claim(Invitation.objects.select_related("survey").get(pk=invitation.pk)))
-        finally:
-            connections.close_all()
+    claim = while_first_is_held(lambda: customer_erase(customer=invitation.customer), lambda: _claim(due))
 
-    with transaction.atomic():
-        customer_erase(customer=invitation.customer)
-        sender = threading.Thread(target=claim)
-        sender.start()
-        time.sleep(0.5)  # the claim waits for the erasure's row lock
-    sender.join()
-
+    assert claim.waited and claim.error is None and claim.result is False
     invitation.refresh_from_db()
-    assert claimed == [False]
     assert invitation.state == InvitationState.SUPPRESSED and invitation.email == ""
     assert invitation.suppression_reason == SuppressionReason.OPTED_OUT
 
@@ -340,21 +328,9 @@ def test_a_sender_claiming_while_the_erasure_commits_emails_nobody():
 def test_a_reminder_claimed_while_the_erasure_commits_emails_nobody():
     invitation = InvitationFactory(customer=CustomerFactory(email=EMAIL))
     due = Invitation.objects.select_related("customer").get(pk=invitation.pk)  # the batch's read, before
-    claimed = []
 
-    def claim():
-        try:
-            claimed.append(_claim_reminder(due))
-        finally:
-            connections.close_all()
+    claim = while_first_is_held(lambda: customer_erase(customer=invitation.customer), lambda: _claim_reminder(due))
 
-    with transaction.atomic():
-        customer_erase(customer=invitation.customer)
-        sender = threading.Thread(target=claim)
-        sender.start()
-        time.sleep(0.5)  # the claim waits for the erasure's row lock
-    sender.join()
-
+    assert claim.waited and claim.error is None and claim.result is False
     invitation.refresh_from_db()
-    assert claimed == [False]
     assert invitation.reminder_claimed_at is None
