@@ -22,7 +22,7 @@ from cxplatform.history_admin import HistoryAdmin
 from cxplatform.text import canonical_text
 from cxplatform.token_pages import TextareaField
 
-from .erasure import customer_erase
+from .erasure import PERSONAL_FIELDS, customer_erase
 from .imports.cells import non_negative_amount
 from .imports.problems import CellError
 from .models import (
@@ -225,7 +225,8 @@ class CustomerAdminForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         reason = data.get("reason")
-        if reason and reason.slug == ReasonCategory.OTHER_SLUG and not data.get("reason_text"):
+        erased = self.instance.erased_at is not None  # its "other" kept without the text it cannot have
+        if reason and reason.slug == ReasonCategory.OTHER_SLUG and not data.get("reason_text") and not erased:
             self.add_error("reason_text", "Please say what the other reason is.")
         if reason is None and data.get("reason_text"):
             self.add_error("reason_text", "Give the reason this text explains, or clear it.")
@@ -268,6 +269,11 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
         ("Surveys", {"fields": ["survey_opt_out"]}),
         ("Record", {"fields": ["erased_at", "created_at", "updated_at"]}),
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # An erased customer's personal data is not typed in again (accounting.erasure).
+        erased = list(PERSONAL_FIELDS) if obj is not None and obj.erased_at is not None else []
+        return [*self.readonly_fields, *erased]
 
     def has_erase_permission(self, request):
         return request.user.has_perm("accounting.erase_customer")  # the admin role's only

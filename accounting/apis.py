@@ -31,6 +31,7 @@ from cxplatform.api_writes import UniqueWritesMixin
 from cxplatform.text import canonical_text
 
 from . import imports, services
+from .erasure import PERSONAL_FIELDS, erased_refusal
 from .filters import CostFilter, CustomerFilter, ImportBatchFilter, RevenueFilter
 from .imports import cells
 from .imports.problems import CellError
@@ -445,6 +446,13 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
         reason = data.get("reason") or getattr(self.instance, "reason", None)
         if reason is None and data.get("reason_text", "").strip():
             raise serializers.ValidationError({"reason_text": "Give the reason this text explains."})
+        # An erased customer's personal data is not typed in again (accounting.erasure); blanks,
+        # what a client read, are accepted, and its other fields stay editable.
+        erased = erased_refusal(self.instance) if self.instance is not None else None
+        if erased is not None:
+            refused = {field: [erased] for field in PERSONAL_FIELDS if str(data.get(field) or "").strip()}
+            if refused:
+                raise serializers.ValidationError(refused)
         return data
 
     def validate_referred_by(self, referrer):

@@ -45,6 +45,15 @@ NAME_MIN_LENGTH = 3
 ERASURE_MARK = {"erasure": "personal data erased"}  # the audit entry of the erasure itself
 
 
+def erased_refusal(customer: Customer) -> str | None:
+    """Why staff may not type the customer's personal data in again (API, admin, reason form); None
+    when it was not erased. Blank values stay accepted: a client echoing what it read changes nothing."""
+    if customer.erased_at is None:
+        return None
+    day = timezone.localdate(customer.erased_at)
+    return f"This customer's personal data was erased on {day:%Y-%m-%d}; it cannot be set again."
+
+
 @dataclass
 class Erasure:
     customer: Customer

@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from .erasure import erased_refusal
 from .models import (
     REASON_TEXT_MAX_LENGTH,
     Customer,
@@ -183,10 +184,14 @@ def customer_set_reason(
     if text is None and reason.pk == customer.reason_id:
         return customer
     text = one_line_break(text or "")
+    # An erased customer's words are not taken in again (accounting.erasure); its "other" has none.
+    erased = erased_refusal(customer)
+    if erased is not None and text.strip():
+        raise ValidationError({"reason_text": erased})
     error = reason_assignment_error(reason=reason, current_reason_id=customer.reason_id)
     if error is not None:
         raise ValidationError({"reason": error})
-    if reason.slug == ReasonCategory.OTHER_SLUG and not text.strip():
+    if reason.slug == ReasonCategory.OTHER_SLUG and not text.strip() and erased is None:
         raise ValidationError({"reason_text": "Please say what the other reason is."})
     if reason.pk == customer.reason_id and text.strip() == one_line_break(customer.reason_text):
         return customer  # a text stored with CRLF before, sent back with LF, is the same answer

@@ -51,7 +51,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import get_connection
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Lower, Mod
 from django.utils import timezone
 
@@ -251,12 +251,23 @@ def _mark_error(invitation: Invitation, exc: BaseException, *, transient: bool, 
     Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
         state=InvitationState.QUEUED if retry else InvitationState.FAILED,
         attempts=attempts,
-        last_error=repr(exc)[:2000],
+        last_error=_error_text(exc),
         # expires_at kept: a retried interrupted row's first email may have arrived with this link
         **later,
     )
     invitation.attempts = attempts
     return retry
+
+
+def _error_text(exc: BaseException) -> Case:
+    """`last_error` as the row takes it: what the server said (it may quote the address), or, on a
+    row whose address was erased while it was in flight (accounting.erasure blanks a claimed row's
+    too), the reason staff read, without the address. On the row itself, in the same UPDATE: no
+    query more, and an UPDATE that waited for the erasure's lock on the row reads it as it is now."""
+    from .failures import failure_reason  # it imports this module
+
+    error = repr(exc)[:2000]
+    return Case(When(email="", then=Value(failure_reason(error))), default=Value(error))
 
 
 def _give_back(invitation: Invitation) -> None:
@@ -315,16 +326,26 @@ def _suppress_unknown(email: str, exc: smtplib.SMTPRecipientsRefused) -> None:
     address_suppress(email=email, kind=AddressEventKind.BOUNCED, detail=f"SMTP: refused at RCPT {replies}")
 
 
+def _suppress_unknown_unless_erased(invitation: Invitation, exc: smtplib.SMTPRecipientsRefused) -> None:
+    """The address refused at RCPT suppressed, unless the customer was erased since the claim
+    (accounting.erasure blanked the row's address; it is opted out for good). The row locked till
+    commit: an erasure waiting for it deletes the suppression row after. One query, on failure only."""
+    with transaction.atomic():
+        if Invitation.objects.select_for_update().filter(pk=invitation.pk).exclude(email="").exists():
+            _suppress_unknown(invitation.email, exc)
+
+
 def _mark_bounced(invitation: Invitation, exc: smtplib.SMTPRecipientsRefused) -> None:
     """The row BOUNCED (it did not arrive) and its address suppressed, as a provider's bounce does
     (webhooks.handle_tracking_event): no later launch, reminder or retry emails it ("bounced
-    before"). last_error keeps the server's reply, which staff read (failures.failure_reason)."""
+    before"). last_error keeps the server's reply, which staff read (failures.failure_reason); of a
+    customer erased while the row was in flight, neither its address nor a suppression come back."""
     with transaction.atomic():
         Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
             state=InvitationState.BOUNCED, bounced_at=timezone.now(), attempts=invitation.attempts + 1,
-            last_error=repr(exc)[:2000],
+            last_error=_error_text(exc),
         )
-        _suppress_unknown(invitation.email, exc)
+        _suppress_unknown_unless_erased(invitation, exc)
     invitation.attempts += 1
 
 
@@ -667,7 +688,7 @@ def _remind(connection, invitation: Invitation, refused_for_now: set[int]) -> bo
     except Exception as exc:
         logger.warning("Reminder for invitation %s not sent: %r", invitation.pk, exc)
         if address_unknown(exc):
-            _suppress_unknown(invitation.email, exc)  # the invitation itself was delivered
+            _suppress_unknown_unless_erased(invitation, exc)  # the invitation itself was delivered
             return False
         if is_transient(exc):
             Invitation.objects.filter(pk=invitation.pk).update(reminder_claimed_at=None)

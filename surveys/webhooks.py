@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 
 from anymail.signals import tracking
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from .models import AddressEventKind, Invitation, InvitationState, SuppressedAddress, address_forms
@@ -114,6 +114,14 @@ def bounce_permanent(event, esp_name: str) -> bool:
     return event.reject_reason not in NOT_ABOUT_THE_ADDRESS
 
 
+def _error_text(detail: str) -> Case:
+    """The event's detail, or on a row whose address was erased (accounting.erasure) the reason
+    staff read, without the address the provider may quote."""
+    from .failures import failure_reason  # it imports the sender, which imports this module
+
+    return Case(When(email="", then=Value(failure_reason(detail[:2000]))), default=Value(detail[:2000]))
+
+
 def address_suppress(*, email: str, kind: str, detail: str = "") -> None:
     """List the address in every form (jo@xn--bcher-kva.de as bounced, jo@bücher.de as typed), one
     row each, so every check looks it up by one equality; a form listed already keeps its entry."""
@@ -137,12 +145,17 @@ def handle_tracking_event(sender, event, esp_name, **kwargs) -> None:
         if kind != AddressEventKind.COMPLAINED:
             markable |= Q(reminder_sent_at__isnull=True)
         marked = Invitation.objects.filter(markable, state__in=BOUNCEABLE_STATES, **found).update(
-            state=InvitationState.BOUNCED, bounced_at=event.timestamp or timezone.now(), last_error=detail[:2000]
+            state=InvitationState.BOUNCED, bounced_at=event.timestamp or timezone.now(), last_error=_error_text(detail)
         )
-    suppressed = kind == AddressEventKind.COMPLAINED or bounce_permanent(event, esp_name)
+    suppressed = (kind == AddressEventKind.COMPLAINED or bounce_permanent(event, esp_name)) and not (
+        # A late event of an erased customer's email (accounting.erasure): it is opted out for
+        # good, and its address must not come back on the list.
+        found and Invitation.objects.filter(customer__erased_at__isnull=False, **found).exists()
+    )
     if suppressed:
         address_suppress(email=event.recipient or "", kind=kind, detail=detail)
     logger.info(
         "Email %s event from %s: %s invitation(s) marked bounced, address %s",
-        event.event_type, esp_name, marked, "suppressed" if suppressed else "kept (a temporary failure)",
+        event.event_type, esp_name, marked,
+        "suppressed" if suppressed else "not suppressed (a temporary failure, or an erased customer's)",
     )

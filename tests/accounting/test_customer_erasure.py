@@ -3,9 +3,12 @@ accounting): the person's name, address and words go, from histories and the aud
 every figure reads the same and the customer can never be invited or re-imported back."""
 
 import datetime as dt
+import html
 import io
+import smtplib
 
 import pytest
+from anymail.signals import AnymailTrackingEvent, tracking
 from auditlog.models import LogEntry
 from django.contrib.admin.models import LogEntry as AdminLogEntry
 from django.core.management import CommandError, call_command
@@ -21,6 +24,7 @@ from reports.cohorts import cohort_report
 from reports.earned_growth import earned_growth
 from reports.nps import nps_report
 from reports.periods import parse_period
+from surveys import sending
 from surveys.launch import survey_launch
 from surveys.models import Invitation, InvitationState, Response, SuppressedAddress, SuppressionReason
 from surveys.responses import ResponseClosed, invitation_find, response_submit
@@ -334,3 +338,198 @@ def test_a_reminder_claimed_while_the_erasure_commits_emails_nobody():
     assert claim.waited and claim.error is None and claim.result is False
     invitation.refresh_from_db()
     assert invitation.reminder_claimed_at is None
+
+
+# --- No door lets staff type the personal data back ----------------------------------------------
+
+
+def refusal(customer) -> str:
+    day = timezone.localdate(Customer.objects.get(pk=customer.pk).erased_at)
+    return f"This customer's personal data was erased on {day:%Y-%m-%d}; it cannot be set again."
+
+
+@pytest.mark.parametrize("field, value", [("name", NAME), ("email", EMAIL), ("reason_text", WORDS[0])])
+def test_the_api_refuses_to_set_an_erased_customers_personal_data(zelda, admin, api_client_as, field, value):
+    customer_erase(customer=zelda, by=admin)
+    url = reverse("api-customer-detail", args=[zelda.pk])
+
+    refused = api_client_as("admin").patch(url, {field: value, "segment": "Enterprise"}, format="json")
+
+    assert refused.status_code == 400 and refused.json() == {field: [refusal(zelda)]}
+    customer = Customer.objects.get(pk=zelda.pk)
+    assert (customer.name, customer.email, customer.reason_text, customer.segment) == ("", "", "", "SMB")
+
+
+def test_the_api_still_edits_an_erased_customers_other_fields(zelda, admin, api_client_as):
+    customer_erase(customer=zelda, by=admin)
+    url = reverse("api-customer-detail", args=[zelda.pk])
+    read = api_client_as("admin").get(url).json()
+
+    # What it read sent back (blank name, email and text, "other" kept without its text) with a change.
+    edited = api_client_as("admin").patch(
+        url, {"name": "", "email": "", "reason": "other", "reason_text": "", "segment": "Enterprise"}, format="json"
+    )
+
+    assert edited.status_code == 200, edited.json()
+    assert Customer.objects.get(pk=zelda.pk).segment == "Enterprise"
+    assert read["reason"] == edited.json()["reason"] == "other"
+
+
+def test_the_api_reason_endpoint_refuses_an_erased_customers_text(zelda, admin, api_client_as):
+    customer_erase(customer=zelda, by=admin)
+
+    refused = api_client_as("admin").post(
+        reverse("api-customer-reason", args=[zelda.pk]), {"reason": "other", "reason_text": WORDS[0]}, format="json"
+    )
+
+    assert refused.status_code == 400 and refused.json() == {"reason_text": [refusal(zelda)]}
+    assert Customer.objects.get(pk=zelda.pk).reason_text == ""
+
+
+def test_the_bulk_api_ignores_an_erased_customers_personal_cells_as_the_csv_import(zelda, admin, api_client_as):
+    customer_erase(customer=zelda, by=admin)
+    row = {"external_id": "Z-1", "name": NAME, "email": EMAIL, "reason_text": WORDS[0], "segment": "Enterprise"}
+
+    done = api_client_as("admin").post(reverse("api-customer-bulk"), [row], format="json")
+
+    assert done.status_code == 201, done.json()
+    assert "1 row(s) name a customer whose personal data was erased" in done.json()["message"]
+    customer = Customer.objects.get(pk=zelda.pk)
+    assert (customer.name, customer.email, customer.reason_text, customer.segment) == ("", "", "", "Enterprise")
+
+
+def _change_form(client, customer, **changes):
+    """The admin's change form of the customer posted back as drawn, with the changes."""
+    url = reverse("admin:accounting_customer_change", args=[customer.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: field.widget.format_value(form[name].value()) or "" for name, field in form.fields.items()}
+    data = {name: value for name, value in data.items() if value not in (None, False, "False")}
+    return client.post(url, {**data, **changes})
+
+
+def test_the_admin_shows_an_erased_customers_personal_fields_read_only(zelda, admin, client):
+    customer_erase(customer=zelda, by=admin)
+    client.force_login(admin)
+
+    page = client.get(reverse("admin:accounting_customer_change", args=[zelda.pk]))
+    saved = _change_form(client, zelda, name=NAME, email=EMAIL, reason_text=WORDS[0], segment="Enterprise")
+
+    assert {"name", "email", "reason_text"}.isdisjoint(page.context["adminform"].form.fields)
+    assert saved.status_code == 302
+    customer = Customer.objects.get(pk=zelda.pk)
+    assert (customer.name, customer.email, customer.reason_text, customer.segment) == ("", "", "", "Enterprise")
+
+
+def test_the_admin_saves_an_erased_customers_other_change_without_a_text(zelda, admin, client):
+    """Its reason "other" kept without its text: the form must not ask for one (it cannot be set)."""
+    customer_erase(customer=zelda, by=admin)
+    client.force_login(admin)
+
+    saved = _change_form(client, zelda, segment="Enterprise")
+
+    assert saved.status_code == 302, saved.context["adminform"].form.errors
+    customer = Customer.objects.get(pk=zelda.pk)
+    assert (customer.segment, customer.reason, customer.reason_text) == ("Enterprise", reason("other"), "")
+
+
+def test_the_customer_page_offers_no_reason_form_and_its_post_sets_no_text(zelda, admin, client):
+    customer_erase(customer=zelda, by=admin)
+    client.force_login(admin)
+
+    page = client.get(reverse("accounting:customer-detail", args=[zelda.pk])).content.decode()
+    posted = client.post(
+        reverse("accounting:customer-reason", args=[zelda.pk]), {"reason": reason("other").pk, "reason_text": WORDS[0]}
+    )
+
+    assert reverse("accounting:customer-reason", args=[zelda.pk]) not in page
+    assert "so its reason text cannot be set again" in page
+    assert posted.status_code == 400 and refusal(zelda) in html.unescape(posted.content.decode())
+    assert Customer.objects.get(pk=zelda.pk).reason_text == ""
+
+
+# --- An email in flight as the erasure commits does not bring the address back -------------------
+
+
+def _in_flight(customer):
+    """An invitation claimed for sending (the address copied onto it), as the sender holds it."""
+    row = InvitationFactory(customer=customer, state=InvitationState.SENDING, sent_at=None, message_id="<z@m>")
+    return Invitation.objects.select_related("survey", "customer").get(pk=row.pk)
+
+
+REFUSED = smtplib.SMTPRecipientsRefused({EMAIL: (550, f"5.7.1 <{EMAIL}>: relaying denied".encode())})
+UNKNOWN = smtplib.SMTPRecipientsRefused({EMAIL: (550, f"5.1.1 <{EMAIL}>: user unknown".encode())})
+
+
+def test_a_send_failing_after_the_erasure_stores_the_error_without_the_address(zelda, admin):
+    invitation = _in_flight(zelda)
+    customer_erase(customer=zelda, by=admin)
+
+    sending._mark_error(invitation, REFUSED, transient=False)
+
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.FAILED
+    assert invitation.last_error == "550 5.7.1 <address>: relaying denied"
+    assert text_columns_holding(EMAIL) == []
+
+
+def test_a_bounce_at_sending_after_the_erasure_stores_no_address_and_suppresses_nothing(zelda, admin):
+    invitation = _in_flight(zelda)
+    customer_erase(customer=zelda, by=admin)
+
+    sending._mark_bounced(invitation, UNKNOWN)
+
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.BOUNCED
+    assert invitation.last_error == "550 5.1.1 <address>: user unknown"
+    assert not SuppressedAddress.objects.exists()
+    assert text_columns_holding(EMAIL) == []
+
+
+def test_a_bounce_at_sending_of_a_customer_not_erased_still_suppresses_the_address(zelda):
+    invitation = _in_flight(zelda)
+
+    sending._mark_bounced(invitation, UNKNOWN)
+
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.BOUNCED and EMAIL in invitation.last_error
+    assert SuppressedAddress.objects.filter(email=EMAIL).exists()
+
+
+class _Refusing:
+    def open(self):
+        return False
+
+    def send_messages(self, messages):
+        raise UNKNOWN
+
+
+def test_a_reminder_refused_after_the_erasure_suppresses_nothing(zelda, admin):
+    invitation = Invitation.objects.select_related("survey", "customer").get(customer=zelda)
+    invitation.email = EMAIL  # claimed (_claim_reminder) before the erasure committed
+
+    customer_erase(customer=zelda, by=admin)
+    assert sending._remind(_Refusing(), invitation, set()) is False
+
+    assert not SuppressedAddress.objects.exists()
+
+
+def test_a_late_bounce_webhook_stores_no_address_and_suppresses_nothing(zelda, admin):
+    invitation = _in_flight(zelda)
+    customer_erase(customer=zelda, by=admin)
+
+    tracking.send(
+        sender=object,
+        event=AnymailTrackingEvent(
+            event_type="bounced",
+            timestamp=timezone.now(),
+            message_id="<z@m>",
+            recipient=EMAIL,
+            description=f"550 5.1.1 <{EMAIL}>: user unknown",
+        ),
+        esp_name="TestESP",
+    )
+
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.BOUNCED
+    assert not SuppressedAddress.objects.exists()
+    assert text_columns_holding(EMAIL) == []
