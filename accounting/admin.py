@@ -11,17 +11,21 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.messages import WARNING
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import content_disposition_header
 
 from cxplatform.history_admin import HistoryAdmin
 from cxplatform.text import canonical_text
 from cxplatform.token_pages import TextareaField
 
+from .data_export import customer_export_logged
 from .erasure import PERSONAL_FIELDS, customer_erase
 from .imports.cells import non_negative_amount
 from .imports.problems import CellError
@@ -258,7 +262,7 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
         "entity", "reason_mapped_to", "reason_source", "reason_answered_at", "erased_at", "created_at",
         "updated_at",
     ]
-    actions = ["erase_personal_data"]
+    actions = ["export_personal_data", "erase_personal_data"]
     fieldsets = [
         (None, {"fields": ["external_id", "name", "email", "language", "segment"]}),
         ("Acquisition", {"fields": [
@@ -277,6 +281,23 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
 
     def has_erase_permission(self, request):
         return request.user.has_perm("accounting.erase_customer")  # the admin role's only
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("accounting.export_customer")  # the admin role's only
+
+    @admin.action(description="Export personal data (JSON)", permissions=["export"])
+    def export_personal_data(self, request, queryset):
+        """Download everything held about the one selected customer (accounting.data_export), as
+        customer-<external id>.json; the export is in the audit log (who, whose, when)."""
+        customers = list(queryset[:2])
+        if len(customers) != 1:
+            self.message_user(request, "Select one customer to export their personal data.", WARNING)
+            return None
+        customer = customers[0]
+        data = customer_export_logged(customer=customer, by=request.user)
+        response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response["Content-Disposition"] = content_disposition_header(True, f"customer-{customer.external_id}.json")
+        return response
 
     @admin.action(description="Erase personal data…", permissions=["erase"])
     def erase_personal_data(self, request, queryset):

@@ -16,8 +16,8 @@ Erased, in one transaction, and again on a second run (it is idempotent):
   it), unless another customer not erased has the address: then it is theirs too, and stays;
 - in django-auditlog, the customer's entries keep who changed which field when, the personal
   fields' values masked and the object named by its external id only; the entries of its
-  suppression rows keep who and when, every value masked. One new entry records the erasure (who,
-  when), none of the data. The Django admin's own log names objects the same way;
+  suppression rows keep who and when, every value masked (an export's entry stays one: who, when). One
+  new entry records the erasure (who, when), none of the data. The Django admin's own log names objects the same way;
 - the open "why did you choose us?" links of the customer expire (their page opens nothing),
   as do its survey links (`surveys.responses.invitation_find` finds no invitation of an erased
   customer);
@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from cxplatform.audit import hidden
 
+from .data_export import EXPORT_MARK
 from .models import Customer, ImportBatch, ImportRowError, ReasonRequest
 
 PERSONAL_FIELDS = ("name", "email", "reason_text")
@@ -190,7 +191,7 @@ def _mask_audit_entries(customer: Customer, addresses: set[str], suppression_mod
         entry.object_repr = str(customer)
         entry.changes_text = ""
         entry.serialized_data = None
-        if entry.additional_data != ERASURE_MARK:
+        if entry.additional_data not in (ERASURE_MARK, EXPORT_MARK):  # who erased or exported stays
             entry.additional_data = None
     AdminLogEntry.objects.filter(content_type=customer_type, object_id=str(customer.pk)).update(
         object_repr=str(customer)[:200]

@@ -91,7 +91,10 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["external_id"]
-        permissions = [("erase_customer", "Can erase a customer's personal data")]
+        permissions = [
+            ("erase_customer", "Can erase a customer's personal data"),
+            ("export_customer", "Can export a customer's personal data"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(parent=models.F("id")), name="customer_not_own_parent"
