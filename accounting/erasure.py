@@ -10,7 +10,8 @@ customer stays counted).
 
 Erased, in one transaction, and again on a second run (it is idempotent):
 - the customer's name, email and reason text; it is opted out of every email from then on;
-- its invitations' address and last sending error (a provider's error quotes the address);
+- its invitations' address and last sending error (a provider's error quotes the address), the
+  sweeper's "interrupted" kept (it names nobody; an anonymous survey's row reads "delivered" by it);
 - its responses' reason, suggestion and follow-up note, in their simple-history rows too;
 - the suppression rows of its addresses (lookups are by address, so one cannot be kept without
   it), unless another customer not erased has the address: then it is theirs too, and stays;
@@ -31,7 +32,7 @@ from auditlog.models import LogEntry
 from django.contrib.admin.models import LogEntry as AdminLogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from cxplatform.audit import hidden
@@ -86,6 +87,7 @@ class Erasure:
 def customer_erase(*, customer: Customer, by=None) -> Erasure:
     """Erase the customer's personal data (see the module's docstring); `by`: the staff user."""
     from surveys.models import Invitation, InvitationState, Response, SuppressedAddress, SuppressionReason
+    from surveys.sending import INTERRUPTED
 
     with transaction.atomic(), disable_auditlog():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
@@ -110,7 +112,12 @@ def customer_erase(*, customer: Customer, by=None) -> Erasure:
         invitations.filter(state=InvitationState.QUEUED).update(
             state=InvitationState.SUPPRESSED, suppression_reason=SuppressionReason.OPTED_OUT, expires_at=None
         )
-        result.invitations = invitations.exclude(email="", last_error="").update(email="", last_error="")
+        # The sweeper's "interrupted" names nobody and keeps an anonymous survey's row reading
+        # "delivered" like its answered twins (surveys.selectors.invitation_state_shown).
+        kept = Value(INTERRUPTED)
+        result.invitations = invitations.exclude(Q(last_error="") | Q(last_error=INTERRUPTED), email="").update(
+            email="", last_error=Case(When(last_error=INTERRUPTED, then=kept), default=Value(""))
+        )
         texts = Q(reason="", suggestion="", follow_up_note="")
         result.responses = (
             Response.objects.filter(customer=customer)

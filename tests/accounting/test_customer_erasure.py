@@ -16,6 +16,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from accounting.data_export import customer_data_export
 from accounting.erasure import customer_erase
 from accounting.imports import import_file
 from accounting.models import Customer, ImportBatch, ImportRowError, ImportStatus, ReasonRequest
@@ -28,6 +29,7 @@ from surveys import sending
 from surveys.launch import survey_launch
 from surveys.models import Invitation, InvitationState, Response, SuppressedAddress, SuppressionReason
 from surveys.responses import ResponseClosed, invitation_find, response_submit
+from surveys.selectors import invitation_state_shown
 from surveys.sending import _claim, _claim_reminder
 from tests.concurrency import while_first_is_held
 from tests.factories import CustomerFactory, InvitationFactory, ResponseFactory, SurveyFactory, pay, queued_to, reason
@@ -533,3 +535,22 @@ def test_a_late_bounce_webhook_stores_no_address_and_suppresses_nothing(zelda, a
     assert invitation.state == InvitationState.BOUNCED
     assert not SuppressedAddress.objects.exists()
     assert text_columns_holding(EMAIL) == []
+
+
+def test_an_anonymous_surveys_interrupted_invitation_still_reads_delivered_after_the_erasure(zelda, admin):
+    # Its link may have been answered, so it reads "delivered" like its answered twins (surveys.
+    # selectors.invitation_state_shown); blanking its "interrupted" mark would read "failed": not answered.
+    survey = SurveyFactory(anonymous=True)
+    interrupted = InvitationFactory(
+        customer=zelda, survey=survey, email=EMAIL, state=InvitationState.FAILED, last_error=sending.INTERRUPTED
+    )
+
+    customer_erase(customer=zelda, by=admin)
+    again = customer_erase(customer=zelda, by=admin)
+
+    interrupted.refresh_from_db()
+    assert interrupted.email == "" and invitation_state_shown(interrupted) == "delivered"
+    assert [i["state"] for i in customer_data_export(customer=zelda)["invitations"] if i["survey_anonymous"]] == [
+        "delivered"
+    ]
+    assert again.invitations == 0
