@@ -14,8 +14,9 @@ without the answer's or reminder's dates). The export says so itself (`note`).
 
 from auditlog.models import LogEntry
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
+
+from cxplatform.audit import audit_record
 
 from .models import CostEntry, Customer, ReasonRequest, RevenueEntry
 
@@ -40,6 +41,16 @@ def _amount(value) -> str | None:
     return str(value) if value is not None else None
 
 
+def _ledger_line(line, currency: str, **details) -> dict:
+    return {
+        "date": _day(line.date),
+        "amount": _amount(line.amount),
+        "currency": currency,
+        "external_ref": line.external_ref,
+        **details,
+    }
+
+
 def customer_data_export(*, customer: Customer) -> dict:
     """What the platform holds about `customer` (see the module's docstring)."""
     from surveys.models import Response, SuppressedAddress
@@ -51,24 +62,11 @@ def customer_data_export(*, customer: Customer) -> dict:
     currency = settings.REPORTING_CURRENCY
     referrals = list(customer.referrals.order_by("external_id").values_list("external_id", flat=True))
     revenue = [
-        {
-            "date": _day(line.date),
-            "amount": _amount(line.amount),
-            "currency": currency,
-            "external_ref": line.external_ref,
-            "product": line.product,
-        }
+        _ledger_line(line, currency, product=line.product)
         for line in RevenueEntry.objects.filter(customer=customer).order_by("date", "id")
     ]
     costs = [
-        {
-            "date": _day(line.date),
-            "amount": _amount(line.amount),
-            "currency": currency,
-            "external_ref": line.external_ref,
-            "kind": line.kind,
-            "description": line.description,
-        }
+        _ledger_line(line, currency, kind=line.kind, description=line.description)
         for line in CostEntry.objects.filter(customer=customer).order_by("date", "id")
     ]
     reason_requests = [
@@ -188,15 +186,5 @@ def _response(response, history: list[dict]) -> dict:
 def customer_export_logged(*, customer: Customer, by=None) -> dict:
     """`customer_data_export`, with an audit entry saying who exported whose data when (none of it)."""
     data = customer_data_export(customer=customer)
-    LogEntry.objects.create(
-        content_type=ContentType.objects.get_for_model(Customer),
-        object_pk=str(customer.pk),
-        object_id=customer.pk,
-        object_repr=str(customer),
-        action=LogEntry.Action.ACCESS,
-        changes={},
-        changes_text="Personal data exported",
-        additional_data=EXPORT_MARK,
-        actor=by if by is not None and by.is_authenticated else None,
-    )
+    audit_record(customer, action=LogEntry.Action.ACCESS, text="Personal data exported", mark=EXPORT_MARK, by=by)
     return data

@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
-from cxplatform.audit import hidden
+from cxplatform.audit import audit_record, hidden
 
 from .data_export import EXPORT_MARK
 from .models import Customer, ImportBatch, ImportRowError, ReasonRequest
@@ -134,20 +134,17 @@ def customer_erase(*, customer: Customer, by=None) -> Erasure:
         result.audit_entries = _mask_audit_entries(customer, addresses, SuppressedAddress)
         result.import_messages = _blank_import_messages(quoted)
         if not result.already_erased:
-            LogEntry.objects.create(
-                content_type=ContentType.objects.get_for_model(Customer),
-                object_pk=str(customer.pk),
-                object_id=customer.pk,
-                object_repr=str(customer),
+            audit_record(
+                customer,
                 action=LogEntry.Action.UPDATE,
                 changes={
                     **{field: [hidden(""), ""] for field in PERSONAL_FIELDS},
                     "survey_opt_out": [str(opted_out_before), "True"],
                     "erased_at": ["None", str(customer.erased_at)],
                 },
-                changes_text="Personal data erased",
-                additional_data=ERASURE_MARK,
-                actor=by if by is not None and by.is_authenticated else None,
+                text="Personal data erased",
+                mark=ERASURE_MARK,
+                by=by,
             )
     return result
 

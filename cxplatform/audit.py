@@ -51,6 +51,25 @@ def hidden(value: str) -> str:
     return "********"
 
 
+def audit_record(obj, *, action: int, text: str, mark: dict, changes: dict | None = None, by=None):
+    """An entry written by hand for what no save signals (an erasure, an export of a customer's
+    data): who (`by`, a staff user), what (`text`, `changes` masked by the caller) and when."""
+    from auditlog.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    return LogEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(obj),
+        object_pk=str(obj.pk),
+        object_id=obj.pk,
+        object_repr=str(obj),
+        action=action,
+        changes=changes or {},
+        changes_text=text,
+        additional_data=mark,
+        actor=by if by is not None and by.is_authenticated else None,
+    )
+
+
 def register_audited_models() -> None:
     for label, options in AUDITED.items():
         model = apps.get_model(label)
