@@ -51,7 +51,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import get_connection
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower, Mod
 from django.utils import timezone
 
@@ -68,7 +68,7 @@ from .models import (
     Survey,
     SurveyStatus,
 )
-from .webhooks import address_suppress
+from .webhooks import address_suppress, error_on_row
 
 logger = logging.getLogger(__name__)
 
@@ -251,23 +251,12 @@ def _mark_error(invitation: Invitation, exc: BaseException, *, transient: bool, 
     Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
         state=InvitationState.QUEUED if retry else InvitationState.FAILED,
         attempts=attempts,
-        last_error=_error_text(exc),
+        last_error=error_on_row(repr(exc)),
         # expires_at kept: a retried interrupted row's first email may have arrived with this link
         **later,
     )
     invitation.attempts = attempts
     return retry
-
-
-def _error_text(exc: BaseException) -> Case:
-    """`last_error` as the row takes it: what the server said (it may quote the address), or, on a
-    row whose address was erased while it was in flight (accounting.erasure blanks a claimed row's
-    too), the reason staff read, without the address. On the row itself, in the same UPDATE: no
-    query more, and an UPDATE that waited for the erasure's lock on the row reads it as it is now."""
-    from .failures import failure_reason  # it imports this module
-
-    error = repr(exc)[:2000]
-    return Case(When(email="", then=Value(failure_reason(error))), default=Value(error))
 
 
 def _give_back(invitation: Invitation) -> None:
@@ -343,7 +332,7 @@ def _mark_bounced(invitation: Invitation, exc: smtplib.SMTPRecipientsRefused) ->
     with transaction.atomic():
         Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
             state=InvitationState.BOUNCED, bounced_at=timezone.now(), attempts=invitation.attempts + 1,
-            last_error=_error_text(exc),
+            last_error=error_on_row(repr(exc)),
         )
         _suppress_unknown_unless_erased(invitation, exc)
     invitation.attempts += 1

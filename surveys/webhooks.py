@@ -114,12 +114,15 @@ def bounce_permanent(event, esp_name: str) -> bool:
     return event.reject_reason not in NOT_ABOUT_THE_ADDRESS
 
 
-def _error_text(detail: str) -> Case:
-    """The event's detail, or on a row whose address was erased (accounting.erasure) the reason
-    staff read, without the address the provider may quote."""
+def error_on_row(text: str) -> Case:
+    """`last_error` as a row takes it in its UPDATE: the text (a server's reply or a provider's
+    detail, which may quote the address), or, on a row whose address was erased while the email was
+    in flight (accounting.erasure), the reason staff read, without the address. Decided on the row
+    itself: no query more, and an UPDATE that waited for the erasure's lock reads the row as it is now."""
     from .failures import failure_reason  # it imports the sender, which imports this module
 
-    return Case(When(email="", then=Value(failure_reason(detail[:2000]))), default=Value(detail[:2000]))
+    text = text[:2000]
+    return Case(When(email="", then=Value(failure_reason(text))), default=Value(text))
 
 
 def address_suppress(*, email: str, kind: str, detail: str = "") -> None:
@@ -145,7 +148,7 @@ def handle_tracking_event(sender, event, esp_name, **kwargs) -> None:
         if kind != AddressEventKind.COMPLAINED:
             markable |= Q(reminder_sent_at__isnull=True)
         marked = Invitation.objects.filter(markable, state__in=BOUNCEABLE_STATES, **found).update(
-            state=InvitationState.BOUNCED, bounced_at=event.timestamp or timezone.now(), last_error=_error_text(detail)
+            state=InvitationState.BOUNCED, bounced_at=event.timestamp or timezone.now(), last_error=error_on_row(detail)
         )
     suppressed = (kind == AddressEventKind.COMPLAINED or bounce_permanent(event, esp_name)) and not (
         # A late event of an erased customer's email (accounting.erasure): it is opted out for
