@@ -130,7 +130,7 @@ class ReasonCategoryAdmin(HistoryAdmin):
     form = ReasonCategoryAdminForm
     list_display = ["label", "slug", "kind", "is_active", "order", "customer_count"]
     list_filter = ["kind", "is_active"]
-    search_fields = ["label", "slug"]
+    search_fields = ["label__ifind", "slug"]
     ordering = ["order", "label"]
     history_list_display = ["label", "kind", "is_active"]
 
@@ -245,7 +245,8 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
         "entity_link", "survey_opt_out",
     ]
     list_filter = ["segment", "reason", "reason__kind", "language", "survey_opt_out"]
-    search_fields = ["external_id", "name", "email"]
+    # Names and emails ignoring case and accents (cxplatform.text_search); the id as icontains has it.
+    search_fields = ["external_id", "name__ifind", "email__ifind"]
     date_hierarchy = "acquired_on"
     list_select_related = ["reason", "entity"]
 
@@ -464,7 +465,7 @@ class OtherReasonAnswerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
     list_display_links = ["external_id"]
     list_editable = ["reason_mapped_to"]
     list_filter = [MappedFilter, "reason_mapped_to", "segment"]
-    search_fields = ["reason_text", "external_id", "name"]
+    search_fields = ["reason_text__ifind", "external_id", "name__ifind"]
     list_select_related = ["reason_mapped_to"]
     fields = ["external_id", "name", "reason_text", "reason_answered_at", "reason_mapped_to", "answer_seen"]
     readonly_fields = ["external_id", "name", "reason_text", "reason_answered_at"]
@@ -518,7 +519,7 @@ class LedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     date_hierarchy = "date"
     list_select_related = ["customer"]
-    search_fields = ["external_ref", "customer__external_id", "customer__name"]
+    search_fields = ["external_ref", "customer__external_id", "customer__name__ifind"]
     raw_id_fields = ["customer"]
     # Counting a ledger of millions of rows twice per page is what makes admin lists slow.
     show_full_result_count = False
@@ -536,7 +537,7 @@ class LedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class RevenueEntryAdmin(LedgerAdmin):
     list_display = ["external_ref", "date", "customer_ref", "amount", "product", "created_at"]
     list_filter = [AmountSignFilter, "customer__segment", "product"]
-    search_fields = LedgerAdmin.search_fields + ["product"]
+    search_fields = LedgerAdmin.search_fields + ["product__ifind"]
 
 
 @admin.register(CostEntry)
@@ -546,7 +547,7 @@ class CostEntryAdmin(LedgerAdmin):
         "created_at",
     ]
     list_filter = ["kind", AmountSignFilter, "customer__segment"]
-    search_fields = LedgerAdmin.search_fields + ["description"]
+    search_fields = LedgerAdmin.search_fields + ["description__ifind"]
 
 
 # --- Imports -------------------------------------------------------------------------------------
@@ -634,7 +635,7 @@ class ReasonRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "customer", "state", "created_at", "sent_at", "answered_at", "expires_at", "created_by",
     ]
     list_filter = [RequestStateFilter]
-    search_fields = ["customer__external_id", "customer__name", "customer__email"]
+    search_fields = ["customer__external_id", "customer__name__ifind", "customer__email__ifind"]
     date_hierarchy = "created_at"
     list_select_related = ["customer", "created_by"]
     fields = [

@@ -564,7 +564,8 @@ class CustomerViewSet(
     )
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
-    search_fields = ["external_id", "name", "email"]
+    # Names and emails ignoring case and accents (cxplatform.text_search); the id as icontains has it.
+    search_fields = ["external_id", "name__ifind", "email__ifind"]
     ordering_fields = ["external_id", "name", "segment", "acquired_on", "created_at"]
     http_method_names = ["get", "post", "patch", "head", "options"]
     import_permissions = (

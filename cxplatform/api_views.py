@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.defaults import page_not_found
@@ -40,7 +40,8 @@ def not_found(request, exception=None):
 
 
 def exception_handler(exc, context):
-    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: DRF's, plus a JSON 413 for a body over the upload limit.
+    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: DRF's, plus a JSON 413 for a body over the upload limit
+    and a JSON 400 for a request of too many fields or files.
 
     Django raises RequestDataTooBig when DRF reads a body over DATA_UPLOAD_MAX_MEMORY_SIZE (a bulk
     import of a few hundred thousand lines); DRF let it through, and the client got Django's HTML
@@ -53,6 +54,9 @@ def exception_handler(exc, context):
             " nothing was written. Split the batch into smaller requests."
         )
         return Response({"detail": detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        # A form or query string over DATA_UPLOAD_MAX_NUMBER_FIELDS (or _FILES): the same HTML page.
+        return Response({"detail": f"{exc} Nothing was written."}, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
 
 

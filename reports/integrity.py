@@ -294,6 +294,7 @@ def _hinted():
     for word in SOLICITED_HINTS:
         # An ASCII hint needs no more than LIKE's own case folding, which SQLite runs natively;
         # ifind (a Python function there) only for hints with other letters ("prié", "gedrängt").
+        # It ignores accents too ("gedrangt"): a wider net, and the regex still decides.
         lookup = "icontains" if word.isascii() else "ifind"
         hinted |= Q(**{f"reason__{lookup}": word}) | Q(**{f"suggestion__{lookup}": word})
     return hinted

@@ -79,7 +79,7 @@ class SurveyAdmin(HistoryAdmin):
     form = SurveyAdminForm
     list_display = ["name", "kind", "status", "audience", "anonymous", "imported", "owner", "created_at"]
     list_filter = ["kind", "status", "anonymous", "imported", "audience"]
-    search_fields = ["name"]
+    search_fields = ["name__ifind"]
     list_select_related = ["owner"]
     history_list_display = ["status", "anonymous", "audience"]
     formfield_overrides = {  # as the staff form does: https assumed, the company's clock read as it does
@@ -231,7 +231,7 @@ class InvitationAdmin(DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin, admin.ModelA
         "created_at",
     ]
     list_filter = [StateFilter, "suppression_reason", "survey__kind", "survey"]
-    search_fields = ["customer__external_id", "email", "reference"]
+    search_fields = ["customer__external_id", "email__ifind", "reference"]
     list_select_related = ["survey", "customer"]
     date_hierarchy = "created_at"
 
@@ -304,7 +304,7 @@ class ResponseAdmin(DeclaredFiltersOnlyMixin, ReadOnlyAdminMixin, HistoryAdmin):
         "followed_up_at",
     ]
     list_filter = ["category", "source", AnonymityFilter, "survey__kind", "survey"]
-    search_fields = ["reason", "suggestion"]
+    search_fields = ["reason__ifind", "suggestion__ifind"]
     list_select_related = ["survey", "customer"]
     date_hierarchy = "answered_at"
     history_list_display = ["score", "followed_up_at"]
@@ -369,7 +369,7 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
     form = SuppressedAddressForm
     list_display = ["email", "kind", "created_at"]
     list_filter = ["kind"]
-    search_fields = ["email"]
+    search_fields = ["email__ifind"]
 
     def save_model(self, request, obj, form, change):
         with transaction.atomic():

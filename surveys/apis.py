@@ -252,7 +252,7 @@ class SurveyViewSet(MethodsBeforeRolesMixin, UniqueWritesMixin, viewsets.ModelVi
 
     serializer_class = SurveySerializer
     filterset_class = SurveyFilter
-    search_fields = ["name"]
+    search_fields = ["name__ifind"]
     ordering_fields = ["name", "created_at"]
 
     def get_queryset(self):
@@ -572,13 +572,13 @@ def _unless_hidden(identity: selectors.Identity, name: str) -> str | None:
     ),
 )
 class ResponseViewSet(MethodsBeforeRolesMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """NPS answers. Search (`search=`) looks in the reason and suggestion texts. An anonymous
-    survey's answers are unlinked verbatims: no customer, invitation, touchpoint, segment or
-    language, and the touchpoint and segment filters never match them."""
+    """NPS answers. Search (`search=`) looks in the reason and suggestion texts, ignoring case and
+    accents. An anonymous survey's answers are unlinked verbatims: no customer, invitation,
+    touchpoint, segment or language, and the touchpoint and segment filters never match them."""
 
     queryset = Response.objects.select_related("survey", "customer", "followed_up_by")
     serializer_class = ResponseSerializer
     filterset_class = ResponseFilter
-    search_fields = ["reason", "suggestion"]
+    search_fields = ["reason__ifind", "suggestion__ifind"]
     ordering_fields = ["answered_at", "updated_at", "score", "id"]
     http_method_names = ["get", "patch", "head", "options"]

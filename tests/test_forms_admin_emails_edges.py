@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from accounting.forms import ImportUploadForm
 from accounting.models import Customer, ImportKind
-from cxplatform.text_search import casefold_contains
+from cxplatform.text_search import folded_contains
 from surveys import failures
 from surveys.emails import invitation_message
 from surveys.failures import failure_reason, invitation_failure_reason, survey_failure_summary
@@ -264,4 +264,4 @@ def test_the_admin_response_list_filters_by_anonymity(client, admin):
 @pytest.mark.parametrize(("text", "search"), [("Straße 5", "STRASSE"), ("ΟΔΟΣ", "οδος"), ("L'Équipe", "équipe")])
 def test_the_sqlite_search_ignores_case_as_unicode_folds_it(text, search):
     """casefold, not lower: "STRASSE" finds "Straße", a final sigma finds a capital one."""
-    assert casefold_contains(text, search)
+    assert folded_contains(text, search)

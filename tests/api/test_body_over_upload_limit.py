@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 
 from accounting.models import CostEntry, Customer, ImportBatch, RevenueEntry
-from tests.factories import CustomerFactory
+from surveys.models import Invitation
+from tests.factories import CustomerFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +84,31 @@ def test_a_bulk_request_of_too_many_records_gets_a_json_413(route, api_client_as
 
     at_the_limit = api_client_as("analyst").post(reverse(route), data=BULK[route][:20], format="json")
     assert at_the_limit.status_code == 201
+
+
+
+@pytest.fixture
+def five_fields(settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    return {f"f{i}": "x" for i in range(6)}
+
+
+def _refused_as_json(response, caplog):
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in response.json()["detail"]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+def test_a_form_of_too_many_fields_gets_a_json_400(five_fields, api_client_as, caplog):
+    """Over DATA_UPLOAD_MAX_NUMBER_FIELDS Django's TooManyFieldsSent got its HTML "Bad Request" page
+    too, with an error in the log."""
+    survey = SurveyFactory()
+    url = reverse("api-survey-invite", args=[survey.pk])
+
+    _refused_as_json(api_client_as("admin").post(url, five_fields, format="multipart"), caplog)
+    assert not Invitation.objects.exists()
+
+
+def test_a_query_string_of_too_many_fields_gets_a_json_400(five_fields, api_client_as, caplog):
+    _refused_as_json(api_client_as("analyst").get(reverse("api-customer-list"), five_fields), caplog)

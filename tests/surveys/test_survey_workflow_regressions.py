@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import F
 from django.urls import reverse
 
@@ -118,14 +117,6 @@ def test_ifind_compares_with_another_column():
     found = Customer.objects.filter(name__ifind=F("segment"))
 
     assert list(found.values_list("name", flat=True)) == ["ÉCOLE Lumière"]
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's own SQL")
-def test_ifind_on_postgresql_is_exactly_icontains():
-    """The same UPPER(...) LIKE UPPER(...): whatever index PostgreSQL uses for it still serves."""
-    ifind = Customer.objects.filter(name__ifind="Müller").query
-    icontains = Customer.objects.filter(name__icontains="Müller").query
-    assert str(ifind) == str(icontains)
 
 
 def test_the_solicited_scores_flag_reads_verbatims_written_in_capitals():
