@@ -30,6 +30,7 @@ from .erasure import PERSONAL_FIELDS, customer_erase
 from .imports.cells import non_negative_amount
 from .imports.problems import CellError
 from .models import (
+    NOT_OWN_REFERRER,
     CostEntry,
     Customer,
     ImportBatch,
@@ -212,7 +213,7 @@ class CustomerAdminForm(forms.ModelForm):
     def clean_referred_by(self):
         referrer = self.cleaned_data.get("referred_by")
         if referrer is not None and referrer.pk == self.instance.pk:
-            raise forms.ValidationError("A customer cannot refer itself.")
+            raise forms.ValidationError(NOT_OWN_REFERRER)
         return referrer
 
     def clean_parent(self):

@@ -37,6 +37,7 @@ from .imports import cells
 from .imports.problems import CellError
 from .imports.source import cell_text
 from .models import (
+    NOT_OWN_REFERRER,
     REASON_TEXT_MAX_LENGTH,
     CostEntry,
     CostKind,
@@ -457,7 +458,7 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
 
     def validate_referred_by(self, referrer):
         if referrer is not None and self.instance is not None and referrer.pk == self.instance.pk:
-            raise serializers.ValidationError("A customer cannot refer itself.")
+            raise serializers.ValidationError(NOT_OWN_REFERRER)
         return referrer
 
     def create(self, validated_data):

@@ -21,6 +21,10 @@ class ReasonKind(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+# SPEC §2: "other" answers are classed one by one, by mapping them onto another category.
+OTHER_STAYS_UNKNOWN = "The 'other' category stays 'unknown': map its answers onto other categories instead."
+
+
 class ReasonCategory(models.Model):
     """Why a customer chose the company; `kind` classes it earned, bought or unknown."""
 
@@ -36,10 +40,21 @@ class ReasonCategory(models.Model):
     class Meta:
         ordering = ["order", "label"]
         verbose_name_plural = "reason categories"
+        constraints = [
+            # The reports class a customer by it, and the cohort tables have a row per kind only.
+            models.CheckConstraint(condition=Q(kind__in=ReasonKind.values), name="reason_category_kind"),
+            models.CheckConstraint(
+                condition=~Q(slug="other") | Q(kind=ReasonKind.UNKNOWN),  # OTHER_SLUG
+                name="reason_category_other_unknown",
+                violation_error_message=OTHER_STAYS_UNKNOWN,
+            ),
+        ]
 
     def __str__(self):
         return self.label
 
+
+NOT_OWN_REFERRER = "A customer cannot refer itself."
 
 # The longest reason text (an "other" answer in the customer's words) any door takes: the reason
 # page, the staff form, the admin and the API (services.customer_set_reason checks it).
@@ -98,6 +113,20 @@ class Customer(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(parent=models.F("id")), name="customer_not_own_parent"
+            ),
+            # Imports, the API and ledger lines find a customer by it.
+            models.CheckConstraint(
+                condition=~Q(external_id=""), name="customer_external_id_not_blank",
+                violation_error_message="A customer needs an external id.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(referred_by=models.F("id")), name="customer_not_own_referrer",
+                violation_error_message=NOT_OWN_REFERRER,
+            ),
+            models.CheckConstraint(
+                condition=Q(acquisition_cost__isnull=True) | Q(acquisition_cost__gte=0),
+                name="customer_acquisition_cost_not_negative",
+                violation_error_message="An acquisition cost cannot be negative.",
             ),
         ]
         # The members of a unit at entity grain: earned growth looks up a new entity's members
@@ -239,7 +268,11 @@ class CostEntry(LedgerEntry):
     class Meta(LedgerEntry.Meta):
         verbose_name_plural = "cost entries"
         indexes = [models.Index(fields=["customer", "date"], name="cost_customer_date")]
-        constraints = [models.UniqueConstraint(fields=["external_ref"], name="cost_external_ref")]
+        constraints = [
+            models.UniqueConstraint(fields=["external_ref"], name="cost_external_ref"),
+            # The cohorts count every kind but "acquisition" as cost to serve.
+            models.CheckConstraint(condition=Q(kind__in=CostKind.values), name="cost_kind"),
+        ]
 
     def __str__(self):
         return f"{self.external_ref}: {self.amount} ({self.kind}) on {self.date}"

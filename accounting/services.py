@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from .erasure import erased_refusal
 from .models import (
+    OTHER_STAYS_UNKNOWN,
     REASON_TEXT_MAX_LENGTH,
     Customer,
     ImportBatch,
@@ -162,7 +163,7 @@ def reason_category_kind_error(*, slug: str, kind: str) -> str | None:
     """Why the category `slug` may not be of `kind`, or None. "Other" stays unknown (SPEC §2): its
     answers are classed one by one, by mapping them onto another category."""
     if slug == ReasonCategory.OTHER_SLUG and kind != ReasonKind.UNKNOWN:
-        return "The 'other' category stays 'unknown': map its answers onto other categories instead."
+        return OTHER_STAYS_UNKNOWN
     return None
 
 

@@ -100,10 +100,14 @@ def other_surveys_of(customers) -> list[str]:
     )
 
 
+@transaction.atomic
 def demo_surveys_delete() -> int:
-    """Remove the demo surveys (their invitations and responses go with them)."""
+    """Remove the demo surveys with their records: answers, invitations and launches, which never go
+    with a survey by accident (PROTECT)."""
     surveys = Survey.objects.filter(name__startswith=DEMO_SURVEY_PREFIX)
     count = surveys.count()
+    for model in (Response, Invitation, Launch):
+        model.objects.filter(survey__in=surveys).delete()
     surveys.delete()
     return count
 

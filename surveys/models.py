@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.encoding import punycode
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +42,13 @@ def validate_one_line(value: str) -> None:
     """A text that goes into a mail header: a line break or other control character would break it."""
     if any(ord(char) < 32 or ord(char) == 127 for char in value):
         raise ValidationError("Use one line of text, without line breaks or other control characters.")
+
+# The settings' bounds: the fields' validators, and the check constraints that hold them for every
+# other writer (a survey out of them breaks its launches: see Survey.Meta).
+REMINDER_DAYS_MAX = 60
+EXPIRY_DAYS_MAX = 365
+THROTTLE_DAYS_MAX = 365
+SAMPLE_PERCENT_MIN = Decimal("0.01")
 
 DEFAULT_QUESTION = "How likely are you to recommend {company} to a friend or colleague?"
 DEFAULT_REASON_PROMPT = "What is the most important reason for your score?"
@@ -87,15 +95,15 @@ class Survey(models.Model):
         default=False, help_text="Nobody, admins included, sees which customer gave which answer."
     )
     reminder_days = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(60)],
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(REMINDER_DAYS_MAX)],
         help_text="Send one reminder to non-responders after this many days. Empty: no reminder.",
     )
     expiry_days = models.PositiveSmallIntegerField(
-        default=30, validators=[MinValueValidator(1), MaxValueValidator(365)],
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(EXPIRY_DAYS_MAX)],
         help_text="An unanswered invitation expires after this many days.",
     )
     throttle_days = models.PositiveSmallIntegerField(
-        default=90, validators=[MaxValueValidator(365)],
+        default=90, validators=[MaxValueValidator(THROTTLE_DAYS_MAX)],
         help_text="Suppress customers invited to any survey in the last N days (0: no throttle).",
     )
     audience = models.CharField(max_length=10, choices=AudienceKind.choices, default=AudienceKind.ALL)
@@ -106,7 +114,7 @@ class Survey(models.Model):
     sample_percent = models.DecimalField(
         max_digits=5, decimal_places=2, null=True, blank=True,
         # Decimal bounds: the float 0.01 is a hair above Decimal("0.01"), which it would refuse.
-        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal(100))],
+        validators=[MinValueValidator(SAMPLE_PERCENT_MIN), MaxValueValidator(Decimal(100))],
         help_text="A sample audience: this percentage of the active customers (of its segment, if named).",
     )
     # Recurring relationship surveys: the daily beat task launches a survey whose next launch is due.
@@ -139,6 +147,29 @@ class Survey(models.Model):
         permissions = [("launch_survey", "Can launch a survey")]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=SurveyKind.values), name="survey_kind"),
+            models.CheckConstraint(condition=Q(status__in=SurveyStatus.values), name="survey_status"),
+            models.CheckConstraint(condition=Q(audience__in=AudienceKind.values), name="survey_audience"),
+            # The fields' validators, for every other writer: a launch refuses a sample out of
+            # range, a reminder of 0 days goes out within the hour, and a relaunch every 0 days
+            # never finds its next date (launch._next_after).
+            models.CheckConstraint(
+                condition=Q(sample_percent__isnull=True)
+                | Q(sample_percent__gte=SAMPLE_PERCENT_MIN, sample_percent__lte=100),
+                name="survey_sample_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(reminder_days__isnull=True) | Q(reminder_days__gte=1, reminder_days__lte=REMINDER_DAYS_MAX),
+                name="survey_reminder_days_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(expiry_days__gte=1, expiry_days__lte=EXPIRY_DAYS_MAX), name="survey_expiry_days_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(throttle_days__lte=THROTTLE_DAYS_MAX), name="survey_throttle_days_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(repeat_days__isnull=True) | Q(repeat_days__gte=1), name="survey_repeat_days_positive"
+            ),
             models.CheckConstraint(
                 condition=~Q(audience=AudienceKind.SEGMENT) | ~Q(audience_segment=""),
                 name="survey_segment_audience_has_segment",
@@ -265,7 +296,8 @@ class LaunchChannel(models.TextChoices):
 class Launch(models.Model):
     """One send of a survey to its audience: the sample, fixed when launched, for the audit."""
 
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="launches")
+    # PROTECT, as every survey record's: a launched survey is kept (closed), its sample with it.
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="launches")
     audience = models.CharField(max_length=10, choices=AudienceKind.choices)
     audience_segment = models.CharField(max_length=100, blank=True)
     sample_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
@@ -348,10 +380,13 @@ def token_for(salt: str, token_hash: str) -> str:
 
 
 class Invitation(models.Model):
+    # PROTECT: the sample is kept for good (SPEC §4). Neither its survey, its launch nor its customer
+    # is deleted from under it, by a shell or a data migration either (nor by the admin: its pages
+    # say so as for missing permissions, see surveys.admin and accounting.admin).
     # No index of its own: the composite indexes below begin with it, and each index slows a launch.
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations", db_index=False)
-    launch = models.ForeignKey(Launch, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invitations")
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="invitations", db_index=False)
+    launch = models.ForeignKey(Launch, null=True, blank=True, on_delete=models.PROTECT, related_name="invitations")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invitations")
     email = models.EmailField(blank=True, help_text="The address at the time of sending.")
     language = models.CharField(max_length=10, default="en")
     token_salt = models.CharField(max_length=32, default=new_token_salt, editable=False)
@@ -398,6 +433,19 @@ class Invitation(models.Model):
                 name="invitation_once_per_reference",
             ),
             models.CheckConstraint(condition=Q(state__in=InvitationState.values), name="invitation_state"),
+            # The answer page finds the invitation by this hash alone.
+            models.CheckConstraint(condition=~Q(token_hash=""), name="invitation_token_hash_set"),
+            # The sweeper fails a row left sending by its claim's age (sending.fail_interrupted): a
+            # row sending without one would never be swept, and would throttle its customer for good.
+            models.CheckConstraint(
+                condition=~Q(state=InvitationState.SENDING) | Q(claimed_at__isnull=False),
+                name="invitation_sending_claimed",
+            ),
+            # Its reminder is due by sent_at, its link expires at expires_at: without them neither happens.
+            models.CheckConstraint(
+                condition=~Q(state=InvitationState.SENT) | Q(sent_at__isnull=False, expires_at__isnull=False),
+                name="invitation_sent_has_times",
+            ),
             models.CheckConstraint(
                 condition=Q(state=InvitationState.SUPPRESSED, suppression_reason__in=SuppressionReason.values)
                 | (~Q(state=InvitationState.SUPPRESSED) & Q(suppression_reason="")),
@@ -456,10 +504,10 @@ FOLLOW_UP_NOTE_MAX_LENGTH = 5000
 class Response(models.Model):
     """One answer per invitation; a re-post within the edit window updates it, kept in history."""
 
-    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
+    invitation = models.OneToOneField(Invitation, on_delete=models.PROTECT, related_name="response")
     # Copies for reporting without joins; the customer is hidden everywhere for anonymous surveys.
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="survey_responses")
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="survey_responses")
     score = models.PositiveSmallIntegerField(validators=[MaxValueValidator(10)])
     category = models.CharField(max_length=10, choices=ResponseCategory.choices, editable=False)
     reason = models.TextField(blank=True)
@@ -643,6 +691,8 @@ class SuppressedAddress(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "suppressed addresses"
+        # Every look-up is one equality with a lower-cased address: a row in capitals suppresses nobody.
+        constraints = [models.CheckConstraint(condition=Q(email=Lower("email")), name="suppressed_address_lower_case")]
 
     def __str__(self):
         return f"{self.email} ({self.kind})"

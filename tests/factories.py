@@ -105,6 +105,10 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     state = InvitationState.SENT
     sent_at = factory.LazyFunction(lambda: dt.datetime.now(dt.UTC))
     expires_at = factory.LazyAttribute(lambda i: (i.sent_at or dt.datetime.now(dt.UTC)) + dt.timedelta(days=30))
+    # A row being sent was claimed, as the sender's claim sets it (check constraint invitation_sending_claimed).
+    claimed_at = factory.LazyAttribute(
+        lambda i: dt.datetime.now(dt.UTC) if i.state == InvitationState.SENDING else None
+    )
 
 
 def queued_to(emails, survey=None) -> list[Invitation]:

@@ -98,6 +98,9 @@ def test_a_survey_launched_while_its_delete_is_posted_is_kept(how):
     )
 
     assert outcome.error is None, outcome.error
-    assert outcome.result.status_code == 403, outcome.result.status_code
+    # Refused: the delete page, which waited for the launch, is drawn again saying why (its records
+    # are protected); the bulk action, which checks before it waits, answers 403.
+    page = outcome.result
+    assert page.status_code == 403 or (page.status_code == 200 and page.context["perms_lacking"]), page.status_code
     assert Invitation.objects.filter(survey_id=survey.pk).count() == 3
     assert not LogEntry.objects.filter(action_flag=DELETION).exists()  # no deletion logged that did not happen

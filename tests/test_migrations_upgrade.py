@@ -7,17 +7,23 @@
   before failed every email of its survey on the From header, until surveys 0017.
 - An invitation failed as interrupted while sending (maybe delivered) got no expiry before its
   claim set one: its link never expired, until surveys 0018.
+- accounting 0019 and surveys 0023 add check constraints: the rows an earlier admin took (a
+  self-referral, a negative acquisition cost) or other writers left (SQL, bulk loads) are
+  repaired first, or the upgrade would stop on them.
 """
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.db.models import F
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from accounting.models import CostEntry, Customer, ReasonCategory
 from surveys import sending
-from surveys.models import InvitationState, Response, Survey
+from surveys.models import Invitation, InvitationState, Response, SuppressedAddress, Survey
 from tests.factories import InvitationFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -113,3 +119,82 @@ def test_an_interrupted_invitation_left_without_expiry_expires_after_the_upgrade
     assert row.expires_at == claimed + dt.timedelta(days=10)
     assert client.post(f"/s/{row.token}/", {"score": 3}).status_code == 410
     assert not Response.objects.filter(invitation=row).exists()
+
+
+BEFORE_CHECKS = (("surveys", "0022_touchpoint_segment_nfc_one_line"), ("accounting", "0018_customer_export_permission"))
+
+
+def test_accounting_rows_the_new_checks_refuse_are_repaired_by_the_upgrade():
+    apps = migrate(*BEFORE_CHECKS)
+    categories, customers = apps.get_model("accounting", "ReasonCategory"), apps.get_model("accounting", "Customer")
+    categories.objects.create(slug="typo", label="Typo", kind="Earned")  # a DBA's typo
+    categories.objects.create(slug="fair", label="Fair", kind="earned")
+    categories.objects.update_or_create(slug="other", defaults={"label": "Other", "kind": "bought"})  # may be flushed
+    blank = customers.objects.create(external_id="")
+    customers.objects.create(external_id=f"#blank{blank.pk}")
+    itself = customers.objects.create(external_id="SELF", acquisition_cost=Decimal("-12.50"))  # as the admin took
+    customers.objects.filter(pk=itself.pk).update(referred_by=F("pk"))
+    apps.get_model("accounting", "CostEntry").objects.create(
+        customer_id=itself.pk, date=dt.date(2025, 1, 1), amount=Decimal(5), external_ref="c1", kind="Serve"
+    )
+
+    migrate(*latest())
+
+    kinds = dict(ReasonCategory.objects.values_list("slug", "kind"))
+    assert (kinds["typo"], kinds["other"], kinds["fair"]) == ("unknown", "unknown", "earned")
+    assert Customer.objects.get(pk=blank.pk).external_id == f"#blank{blank.pk}-"
+    assert Customer.objects.filter(pk=itself.pk).values_list("referred_by", "acquisition_cost").get() == (None, None)
+    assert CostEntry.objects.get().kind == "serve"
+
+
+def test_survey_rows_the_new_checks_refuse_are_repaired_by_the_upgrade():
+    apps = migrate(*BEFORE_CHECKS)
+    surveys = apps.get_model("surveys", "Survey")
+    due = dt.datetime(2025, 1, 1, 6, tzinfo=dt.UTC)
+    launched = surveys.objects.create(name="Pulse", status="Active", audience="sample", sample_percent=Decimal(150),
+                                      reminder_days=0, expiry_days=30, throttle_days=1000)
+    apps.get_model("surveys", "Launch").objects.create(survey=launched, audience="sample")
+    other = surveys.objects.create(name="Orders", status="open", audience="everyone", expiry_days=0, repeat_days=0,
+                                   next_launch_at=due)
+    customer = apps.get_model("accounting", "Customer").objects.create(external_id="C-1")
+    invitations = apps.get_model("surveys", "Invitation")
+    sent_at = dt.datetime(2025, 3, 1, 10, tzinfo=dt.UTC)
+
+    def invite(token_hash, **fields):
+        return invitations.objects.create(survey=launched, customer=customer, token_hash=token_hash, **fields).pk
+
+    sending, unsent = invite("h1", state="sending"), invite("h2", state="sent")
+    unexpiring, tokenless = invite("h3", state="sent", sent_at=sent_at), invite("", state="expired")
+    addresses = apps.get_model("surveys", "SuppressedAddress")
+    addresses.objects.create(email="jo@example.com", kind="bounced")
+    addresses.objects.create(email="Jo@Example.com", kind="complained")
+    addresses.objects.create(email="Al@Example.com", kind="complained")
+
+    migrate(*latest())
+
+    settings = ["status", "audience", "sample_percent", "reminder_days", "expiry_days", "throttle_days", "repeat_days",
+                "next_launch_at"]
+    assert Survey.objects.filter(pk=launched.pk).values_list(*settings).get() == (
+        "active", "sample", Decimal(100), 1, 30, 365, None, None)
+    assert Survey.objects.filter(pk=other.pk).values_list(*settings).get() == (
+        "draft", "all", None, None, 1, 90, None, None)
+    rows = Invitation.objects.in_bulk()
+    assert rows[sending].claimed_at == rows[sending].created_at
+    assert rows[unsent].sent_at == rows[unsent].created_at and rows[unsent].expires_at is not None
+    assert rows[unexpiring].expires_at == sent_at + dt.timedelta(days=30)
+    assert len(rows[tokenless].token_hash) == 64 and rows[tokenless].token  # a link that opens again
+    assert sorted(SuppressedAddress.objects.values_list("email", "kind")) == [
+        ("al@example.com", "complained"), ("jo@example.com", "bounced")]
+
+
+def test_suppressed_addresses_in_capitals_from_before_0015_are_upgraded_once_in_every_form():
+    apps = migrate(("surveys", "0014_sample_percent_decimal_bounds"))
+    addresses = apps.get_model("surveys", "SuppressedAddress")
+    for email, kind in [("ann@example.com", "bounced"), ("Ann@Example.com", "complained"),
+                        ("Al@XN--Bcher-kva.de", "complained")]:  # loaded before lower-casing
+        addresses.objects.create(email=email, kind=kind)
+
+    migrate(*latest())
+
+    assert sorted(SuppressedAddress.objects.values_list("email", "kind")) == [
+        ("al@bücher.de", "complained"), ("al@xn--bcher-kva.de", "complained"), ("ann@example.com", "bounced")]

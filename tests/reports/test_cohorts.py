@@ -371,11 +371,11 @@ def test_csv_cells_that_could_run_as_formulas_are_neutralised(client_as):
     category = ReasonCategory.objects.create(
         label='=HYPERLINK("http://evil.example","click")', slug="evil", kind=ReasonKind.BOUGHT
     )
-    acquired("2024-01-10", reason=category, acquisition_cost=D("-5.00"))
+    acquired("2024-01-10", reason=category, acquisition_cost=D("5.00"))
 
     rows = download(client_as("viewer"), table="acquisition-reason")
 
-    assert rows[1] == ['\'=HYPERLINK("http://evil.example","click")', "bought", "1", "-5.00", "-5.00"]
+    assert rows[1] == ['\'=HYPERLINK("http://evil.example","click")', "bought", "1", "5.00", "5.00"]
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])

@@ -4,7 +4,6 @@ from decimal import Decimal
 
 import pytest
 
-from accounting.models import ReasonCategory, ReasonKind
 from accounting.services import customer_map_other_reason
 from reports.earned_growth import earned_growth, earned_growth_by_segment
 from reports.periods import parse_period
@@ -184,12 +183,6 @@ class TestUnknownReasons:
         r = report_for("2025")
 
         assert new_revenue(r) == (D("35.00"), D("20.00"), D("0"))
-
-    def test_an_unmapped_other_stays_unknown_even_if_the_other_category_is_reclassed(self, company_a):
-        ReasonCategory.objects.filter(slug="other").update(kind=ReasonKind.EARNED)
-        pay(CustomerFactory(reason=reason("other"), reason_text="?"), "2025-04-01", "10.00")
-
-        assert new_revenue(report_for("2025")) == (D("25"), D("20"), D("10.00"))
 
 
 def test_refunds_in_p_and_in_c_are_revenue_and_keep_the_identity(db):

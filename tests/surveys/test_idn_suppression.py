@@ -143,8 +143,8 @@ def test_the_migration_lists_existing_entries_in_every_form_once():
         SuppressedAddress(email="bo@bücher.de", kind="complained"),
         SuppressedAddress(email="bo@xn--bcher-kva.de", kind="bounced"),  # both forms listed already
         SuppressedAddress(email="ann@example.com", kind="bounced"),
-        SuppressedAddress(email="Ann@Example.com", kind="complained"),  # loaded before lower-casing
-        SuppressedAddress(email="Al@XN--Bcher-kva.de", kind="complained"),
+        # Rows in capitals the database now refuses: tests/test_migrations_upgrade.py upgrades them.
+        SuppressedAddress(email="al@xn--bcher-kva.de", kind="complained"),
         SuppressedAddress(email="jo@xn--zz.de", kind="bounced"),
     ])
     expected = [

@@ -92,7 +92,7 @@ def test_a_row_claimed_by_another_process_is_skipped(monkeypatch):
     real_claim = sending._claim
 
     def claimed_elsewhere(invitation):
-        Invitation.objects.filter(pk=invitation.pk).update(state=InvitationState.SENDING)
+        Invitation.objects.filter(pk=invitation.pk).update(state=InvitationState.SENDING, claimed_at=timezone.now())
         return real_claim(invitation)
 
     monkeypatch.setattr(sending, "_claim", claimed_elsewhere)
@@ -419,9 +419,10 @@ def test_expiry_moves_only_sent_invitations_past_their_date():
 
 def test_marking_sent_and_claiming_the_next_row_keep_their_own_conditions():
     sent, bounced_meanwhile, following, taken = queued(4)
-    Invitation.objects.filter(pk__in=[sent.pk, bounced_meanwhile.pk]).update(state="sending")
+    claimed = {"state": "sending", "claimed_at": timezone.now()}
+    Invitation.objects.filter(pk__in=[sent.pk, bounced_meanwhile.pk]).update(**claimed)
     Invitation.objects.filter(pk=bounced_meanwhile.pk).update(state="bounced")
-    Invitation.objects.filter(pk=taken.pk).update(state="sending")
+    Invitation.objects.filter(pk=taken.pk).update(**claimed)
 
     assert sending._sent_and_claimed(sent, "<a@x>", following) is True
     assert sending._sent_and_claimed(bounced_meanwhile, "<b@x>", taken) is False
