@@ -47,6 +47,7 @@ from .services import (
     customer_map_other_reason,
     customer_parent_error,
     customer_record_new_answer,
+    customer_renamed,
     customers_lock_tree,
     customers_refresh_entities,
     other_answer_fingerprint,
@@ -369,6 +370,8 @@ class CustomerAdmin(DeclaredFiltersOnlyMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if change and "external_id" in form.changed_data:
+            customer_renamed(obj)
         # The form checked the answer (an active category, "other" with its text) and saved it.
         if obj.reason is not None and {"reason", "reason_text"} & set(form.changed_data):
             customer_record_new_answer(customer=obj, source="admin")

@@ -416,6 +416,10 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
             "reason_text": {
                 "help_text": f"Free text, e.g. the 'other' answer; at most {REASON_TEXT_MAX_LENGTH} characters.",
             },
+            "updated_at": {
+                "help_text": "When a value shown here last changed, its own or one read from another row (the"
+                " external id of its parent, referrer or entity; its category's kind).",
+            },
         }
 
     def build_standard_field(self, field_name, model_field):
@@ -483,9 +487,12 @@ class CustomerSerializer(WritableFieldsOnlyMixin, serializers.ModelSerializer):
         # None when no text was sent: the reason the customer has, echoed, changes nothing.
         text = validated_data.pop("reason_text", None)
         moved = "parent" in validated_data and validated_data["parent"] != instance.parent
+        renamed = validated_data.get("external_id", instance.external_id) != instance.external_id
         if moved:
             self._lock_tree_and_check(validated_data["parent"])
         customer = super().update(instance, validated_data)
+        if renamed:
+            services.customer_renamed(customer)
         if reason is not None:
             self._set_reason(customer, reason, text)
         if moved:

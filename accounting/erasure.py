@@ -110,13 +110,15 @@ def customer_erase(*, customer: Customer, by=None) -> Erasure:
         # themselves: a claim waiting for this transaction's row lock reads the customer as its
         # statement began (before this), so only the row's own state stops it emailing the old address.
         invitations.filter(state=InvitationState.QUEUED).update(
-            state=InvitationState.SUPPRESSED, suppression_reason=SuppressionReason.OPTED_OUT, expires_at=None
+            state=InvitationState.SUPPRESSED, suppression_reason=SuppressionReason.OPTED_OUT, expires_at=None,
+            updated_at=now,
         )
         # The sweeper's "interrupted" names nobody and keeps an anonymous survey's row reading
         # "delivered" like its answered twins (surveys.selectors.invitation_state_shown).
+        # A failed or bounced row's reason as shown (failures.failure_reason) goes with its error.
         kept = Value(INTERRUPTED)
         result.invitations = invitations.exclude(Q(last_error="") | Q(last_error=INTERRUPTED), email="").update(
-            email="", last_error=Case(When(last_error=INTERRUPTED, then=kept), default=Value(""))
+            email="", last_error=Case(When(last_error=INTERRUPTED, then=kept), default=Value("")), updated_at=now
         )
         texts = Q(reason="", suggestion="", follow_up_note="")
         result.responses = (

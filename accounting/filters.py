@@ -2,7 +2,7 @@
 
 from django_filters import rest_framework as filters
 
-from cxplatform.api_filters import FilterSet, IsoDateFromToRangeFilter
+from cxplatform.api_filters import ChangeCursorFilter, FilterSet, IsoDateFromToRangeFilter
 from cxplatform.text import canonical_text
 
 from .models import (
@@ -40,10 +40,11 @@ class CustomerFilter(FilterSet):
     acquired_on = IsoDateFromToRangeFilter(
         help_text="acquired_on_after / acquired_on_before, inclusive dates as YYYY-MM-DD."
     )
+    changed_after = ChangeCursorFilter()
 
     class Meta:
         model = Customer
-        fields = ["external_id", "segment", "reason", "reason_class", "acquired_on"]
+        fields = ["external_id", "segment", "reason", "reason_class", "acquired_on", "changed_after"]
 
     def filter_reason_class(self, queryset, name, value):
         return queryset.annotate(reason_class=REASON_CLASS).filter(reason_class=value)

@@ -53,6 +53,17 @@ class ReasonCategory(models.Model):
     def __str__(self):
         return self.label
 
+    def save(self, *args, **kwargs):
+        stored = None if self._state.adding else (
+            ReasonCategory.objects.filter(pk=self.pk).values_list("kind", flat=True).first()
+        )
+        super().save(*args, **kwargs)
+        if stored is not None and stored != self.kind:
+            # Its customers' reason_class changed without a write of their own: the API's
+            # incremental pulls (`changed_after`) list them again.
+            classed_by_it = Q(reason_mapped_to=self) | Q(reason=self, reason_mapped_to__isnull=True)
+            Customer.objects.filter(classed_by_it).update(updated_at=timezone.now())
+
 
 NOT_OWN_REFERRER = "A customer cannot refer itself."
 
@@ -131,7 +142,10 @@ class Customer(models.Model):
         ]
         # The members of a unit at entity grain: earned growth looks up a new entity's members
         # by COALESCE(entity_id, id) (see reports.earned_growth and bench/earned_growth.py).
-        indexes = [models.Index(Coalesce("entity", "id"), name="customer_entity_or_self")]
+        indexes = [
+            models.Index(Coalesce("entity", "id"), name="customer_entity_or_self"),
+            models.Index(fields=["updated_at", "id"], name="customer_updated"),  # the API's changed_after
+        ]
 
     def __str__(self):
         return f"{self.name or self.external_id} ({self.external_id})"

@@ -11,7 +11,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -41,14 +41,15 @@ IMPORT_INTERRUPTED = (
 
 
 # Every customer's top ancestor, walked down from the roots: a customer in a cycle (which import
-# validation refuses) is never reached, so the walk always ends.
+# validation refuses) is never reached, so the walk always ends. A row that moves shows another
+# entity: its updated_at moves too (the API's incremental pulls).
 REFRESH_ENTITIES_SQL = """
 WITH RECURSIVE tops(id, top) AS (
     SELECT id, id FROM accounting_customer WHERE parent_id IS NULL
     UNION ALL
     SELECT child.id, tops.top FROM accounting_customer child JOIN tops ON child.parent_id = tops.id
 )
-UPDATE accounting_customer AS customer SET entity_id = tops.top
+UPDATE accounting_customer AS customer SET entity_id = tops.top, updated_at = %s
 FROM tops
 WHERE customer.id = tops.id AND customer.entity_id IS DISTINCT FROM tops.top
 """
@@ -61,14 +62,15 @@ def customers_refresh_entities() -> int:
     so the roll-up's trigger on customers fires once; Django's bulk_update took 19 s for 20,000 new
     customers. SQLite (the embedded demo) walks the forest in Python instead.
     """
+    now = timezone.now()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(REFRESH_ENTITIES_SQL)
+            cursor.execute(REFRESH_ENTITIES_SQL, [now])
             return cursor.rowcount
-    return _refresh_entities_in_python()
+    return _refresh_entities_in_python(now)
 
 
-def _refresh_entities_in_python() -> int:
+def _refresh_entities_in_python(now: datetime) -> int:
     """One query reads the forest, one bulk update writes what moved. The `seen` guard only keeps
     a corrupt row (a cycle) from hanging the walk."""
     rows = list(Customer.objects.values_list("id", "parent_id", "entity_id"))
@@ -88,9 +90,9 @@ def _refresh_entities_in_python() -> int:
         return root
 
     changed = [
-        Customer(id=pk, entity_id=top_of(pk)) for pk, _, entity in rows if top_of(pk) != entity
+        Customer(id=pk, entity_id=top_of(pk), updated_at=now) for pk, _, entity in rows if top_of(pk) != entity
     ]
-    Customer.objects.bulk_update(changed, ["entity"], batch_size=REFRESH_BATCH)
+    Customer.objects.bulk_update(changed, ["entity", "updated_at"], batch_size=REFRESH_BATCH)
     return len(changed)
 
 
@@ -138,6 +140,16 @@ def customer_parent_error(*, customer_pk: int | None, parent: Customer | None) -
     if len(chain) >= MAX_PARENT_DEPTH and chain[-1][1] is not None:
         return "The parent chain is too deep."
     return None
+
+
+def customer_renamed(customer: Customer) -> None:
+    """The customer's external id changed: the rows that show it changed too, for the API's
+    incremental pulls (`changed_after`): its children's parent, its referrals' referrer, its
+    entity's members' entity, and its invitations' customer."""
+    now = timezone.now()
+    shown_on = Q(parent=customer) | Q(referred_by=customer) | Q(entity=customer)
+    Customer.objects.filter(shown_on).exclude(pk=customer.pk).update(updated_at=now)
+    apps.get_model("surveys", "Invitation").objects.filter(customer=customer).update(updated_at=now)
 
 
 def reason_assignment_error(*, reason: ReasonCategory, current_reason_id: int | None) -> str | None:

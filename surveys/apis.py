@@ -382,9 +382,15 @@ class InvitationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "survey", "launch", "customer", "touchpoint", "reference", "state",
             "suppression_reason", "send_after", "sent_at", "expires_at", "responded_at",
-            "reminder_sent_at", "bounced_at", "failure_reason", "created_at",
+            "reminder_sent_at", "bounced_at", "failure_reason", "created_at", "updated_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "updated_at": {
+                "help_text": "When a value shown here last changed. An anonymous survey's answers, reminders and "
+                "expiries, which its invitations do not show, leave it as it is.",
+            },
+        }
 
     @extend_schema_field(serializers.ChoiceField(choices=[*InvitationState.values, selectors.DELIVERED_LABEL]))
     def get_state(self, invitation):

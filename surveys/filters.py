@@ -36,10 +36,11 @@ class InvitationFilter(FilterSet):
     )
     customer = TextFilter(field_name="customer__external_id", help_text="External id of the customer.")
     touchpoint = TextFilter()
+    changed_after = ChangeCursorFilter()
 
     class Meta:
         model = Invitation
-        fields = ["survey", "state", "customer", "touchpoint", "reference", "launch"]
+        fields = ["survey", "state", "customer", "touchpoint", "reference", "launch", "changed_after"]
 
     def filter_state(self, queryset, name, value):
         # Filtering an anonymous survey by "responded" would list who answered: the rows as shown.

@@ -181,9 +181,10 @@ def survey_reopened(survey: Survey) -> int:
     elsewhere = Invitation.objects.filter(customer=OuterRef("customer_id")).exclude(survey=survey)
     waiting = Invitation.objects.filter(survey=survey, state=InvitationState.QUEUED)
     throttled = waiting.filter(_invited_within(survey, now, elsewhere)).update(
-        state=InvitationState.SUPPRESSED, suppression_reason=SuppressionReason.THROTTLED
+        state=InvitationState.SUPPRESSED, suppression_reason=SuppressionReason.THROTTLED, updated_at=now
     )
-    waiting.filter(send_after__lt=now).update(send_after=now)  # a delayed trigger's later time stays
+    # A delayed trigger's later time stays.
+    waiting.filter(send_after__lt=now).update(send_after=now, updated_at=now)
     return throttled
 
 
@@ -469,7 +470,7 @@ def survey_retry_failed(*, survey: Survey, include_interrupted: bool = False) ->
             Invitation.objects.filter(pk__in=ids[start : start + RETRY_CHUNK]).update(
                 state=InvitationState.SUPPRESSED if reason else InvitationState.QUEUED,
                 suppression_reason=reason, email=current_email, attempts=0, last_error="",
-                claimed_at=None, send_after=now,
+                claimed_at=None, send_after=now, updated_at=now,
             )
     counts = Counter({reason or "queued": len(ids) for reason, ids in by_reason.items()})
     retry = Retry(queued=counts.pop("queued", 0), suppressed=dict(counts), kept_interrupted=kept)

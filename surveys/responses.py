@@ -23,7 +23,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
@@ -43,6 +43,7 @@ from .models import (
     category_for,
     hash_token,
 )
+from .selectors import DELIVERED_IF_ANONYMOUS
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def survey_question(survey: Survey) -> str:
 PAGE_FIELDS = (
     "id", "survey_id", "customer_id", "state", "responded_at", "expires_at", "touchpoint", "language",
     "survey__question", "survey__reason_prompt", "survey__improve_prompt", "survey__language",
-    "customer__language", "customer__segment", "customer__survey_opt_out",
+    "survey__anonymous", "customer__language", "customer__segment", "customer__survey_opt_out",
 )
 
 
@@ -222,7 +223,7 @@ def _claim_open(invitation: Invitation) -> bool:
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         # Erased since the page was read: the locked path says so. EXISTS, not a join: still one UPDATE.
         .filter(Exists(Customer.objects.filter(pk=OuterRef("customer_id"), erased_at__isnull=True)))
-        .update(state=InvitationState.RESPONDED, responded_at=now)
+        .update(state=InvitationState.RESPONDED, responded_at=now, updated_at=_answered_updated_at(invitation, now))
     )
     if claimed:
         invitation.state, invitation.responded_at = InvitationState.RESPONDED, now
@@ -256,9 +257,20 @@ def _response_create(
 
 
 def _invitation_mark_responded(invitation: Invitation, at: dt.datetime) -> None:
+    Invitation.objects.filter(pk=invitation.pk).update(
+        state=InvitationState.RESPONDED, responded_at=at, updated_at=_answered_updated_at(invitation, timezone.now())
+    )
     invitation.state = InvitationState.RESPONDED
     invitation.responded_at = at
-    invitation.save(update_fields=["state", "responded_at"])
+
+
+def _answered_updated_at(invitation: Invitation, now: dt.datetime):
+    """The row's updated_at once answered, in the UPDATE that marks it responded: `now`. But an
+    anonymous survey's row that reads "delivered" already reads so still, and its answer must not
+    set it apart from the unanswered ones: it keeps its updated_at (decided on the row as it is)."""
+    if not invitation.survey.anonymous:
+        return now
+    return Case(When(DELIVERED_IF_ANONYMOUS, then=F("updated_at")), default=Value(now))
 
 
 def _answer_unchanged(response: Response, answer: dict) -> bool:

@@ -222,12 +222,14 @@ def invitation_state_shown(invitation: Invitation) -> str:
     return invitation.state
 
 
+# The rows of an anonymous survey that `invitation_state_shown` shows as "delivered", on the row itself.
+DELIVERED_IF_ANONYMOUS = Q(state__in=DELIVERED_STATES) | Q(state=InvitationState.FAILED, last_error=INTERRUPTED)
+
+
 def invitations_in_state_shown(invitations: QuerySet, value: str) -> QuerySet:
     """The API's and the admin's state filter: the rows `invitation_state_shown` shows as `value`
     (DELIVERED_LABEL takes named surveys' sent, responded and expired rows too)."""
-    anonymous_delivered = Q(survey__anonymous=True) & (
-        Q(state__in=DELIVERED_STATES) | Q(state=InvitationState.FAILED, last_error=INTERRUPTED)
-    )
+    anonymous_delivered = Q(survey__anonymous=True) & DELIVERED_IF_ANONYMOUS
     if value == DELIVERED_LABEL:
         return invitations.filter(Q(state__in=DELIVERED_STATES) | anonymous_delivered)
     if not value:

@@ -51,7 +51,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import get_connection
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Lower, Mod
 from django.utils import timezone
 
@@ -252,6 +252,7 @@ def _mark_error(invitation: Invitation, exc: BaseException, *, transient: bool, 
         state=InvitationState.QUEUED if retry else InvitationState.FAILED,
         attempts=attempts,
         last_error=error_on_row(repr(exc)),
+        updated_at=timezone.now(),
         # expires_at kept: a retried interrupted row's first email may have arrived with this link
         **later,
     )
@@ -262,14 +263,14 @@ def _mark_error(invitation: Invitation, exc: BaseException, *, transient: bool, 
 def _give_back(invitation: Invitation) -> None:
     """A claimed row never handed to the server, queued again as it was (its link's expiry kept)."""
     Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
-        state=InvitationState.QUEUED
+        state=InvitationState.QUEUED, updated_at=timezone.now()
     )
 
 
 def _mark_interrupted(invitation: Invitation) -> None:
     """As the sweeper fails a row left SENDING (fail_interrupted): the server may have the message."""
     Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
-        state=InvitationState.FAILED, last_error=INTERRUPTED
+        state=InvitationState.FAILED, last_error=INTERRUPTED, updated_at=timezone.now()
     )
 
 
@@ -330,9 +331,10 @@ def _mark_bounced(invitation: Invitation, exc: smtplib.SMTPRecipientsRefused) ->
     before"). last_error keeps the server's reply, which staff read (failures.failure_reason); of a
     customer erased while the row was in flight, neither its address nor a suppression come back."""
     with transaction.atomic():
+        now = timezone.now()
         Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
-            state=InvitationState.BOUNCED, bounced_at=timezone.now(), attempts=invitation.attempts + 1,
-            last_error=error_on_row(repr(exc)),
+            state=InvitationState.BOUNCED, bounced_at=now, attempts=invitation.attempts + 1,
+            last_error=error_on_row(repr(exc)), updated_at=now,
         )
         _suppress_unknown_unless_erased(invitation, exc)
     invitation.attempts += 1
@@ -401,6 +403,7 @@ def _sent_fields(invitation: Invitation, message_id: str) -> dict:
         "expires_at": days_later(sent_at, invitation.survey.expiry_days),
         "message_id": message_id[:255],
         "last_error": "",
+        "updated_at": sent_at,
     }
 
 
@@ -412,10 +415,11 @@ def _sent_fields(invitation: Invitation, message_id: str) -> dict:
 # read: since then they may have unsubscribed, lost their address, or it may have bounced. `reason`
 # is launch.suppression_reason's, in its order ('' = may be emailed), and a row with one is
 # suppressed by this claim, never emailed (no expiry). One sub-select sets every column. A row put
-# off since the batch read it (refused for now, by another batch) waits its send_after.
+# off since the batch read it (refused for now, by another batch) waits its send_after. Both rows
+# changed: `updated_at` is the claim's moment for each (the API's incremental pulls).
 CLAIM_SQL = """
 UPDATE surveys_invitation SET
-    (state, sent_at, expires_at, message_id, last_error, claimed_at, email, suppression_reason) = (
+    (state, sent_at, expires_at, message_id, last_error, claimed_at, email, suppression_reason, updated_at) = (
         SELECT
             CASE WHEN id = %(sent)s THEN %(sent_state)s
                 WHEN latest.reason = '' THEN %(sending_state)s ELSE %(suppressed_state)s END,
@@ -426,7 +430,8 @@ UPDATE surveys_invitation SET
             CASE WHEN id = %(sent)s THEN %(last_error)s ELSE last_error END,
             CASE WHEN id = %(following)s THEN %(claimed_at)s ELSE claimed_at END,
             CASE WHEN id = %(following)s THEN latest.address ELSE email END,
-            CASE WHEN id = %(following)s THEN latest.reason ELSE suppression_reason END
+            CASE WHEN id = %(following)s THEN latest.reason ELSE suppression_reason END,
+            %(claimed_at)s
         FROM (
             SELECT c.email AS address, CASE
                 WHEN c.survey_opt_out THEN %(opted_out)s
@@ -588,7 +593,7 @@ def fail_interrupted(now=None) -> int:
     now = now or timezone.now()
     stale = now - timedelta(minutes=settings.SURVEY_SENDING_STALE_MINUTES)
     count = Invitation.objects.filter(state=InvitationState.SENDING, claimed_at__lt=stale).update(
-        state=InvitationState.FAILED, last_error=INTERRUPTED
+        state=InvitationState.FAILED, last_error=INTERRUPTED, updated_at=timezone.now()
     )
     if count:
         logger.warning("%s survey invitations interrupted while sending: marked failed, not resent", count)
@@ -685,7 +690,11 @@ def _remind(connection, invitation: Invitation, refused_for_now: set[int]) -> bo
                 refused_for_now.add(invitation.pk)
             return None
         return False
-    Invitation.objects.filter(pk=invitation.pk).update(reminder_sent_at=timezone.now())
+    now = timezone.now()
+    # Reminders go to non-responders only: an anonymous survey's row shows nothing of it (its
+    # reminder_sent_at reads null), and a new updated_at would set it apart from the answered ones.
+    shown = {} if invitation.survey.anonymous else {"updated_at": now}
+    Invitation.objects.filter(pk=invitation.pk).update(reminder_sent_at=now, **shown)
     return True
 
 
@@ -728,8 +737,11 @@ def send_reminders(*, batch_size: int | None = None) -> BatchResult:
 
 
 def expire_invitations(now=None) -> int:
-    """Unanswered invitations past their expiry: one UPDATE."""
+    """Unanswered invitations past their expiry: one UPDATE. An anonymous survey's row keeps its
+    updated_at: it reads "delivered" before and after, and only unanswered rows expire."""
     now = now or timezone.now()
+    anonymous = Exists(Survey.objects.filter(pk=OuterRef("survey_id"), anonymous=True))
     return Invitation.objects.filter(state=InvitationState.SENT, expires_at__lte=now).update(
-        state=InvitationState.EXPIRED
+        state=InvitationState.EXPIRED,
+        updated_at=Case(When(anonymous, then=F("updated_at")), default=Value(timezone.now())),
     )

@@ -147,8 +147,10 @@ def handle_tracking_event(sender, event, esp_name, **kwargs) -> None:
         markable = Q(survey__anonymous=False)
         if kind != AddressEventKind.COMPLAINED:
             markable |= Q(reminder_sent_at__isnull=True)
+        now = timezone.now()
         marked = Invitation.objects.filter(markable, state__in=BOUNCEABLE_STATES, **found).update(
-            state=InvitationState.BOUNCED, bounced_at=event.timestamp or timezone.now(), last_error=error_on_row(detail)
+            state=InvitationState.BOUNCED, bounced_at=event.timestamp or now, last_error=error_on_row(detail),
+            updated_at=now,  # the moment of this write: the event's own may be older
         )
     suppressed = (kind == AddressEventKind.COMPLAINED or bounce_permanent(event, esp_name)) and not (
         # A late event of an erased customer's email (accounting.erasure): it is opted out for

@@ -13,10 +13,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounting.models import CostEntry, RevenueEntry
+from accounting.models import CostEntry, Customer, RevenueEntry
 from surveys.models import Invitation, Response
 from surveys.views import SURVEYS_PER_PAGE
-from tests.factories import CostEntryFactory, InvitationFactory, ResponseFactory, RevenueEntryFactory, SurveyFactory
+from tests.factories import (
+    CostEntryFactory,
+    CustomerFactory,
+    InvitationFactory,
+    ResponseFactory,
+    RevenueEntryFactory,
+    SurveyFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -213,6 +220,18 @@ def test_responses_api_ordered_by_update_is_served_by_an_index(api_client_as):
     ResponseFactory.create_batch(3)
     table = Response._meta.db_table
     order = _first_page_order(api_client_as("analyst"), "/api/responses/?ordering=updated_at", table)
+    assert _served_by_an_index(table, order), (order, _indexes(table))
+
+
+@pytest.mark.parametrize(("url", "model", "factory"), [
+    ("/api/customers/", Customer, CustomerFactory), ("/api/invitations/", Invitation, InvitationFactory),
+])
+def test_an_incremental_pull_by_changed_after_is_served_by_an_index(api_client_as, url, model, factory):
+    """`changed_after=` lists by (updated_at, id) from the cursor on: a range of an index."""
+    factory.create_batch(3)
+    table = model._meta.db_table
+    order = _first_page_order(api_client_as("analyst"), f"{url}?changed_after=2000-01-01T00:00:00Z,0", table)
+    assert order == ["updated_at", "id"]
     assert _served_by_an_index(table, order), (order, _indexes(table))
 
 

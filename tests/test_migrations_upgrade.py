@@ -10,6 +10,7 @@
 - accounting 0019 and surveys 0023 add check constraints: the rows an earlier admin took (a
   self-referral, a negative acquisition cost) or other writers left (SQL, bulk loads) are
   repaired first, or the upgrade would stop on them.
+- Invitations had no `updated_at` before surveys 0024: each takes the latest of its own moments.
 """
 
 import datetime as dt
@@ -198,3 +199,30 @@ def test_suppressed_addresses_in_capitals_from_before_0015_are_upgraded_once_in_
 
     assert sorted(SuppressedAddress.objects.values_list("email", "kind")) == [
         ("al@bücher.de", "complained"), ("al@xn--bcher-kva.de", "complained"), ("ann@example.com", "bounced")]
+
+
+def test_invitations_from_before_0024_take_their_latest_own_moment_as_updated_at():
+    """surveys 0024 adds `updated_at`; an anonymous survey's rows leave out the moments that would
+    tell who answered (answered, reminded, expired): the API does not show them either."""
+    day = lambda n, hour=0: dt.datetime(2025, 1, n, hour, tzinfo=dt.UTC)  # noqa: E731
+    rows = {}
+    for anonymous in (False, True):
+        survey = SurveyFactory(anonymous=anonymous)
+        sent = {"created_at": day(1), "claimed_at": day(2), "sent_at": day(2, 1)}
+        rows[anonymous] = {
+            "answered": InvitationFactory(survey=survey, **sent, state=InvitationState.RESPONDED,
+                                          reminder_sent_at=day(5), responded_at=day(6)),
+            "expired": InvitationFactory(survey=survey, **sent, state=InvitationState.EXPIRED, expires_at=day(12)),
+            "bounced": InvitationFactory(survey=survey, **sent, state=InvitationState.BOUNCED, bounced_at=day(3)),
+            "queued": InvitationFactory(survey=survey, created_at=day(1), state=InvitationState.QUEUED,
+                                        sent_at=None, expires_at=None),
+        }
+    migrate(("surveys", "0023_integrity_checks_and_records_kept"))
+
+    migrate(*latest())
+
+    def updated(anonymous):
+        return {name: Invitation.objects.get(pk=row.pk).updated_at for name, row in rows[anonymous].items()}
+
+    assert updated(False) == {"answered": day(6), "expired": day(12), "bounced": day(3), "queued": day(1)}
+    assert updated(True) == {"answered": day(2, 1), "expired": day(2, 1), "bounced": day(3), "queued": day(1)}

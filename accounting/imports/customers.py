@@ -327,7 +327,7 @@ def _write(parsed, ids, counts: Counts, problems: Problems, *, other_id: int) ->
     Customer.objects.bulk_create([c for c in changed if c.pk is None], batch_size=WRITE_BATCH)
     ids.update(_existing_ids(parsed.keys()))
     dirty_ids = {c.external_id for c in changed}
-    for external_id in _write_references(parsed, ids, existing):
+    for external_id in _write_references(parsed, ids, existing, now=now):
         if external_id not in dirty_ids:
             counts.updated += 1
     if counts.created >= ANALYZE_AFTER and connection.vendor == "postgresql":
@@ -339,8 +339,9 @@ def _write(parsed, ids, counts: Counts, problems: Problems, *, other_id: int) ->
     counts.skipped = counts.total - counts.created - counts.updated
 
 
-def _write_references(parsed, ids, existing) -> list[str]:
-    """Set parent and referrer once every customer of the file has an id; returns who moved."""
+def _write_references(parsed, ids, existing, *, now) -> list[str]:
+    """Set parent and referrer once every customer of the file has an id; returns who moved (their
+    updated_at with it: bulk_update skips auto_now)."""
     groups: dict[tuple[str, ...], list[Customer]] = {}
     moved = []
     for external_id, (_, clean) in parsed.items():
@@ -349,7 +350,8 @@ def _write_references(parsed, ids, existing) -> list[str]:
         if not wanted or (before and all(getattr(before, k) == v for k, v in wanted.items())):
             continue
         moved.append(external_id)
-        groups.setdefault(tuple(sorted(wanted)), []).append(Customer(id=ids[external_id], **wanted))
+        groups.setdefault(tuple(sorted(wanted)), []).append(Customer(id=ids[external_id], updated_at=now, **wanted))
     for fields, customers in groups.items():
-        Customer.objects.bulk_update(customers, [f.removesuffix("_id") for f in fields], batch_size=WRITE_BATCH)
+        columns = [*(f.removesuffix("_id") for f in fields), "updated_at"]
+        Customer.objects.bulk_update(customers, columns, batch_size=WRITE_BATCH)
     return moved
