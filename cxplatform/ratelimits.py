@@ -1,7 +1,9 @@
 """Rate limits that fail open: with the shared cache (Redis) down, the request goes through.
 
-A cache outage must not turn a customer's answer, an opt-out or a staff login into a 500; it is
-logged, and the limit is back as soon as the cache is.
+A cache outage must not turn a customer's answer, an opt-out or a staff login into a 500, nor make
+each request wait for a cache that hangs: after a failure the process leaves the cache alone for
+CACHE_PAUSE_SECONDS, serving every limit unlimited, and logs that in one line (not one traceback per
+request). The limits are back within those seconds of the cache's return.
 
 Limits per IP address read the client's address where RATELIMIT_IP_META_KEY says (settings):
 REMOTE_ADDR by default, a header set by the reverse proxy, or `forwarded_for_ip` below.
@@ -9,6 +11,7 @@ REMOTE_ADDR by default, a header set by the reverse proxy, or `forwarded_for_ip`
 
 import ipaddress
 import logging
+import time
 import unicodedata
 
 from django.conf import settings
@@ -19,6 +22,30 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 PERIOD_SECONDS = {"s": 1, "m": 60, "h": 60 * 60, "d": 24 * 60 * 60}
+CACHE_PAUSE_SECONDS = 15
+
+
+class CacheOutage:
+    """When this process may ask the cache again after it failed (time.monotonic)."""
+
+    def __init__(self):
+        self.until = 0.0
+
+    def ongoing(self) -> bool:
+        return time.monotonic() < self.until
+
+    def begin(self, group: str, exc: RedisError) -> None:
+        self.until = time.monotonic() + CACHE_PAUSE_SECONDS
+        logger.warning(
+            "Rate-limit cache unavailable: %s and every other limit served unlimited for %s s (%s: %s)",
+            group, CACHE_PAUSE_SECONDS, type(exc).__name__, exc,
+        )
+
+    def end(self) -> None:
+        self.until = 0.0
+
+
+CACHE_OUTAGE = CacheOutage()
 
 
 def rate_period_seconds(rate: str) -> int:
@@ -57,10 +84,12 @@ def too_many_login_attempts_message() -> str:
 
 def over_limit(request, *, group: str, key: str, rate) -> bool:
     """Count this request against `rate` for `key` (django-ratelimit); True once over it."""
+    if CACHE_OUTAGE.ongoing():
+        return False
     try:
         return is_ratelimited(request, group=group, key=key, rate=rate, increment=True)
-    except RedisError:
-        logger.warning("Rate-limit cache unavailable: %s served unlimited", group, exc_info=True)
+    except RedisError as exc:
+        CACHE_OUTAGE.begin(group, exc)
         return False
 
 
@@ -68,10 +97,12 @@ def budget_spent(request, *, group: str, key: str, rate) -> bool:
     """True when `over_limit` would refuse the next request of this budget; counts nothing. For a
     request that is counted only after a lookup (a one-click unsubscribe), but refused like the others
     once the budget is spent. Fails open without the cache, as `over_limit` does."""
+    if CACHE_OUTAGE.ongoing():
+        return False
     try:
         usage = get_usage(request, group=group, key=key, rate=rate, increment=False)
-    except RedisError:
-        logger.warning("Rate-limit cache unavailable: %s served unlimited", group, exc_info=True)
+    except RedisError as exc:
+        CACHE_OUTAGE.begin(group, exc)
         return False
     return usage is not None and usage["count"] >= usage["limit"]
 

@@ -245,8 +245,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_SOCKET_TIMEOUT_SECONDS
+# A worker waits for its broker however long it is down: Celery's default gives up after 100 tries
+# (about 47 minutes) and exits, and honcho (`run.py serve`) then stops web and beat with it.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# No remote control (`celery inspect`, `celery control`): its broadcast channel is a Redis
+# subscription, and a worker that noticed a Redis restart on it while a task ran exited with
+# "Unrecoverable error: AttributeError ... 'hostname'" (kombu 5.7: a third of the restarts tried).
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's, outliving a database outage (cxplatform/beat.py).
+CELERY_BEAT_SCHEDULER = "cxplatform.beat:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_TASK_ALWAYS_EAGER:
     logging.getLogger("cxplatform").warning(
@@ -257,7 +265,18 @@ if CELERY_TASK_ALWAYS_EAGER:
 # --- Cache (rate limits need a shared cache in production) ---------------------------------------
 REDIS_URL = env.url_of("REDIS_URL", schemes=("redis", "rediss", "unix"))
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "cxplatform.cache.RedisCache", "LOCATION": REDIS_URL}}
+    # The broker's timeouts: a hung cache fails a request's rate limit in seconds (it then goes
+    # through, cxplatform/ratelimits.py), not after redis-py's default of 5 s per call.
+    CACHES = {
+        "default": {
+            "BACKEND": "cxplatform.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
+                "socket_connect_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]

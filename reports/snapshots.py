@@ -19,9 +19,11 @@ import logging
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Case, F, PositiveSmallIntegerField, Q, When
 from django.utils import timezone
+
+from cxplatform.reconnect import written_after_reconnecting
 
 from .earned_growth import earned_growth
 from .fingerprints import fingerprint_for, is_stale, reclassified
@@ -200,17 +202,18 @@ def _mine(snapshot_id: int, claimed_at):
 
 
 def _mark_failed(snapshot_id: int, claimed_at, exc: BaseException) -> None:
+    """Failed, with its error: the task's retry may claim it again. The error may have been the
+    database going away (a restart): recorded over a new connection once it is back, or the row
+    would stay running, not claimable, until the sweeper took it for a lost worker's."""
     error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
-    for attempt in (1, 2):
-        try:
-            _mine(snapshot_id, claimed_at).update(status=SnapshotStatus.FAILED, error=error, updated_at=timezone.now())
-            return
-        except DatabaseError:
-            # The error may have broken the connection: reconnect once (outside a transaction only).
-            if attempt == 2 or connection.in_atomic_block:
-                logger.exception("Snapshot %s: could not record its failure %r", snapshot_id, error)
-                return
-            connection.close()
+
+    def record():
+        _mine(snapshot_id, claimed_at).update(status=SnapshotStatus.FAILED, error=error, updated_at=timezone.now())
+
+    try:
+        written_after_reconnecting(record, what=f"snapshot {snapshot_id} failed")
+    except DatabaseError:
+        logger.exception("Snapshot %s: could not record its failure %r", snapshot_id, error)
 
 
 def _earned_growth_figures(snapshot: ReportSnapshot) -> dict:

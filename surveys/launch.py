@@ -288,12 +288,26 @@ def _check_launchable(survey: Survey) -> None:
         raise ValidationError(refusal)
 
 
-def _enqueue_sending(countdown: float = 0) -> None:
+# What staff read when a launch (or a retry) could not hand its sending to the broker.
+SENDING_NOT_STARTED = (
+    "Sending has not started: the task queue (Redis) is unreachable. The invitations stay queued; "
+    "the sending sweeper (every 5 minutes) starts them once it is back."
+)
+
+
+def _enqueue_sending(countdown: float = 0, *, tell=None) -> None:
+    """Start the senders after commit; `tell` (a Launch, a Retry) gets `sending_queued`, False when
+    the broker refused them."""
     from .tasks import enqueue_senders
+
+    def hand_over():
+        queued = enqueue_senders(countdown=countdown)
+        if tell is not None:
+            tell.sending_queued = queued
 
     # robust: with the broker down the invitations are committed, queued, and the sweeper starts
     # the senders once it is back; the launch must not fail (a 500 after the rows were written).
-    transaction.on_commit(lambda: enqueue_senders(countdown=countdown), robust=True)
+    transaction.on_commit(hand_over, robust=True)
 
 
 @transaction.atomic
@@ -354,7 +368,7 @@ def _launch(survey: Survey, audience: Audience, customers: QuerySet, *, user, vi
     invitations = [_new_invitation(survey, row, now=now, launch=launch, send_after=now) for row in rows]
     Invitation.objects.bulk_create(invitations, batch_size=BULK_BATCH)
     _activate(survey, now)
-    _enqueue_sending()
+    _enqueue_sending(tell=launch)
     return launch
 
 
@@ -424,6 +438,7 @@ class Retry:
     suppressed: dict[str, int] = field(default_factory=dict)  # by reason, as a launch counts them
     # Interrupted rows that would now be suppressed, left failed as they were (see survey_retry_failed).
     kept_interrupted: int = 0
+    sending_queued: bool | None = None  # after commit: False when the broker refused the senders
 
 
 RETRY_CHUNK = 10_000  # ids per UPDATE
@@ -475,7 +490,7 @@ def survey_retry_failed(*, survey: Survey, include_interrupted: bool = False) ->
     counts = Counter({reason or "queued": len(ids) for reason, ids in by_reason.items()})
     retry = Retry(queued=counts.pop("queued", 0), suppressed=dict(counts), kept_interrupted=kept)
     if retry.queued:
-        _enqueue_sending()
+        _enqueue_sending(tell=retry)
     return retry
 
 

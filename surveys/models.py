@@ -314,6 +314,8 @@ class Launch(models.Model):
     audience_size = models.PositiveIntegerField(default=0)
     # How it was launched: a command's launch has no user either, and is not the schedule's.
     via = models.CharField(max_length=10, choices=LaunchChannel.choices, default=LaunchChannel.SCHEDULE)
+    # Not stored: set after the launch's commit, False when the broker refused its senders.
+    sending_queued = None
 
     class Meta:
         ordering = ["-launched_at", "-id"]

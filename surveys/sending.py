@@ -11,7 +11,9 @@ know whether the SMTP server accepted that message. The sweeper marks such rows 
 while sending; not resent to avoid a duplicate") once they are older than
 SURVEY_SENDING_STALE_MINUTES: we choose at most once, because a survey asked twice annoys a customer
 and skews the sample more than one missing invitation does. The row stays visible in the audit, and
-its link (maybe delivered) expires like any other: the claim gave the row its expires_at.
+its link (maybe delivered) expires like any other: the claim gave the row its expires_at. A database
+restart at that UPDATE is no such death: the worker knows the server accepted the message, and
+records it over a new connection once the database answers again (cxplatform.reconnect).
 
 The claim checks the row against its customer and survey as they are at that moment, not as the
 batch read them (a batch is up to SURVEY_SEND_BATCH_SIZE messages, seconds): a closed survey's row
@@ -57,6 +59,7 @@ from django.utils import timezone
 
 from accounting.models import Customer
 from accounting.tasks import is_transient
+from cxplatform.reconnect import CONNECTION_LOST, first_line, written_after_reconnecting
 
 from .emails import invitation_message
 from .models import (
@@ -83,6 +86,8 @@ SENDER_IDLE_SECONDS = 120
 # and the hourly reminder run would start a second chain beside it.
 RETRY_KEY = "surveys:sender-retry:{}"
 REMINDER_RETRY_KEY = "surveys:reminder-retry"
+# A batch whose database went away (a restart) is tried again after this, not at the sweeper's run.
+DATABASE_LOST_RETRY_SECONDS = 30
 # A batch starts no message after this share of the task's soft time limit: one started just before
 # has ample time left (EMAIL_TIMEOUT per SMTP reply), and the task time to chain the next batch.
 TIME_BUDGET_SHARE = 0.5
@@ -128,15 +133,25 @@ class Pacer:
 
 
 class Heartbeat:
-    """A sign of life in the shared cache, written at most every few seconds."""
+    """A sign of life in the shared cache, written at most every few seconds. Without the cache the
+    batch goes on, its rows in the database and its emails over SMTP (the sweeper may then start a
+    second sender beside it, which sends nothing twice: rows are claimed one by one)."""
 
     def __init__(self):
         self.last = 0.0
+        self.failed = False
 
     def beat(self) -> None:
-        if time.monotonic() - self.last >= 5:
+        if time.monotonic() - self.last < 5:
+            return
+        self.last = time.monotonic()  # a cache that fails (or hangs) is asked again in 5 s too
+        try:
             cache.set(HEARTBEAT_KEY, time.time(), timeout=SENDER_IDLE_SECONDS * 2)
-            self.last = time.monotonic()
+        except Exception as exc:  # noqa: BLE001 - whatever the cache raises, sending goes on
+            if not self.failed:
+                logger.warning("Cache unreachable (%s): the survey batch goes on without its heartbeat",
+                               first_line(exc))
+            self.failed = True
 
 
 def backoff(attempt: int) -> int:
@@ -535,7 +550,14 @@ def send_batch(*, batch_size: int | None = None, shard: int = 0, shards: int = 1
             if time.monotonic() > deadline:
                 break  # the rest stay queued, for the next batch the task chains
             heartbeat.beat()
-            claimed = _flush_and_claim(sent, invitation)
+            try:
+                claimed = _flush_and_claim(sent, invitation)
+            except CONNECTION_LOST as exc:
+                # The database went away (a restart): the message just sent is recorded below, on
+                # a new connection, and the task comes back for the rest instead of the sweeper.
+                logger.warning("Survey batch stopped: database connection lost (%s)", first_line(exc))
+                result.retry_in = DATABASE_LOST_RETRY_SECONDS
+                break
             sent = None
             if not claimed:
                 result.skipped += 1  # another process got there first, the survey closed, or suppressed
@@ -558,7 +580,7 @@ def send_batch(*, batch_size: int | None = None, shard: int = 0, shards: int = 1
             _give_back(waiting)
         logger.warning("Survey batch stopped at the task's soft time limit")
     finally:
-        _flush_and_claim(sent, None)
+        _record_sent(sent)
         _close_quietly(connection)
     if result.retry_in is None and not more_due(shard=shard, shards=shards):
         result.retry_in = _refused_rows_due_in(shard=shard, shards=shards)
@@ -567,6 +589,15 @@ def send_batch(*, batch_size: int | None = None, shard: int = 0, shards: int = 1
         result.sent, result.failed, result.skipped, result.deferred,
     )
     return result
+
+
+def _record_sent(sent: tuple | None) -> None:
+    """The batch's last message recorded as sent: the server accepted it. Over a new connection if
+    the database was restarted meanwhile, not left SENDING for the sweeper to fail as interrupted
+    (as if it might not have arrived: no reminder, and staff read it failed)."""
+    if sent is not None:
+        invitation, _ = sent
+        written_after_reconnecting(lambda: _flush_and_claim(sent, None), what=f"invitation {invitation.pk} as sent")
 
 
 def _deadline() -> float:
@@ -690,12 +721,17 @@ def _remind(connection, invitation: Invitation, refused_for_now: set[int]) -> bo
                 refused_for_now.add(invitation.pk)
             return None
         return False
+    # The server accepted it: recorded over a new connection if the database was restarted meanwhile.
+    written_after_reconnecting(lambda: _mark_reminded(invitation), what=f"the reminder of invitation {invitation.pk}")
+    return True
+
+
+def _mark_reminded(invitation: Invitation) -> None:
     now = timezone.now()
     # Reminders go to non-responders only: an anonymous survey's row shows nothing of it (its
     # reminder_sent_at reads null), and a new updated_at would set it apart from the answered ones.
     shown = {} if invitation.survey.anonymous else {"updated_at": now}
     Invitation.objects.filter(pk=invitation.pk).update(reminder_sent_at=now, **shown)
-    return True
 
 
 def send_reminders(*, batch_size: int | None = None) -> BatchResult:

@@ -8,6 +8,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from . import launch, sending
 
@@ -19,11 +20,15 @@ def send_invitations(shard: int = 0, shards: int = 1) -> int:
     """One batch of the shard's due invitations; enqueues its next batch, or a retry after a transient
     error. Shards let several worker processes send at once, each over its own SMTP connection."""
     result = sending.send_batch(shard=shard, shards=shards)
-    if result.retry_in is not None:
-        send_invitations.apply_async((shard, shards), countdown=result.retry_in)
-        sending.mark_retry(sending.RETRY_KEY.format(shard), result.retry_in)  # the sweeper leaves it be
-    elif result.done and sending.more_due(shard=shard, shards=shards):
-        send_invitations.delay(shard, shards)
+    try:
+        if result.retry_in is not None:
+            send_invitations.apply_async((shard, shards), countdown=result.retry_in)
+            sending.mark_retry(sending.RETRY_KEY.format(shard), result.retry_in)  # the sweeper leaves it be
+        elif result.done and sending.more_due(shard=shard, shards=shards):
+            send_invitations.delay(shard, shards)
+    except BrokerUnreachable as exc:
+        # The batch is recorded; the rest stay queued, and no mark keeps the sweeper away for long.
+        logger.error("Survey sending paused after a batch: broker unreachable (%s); the sweeper restarts it", exc)
     return result.sent
 
 
@@ -33,14 +38,22 @@ def send_invitations(shard: int = 0, shards: int = 1) -> int:
 LONGEST_COUNTDOWN = 30 * 60
 
 
-def enqueue_senders(countdown: float = 0) -> None:
+def enqueue_senders(countdown: float = 0) -> bool:
     """One sending task per shard (SURVEY_SEND_PARALLEL of them). Beyond LONGEST_COUNTDOWN, nothing:
-    the sweeper (every 5 minutes) starts the senders once the rows are due."""
+    the sweeper (every 5 minutes) starts the senders once the rows are due.
+
+    False when the broker refused them (down, hung): logged in one line, and the rows stay queued
+    for the sweeper, which starts the senders once the broker is back."""
     if countdown > LONGEST_COUNTDOWN:
-        return
+        return True
     shards = max(1, settings.SURVEY_SEND_PARALLEL)
-    for shard in range(shards):
-        send_invitations.apply_async((shard, shards), countdown=countdown or None)
+    try:
+        for shard in range(shards):
+            send_invitations.apply_async((shard, shards), countdown=countdown or None)
+    except BrokerUnreachable as exc:  # kombu's, for a refused connection and a timeout alike
+        logger.error("Survey sending not queued: broker unreachable (%s); the sweeper starts it once it is back", exc)
+        return False
+    return True
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -52,15 +65,18 @@ def send_reminders(retry: int = 0, chained: bool = False) -> int:
         logger.info("A reminder retry is pending: this run leaves the reminders to it")
         return 0
     result = sending.send_reminders()
-    if result.retry_in is not None:
-        if retry + 1 < sending.MAX_ATTEMPTS:
-            countdown = sending.backoff(retry + 1)
-            send_reminders.apply_async((retry + 1, True), countdown=countdown)
-            sending.mark_retry(sending.REMINDER_RETRY_KEY, countdown)
-        else:
-            logger.warning("Reminders not sent after %s tries: the next hourly run tries again", retry + 1)
-    elif result.done and sending.reminders_due().exists():
-        send_reminders.delay(0, True)
+    try:
+        if result.retry_in is not None:
+            if retry + 1 < sending.MAX_ATTEMPTS:
+                countdown = sending.backoff(retry + 1)
+                send_reminders.apply_async((retry + 1, True), countdown=countdown)
+                sending.mark_retry(sending.REMINDER_RETRY_KEY, countdown)
+            else:
+                logger.warning("Reminders not sent after %s tries: the next hourly run tries again", retry + 1)
+        elif result.done and sending.reminders_due().exists():
+            send_reminders.delay(0, True)
+    except BrokerUnreachable as exc:
+        logger.error("Reminders paused after a batch: broker unreachable (%s); the next hourly run goes on", exc)
     return result.sent
 
 
@@ -76,7 +92,7 @@ def sweep_invitations() -> dict:
     restarted = sending.needs_sender()
     if restarted:
         logger.info("Due survey invitations and no sender alive: enqueueing the senders")
-        enqueue_senders()
+        restarted = enqueue_senders()
     return {"interrupted": interrupted, "restarted": restarted}
 
 

@@ -27,7 +27,7 @@ from . import selectors
 from .emails import invitation_message
 from .followups import response_follow_up
 from .forms import FollowUpForm, LaunchForm, ResponseFilterForm, RetryFailedForm, SurveyForm
-from .launch import launch_counts, launch_refusal
+from .launch import SENDING_NOT_STARTED, launch_counts, launch_refusal
 from .launch import survey_launch as launch_service
 from .launch import survey_retry_failed as retry_failed_service
 from .models import AudienceKind, Invitation, LaunchChannel, SuppressionReason, Survey
@@ -211,7 +211,12 @@ def survey_launch(request, pk: int):
 def _report_launch(request, launch) -> None:
     counts = launch_counts(launch)
     suppressed = sum(counts["suppressed"].values())
-    if counts["queued"]:
+    if counts["queued"] and launch.sending_queued is False:
+        messages.warning(
+            request, f"Launched to {counts['audience']} customer(s): {counts['queued']} queued for sending, "
+            f"{suppressed} suppressed. {SENDING_NOT_STARTED}"
+        )
+    elif counts["queued"]:
         messages.success(
             request, f"Launched to {counts['audience']} customer(s): {counts['queued']} queued for sending, "
             f"{suppressed} suppressed."
@@ -248,7 +253,11 @@ def survey_retry_failed(request, pk: int):
         f"; {retry.kept_interrupted} interrupted invitation(s) kept as they were (their email may have "
         "arrived; they would now be suppressed)" if retry.kept_interrupted else ""
     )
-    messages.success(request, f"Queued {retry.queued} failed invitation(s) again; {suppressed}{kept}.")
+    if retry.sending_queued is False:
+        messages.warning(request, f"Queued {retry.queued} failed invitation(s) again; {suppressed}{kept}. "
+                         f"{SENDING_NOT_STARTED}")
+    else:
+        messages.success(request, f"Queued {retry.queued} failed invitation(s) again; {suppressed}{kept}.")
     return redirect("surveys:survey-detail", pk=survey.pk)
 
 

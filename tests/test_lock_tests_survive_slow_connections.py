@@ -51,7 +51,7 @@ def slow_new_connections(monkeypatch):
 @pytest.fixture
 def no_enqueue(monkeypatch):
     """The autouse fixture of the surveys' race modules (rows stay queued)."""
-    monkeypatch.setattr("surveys.launch._enqueue_sending", lambda countdown=0: None)
+    monkeypatch.setattr("surveys.launch._enqueue_sending", lambda countdown=0, tell=None: None)
 
 
 def test_rollup_no_wait_test_survives_a_slow_connection(slow_new_connections, parent_and_child):  # noqa: F811

@@ -6,6 +6,8 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from cxplatform.reconnect import CONNECTION_LOST, first_line, written_after_reconnecting
+
 from ..models import ImportBatch, ImportKind, ImportRowError, ImportStatus
 from .columns import COLUMNS
 from .customers import import_customers
@@ -15,6 +17,9 @@ from .source import RowSource, csv_rows, record_rows
 
 logger = logging.getLogger(__name__)
 ERROR_BATCH = 5000
+DATABASE_LOST = (
+    "Import failed: the database connection was lost ({error}); nothing was imported. Import the file again."
+)
 
 # Kinds whose file, once imported, can be skipped when it comes again unchanged: ledger lines are
 # immutable and deduplicated by external_ref, so applying the file again would add nothing.
@@ -86,6 +91,14 @@ def _run(batch: ImportBatch, source: RowSource, problems: Problems, shape: Probl
                 raise Rejected
     except Rejected:
         return _finish(batch, ImportStatus.REJECTED, counts, problems, problems.summary())
+    except CONNECTION_LOST as exc:
+        # The database went away mid-import (a restart): the transaction went with the connection.
+        # The outcome is recorded on a new one, not left "running" for the stale-import sweeper.
+        message = DATABASE_LOST.format(error=first_line(exc))
+        logger.error("Import #%s failed: database connection lost (%s)", batch.pk, first_line(exc))
+        return written_after_reconnecting(
+            lambda: _finish(batch, ImportStatus.FAILED, Counts(), problems, message), what=f"import #{batch.pk} failed"
+        )
     except Exception as exc:
         logger.exception("import #%s failed", batch.pk)
         return _finish(batch, ImportStatus.FAILED, Counts(), problems, f"Import failed: {exc}")

@@ -60,3 +60,41 @@ def test_the_error_shows_in_the_admin(failed_snapshot, client_as):
     assert listing.status_code == 200 and detail.status_code == 200
     assert "failed" in listing.content.decode().lower()
     assert ERROR in detail.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)  # outside a transaction, as a worker runs it
+def test_a_computation_cut_by_a_database_restart_is_computed_by_the_task_s_retry(eager_retries, monkeypatch):
+    """The restart broke the computation and then the record of its failure (two tries at once, the
+    database not back yet): the row stayed running, the retry found it claimed and skipped it, and
+    the sweeper took it 12 minutes later for a lost worker's (an interruption counted)."""
+    snapshot = ReportSnapshot.objects.create(kind=SnapshotKind.NPS, period="2025")
+    computer, cuts = snapshots.COMPUTERS[SnapshotKind.NPS], []
+
+    def cut_once(snapshot):
+        if not cuts:
+            cuts.append(snapshot.pk)
+            raise OperationalError(ERROR)
+        return computer(snapshot)
+
+    mine, refused = snapshots._mine, [OperationalError("the database system is starting up")] * 2
+
+    def restarting(*args):
+        rows = mine(*args)
+        update = rows.update
+
+        def failed_when_back(**fields):
+            if fields.get("status") == SnapshotStatus.FAILED and refused:
+                raise refused.pop()
+            return update(**fields)
+
+        rows.update = failed_when_back
+        return rows
+
+    monkeypatch.setattr(snapshots, "_mine", restarting)
+    monkeypatch.setattr("cxplatform.reconnect.RECONNECT_PAUSES", (0, 0, 0))
+    with mock.patch.dict(snapshots.COMPUTERS, {SnapshotKind.NPS: cut_once}):
+        compute_snapshot.delay(snapshot.pk)
+
+    snapshot.refresh_from_db()
+    assert (snapshot.status, snapshot.interruptions, snapshot.error) == (SnapshotStatus.DONE, 0, "")
+    assert not refused

@@ -20,7 +20,7 @@ pytestmark = [
 
 @pytest.fixture(autouse=True)
 def rows_stay_queued(monkeypatch):
-    monkeypatch.setattr("surveys.launch._enqueue_sending", lambda countdown=0: None)
+    monkeypatch.setattr("surveys.launch._enqueue_sending", lambda countdown=0, tell=None: None)
 
 
 def launch(survey_pk):

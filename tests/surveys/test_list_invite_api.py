@@ -269,7 +269,7 @@ def test_the_schema_documents_the_endpoint_and_every_progress_key(api_client_as)
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="advisory locks need PostgreSQL")
 def test_two_requests_at_once_email_a_customer_once(monkeypatch):
-    monkeypatch.setattr("surveys.launch._enqueue_sending", lambda countdown=0: None)
+    monkeypatch.setattr("surveys.launch._enqueue_sending", lambda countdown=0, tell=None: None)
     CustomerFactory(external_id="KA-1")
     survey = SurveyFactory(audience=AudienceKind.LIST)
 

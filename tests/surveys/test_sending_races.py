@@ -26,7 +26,7 @@ needs_two_connections = pytest.mark.skipif(connection.vendor != "postgresql", re
 
 @pytest.fixture(autouse=True)
 def rows_stay_queued(monkeypatch, settings):
-    monkeypatch.setattr("surveys.launch._enqueue_sending", lambda countdown=0: None)
+    monkeypatch.setattr("surveys.launch._enqueue_sending", lambda countdown=0, tell=None: None)
     settings.SURVEY_SEND_RATE_PER_SECOND = 0
 
 

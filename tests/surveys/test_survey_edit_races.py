@@ -28,7 +28,7 @@ from tests.form_data import HIDDEN_INITIAL, admin_change_data, staff_edit_page_a
 
 @pytest.fixture
 def rows_stay_queued(monkeypatch):
-    monkeypatch.setattr("surveys.launch._enqueue_sending", lambda countdown=0: None)
+    monkeypatch.setattr("surveys.launch._enqueue_sending", lambda countdown=0, tell=None: None)
 
 
 def launching(survey):

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounting.selectors import customer_segment_exists, unknown_segment_message
 from cxplatform.text import canonical_text
 from surveys.forms import LaunchForm
-from surveys.launch import launch_counts, survey_launch
+from surveys.launch import SENDING_NOT_STARTED, launch_counts, survey_launch
 from surveys.models import LaunchChannel, SuppressionReason, Survey, SurveyKind
 
 
@@ -68,3 +68,5 @@ class Command(BaseCommand):
         self.stdout.write(f"suppressed: {sum(suppressed.values())}")
         for reason in SuppressionReason:
             self.stdout.write(f"  {reason.label}: {suppressed[reason.value]}")
+        if counts["queued"] and launch.sending_queued is False:
+            self.stderr.write(SENDING_NOT_STARTED)
