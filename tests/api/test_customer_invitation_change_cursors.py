@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounting.models import Customer
 from surveys import sending
 from surveys.models import Invitation, InvitationState
+from tests.api.change_pulls import pull_changed
 from tests.factories import CustomerFactory, InvitationFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,20 +42,7 @@ def _list_url(endpoint):
 
 
 def _pull(api, endpoint, cursor, on_page=None, **params):
-    """Every row after `cursor`, page 1 asked again from the last row read until one is empty."""
-    rows = []
-    for _ in range(20):  # 120 rows: 3 pages, and one more for the changed row
-        response = api.get(_list_url(endpoint), {"changed_after": cursor, **params})
-        assert response.status_code == 200, response.content
-        page = response.json()["results"]
-        if not page:
-            return rows
-        rows += page
-        cursor = f"{page[-1]['updated_at']},{page[-1]['id']}"
-        if on_page:
-            on_page(page)
-            on_page = None
-    pytest.fail("the pull never came to an empty page")
+    return pull_changed(api, _list_url(endpoint), cursor, on_page, **params)
 
 
 def _bounce(invitation_id):

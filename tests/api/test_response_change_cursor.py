@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 
 from surveys.models import Response
+from tests.api.change_pulls import pull_changed
 from tests.factories import ResponseFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,20 +21,7 @@ START = "2000-01-01T00:00:00Z,0"
 
 
 def _pull(api, cursor, on_page=None):
-    """Every row after `cursor`, page 1 asked again from the last row read until one is empty."""
-    rows = []
-    for _ in range(20):  # 120 rows: 3 pages, and one more for the changed row
-        response = api.get(reverse("api-response-list"), {"changed_after": cursor})
-        assert response.status_code == 200, response.content
-        page = response.json()["results"]
-        if not page:
-            return rows
-        rows += page
-        cursor = f"{page[-1]['updated_at']},{page[-1]['id']}"
-        if on_page:
-            on_page(page)
-            on_page = None
-    pytest.fail("the pull never came to an empty page")
+    return pull_changed(api, reverse("api-response-list"), cursor, on_page)
 
 
 def test_a_row_changed_after_it_was_read_is_listed_again_and_no_row_is_skipped(api_client_as):
